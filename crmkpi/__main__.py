@@ -1,0 +1,3 @@
+from crmkpi.cli import main
+
+main()

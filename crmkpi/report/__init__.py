@@ -1,0 +1,1 @@
+"""The report model, its builder, and one renderer module per output format."""

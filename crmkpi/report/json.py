@@ -1,0 +1,54 @@
+"""JSON renderer: the stable machine contract (crmkpi_version, inputs, kpis, tables, skipped)."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+
+from crmkpi.report.model import Report
+
+EXTENSIONS = (".json",)
+BINARY = False
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def frame_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return [_clean(row) for row in frame.to_dicts()]
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """The report as plain JSON-ready data; later versions add keys, never remove them."""
+    since, until = report.window
+    return _clean(
+        {
+            "crmkpi_version": report.version,
+            "generated_at": report.generated_at.isoformat(timespec="seconds"),
+            "title": report.title,
+            "window": {"since": since, "until": until},
+            "period": report.period,
+            "inputs": [i.to_json() for i in report.inputs],
+            "kpis": {k: v.to_json() for k, v in report.kpis.items()},
+            "tables": {k: frame_records(t.frame) for k, t in report.tables.items()},
+            "skipped": report.skipped,
+            "alerts": [a.to_json() for a in report.alerts],
+        }
+    )
+
+
+def render(report: Report, **_: Any) -> str:
+    return json.dumps(report_document(report), ensure_ascii=False, indent=2) + "\n"

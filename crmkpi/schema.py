@@ -1,0 +1,182 @@
+"""The canonical tables: the one vocabulary importers write and metrics read.
+
+Every importer produces frames with these column names and dtypes; every metric reads only these
+names. A column that a file does not have is simply absent from the frame (metrics that need it
+are skipped with a reason), so a canonical frame may hold any subset of its table's columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+STATUS_OPEN = "open"
+STATUS_WON = "won"
+STATUS_LOST = "lost"
+DEAL_STATUSES = (STATUS_OPEN, STATUS_WON, STATUS_LOST)
+
+TIMESTAMP = pl.Datetime("us")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: pl.DataType | type[pl.DataType]
+    doc: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A canonical table; `required` lists alternatives: each entry is satisfied by any one name."""
+
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+    required: tuple[tuple[str, ...], ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def dtype(self, column: str) -> pl.DataType | type[pl.DataType]:
+        return next(c.dtype for c in self.columns if c.name == column)
+
+    def missing_required(self, present: set[str] | list[str]) -> list[tuple[str, ...]]:
+        have = set(present)
+        return [alts for alts in self.required if not have.intersection(alts)]
+
+
+def _c(name: str, dtype: pl.DataType | type[pl.DataType], doc: str) -> Column:
+    return Column(name, dtype, doc)
+
+
+DEALS = Table(
+    "deals",
+    "One row per deal (opportunity). `status` is derived from stage semantics when absent.",
+    (
+        _c("id", pl.String, "Deal id as exported; unique per file"),
+        _c("name", pl.String, "Deal name"),
+        _c("owner", pl.String, "Sales rep who owns the deal"),
+        _c("team", pl.String, "Team or region of the owner"),
+        _c("source", pl.String, "Lead source / channel the deal came from"),
+        _c("pipeline", pl.String, "Pipeline name when the CRM has several"),
+        _c("stage", pl.String, "Current stage label"),
+        _c("status", pl.String, "open, won or lost"),
+        _c("amount", pl.Float64, "Deal value in `currency`"),
+        _c("currency", pl.String, "ISO 4217 code of `amount`"),
+        _c("probability", pl.Float64, "Win probability as a fraction 0..1"),
+        _c("created_at", TIMESTAMP, "When the deal was created"),
+        _c("closed_at", TIMESTAMP, "When the deal was won or lost; null while open"),
+        _c("expected_close_at", TIMESTAMP, "Expected close date of an open deal"),
+        _c("lost_reason", pl.String, "Why a lost deal was lost"),
+        _c("customer_id", pl.String, "Account / company / customer id"),
+        _c("qualification", pl.String, "Segment, tier, score band or qualification label"),
+    ),
+    (("id", "name"), ("stage", "status"), ("created_at",)),
+)
+
+STAGE_HISTORY = Table(
+    "stage_history",
+    "One row per stage a deal entered (long form of the deal's path through the pipeline).",
+    (
+        _c("deal_id", pl.String, "Deal id, as in deals.id"),
+        _c("stage", pl.String, "Stage label entered"),
+        _c("entered_at", TIMESTAMP, "When the deal entered the stage"),
+        _c("left_at", TIMESTAMP, "When it left the stage (optional)"),
+    ),
+    (("deal_id",), ("stage",), ("entered_at",)),
+)
+
+LEADS = Table(
+    "leads",
+    "One row per lead (contact, MQL, inquiry) before it becomes a deal.",
+    (
+        _c("id", pl.String, "Lead id"),
+        _c("owner", pl.String, "Rep responsible for the lead"),
+        _c("source", pl.String, "Lead source / channel"),
+        _c("created_at", TIMESTAMP, "When the lead arrived"),
+        _c("first_contact_at", TIMESTAMP, "First reply / touch by the team"),
+        _c("status", pl.String, "Lead status label"),
+        _c("converted", pl.Boolean, "Whether the lead became a deal or customer"),
+        _c("converted_at", TIMESTAMP, "When it converted"),
+        _c("qualification", pl.String, "Score band / rating / qualification label"),
+        _c("customer_id", pl.String, "Customer id once converted"),
+    ),
+    (("id",), ("created_at",)),
+)
+
+ACTIVITIES = Table(
+    "activities",
+    "Calls, e-mails, meetings and tasks logged by the team.",
+    (
+        _c("id", pl.String, "Activity id"),
+        _c("type", pl.String, "call, email, meeting, task, ..."),
+        _c("owner", pl.String, "Who did it"),
+        _c("at", TIMESTAMP, "When it happened (or was due)"),
+        _c("deal_id", pl.String, "Linked deal id"),
+        _c("lead_id", pl.String, "Linked lead id"),
+        _c("outcome", pl.String, "Result label (connected, no answer, done...)"),
+        _c("success", pl.Boolean, "Outcome judged positive (derived from `outcome` when absent)"),
+    ),
+    (("type", "id"), ("at",)),
+)
+
+SPEND = Table(
+    "spend",
+    "Marketing and sales spend per channel and day or month.",
+    (
+        _c("date", TIMESTAMP, "Day or first day of the month the spend belongs to"),
+        _c("source", pl.String, "Channel / source, matching leads.source and deals.source"),
+        _c("amount", pl.Float64, "Amount spent"),
+        _c("currency", pl.String, "ISO 4217 code"),
+        _c("category", pl.String, "marketing or sales"),
+    ),
+    (("date",), ("amount",)),
+)
+
+SUBSCRIPTIONS = Table(
+    "subscriptions",
+    "One row per subscription period of a customer at a given MRR (a plan change starts a new row).",
+    (
+        _c("customer_id", pl.String, "Customer id"),
+        _c("start_at", TIMESTAMP, "Start of this subscription row"),
+        _c("end_at", TIMESTAMP, "End; null while active"),
+        _c("mrr", pl.Float64, "Monthly recurring revenue of the row"),
+        _c("currency", pl.String, "ISO 4217 code"),
+        _c("plan", pl.String, "Plan name"),
+        _c("churn_reason", pl.String, "Why it ended, when it ended in churn"),
+    ),
+    (("customer_id",), ("start_at",), ("mrr",)),
+)
+
+NPS = Table(
+    "nps",
+    "Net Promoter Score survey answers.",
+    (
+        _c("customer_id", pl.String, "Who answered"),
+        _c("score", pl.Int64, "Likelihood to recommend, 0..10"),
+        _c("answered_at", TIMESTAMP, "When"),
+        _c("segment", pl.String, "Segment / plan / region of the respondent"),
+        _c("comment", pl.String, "Free-text answer"),
+    ),
+    (("score",),),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (DEALS, STAGE_HISTORY, LEADS, ACTIVITIES, SPEND, SUBSCRIPTIONS, NPS)
+}
+
+
+def empty_frame(table: str, columns: list[str] | None = None) -> pl.DataFrame:
+    """An empty canonical frame with the right dtypes, for tests and for absent inputs."""
+    spec = TABLES[table]
+    names = columns if columns is not None else list(spec.names)
+    return pl.DataFrame(schema={n: spec.dtype(n) for n in names})
+
+
+def conform(table: str, frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Cast the canonical columns present in `frame` to their dtypes and drop unknown ones."""
+    spec = TABLES[table]
+    present = [n for n in spec.names if n in frame.collect_schema().names()]
+    return frame.select([pl.col(n).cast(spec.dtype(n)) for n in present])
