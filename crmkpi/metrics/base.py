@@ -209,16 +209,12 @@ def aggregate(
     return compute
 
 
-def combine(
-    parts: dict[str, Metric], formula: Callable[[dict[str, pl.Expr]], pl.Expr]
-) -> Compute:
+def combine(parts: dict[str, Metric], formula: Callable[[dict[str, pl.Expr]], pl.Expr]) -> Compute:
     """A metric computed from other metrics at the same grain (e.g. velocity from four KPIs)."""
 
     def compute(ctx: Context) -> pl.LazyFrame:
         keys = ctx.grain.keys
-        frames = [
-            m.compute(ctx).rename({VALUE: f"__{name}"}) for name, m in parts.items()
-        ]
+        frames = [m.compute(ctx).rename({VALUE: f"__{name}"}) for name, m in parts.items()]
         joined = frames[0]
         for other in frames[1:]:
             if keys:

@@ -127,6 +127,11 @@ TABLES = [
         needs(("deals", ["owner", "status", "amount"])),
         _owners,
         doc="Per owner: deals, won, lost, win rate, revenue won.",
-        units={"deals": "count", "deals_won": "count", "win_rate": "ratio", "revenue_won": "currency"},
+        units={
+            "deals": "count",
+            "deals_won": "count",
+            "win_rate": "ratio",
+            "revenue_won": "currency",
+        },
     ),
 ]

@@ -11,7 +11,11 @@ def format_value(value: Any, unit: str = "") -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M") if (value.hour or value.minute) else value.strftime("%Y-%m-%d")
+        return (
+            value.strftime("%Y-%m-%d %H:%M")
+            if (value.hour or value.minute)
+            else value.strftime("%Y-%m-%d")
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bool) or not isinstance(value, int | float):

@@ -75,7 +75,10 @@ def write_atomic(path: Path, data: str | bytes, protected: list[Path] | None = N
 
 
 def render_to_file(
-    report: Report, path: Path, fmt: str | None = None, protected: list[Path] | None = None,
+    report: Report,
+    path: Path,
+    fmt: str | None = None,
+    protected: list[Path] | None = None,
     **options: Any,
 ) -> str:
     """Render `report` in `fmt` (or the format the extension names) and write it atomically."""

@@ -36,7 +36,10 @@ def renderable(report: Report) -> Group:
                 table.add_column(col, justify="left" if col in ("owner", "stage") else "right")
             for row in result.frame.iter_rows():
                 table.add_row(
-                    *(format_value(v, result.units.get(c, "")) for c, v in zip(result.frame.columns, row, strict=True))
+                    *(
+                        format_value(v, result.units.get(c, ""))
+                        for c, v in zip(result.frame.columns, row, strict=True)
+                    )
                 )
             parts.append(table)
     return Group(*parts)

@@ -1,0 +1,78 @@
+"""The typer app, global options, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import typer
+
+from crmkpi.errors import EXIT_INPUT, EXIT_INTERNAL, CrmkpiError
+
+app = typer.Typer(
+    name="crmkpi",
+    help="Sales KPIs from any CRM's CSV or XLSX exports.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class State:
+    debug: bool = False
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    State.debug = debug or bool(os.environ.get("CRMKPI_DEBUG"))
+    if version:
+        from crmkpi import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+def fail(message: str, code: int = EXIT_INPUT) -> None:
+    """One line on stderr, then exit with `code`."""
+    typer.echo(f"crmkpi: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn user errors into one stderr line + exit 2, anything else into exit 1 (traceback on --debug)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except CrmkpiError as exc:
+            if State.debug:
+                raise
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            raise typer.Exit(0) from None
+        except Exception as exc:
+            if State.debug:
+                raise
+            fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+                 EXIT_INTERNAL)  # fmt: skip
+
+    return wrapper  # type: ignore[return-value]
+
+
+def main() -> None:
+    app()
