@@ -137,7 +137,7 @@ SPEND = Table(
 
 SUBSCRIPTIONS = Table(
     "subscriptions",
-    "One row per subscription period of a customer at a given MRR (a plan change starts a new row).",
+    "One row per subscription period of a customer at one MRR (a plan change starts a new row).",
     (
         _c("customer_id", pl.String, "Customer id"),
         _c("start_at", TIMESTAMP, "Start of this subscription row"),

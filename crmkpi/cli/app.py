@@ -48,7 +48,7 @@ def fail(message: str, code: int = EXIT_INPUT) -> None:
 
 
 def handle_errors(func: F) -> F:
-    """Turn user errors into one stderr line + exit 2, anything else into exit 1 (traceback on --debug)."""
+    """User errors: one stderr line and exit 2; anything else exit 1 (traceback on --debug)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
