@@ -12,8 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from crmkpi.errors import ConfigError
+from crmkpi.targets import ACCEPTED_FORMS, NO_TARGETS, Target, TargetError, Targets, parse_target
 
 CONFIG_NAME = "crmkpi.toml"
+DEFAULT_HISTORY_PATH = ".crmkpi/history.sqlite"
+NO_DATA_PERIODS = ("day", "week", "month", "quarter")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """`[alerts]`: when a change, a rejected row, a stale file or an empty period alerts."""
+
+    change_threshold: float | None = 0.2  # share of the previous value; None: no change alerts
+    max_file_age_days: float | None = None  # None: no staleness alerts
+    max_rejected_share: float = 0.0  # rows rejected / rows read above this alerts
+    no_data_period: str | None = "month"  # None: no empty-period alerts
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,8 @@ class Config:
     alerts: dict[str, Any] = field(default_factory=dict)
     history_path: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    kpi_targets: Targets = NO_TARGETS
+    alert_settings: AlertSettings = field(default_factory=AlertSettings)
 
     @property
     def folder(self) -> Path:
@@ -69,6 +84,11 @@ class Config:
         """A path from the config, taken relative to the config file's folder."""
         p = Path(relative).expanduser()
         return p if p.is_absolute() else self.folder / p
+
+    @property
+    def history_file(self) -> Path:
+        """The SQLite history store: `[history] path`, else .crmkpi/history.sqlite by the config."""
+        return self.resolve(self.history_path or DEFAULT_HISTORY_PATH)
 
 
 def find_config(explicit: str | Path | None, search_from: Path | None = None) -> Path | None:
@@ -129,6 +149,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     for name, spec in _section(raw, "sources", path).items():
         if not isinstance(spec, dict):
             raise ConfigError(f"[sources.{name}] must be a table", path=str(path))
+        _check_source(name, spec, path)
         sources.append(
             SourceConfig(
                 name=name,
@@ -142,9 +163,9 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         )
     st = _section(raw, "stages", path)
     stages = StagesConfig(
-        order=tuple(st.get("order", ())),
-        won=tuple(st.get("won", ())),
-        lost=tuple(st.get("lost", ())),
+        order=_strings(st.get("order", ()), "stages.order", path),
+        won=_strings(st.get("won", ()), "stages.won", path),
+        lost=_strings(st.get("lost", ()), "stages.lost", path),
         probability={k: _number(v, f"stages.probability.{k}", path)
                      for k, v in st.get("probability", {}).items()},
         stuck_days={k: _number(v, f"stages.stuck_days.{k}", path)
@@ -171,10 +192,28 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         raise ConfigError("economics.gross_margin must be in (0, 1]", path=str(path))
     targets = dict(_section(raw, "targets", path))
     by_owner = targets.pop("by_owner", {})
+    if not isinstance(by_owner, dict):
+        raise ConfigError(
+            f"targets.by_owner must be a table, got {by_owner!r}",
+            path=str(path),
+            hint='e.g. [targets.by_owner] deals_won = ">= 5"',
+        )
     history = _section(raw, "history", path)
+    if set(history) - {"path"}:
+        raise ConfigError(
+            f"unknown key history.{sorted(set(history) - {'path'})[0]}",
+            path=str(path),
+            hint="known: path",
+        )
+    history_path = history.get("path")
+    if history_path is not None and not isinstance(history_path, str):
+        raise ConfigError(f"history.path must be a string, got {history_path!r}", path=str(path))
+    title = raw.get("title")
+    if title is not None and not isinstance(title, str):
+        raise ConfigError(f"title must be a string, got {title!r}", path=str(path))
     config = Config(
         path=path,
-        title=raw.get("title"),
+        title=title,
         sources=tuple(sources),
         stages=stages,
         week_start=week_start,
@@ -191,10 +230,140 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         targets=targets,
         targets_by_owner=dict(by_owner),
         alerts=dict(_section(raw, "alerts", path)),
-        history_path=history.get("path"),
+        history_path=history_path,
         raw=raw,
+        kpi_targets=parse_targets(targets, by_owner, path),
+        alert_settings=parse_alert_settings(_section(raw, "alerts", path), path),
     )
     return config
 
 
 _TABLE_NAMES = {"deals", "stage_history", "leads", "activities", "spend", "subscriptions", "nps"}
+
+
+def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f"{key} must be a list of strings, got {value!r}",
+            path=str(path),
+            hint='e.g. ["New", "Qualified", "Proposal"]',
+        )
+    return tuple(value)
+
+
+def _check_source(name: str, spec: dict[str, Any], path: Path) -> None:
+    for key in ("path", "table", "preset", "sheet"):
+        value = spec.get(key)
+        if value is not None and not isinstance(value, str | list):
+            raise ConfigError(
+                f"sources.{name}.{key} must be a string, got {value!r}", path=str(path)
+            )
+    table = spec.get("table")
+    if isinstance(table, str) and table not in _TABLE_NAMES:
+        raise ConfigError(
+            f"sources.{name}.table {table!r} is not a canonical table",
+            path=str(path),
+            hint=f"known: {', '.join(sorted(_TABLE_NAMES))}",
+        )
+    for key in ("columns", "parse"):
+        value = spec.get(key, {})
+        if not isinstance(value, dict):
+            raise ConfigError(
+                f"sources.{name}.{key} must be a table, got {value!r}", path=str(path)
+            )
+
+
+def _kpi_direction(kpi: str, key: str, path: Path) -> str:
+    from crmkpi.metrics import CATALOG  # polars behind it: only when targets exist
+
+    metric = CATALOG.get(kpi)
+    if metric is None:
+        import difflib
+
+        close = difflib.get_close_matches(kpi, list(CATALOG), n=1)
+        raise ConfigError(
+            f"{key}: unknown KPI id {kpi!r}" + (f", did you mean {close[0]!r}?" if close else ""),
+            path=str(path),
+            hint="`crmkpi metrics` lists the KPI ids",
+        )
+    return metric.direction
+
+
+def _target(kpi: str, spec: Any, key: str, path: Path) -> Target:
+    direction = _kpi_direction(kpi, key, path)
+    try:
+        return parse_target(kpi, spec, direction)
+    except TargetError as exc:
+        raise ConfigError(
+            f"{key}: malformed target: {exc}", path=str(path), hint=f"accepted: {ACCEPTED_FORMS}"
+        ) from exc
+
+
+def parse_targets(team: dict[str, Any], by_owner: dict[str, Any], path: Path) -> Targets:
+    """`[targets]` and `[targets.by_owner]` (a KPI id for every owner, or an owner's own table)."""
+    from crmkpi.metrics import CATALOG
+
+    parsed_team = {k: _target(k, v, f"targets.{k}", path) for k, v in team.items()}
+    every_owner: dict[str, Target] = {}
+    per_owner: dict[str, dict[str, Target]] = {}
+    for key, spec in by_owner.items():
+        if (
+            key not in CATALOG
+            and isinstance(spec, dict)
+            and not set(spec) <= {"min", "max", "warn"}
+        ):
+            per_owner[key] = {
+                k: _target(k, v, f"targets.by_owner.{key}.{k}", path) for k, v in spec.items()
+            }
+        else:
+            every_owner[key] = _target(key, spec, f"targets.by_owner.{key}", path)
+    return Targets(parsed_team, every_owner, per_owner)
+
+
+_ALERT_KEYS = ("change_threshold", "max_file_age_days", "max_rejected_share", "no_data_period")
+
+
+def parse_alert_settings(section: dict[str, Any], path: Path) -> AlertSettings:
+    """`[alerts]`: each key optional; `false` turns a kind of alert off."""
+    unknown = sorted(set(section) - set(_ALERT_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"unknown key alerts.{unknown[0]}",
+            path=str(path),
+            hint=f"known: {', '.join(_ALERT_KEYS)}",
+        )
+    defaults = AlertSettings()
+
+    def share_or_off(key: str, default: float | None, upper: float | None) -> float | None:
+        value = section.get(key, default)
+        if value is False or value is None:
+            return None
+        number = _number(value, f"alerts.{key}", path)
+        if number < 0 or (upper is not None and number > upper):
+            raise ConfigError(
+                f"alerts.{key} must be between 0 and {upper:g}, got {value!r}"
+                if upper is not None
+                else f"alerts.{key} must be 0 or more, got {value!r}",
+                path=str(path),
+                hint="false turns it off",
+            )
+        return number
+
+    period = section.get("no_data_period", defaults.no_data_period)
+    if period is False:
+        period = None
+    if period is not None and period not in NO_DATA_PERIODS:
+        raise ConfigError(
+            f"alerts.no_data_period must be one of {', '.join(NO_DATA_PERIODS)} or false, "
+            f"got {period!r}",
+            path=str(path),
+        )
+    rejected = share_or_off("max_rejected_share", defaults.max_rejected_share, 1.0)
+    return AlertSettings(
+        change_threshold=share_or_off("change_threshold", defaults.change_threshold, None),
+        max_file_age_days=share_or_off("max_file_age_days", None, None),
+        max_rejected_share=1.0 if rejected is None else rejected,
+        no_data_period=period,
+    )

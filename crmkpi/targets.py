@@ -1,0 +1,190 @@
+"""KPI targets from crmkpi.toml: parsing the accepted forms and judging a value against them.
+
+A target is a bound (at least / at most / between) plus an optional warn level that fires
+before the bound is crossed, so a report can say "ok", "warn" or "bad" for a KPI.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+STATUS_OK = "ok"
+STATUS_WARN = "warn"
+STATUS_BAD = "bad"
+
+ACCEPTED_FORMS = (
+    'a string ">= 0.25", "<= 30", "> 5", "< 1200" (a percentage like ">= 25%" also works), '
+    "a number (read as at least / at most by the KPI's direction), "
+    "or a table { min = 0.25 }, { max = 1200, warn = 1000 }, { min = 5, max = 20 }"
+)
+
+_COMPARISON = re.compile(
+    r"^\s*(>=|<=|>|<|=>|=<|≥|≤)\s*([-+]?[0-9][0-9_,]*\.?[0-9]*(?:[eE][-+]?\d+)?)\s*(%?)\s*$"
+)
+_OPERATORS = {"=>": ">=", "=<": "<=", "≥": ">=", "≤": "<="}
+_TABLE_KEYS = {"min", "max", "warn"}
+
+
+class TargetError(ValueError):
+    """A target that does not parse; config.py turns it into a ConfigError with the file name."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A bound on one KPI. `minimum`/`maximum` are the bad levels; `warn` fires before them.
+
+    `strict_*` marks `>`/`<` bounds, where the limit itself already breaches.
+    """
+
+    kpi: str
+    minimum: float | None = None
+    maximum: float | None = None
+    warn: float | None = None
+    strict_minimum: bool = False
+    strict_maximum: bool = False
+
+    @property
+    def text(self) -> str:
+        """The target as the report shows it: ">= 0.25", "<= 1200 (warn 1000)", "5 .. 20"."""
+        if self.minimum is not None and self.maximum is not None:
+            body = f"{_num(self.minimum)} .. {_num(self.maximum)}"
+        elif self.minimum is not None:
+            body = f"{'>' if self.strict_minimum else '>='} {_num(self.minimum)}"
+        else:
+            body = f"{'<' if self.strict_maximum else '<='} {_num(self.maximum)}"
+        return body if self.warn is None else f"{body} (warn {_num(self.warn)})"
+
+    def status(self, value: float | None) -> str | None:
+        """ok, warn or bad for `value`; None when there is no value to judge."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        if self._below(value) or self._above(value):
+            return STATUS_BAD
+        if self.warn is not None:
+            if self.minimum is not None and value < self.warn:
+                return STATUS_WARN
+            if self.maximum is not None and value > self.warn:
+                return STATUS_WARN
+        return STATUS_OK
+
+    def _below(self, value: float) -> bool:
+        if self.minimum is None:
+            return False
+        return value <= self.minimum if self.strict_minimum else value < self.minimum
+
+    def _above(self, value: float) -> bool:
+        if self.maximum is None:
+            return False
+        return value >= self.maximum if self.strict_maximum else value > self.maximum
+
+    def breach_words(self, value: float) -> str:
+        """What went wrong, in words: "below target >= 0.25" or "above warn level 1000"."""
+        if self._below(value):
+            return f"below target {self.text}"
+        if self._above(value):
+            return f"above target {self.text}"
+        if self.minimum is not None:
+            return f"below warn level {_num(self.warn)} (target {self.text})"
+        return f"above warn level {_num(self.warn)} (target {self.text})"
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:g}"
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TargetError(f"{what} must be a number, got {value!r}")
+    if math.isnan(value) or math.isinf(value):
+        raise TargetError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def parse_target(kpi: str, spec: Any, direction: str = "neutral") -> Target:
+    """Read one target in any accepted form; `direction` decides what a bare number means."""
+    if isinstance(spec, str):
+        return _parse_comparison(kpi, spec)
+    if isinstance(spec, bool):
+        raise TargetError(f"got a boolean {spec!r}")
+    if isinstance(spec, int | float):
+        bound = _number(spec, "the target")
+        if direction == "higher":
+            return Target(kpi, minimum=bound)
+        if direction == "lower":
+            return Target(kpi, maximum=bound)
+        raise TargetError(
+            f"a bare number {spec!r} is ambiguous for {kpi}, which has no better direction; "
+            'write ">= N" or "<= N"'
+        )
+    if isinstance(spec, dict):
+        return _parse_table(kpi, spec)
+    raise TargetError(f"got {type(spec).__name__} {spec!r}")
+
+
+def _parse_comparison(kpi: str, spec: str) -> Target:
+    match = _COMPARISON.match(spec)
+    if not match:
+        raise TargetError(f"cannot read {spec!r}")
+    op, number, percent = match.groups()
+    op = _OPERATORS.get(op, op)
+    try:
+        bound = float(number.replace("_", "").replace(",", ""))
+    except ValueError as exc:
+        raise TargetError(f"cannot read the number in {spec!r}") from exc
+    if percent:
+        bound /= 100
+    if op in (">=", ">"):
+        return Target(kpi, minimum=bound, strict_minimum=op == ">")
+    return Target(kpi, maximum=bound, strict_maximum=op == "<")
+
+
+def _parse_table(kpi: str, spec: dict[str, Any]) -> Target:
+    unknown = sorted(set(spec) - _TABLE_KEYS)
+    if unknown:
+        raise TargetError(f"unknown key {unknown[0]!r} (use min, max, warn)")
+    minimum = _number(spec["min"], "min") if "min" in spec else None
+    maximum = _number(spec["max"], "max") if "max" in spec else None
+    warn = _number(spec["warn"], "warn") if "warn" in spec else None
+    if minimum is None and maximum is None:
+        raise TargetError("needs min or max")
+    if minimum is not None and maximum is not None:
+        if minimum > maximum:
+            raise TargetError(f"min {_num(minimum)} is above max {_num(maximum)}")
+        if warn is not None:
+            raise TargetError("warn needs a one-sided target (min or max, not both)")
+    if warn is not None and minimum is not None and warn < minimum:
+        raise TargetError(f"warn {_num(warn)} must be at or above min {_num(minimum)}")
+    if warn is not None and maximum is not None and warn > maximum:
+        raise TargetError(f"warn {_num(warn)} must be at or below max {_num(maximum)}")
+    return Target(kpi, minimum=minimum, maximum=maximum, warn=warn)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Every target of a project: team-level, for all owners, and for one named owner."""
+
+    team: dict[str, Target]
+    every_owner: dict[str, Target]
+    per_owner: dict[str, dict[str, Target]]
+
+    def for_owner(self, owner: str) -> dict[str, Target]:
+        """An owner's targets: the ones for everyone, overridden by the owner's own."""
+        return {**self.every_owner, **self.per_owner.get(owner, {})}
+
+    @property
+    def owner_kpis(self) -> set[str]:
+        ids = set(self.every_owner)
+        for own in self.per_owner.values():
+            ids.update(own)
+        return ids
+
+    def __bool__(self) -> bool:
+        return bool(self.team or self.every_owner or self.per_owner)
+
+
+NO_TARGETS = Targets({}, {}, {})
