@@ -1,0 +1,107 @@
+"""The baseline a user would otherwise write: pandas over the generated exports.
+
+Reads deals and stage history the way a pandas script typically does (`read_csv` with
+`parse_dates`), derives the deal status from the stage, and computes the headline KPIs, the
+funnel and the owners table. Prints them as JSON, so the benchmark also cross-checks crmkpi's
+numbers against an implementation that shares none of its code.
+
+    python benchmarks/pandas_baseline.py benchmarks/data/1000000
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+from generate import (
+    DATETIME_FORMAT,
+    DEAL_HEADERS,
+    HISTORY_HEADERS,
+    LOST_STAGE,
+    OPEN_STAGES,
+    WON_STAGE,
+)
+
+
+def headline(deals: pd.DataFrame) -> dict[str, float | None]:
+    won = deals["status"] == "won"
+    lost = deals["status"] == "lost"
+    closed_count = int(won.sum() + lost.sum())
+    cycle = (deals.loc[won, "closed_at"] - deals.loc[won, "created_at"]).dt.total_seconds() / 86_400
+    won_amount = deals.loc[won, "amount"]
+    return {
+        "deals_total": float(len(deals)),
+        "deals_open": float((deals["status"] == "open").sum()),
+        "deals_won": float(won.sum()),
+        "deals_lost": float(lost.sum()),
+        "win_rate": float(won.sum() / closed_count) if closed_count else None,
+        "avg_deal_size": float(won_amount.mean()) if len(won_amount) else None,
+        "revenue_won": float(won_amount.sum()),
+        "sales_cycle_days_median": float(cycle.median()) if len(cycle) else None,
+    }
+
+
+def funnel(history: pd.DataFrame) -> list[dict[str, object]]:
+    """Deals that reached each open stage (or a later one), and the step conversion."""
+    rank = {stage: i for i, stage in enumerate(OPEN_STAGES)}
+    reached = history.assign(rank=history["stage"].map(rank)).groupby("deal_id")["rank"].max()
+    rows = []
+    previous = None
+    for stage, i in rank.items():
+        count = int((reached >= i).sum())
+        rows.append(
+            {"stage": stage, "deals": count, "conversion": count / previous if previous else None}
+        )
+        previous = count
+    return rows
+
+
+def owners(deals: pd.DataFrame) -> list[dict[str, object]]:
+    frame = deals.assign(
+        won=deals["status"] == "won",
+        lost=deals["status"] == "lost",
+        won_amount=deals["amount"].where(deals["status"] == "won", 0.0),
+    )
+    table = frame.groupby("owner").agg(
+        deals=("id", "size"), deals_won=("won", "sum"), deals_lost=("lost", "sum"),
+        revenue_won=("won_amount", "sum"),
+    )  # fmt: skip
+    closed = table["deals_won"] + table["deals_lost"]
+    table["win_rate"] = (table["deals_won"] / closed).where(closed > 0)
+    table = table.reset_index().sort_values(["revenue_won", "owner"], ascending=[False, True])
+    return table.to_dict("records")
+
+
+def run(folder: Path) -> dict[str, object]:
+    deal_cols = {header: canonical for canonical, header in DEAL_HEADERS.items()}
+    deals = pd.read_csv(
+        folder / "deals.csv",
+        dtype={DEAL_HEADERS["id"]: str, DEAL_HEADERS["amount"]: "float64"},
+        parse_dates=[DEAL_HEADERS["created_at"], DEAL_HEADERS["closed_at"]],
+        date_format=DATETIME_FORMAT,
+    ).rename(columns=deal_cols)
+    deals["status"] = "open"
+    deals.loc[deals["stage"] == WON_STAGE, "status"] = "won"
+    deals.loc[deals["stage"] == LOST_STAGE, "status"] = "lost"
+    history = pd.read_csv(
+        folder / "stage_history.csv",
+        dtype={HISTORY_HEADERS["deal_id"]: str},
+        parse_dates=[HISTORY_HEADERS["entered_at"]],
+        date_format=DATETIME_FORMAT,
+    ).rename(columns={header: canonical for canonical, header in HISTORY_HEADERS.items()})
+    return {"kpis": headline(deals), "funnel": funnel(history), "owners": owners(deals)}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: pandas_baseline.py FOLDER", file=sys.stderr)
+        return 2
+    json.dump(run(Path(argv[0])), sys.stdout, default=float)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
