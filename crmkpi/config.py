@@ -118,7 +118,7 @@ def load_config(path: str | Path | None) -> Config:
 
 _KNOWN_SECTIONS = {
     "title", "sources", "stages", "periods", "currency", "leads", "economics", "quota",
-    "targets", "alerts", "history",
+    "targets", "alerts", "history", "cache",
 }  # fmt: skip
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
