@@ -1,0 +1,229 @@
+"""Cache of parsed canonical tables, so a cron job over an unchanged export skips parsing.
+
+One entry per input file and parse options: the canonical frames the file gave (Parquet) and its
+account (JSON). An entry is served only when the file's fingerprint, the crmkpi version and the
+parse options all match what it was written from; otherwise the file is parsed again and the entry
+replaced, so the cache holds at most one entry per file and options and never grows with runs.
+
+The fingerprint is the trade-off between "never stale" and "cheaper than parsing":
+
+* every file: size and modification time in nanoseconds;
+* files up to `full_hash_max_bytes` (64 MiB by default): blake2b of the whole content, so any
+  changed byte is seen even when an editor or `touch -r` puts the old size and mtime back
+  (hashing runs at ~0.7 GB/s, under 0.1 s for 64 MiB, against seconds of parsing);
+* larger files: blake2b of the first and last 64 KiB. A change in the middle of a big file that
+  keeps its size *and* its nanosecond mtime is not seen. Exports are rewritten whole by CRMs and
+  copy tools, which sets a new mtime, so this only happens when someone edits in place and resets
+  the mtime on purpose. Raise `[cache] full_hash_max_mb` (or run `--no-cache`) to rule it out.
+
+Enabled by `--cache` or `[cache] enabled = true`; off unless asked. The folder is `--cache-dir`,
+else `[cache] dir`, else `$XDG_CACHE_HOME/crmkpi`, else `~/.cache/crmkpi`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crmkpi.errors import ConfigError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from crmkpi.config import Config
+
+EDGE_BYTES = 64 * 1024
+FULL_HASH_MAX_BYTES = 64 * 1024 * 1024
+FORMAT_VERSION = 1  # bump when the entry layout changes
+_META = "meta.json"
+_SETTINGS = {"enabled", "dir", "full_hash_max_mb"}
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "crmkpi"
+
+
+def file_fingerprint(path: Path, full_hash_max_bytes: int = FULL_HASH_MAX_BYTES) -> str:
+    """Size, mtime_ns and a blake2b of the content (whole, or both ends of a large file)."""
+    stat = path.stat()
+    digest = hashlib.blake2b(digest_size=20)
+    with path.open("rb") as fh:
+        if stat.st_size <= full_hash_max_bytes:
+            mode = "full"
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        else:
+            mode = "edges"
+            digest.update(fh.read(EDGE_BYTES))
+            fh.seek(max(stat.st_size - EDGE_BYTES, 0))
+            digest.update(fh.read(EDGE_BYTES))
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{mode}:{digest.hexdigest()}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _version() -> str:
+    from crmkpi import __version__
+
+    return __version__
+
+
+@dataclass(frozen=True)
+class CachedParse:
+    """What one file gave when it was parsed: named frames and a JSON-ready account."""
+
+    frames: dict[str, pl.DataFrame]
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ParseCache:
+    """A folder of parsed files. `lookup` before parsing a file, `store` after."""
+
+    folder: Path
+    full_hash_max_bytes: int = FULL_HASH_MAX_BYTES
+
+    def entry_dir(self, path: Path, options: dict[str, Any]) -> Path:
+        """Where the entry for this file and these options lives (one per file and options)."""
+        ident = json.dumps(
+            {"path": str(path.resolve()), "options": options}, sort_keys=True, default=str
+        )
+        return self.folder / f"v{FORMAT_VERSION}" / _digest(ident)
+
+    def key(self, path: Path, options: dict[str, Any]) -> str:
+        """The validity key: file fingerprint + crmkpi version + parse options."""
+        return json.dumps(
+            {
+                "fingerprint": file_fingerprint(path, self.full_hash_max_bytes),
+                "version": _version(),
+                "options": options,
+            },
+            sort_keys=True,
+            default=str,
+        )
+
+    def lookup(self, path: Path, options: dict[str, Any]) -> tuple[str, CachedParse | None]:
+        """The key for the file as it is now, and the cached parse when it is still valid.
+
+        Pass the key back to `store`: it was taken before parsing, so a file that changes while
+        being read is stored under its old fingerprint and never served for the new content.
+        """
+        key = self.key(path, options)
+        entry = self.entry_dir(path, options)
+        try:
+            meta = json.loads((entry / _META).read_text(encoding="utf-8"))
+            if meta.get("key") != key:
+                return key, None
+            import polars as pl
+
+            frames = {name: pl.read_parquet(entry / f"{name}.parquet") for name in meta["frames"]}
+        except (OSError, ValueError, KeyError):
+            return key, None  # absent or damaged entry: parse again, the store replaces it
+        except Exception as exc:  # a truncated Parquet file raises polars' own errors
+            if type(exc).__module__.startswith("polars"):
+                return key, None
+            raise
+        return key, CachedParse(frames, meta.get("data", {}))
+
+    def store(
+        self,
+        path: Path,
+        options: dict[str, Any],
+        key: str,
+        frames: dict[str, pl.DataFrame],
+        data: dict[str, Any],
+    ) -> bool:
+        """Write the entry atomically (temporary folder, then rename); False if it could not be.
+
+        A cache that cannot be written (read-only home, full disk) never fails a report.
+        """
+        if self.key(path, options) != key:
+            return False  # the file changed while it was being parsed
+        entry = self.entry_dir(path, options)
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
+            try:
+                for name, frame in frames.items():
+                    frame.write_parquet(
+                        tmp / f"{name}.parquet", compression="lz4", statistics=False
+                    )
+                meta = {"key": key, "frames": list(frames), "data": data}
+                (tmp / _META).write_text(json.dumps(meta, default=str), encoding="utf-8")
+                old = entry.with_name(f".{entry.name}.old.{os.getpid()}")
+                if entry.exists():
+                    entry.rename(old)
+                tmp.rename(entry)
+                shutil.rmtree(old, ignore_errors=True)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+        except OSError:
+            return False
+        return True
+
+    def clear(self) -> int:
+        """Remove every entry; returns how many there were."""
+        root = self.folder / f"v{FORMAT_VERSION}"
+        entries = [p for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
+        for entry in entries:
+            shutil.rmtree(entry, ignore_errors=True)
+        return len(entries)
+
+
+def cache_settings(config: Config | None) -> dict[str, Any]:
+    """The validated `[cache]` section of the config (empty when absent)."""
+    if config is None:
+        return {}
+    section = config.raw.get("cache", {})
+    where = str(config.path) if config.path else None
+    if not isinstance(section, dict):
+        raise ConfigError("[cache] must be a table", path=where)
+    unknown = sorted(set(section) - _SETTINGS)
+    if unknown:
+        raise ConfigError(
+            f"unknown key cache.{unknown[0]}",
+            path=where,
+            hint=f"known: {', '.join(sorted(_SETTINGS))}",
+        )
+    if "enabled" in section and not isinstance(section["enabled"], bool):
+        raise ConfigError("cache.enabled must be true or false", path=where)
+    if "dir" in section and not isinstance(section["dir"], str):
+        raise ConfigError("cache.dir must be a path (a string)", path=where)
+    limit = section.get("full_hash_max_mb")
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int | float) or limit < 0
+    ):
+        raise ConfigError("cache.full_hash_max_mb must be a number >= 0", path=where)
+    return section
+
+
+def open_cache(
+    config: Config | None,
+    enabled: bool | None = None,
+    folder: str | Path | None = None,
+) -> ParseCache | None:
+    """The cache to use, or None: `enabled` (a command-line flag) overrides `[cache] enabled`."""
+    settings = cache_settings(config)
+    if enabled is None:
+        enabled = bool(settings.get("enabled", False))
+    if not enabled:
+        return None
+    if folder is not None:
+        where = Path(folder).expanduser()
+    elif "dir" in settings:
+        where = config.resolve(settings["dir"]) if config else Path(settings["dir"]).expanduser()
+    else:
+        where = default_cache_dir()
+    limit_mb = settings.get("full_hash_max_mb")
+    limit = FULL_HASH_MAX_BYTES if limit_mb is None else int(limit_mb * 1024 * 1024)
+    return ParseCache(where, limit)
