@@ -1,23 +1,39 @@
 """Dataset + config -> Report: every KPI and table computed in one collect, then arranged.
 
-This is the only place that collects metric plans; renderers only read the Report.
+This is the only place that collects metric plans; renderers only read the Report. Each KPI is
+planned at several grains (the window, the previous window, the last periods for the trend, per
+currency when currencies are mixed, per --by value, per --period) and all plans run in one
+`pl.collect_all`, so Polars shares the scans.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from crmkpi.errors import UsageError
 from crmkpi.metrics import CATALOG, TABLE_CATALOG
-from crmkpi.metrics.base import VALUE, Context, Grain
-from crmkpi.report.model import KpiValue, Report, Section, TableResult
+from crmkpi.metrics.base import CURRENCY, PERIOD, PERIODS, VALUE, Context, Grain, Metric
+from crmkpi.report import periods
+from crmkpi.report.layout import (
+    GROUP_ORDER,
+    KNOWN_TABLES,
+    SECTIONS,
+    check_sections,
+    kpi_group,
+    wants,
+)
+from crmkpi.report.model import Comparison, KpiValue, Report, Section, TableResult
 
 if TYPE_CHECKING:
     from crmkpi.config import Config
     from crmkpi.dataset import Dataset
+
+CURRENCY_UNITS = ("currency", "currency_per_day")
+CURRENCY_TABLES = ("deals", "spend", "subscriptions")
 
 
 @dataclass(frozen=True)
@@ -28,27 +44,7 @@ class ReportOptions:
     by: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
     title: str | None = None
-
-
-# Sections in the order the report shows them: (id, title, KPI ids, table ids).
-SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
-    (
-        "headline",
-        "Headline",
-        (
-            "deals_total",
-            "deals_open",
-            "deals_won",
-            "deals_lost",
-            "win_rate",
-            "avg_deal_size",
-            "revenue_won",
-            "sales_cycle_days_median",
-        ),
-        (),
-    ),
-    ("owners", "Owners", (), ("owners",)),
-)
+    trend_periods: int = periods.TREND_PERIODS
 
 
 def _version() -> str:
@@ -57,79 +53,328 @@ def _version() -> str:
     return __version__
 
 
+def _mixed_currencies(ds: Dataset, config: Config | None) -> dict[str, list[str]]:
+    """Tables whose amounts are in more than one currency and no base currency to convert to
+    (summing them would mean nothing)."""
+    mixed: dict[str, list[str]] = {}
+    if config is not None and config.base_currency:
+        return mixed
+    for table in CURRENCY_TABLES:
+        frame = ds.frames.get(table)
+        if frame is not None and "currency" in frame.columns:
+            codes = sorted(frame["currency"].drop_nulls().unique().to_list())
+            if len(codes) > 1:
+                mixed[table] = codes
+    return mixed
+
+
+def _single_currency(ds: Dataset, table: str) -> str | None:
+    frame = ds.frames.get(table)
+    if frame is None or "currency" not in frame.columns:
+        return None
+    codes = frame["currency"].drop_nulls().unique().to_list()
+    return codes[0] if len(codes) == 1 else None
+
+
+def _collect(plans: dict[Any, pl.LazyFrame]) -> tuple[dict[Any, pl.DataFrame], dict[Any, str]]:
+    """All plans in one collect; when one fails, each is collected alone so the rest survive
+    and the failure is reported for its own KPI or table."""
+    if not plans:
+        return {}, {}
+    try:
+        return dict(zip(plans, pl.collect_all(list(plans.values())), strict=True)), {}
+    except Exception:  # noqa: BLE001 - isolated below, every failure is reported by key
+        results: dict[Any, pl.DataFrame] = {}
+        failures: dict[Any, str] = {}
+        for key, plan in plans.items():
+            try:
+                results[key] = plan.collect()
+            except Exception as exc:  # noqa: BLE001
+                failures[key] = f"could not compute: {type(exc).__name__}: {exc}".splitlines()[0]
+        return results, failures
+
+
+def _per_currency(frame: pl.DataFrame) -> dict[str, float | None]:
+    """A scalar-grain frame of a monetary KPI: one row per currency."""
+    return {
+        str(code): None if value is None else float(value)
+        for code, value in frame.select(CURRENCY, VALUE).iter_rows()
+        if code is not None
+    }
+
+
+def _scalar(frame: pl.DataFrame | None, currency: str | None = None) -> float | None:
+    """The one value of a scalar-grain frame (of `currency` when the frame is per currency)."""
+    if frame is None or frame.height == 0:
+        return None
+    if CURRENCY in frame.columns:
+        return _per_currency(frame).get(currency or "")
+    value = frame[VALUE][0]
+    return None if value is None else float(value)
+
+
+def _relative_change(current: float | None, previous: float | None) -> float | None:
+    if current is None or previous is None or previous == 0:
+        return None
+    return (current - previous) / abs(previous)
+
+
+def _wide(frames: dict[str, pl.DataFrame], keys: list[str]) -> pl.DataFrame | None:
+    """KPI frames sharing `keys` joined into one table: keys, then one column per KPI.
+
+    A monetary KPI in one currency loses its currency column; in several it is left out (its
+    values exist per currency only, and one column cannot hold them)."""
+    joined: pl.DataFrame | None = None
+    for kpi_id, frame in frames.items():
+        per_currency = CURRENCY in frame.columns and CURRENCY not in keys
+        if per_currency and frame[CURRENCY].drop_nulls().n_unique() > 1:
+            continue
+        part = frame.select([*keys, pl.col(VALUE).cast(pl.Float64).alias(kpi_id)])
+        joined = (
+            part
+            if joined is None
+            else joined.join(part, on=keys, how="full", coalesce=True, nulls_equal=True)
+        )
+    return None if joined is None else joined.sort(keys, nulls_last=True)
+
+
 def build_report(
     ds: Dataset, config: Config | None = None, options: ReportOptions | None = None
 ) -> Report:
     """Compute every KPI and table the data allows, in one collect, and arrange the sections."""
     options = options or ReportOptions()
-    grain = Grain(
+    chosen = check_sections(options.sections)
+    if options.period is not None and options.period not in PERIODS:
+        raise UsageError(
+            f"unknown period {options.period!r}", hint=f"use one of {', '.join(PERIODS)}"
+        )
+    if options.since and options.until and options.since >= options.until:
+        raise UsageError("--since must be before --until")
+    base = Grain(
         since=options.since,
         until=options.until,
         week_start=config.week_start if config else "monday",
         fiscal_year_start_month=config.fiscal_year_start_month if config else 1,
     )
-    ctx = Context(ds, grain, config)
+    span = periods.data_span(ds)
+    first = options.since or span[0]
+    end = options.until or (periods.end_of_data(span[1]) if span[1] else None)
+    period = options.period or periods.default_period(first, end)
+    period_grain = base.with_(period=period)
+    starts = periods.trend_starts(end, period_grain, options.trend_periods) if end else []
+    comparison: Comparison | None = None
+    if first is not None and end is not None and (options.since or options.until):
+        comparison = periods.window_comparison(first, end)
+    elif starts and span[1] is not None:
+        comparison = periods.period_comparison(starts, span[1], period_grain)
+
+    wanted_groups = {g for s in SECTIONS if wants(chosen, s.id) for g in s.kpi_groups}
+    metrics = [m for m in CATALOG.values() if kpi_group(m.needs) in wanted_groups]
+    metrics.sort(key=lambda m: GROUP_ORDER.index(kpi_group(m.needs)))
+    mixed = _mixed_currencies(ds, config)
+    by = tuple(options.by)
+
     skipped: list[dict[str, str]] = []
-    plans: dict[str, pl.LazyFrame] = {}
-    wanted_kpis = [k for _, _, kpis, _ in SECTIONS for k in kpis]
-    wanted_tables = [t for _, _, _, tables in SECTIONS for t in tables]
-    for kpi_id in wanted_kpis:
-        reason = CATALOG[kpi_id].missing(ds)
+    plans: dict[tuple[str, str], pl.LazyFrame] = {}
+    ctx = Context(ds, base, config)
+    previous = comparison.previous if comparison and comparison.basis == "window" else None
+    for metric in metrics:
+        reason = metric.missing(ds, config=config)
         if reason:
-            skipped.append({"kpi": kpi_id, "reason": reason})
-        else:
-            plans[f"kpi:{kpi_id}"] = CATALOG[kpi_id].compute(ctx)
-    for table_id in wanted_tables:
-        reason = TABLE_CATALOG[table_id].missing(ds)
+            skipped.append({"kpi": metric.id, "reason": reason})
+            continue
+        grains = {"value": base}
+        if starts:
+            grains["trend"] = period_grain.with_(since=starts[0], until=end)
+        if previous:
+            grains["previous"] = base.with_(since=previous[0], until=previous[1])
+        table = metric.needs[0][0] if metric.needs else ""
+        summed_across = metric.unit in CURRENCY_UNITS and table in mixed and not metric.monetary
+        if summed_across and metric.missing(ds, (CURRENCY,), config) is None:
+            grains["by_currency"] = base.with_(by=(CURRENCY,))
+        if by and metric.missing(ds, by, config) is None:
+            grains["by"] = base.with_(by=by)
+        if options.period:
+            grains["by_period"] = period_grain
+        for kind, grain in grains.items():
+            plans[(metric.id, kind)] = metric.plan(Context(ds, grain, config))
+
+    table_ids = [
+        t
+        for s in SECTIONS
+        if wants(chosen, s.id)
+        for t in (s.tables if s.id != "more" else sorted(set(TABLE_CATALOG) - KNOWN_TABLES))
+        if t in TABLE_CATALOG
+    ]
+    notes: dict[str, str | None] = {}
+    for table_id in table_ids:
+        reason = TABLE_CATALOG[table_id].missing(ds, config=config)
         if reason:
             skipped.append({"table": table_id, "reason": reason})
         else:
-            plans[f"table:{table_id}"] = TABLE_CATALOG[table_id].compute(ctx)
-    results = dict(zip(plans, pl.collect_all(list(plans.values())), strict=True))
+            spec = TABLE_CATALOG[table_id]
+            plans[(table_id, "table")] = spec.compute(ctx)
+            if spec.note is not None:
+                notes[table_id] = spec.note(ctx)
 
-    kpis: dict[str, KpiValue] = {}
-    for kpi_id in wanted_kpis:
-        metric = CATALOG[kpi_id]
-        frame = results.get(f"kpi:{kpi_id}")
-        value = None if frame is None or frame.height == 0 else frame[VALUE][0]
-        kpis[kpi_id] = KpiValue(
-            kpi_id,
-            metric.label,
-            metric.unit,
-            None if value is None else float(value),
-            direction=metric.direction,
-            reason=next((s["reason"] for s in skipped if s.get("kpi") == kpi_id), None),
-        )
-    tables = {
-        table_id: TableResult(
-            table_id, spec.title, results[f"table:{table_id}"], units=dict(spec.units)
-        )
-        for table_id, spec in TABLE_CATALOG.items()
-        if f"table:{table_id}" in results
+    results, failures = _collect(plans)
+    for (name, kind), reason in failures.items():
+        if kind in ("value", "table"):
+            skipped.append({"kpi" if kind == "value" else "table": name, "reason": reason})
+
+    kpis = {
+        m.id: _kpi_value(m, results, mixed, ds, comparison, starts, period_grain) for m in metrics
     }
-    sections = [
-        Section(sid, title, [k for k in kids if k in kpis], [t for t in tids if t in tables])
-        for sid, title, kids, tids in SECTIONS
-    ]
-    for section in sections:
-        if not section.kpis and not section.tables:
-            section.skipped = next(
-                (s["reason"] for s in skipped if s.get("table") in SECTIONS_TABLES(section.id)),
-                "no data",
+    for entry in skipped:
+        if "kpi" in entry:
+            kpis[entry["kpi"]].reason = entry["reason"]
+            kpis[entry["kpi"]].value = None
+    tables: dict[str, TableResult] = {}
+    if by:
+        frame = _wide(
+            {m.id: results[(m.id, "by")] for m in metrics if (m.id, "by") in results}, list(by)
+        )
+        if frame is not None:
+            name = "by_" + "_".join(by)
+            tables[name] = TableResult(
+                name, f"KPIs by {', '.join(by)}", frame, units={m.id: m.unit for m in metrics}
             )
-    return Report(
+    if options.period:
+        frame = _wide(
+            {m.id: results[(m.id, "by_period")] for m in metrics if (m.id, "by_period") in results},
+            [PERIOD],
+        )
+        if frame is not None:
+            tables["by_period"] = TableResult(
+                "by_period", f"KPIs by {period}", frame, units={m.id: m.unit for m in metrics}
+            )
+    for table_id in table_ids:
+        if (table_id, "table") in results:
+            spec = TABLE_CATALOG[table_id]
+            tables[table_id] = TableResult(
+                table_id, spec.title, results[(table_id, "table")], units=dict(spec.units),
+                doc=spec.doc, note=notes.get(table_id),
+            )  # fmt: skip
+    report = Report(
         title=options.title or (config.title if config and config.title else "Sales KPIs"),
         generated_at=datetime.now().astimezone(),
         window=(options.since, options.until),
-        period=options.period,
+        period=period,
         inputs=list(ds.inputs),
         kpis=kpis,
         tables=tables,
-        sections=sections,
+        sections=_sections(chosen, kpis, tables, skipped),
         skipped=skipped,
         version=_version(),
+        data_span=span,
+        comparison=comparison,
+        by=by,
     )
+    return finish_report(report, ds, config)
 
 
-def SECTIONS_TABLES(section_id: str) -> tuple[str, ...]:  # noqa: N802
-    return next(t for sid, _, _, t in SECTIONS if sid == section_id)
+def _kpi_value(
+    metric: Metric,
+    results: dict[tuple[str, str], pl.DataFrame],
+    mixed: dict[str, list[str]],
+    ds: Dataset,
+    comparison: Comparison | None,
+    starts: list[datetime],
+    grain: Grain,
+) -> KpiValue:
+    table = metric.needs[0][0] if metric.needs else ""
+    kpi = KpiValue(
+        metric.id,
+        metric.label,
+        metric.unit,
+        None,
+        direction=metric.direction,
+        group=kpi_group(metric.needs),
+        formula=metric.formula,
+        point_in_time=metric.point_in_time,
+    )
+    frame = results.get((metric.id, "value"))
+    if frame is not None and CURRENCY in frame.columns:
+        amounts = _per_currency(frame)
+        if len(amounts) == 1:
+            kpi.currency = next(iter(amounts))
+        elif amounts:
+            kpi.by_currency = amounts
+            kpi.reason = f"mixed currencies ({', '.join(amounts)}); see by_currency"
+    elif metric.unit in CURRENCY_UNITS and table in mixed:
+        kpi.reason = f"mixed currencies ({', '.join(mixed[table])}); see by_currency"
+        by_currency = results.get((metric.id, "by_currency"))
+        kpi.by_currency = None if by_currency is None else _per_currency(by_currency)
+    elif metric.unit in CURRENCY_UNITS:
+        kpi.currency = _single_currency(ds, table) or (
+            ds.config.base_currency if ds.config else None
+        )
+    if kpi.by_currency is not None or kpi.reason:
+        return kpi  # no single value, so no change or trend either
+    kpi.value = _scalar(frame, kpi.currency)
+    trend_frame = results.get((metric.id, "trend"))
+    if trend_frame is not None:
+        if CURRENCY in trend_frame.columns:
+            trend_frame = trend_frame.filter(pl.col(CURRENCY) == kpi.currency)
+        by_start = {
+            row[0]: None if row[1] is None else float(row[1])
+            for row in trend_frame.select(PERIOD, VALUE).iter_rows()
+        }
+        kpi.trend = [(periods.period_label(s, grain), by_start.get(s)) for s in starts]
+    if comparison is None:
+        return kpi
+    if comparison.basis == "window":
+        kpi.latest = kpi.value
+        kpi.previous = _scalar(results.get((metric.id, "previous")), kpi.currency)
+    elif kpi.trend:
+        values = dict(zip(starts, (v for _, v in kpi.trend), strict=True))
+        kpi.latest = values.get(comparison.current[0])
+        kpi.previous = values.get(comparison.previous[0]) if comparison.previous else None
+    kpi.change = _relative_change(kpi.latest, kpi.previous)
+    if kpi.latest is not None and kpi.previous is not None:
+        kpi.delta = kpi.latest - kpi.previous
+    return kpi
+
+
+def _sections(
+    chosen: tuple[str, ...],
+    kpis: dict[str, KpiValue],
+    tables: dict[str, TableResult],
+    skipped: list[dict[str, str]],
+) -> list[Section]:
+    """The layout filled with what was computed; a section with nothing says why."""
+    out: list[Section] = []
+    for spec in SECTIONS:
+        if not wants(chosen, spec.id):
+            continue
+        kpi_ids = [k for k, v in kpis.items() if v.group in spec.kpi_groups]
+        if spec.id == "breakdown":
+            table_ids = [t for t in tables if t.startswith("by_")]
+        elif spec.id == "more":
+            table_ids = sorted(set(TABLE_CATALOG) - KNOWN_TABLES)
+        else:
+            table_ids = [t for t in spec.tables if t in TABLE_CATALOG]
+        if not kpi_ids and not table_ids:
+            continue  # nothing in the catalog for it: not a gap in the data
+        shown_kpis = [k for k in kpi_ids if kpis[k].reason is None or kpis[k].by_currency]
+        shown_tables = [t for t in table_ids if t in tables]
+        section = Section(spec.id, spec.title, shown_kpis, shown_tables)
+        if not shown_kpis and not shown_tables:
+            reasons = [
+                s["reason"]
+                for s in skipped
+                if s.get("kpi") in kpi_ids or s.get("table") in table_ids
+            ]
+            section.skipped = reasons[0] if reasons else "no data"
+        out.append(section)
+    return out
+
+
+def finish_report(report: Report, ds: Dataset, config: Config | None) -> Report:
+    """The one place that adds what is judged rather than computed: targets and status,
+    alerts, and deltas against the history of past runs. Each step reads the finished KPI
+    values and writes KpiValue.target/status/history_previous or Report.alerts."""
+    from crmkpi.alerts import check_report
+
+    check_report(report, ds, config)
+    return report
