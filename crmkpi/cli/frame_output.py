@@ -1,0 +1,217 @@
+"""Printing or writing ad-hoc result frames (metric, query, tables) as text, CSV, JSON, Markdown.
+
+The report has its own renderers over the report model; these commands return plain frames, so
+one small module turns named frames into each format. CSV cells that a spreadsheet would run as
+a formula (=, +, -, @ first) are prefixed with an apostrophe; numbers are written in full.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from crmkpi.errors import UsageError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+FORMATS = ("terminal", "csv", "json", "markdown")
+EXTENSIONS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown",
+              ".txt": "terminal"}  # fmt: skip
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A named frame; `units` maps columns to report units (ratio, currency...) for display."""
+
+    name: str
+    frame: pl.DataFrame
+    units: dict[str, str] = field(default_factory=dict)
+    title: str | None = None
+
+
+def choose_format(fmt: str | None, out: Path | None) -> str:
+    """The --format given, else the one --out's extension names, else terminal."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
+        return fmt
+    if out is None:
+        return "terminal"
+    chosen = EXTENSIONS.get(out.suffix.lower())
+    if chosen is None:
+        raise UsageError(
+            f"cannot tell the output format from {str(out)!r}",
+            hint="use .csv, .json, .md or .txt, or give --format",
+        )
+    return chosen
+
+
+def emit(
+    blocks: list[Block],
+    fmt: str | None = None,
+    out: Path | None = None,
+    protected: list[Path] | None = None,
+) -> None:
+    """Print the blocks, or write them atomically to `out` (never over an input file)."""
+    chosen = choose_format(fmt, out)
+    if chosen == "terminal" and out is None:
+        _print_terminal(blocks)
+        return
+    text = render(blocks, chosen)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    from crmkpi.report.output import write_atomic
+
+    write_atomic(out, text, protected)
+
+
+def render(blocks: list[Block], fmt: str) -> str:
+    if fmt == "csv":
+        if len(blocks) != 1:
+            names = ", ".join(b.name for b in blocks)
+            raise UsageError(
+                f"CSV holds one table, but {names} were asked for",
+                hint="ask for KPIs and tables in separate runs, or use --format json",
+            )
+        return to_csv(blocks[0].frame)
+    if fmt == "json":
+        payload = {b.name: [_json_row(r) for r in b.frame.iter_rows(named=True)] for b in blocks}
+        return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "markdown":
+        parts = []
+        for b in blocks:
+            heading = f"### {b.title or b.name}\n\n" if len(blocks) > 1 else ""
+            parts.append(heading + to_markdown(b.frame, b.units))
+        return "\n".join(parts)
+    return _terminal_text(blocks)
+
+
+def safe_cell(value: Any) -> str:
+    """A CSV cell: full-precision numbers, ISO dates, formula-looking text defused."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime | date | time | timedelta):
+        return _iso(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def to_csv(frame: pl.DataFrame) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([safe_cell(c) for c in frame.columns])
+    for row in frame.iter_rows():
+        writer.writerow([safe_cell(v) for v in row])
+    return buffer.getvalue()
+
+
+def to_markdown(frame: pl.DataFrame, units: dict[str, str] | None = None) -> str:
+    units = units or {}
+    header = "| " + " | ".join(_md(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---:" if frame[c].dtype.is_numeric() else "---" for c in frame.columns)
+    lines = [header, rule + "|"]
+    for row in frame.iter_rows():
+        cells = [
+            _md(_display(v, units.get(c, ""))) for c, v in zip(frame.columns, row, strict=True)
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _iso(value: datetime | date | time | timedelta) -> str:
+    if isinstance(value, timedelta):
+        return str(value.total_seconds())
+    if isinstance(value, datetime) and value.time() == time(0) and value.tzinfo is None:
+        return value.date().isoformat()
+    return value.isoformat()
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
+        elif isinstance(value, datetime | date | time | timedelta):
+            value = _iso(value)
+        elif isinstance(value, list | dict):
+            value = json.loads(json.dumps(value, default=str))
+        out[key] = value
+    return out
+
+
+def _display(value: Any, unit: str) -> str:
+    from crmkpi.report.format import format_value
+
+    if isinstance(value, float) and math.isnan(value):
+        return "-"
+    if isinstance(value, datetime) and unit == "":
+        return _iso(value)
+    return format_value(value, unit)
+
+
+def _rich_tables(blocks: list[Block]) -> list[Any]:
+    from rich.table import Table
+
+    tables = []
+    for b in blocks:
+        title = (b.title or b.name) if len(blocks) > 1 else None
+        table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+        for c in b.frame.columns:
+            numeric = b.frame[c].dtype.is_numeric()
+            table.add_column(c, justify="right" if numeric else "left", overflow="fold")
+        for row in b.frame.iter_rows():
+            cells = [
+                _display(v, b.units.get(c, "")) for c, v in zip(b.frame.columns, row, strict=True)
+            ]
+            table.add_row(*cells)
+        if b.frame.height == 0:
+            table.caption = "no rows"
+        tables.append(table)
+    return tables
+
+
+def _print_terminal(blocks: list[Block]) -> None:
+    from rich.console import Console
+
+    console = Console()
+    for i, table in enumerate(_rich_tables(blocks)):
+        if i:
+            console.print()
+        console.print(table)
+
+
+def _terminal_text(blocks: list[Block]) -> str:
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    for i, table in enumerate(_rich_tables(blocks)):
+        if i:
+            console.print()
+        console.print(table)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def input_paths(ds: Any) -> list[Path]:
+    """The files a dataset was read from: output must never replace one of them."""
+    return [Path(i.path) for i in getattr(ds, "inputs", ())]

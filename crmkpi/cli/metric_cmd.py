@@ -1,0 +1,90 @@
+"""`crmkpi metric ID... [PATH...]`: chosen KPIs (or report tables) by column and period."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+
+from crmkpi.cli.app import app, handle_errors
+from crmkpi.cli.completion import complete_columns, complete_kpi_ids_or_paths, complete_periods
+from crmkpi.errors import InputError, UsageError
+
+_LOOKS_LIKE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def split_ids_and_paths(args: list[str]) -> tuple[list[str], list[Path]]:
+    """Known KPI or table ids are ids; everything else is an input file or folder."""
+    from crmkpi.api import unknown_id
+    from crmkpi.metrics import CATALOG, TABLE_CATALOG
+
+    ids: list[str] = []
+    paths: list[Path] = []
+    for arg in args:
+        if arg in CATALOG or arg in TABLE_CATALOG:
+            ids.append(arg)
+        elif Path(arg).exists():
+            paths.append(Path(arg))
+        elif _LOOKS_LIKE_ID.match(arg):
+            raise unknown_id(arg)
+        else:
+            raise InputError("no such file or folder", path=arg)
+    if not ids:
+        raise UsageError("name at least one KPI or table id", hint="see `crmkpi metrics`")
+    return ids, paths
+
+
+@app.command("metric")
+@handle_errors
+def metric_command(
+    args: list[str] = typer.Argument(
+        ...,
+        metavar="ID... [PATH...]",
+        help="KPI or table ids, then export files or folders (default: config sources).",
+        autocompletion=complete_kpi_ids_or_paths,
+    ),
+    by: str = typer.Option(
+        None, "--by", help="Breakdown column(s), comma-separated.", autocompletion=complete_columns
+    ),
+    period: str = typer.Option(
+        None,
+        "--period",
+        help="day, week, month, quarter or year.",
+        autocompletion=complete_periods,
+    ),
+    since: str = typer.Option(None, "--since", help="Window start (YYYY-MM-DD), inclusive."),
+    until: str = typer.Option(None, "--until", help="Window end (YYYY-MM-DD), exclusive."),
+    where: str = typer.Option(
+        None, "--where", "-w", help="Row filter, e.g. 'source = \"Referral\" and amount >= 10000'."
+    ),
+    fmt: str = typer.Option(
+        None, "--format", "-f", help="terminal, csv, json or markdown (default: from --out)."
+    ),
+    out: Path = typer.Option(None, "--out", "-o", help="Write to this file (atomically)."),
+    config: Path = typer.Option(
+        None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
+    ),
+    strict: bool = typer.Option(False, "--strict", help="Fail on the first rejected value."),
+) -> None:
+    """Print chosen KPIs, broken down by columns and periods.
+
+    --where applies to each KPI's own table and to other tables having every column it names.
+    """
+    import crmkpi.api as api
+    from crmkpi.cli.frame_output import Block, emit, input_paths
+    from crmkpi.metrics import CATALOG, TABLE_CATALOG
+
+    ids, paths = split_ids_and_paths(args)
+    ds = api.load(paths, config=config, strict=strict)
+    options = {"by": by or (), "period": period, "since": since, "until": until, "where": where}
+    blocks: list[Block] = []
+    kpis = [i for i in ids if i in CATALOG]
+    if kpis:
+        frame = api.metric(ds, kpis, **options)
+        units = {k: CATALOG[k].unit for k in kpis}
+        blocks.append(Block("metrics", frame, units, "KPIs"))
+    for table_id in (i for i in ids if i not in CATALOG):
+        spec = TABLE_CATALOG[table_id]
+        blocks.append(Block(table_id, api.table(ds, table_id, **options), spec.units, spec.title))
+    emit(blocks, fmt, out, protected=input_paths(ds))

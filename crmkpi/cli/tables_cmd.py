@@ -1,0 +1,48 @@
+"""`crmkpi tables [PATH...]`: the tables, columns, dtypes and row counts a query can read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from crmkpi.cli.app import app, handle_errors
+from crmkpi.cli.completion import complete_paths
+
+
+@app.command("tables")
+@handle_errors
+def tables_command(
+    paths: list[Path] = typer.Argument(
+        None,
+        help="Export files or folders (default: config sources).",
+        autocompletion=complete_paths,
+    ),
+    fmt: str = typer.Option(
+        None, "--format", "-f", help="terminal, csv, json or markdown (default: from --out)."
+    ),
+    out: Path = typer.Option(None, "--out", "-o", help="Write to this file (atomically)."),
+    config: Path = typer.Option(
+        None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
+    ),
+) -> None:
+    """List the tables of the inputs with their columns, dtypes and row counts.
+
+    Extra columns kept from the exports appear under their original headers, marked "extra".
+    """
+    import polars as pl
+
+    import crmkpi.api as api
+    from crmkpi.cli.frame_output import Block, emit, input_paths
+
+    ds = api.load(paths or [], config=config)
+    rows = [
+        {"table": t.name, "column": c, "dtype": d, "kind": "canonical" if canon else "extra",
+         "rows": t.rows}
+        for t in api.tables(ds)
+        for c, d, canon in t.columns
+    ]  # fmt: skip
+    schema = {"table": pl.String, "column": pl.String, "dtype": pl.String, "kind": pl.String,
+              "rows": pl.Int64}  # fmt: skip
+    frame = pl.DataFrame(rows, schema=schema)
+    emit([Block("tables", frame)], fmt, out, protected=input_paths(ds))
