@@ -1,0 +1,1 @@
+"""Importers: CRM exports in any format, dialect and language -> canonical frames (a Dataset)."""

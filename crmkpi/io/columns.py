@@ -1,0 +1,141 @@
+"""One parse plan per mapped column: sniff its convention from a sample, then one expression.
+
+Each plan says how a text column becomes its canonical dtype and what a failed cell means
+("not a number", "not a date (expected %d/%m/%Y)"), so the loader can flag or reject it.
+Python only ever runs over distinct values (word lookups); rows are handled by Polars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from crmkpi.io.dates import DateFormat, date_expr, sniff_date_format
+from crmkpi.io.numbers import NumberFormat, number_expr, sniff_number_format
+from crmkpi.io.vocabulary import normalise_word, words
+from crmkpi.schema import TABLES, TIMESTAMP
+
+SAMPLE_ROWS = 2000
+# Cell texts meaning "no value" in canonical columns (R's NA, Excel's #N/A, SQL NULL, dashes).
+NULL_WORDS = ("NA", "N/A", "n/a", "#N/A", "NULL", "null", "None", "none", "nan", "NaN", "-", "--",
+              "—", "–", "(none)", "(blank)", "#VALUE!", "Select")  # fmt: skip
+
+HELPER_KINDS = {"_won_flag": "bool", "_closed_flag": "bool", "_won_at": "date", "_lost_at": "date"}
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    canonical: str
+    header: str
+    kind: str  # text, number, integer, date, bool, probability, currency
+    expr: pl.Expr
+    expected: str  # what a cell must look like, for messages
+    number: NumberFormat | None = None
+    date: DateFormat | None = None
+
+
+def kind_of(table: str, column: str) -> str:
+    if column in HELPER_KINDS:
+        return HELPER_KINDS[column]
+    if column == "probability":
+        return "probability"
+    if column == "currency":
+        return "currency"
+    dtype = TABLES[table].dtype(column)
+    if dtype == pl.Float64:
+        return "number"
+    if dtype == pl.Int64:
+        return "integer"
+    if dtype == TIMESTAMP:
+        return "date"
+    if dtype == pl.Boolean:
+        return "bool"
+    return "text"
+
+
+def cleaned(header: str) -> pl.Expr:
+    """The cell as stripped text, with empty and null-words as null."""
+    text = pl.col(header).str.strip_chars()
+    return pl.when(text.is_in(NULL_WORDS) | (text.str.len_chars() == 0)).then(None).otherwise(text)
+
+
+def sample_values(series: pl.Series) -> list[str]:
+    s = series.str.strip_chars()
+    s = s.filter(s.is_not_null() & (s.str.len_chars() > 0) & ~s.is_in(NULL_WORDS))
+    return s.unique(maintain_order=True).head(SAMPLE_ROWS).to_list()
+
+
+def word_lookup(values: list[str], table: dict[str, object]) -> dict[str, object]:
+    """Distinct raw values -> looked-up meaning via their normalised form."""
+    out = {}
+    for v in values:
+        key = normalise_word(v)
+        if key in table:
+            out[v] = table[key]
+    return out
+
+
+def bool_expr(text: pl.Expr, distinct: list[str]) -> pl.Expr:
+    w = words()
+    table: dict[str, object] = {**{k: False for k in w.false}, **{k: True for k in w.true}}
+    lookup = word_lookup(distinct, table)
+    return text.replace_strict(lookup, default=None, return_dtype=pl.Boolean)
+
+
+def plan_column(
+    table: str,
+    canonical: str,
+    header: str,
+    series: pl.Series,
+    *,
+    decimal: str | None = None,
+    date_order: str | None = None,
+    calendar: str | None = None,
+) -> ColumnPlan:
+    """Sniff one column's convention from its values and build its parse expression."""
+    kind = kind_of(table, canonical)
+    text = cleaned(header)
+    if kind == "text":
+        return ColumnPlan(canonical, header, kind, text, "text")
+    if kind == "currency":
+        return ColumnPlan(canonical, header, kind, text.str.to_uppercase(), "text")
+    distinct = sample_values(series)
+    if kind in ("number", "integer", "probability"):
+        fmt = sniff_number_format(distinct, decimal)
+        value = number_expr(text, fmt)
+        expected = f"a number (decimal {'comma' if fmt.decimal == ',' else 'point'})"
+        if kind == "integer":
+            value = pl.when(value == value.round(0)).then(value).otherwise(None).cast(pl.Int64)
+            expected = "a whole number"
+        elif kind == "probability":
+            sample = (
+                pl.Series(distinct, dtype=pl.String)
+                .to_frame("v")
+                .select(number_expr(pl.col("v"), fmt).alias("p"))["p"]
+            )
+            over_one = bool(sample.drop_nulls().gt(1).any()) or fmt.percent
+            # A 0-100 column (or one written with %) is divided by 100; never multiply by it.
+            value = value / 100.0 if over_one else value
+            value = pl.when(value.is_between(0, 1)).then(value).otherwise(None)
+            expected = "a probability 0..100% (or 0..1)"
+        return ColumnPlan(canonical, header, kind, value, expected, number=fmt)
+    if kind == "date":
+        fmt = sniff_date_format(distinct, date_order=date_order, calendar=calendar)
+        return ColumnPlan(
+            canonical, header, kind, date_expr(text, fmt), f"a date ({fmt.describe()})", date=fmt
+        )
+    if kind == "bool":
+        return ColumnPlan(
+            canonical, header, kind, bool_expr(text, distinct), "yes/no or true/false"
+        )
+    raise AssertionError(f"unhandled kind {kind}")
+
+
+def outcome_success(outcome: pl.Expr, distinct: list[str]) -> pl.Expr:
+    """activities.success from outcome words: success words -> true, failure words -> false."""
+    w = words()
+    table: dict[str, object] = {**{k: False for k in w.failure}, **{k: True for k in w.success}}
+    return outcome.replace_strict(
+        word_lookup(distinct, table), default=None, return_dtype=pl.Boolean
+    )

@@ -1,0 +1,184 @@
+"""Any supported file -> a grid of text cells with its header row found and line numbers known.
+
+Every cell is read as text (the reader never guesses a type); numbers and dates are parsed later,
+one sniffed format per column. Workbooks give one grid per sheet.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from crmkpi.errors import InputError
+from crmkpi.io.html_table import read_html_rows
+from crmkpi.io.sniff import (
+    decode,
+    find_header_row,
+    sniff_delimiter,
+    sniff_encoding,
+    sniff_format,
+)
+
+SNIFF_LINES = 60
+WORKBOOK_FORMATS = ("xlsx", "xls", "ods")
+
+
+@dataclass
+class Grid:
+    """Header cells and data rows as String columns c0..cN; row i is on line first_line + i."""
+
+    headers: list[str]
+    frame: pl.DataFrame
+    format: str
+    header_row: int  # 1-based line (or sheet row) of the header
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+
+    @property
+    def first_line(self) -> int:
+        return self.header_row + 1
+
+
+def _header_names(cells: list[Any]) -> list[str]:
+    """Stripped header names; blanks become `column_N`, repeats get a numeric suffix."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i, cell in enumerate(cells):
+        name = str(cell).strip().lstrip("\ufeff") if cell is not None else ""
+        name = name or f"column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 1
+        names.append(name)
+    return names
+
+
+def _from_rows(rows: list[list[str | None]], **meta: Any) -> Grid:
+    idx = find_header_row(rows) if rows else 0
+    header = rows[idx] if rows else []
+    width = len(header)
+    body = [(r + [None] * (width - len(r)))[:width] for r in rows[idx + 1 :]]
+    frame = pl.DataFrame(
+        {f"c{j}": [r[j] for r in body] for j in range(width)},
+        schema={f"c{j}": pl.String for j in range(width)},
+    )
+    return Grid(_header_names(header), frame, header_row=idx + 1, **meta)
+
+
+def _from_frame(raw: pl.DataFrame, **meta: Any) -> Grid:
+    """A headerless String frame -> Grid, finding the header among its first rows."""
+    head_rows = raw.head(SNIFF_LINES).rows()
+    idx = find_header_row([list(r) for r in head_rows]) if head_rows else 0
+    header = list(head_rows[idx]) if head_rows else []
+    body = raw.slice(idx + 1)
+    body.columns = [f"c{j}" for j in range(body.width)]
+    return Grid(_header_names(header), body, header_row=idx + 1, **meta)
+
+
+def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
+    encoding = hints.get("encoding") or sniff_encoding(data)
+    try:
+        text = decode(data, encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise InputError(f"cannot decode as {encoding}: {exc}", path=str(path)) from exc
+    lines = text.splitlines()[:SNIFF_LINES]
+    delimiter = hints.get("delimiter") or sniff_delimiter(lines)
+    delimiter = "\t" if delimiter in ("\\t", "tab") else delimiter
+    if "header_row" in hints:
+        skip = int(hints["header_row"]) - 1
+    else:
+        import csv
+
+        sample_rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+        # csv rows may span lines; count physical lines up to the header row
+        idx = find_header_row([list(r) for r in sample_rows])
+        skip = _physical_line(lines, delimiter, idx)
+    utf8 = text.encode("utf-8") if encoding not in ("utf-8", "utf-8-sig") else data
+    if encoding == "utf-8-sig":
+        utf8 = data[3:]
+    try:
+        raw = pl.read_csv(
+            utf8,
+            has_header=False,
+            skip_lines=skip,
+            separator=delimiter,
+            infer_schema=False,
+            truncate_ragged_lines=True,
+            quote_char='"',
+            raise_if_empty=False,
+        )
+    except pl.exceptions.ComputeError as exc:
+        raise InputError(f"cannot read as delimited text: {exc}", path=str(path)) from exc
+    if raw.height == 0:
+        return Grid([], raw, "csv", skip + 1, encoding, delimiter)
+    header = list(raw.row(0))
+    body = raw.slice(1)
+    body.columns = [f"c{j}" for j in range(body.width)]
+    return Grid(_header_names(header), body, "csv", skip + 1, encoding, delimiter)
+
+
+def _physical_line(lines: list[str], delimiter: str, record: int) -> int:
+    """Physical line index where csv record number `record` starts."""
+    if record == 0:
+        return 0
+    import csv
+
+    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+    for i, _ in enumerate(reader):
+        if i == record - 1:
+            return reader.line_num
+    return record
+
+
+def read_workbook(data: bytes, fmt: str, sheet: str | None, path: Path) -> list[Grid]:
+    import fastexcel
+
+    try:
+        book = fastexcel.read_excel(data)
+    except Exception as exc:  # fastexcel raises its own error types per failure
+        raise InputError(f"cannot open {fmt} workbook: {exc}", path=str(path)) from exc
+    names = book.sheet_names
+    if sheet is not None and sheet not in names:
+        raise InputError(
+            f"no sheet named {sheet!r}", path=str(path), hint=f"sheets: {', '.join(names)}"
+        )
+    grids = []
+    for name in [sheet] if sheet else names:
+        raw = book.load_sheet(name, header_row=None, dtypes="string").to_polars()
+        if raw.width == 0:
+            continue
+        raw = raw.select(pl.all().cast(pl.String))
+        grids.append(_from_frame(raw, format=fmt, sheet=name))
+    return grids
+
+
+def read_grids(
+    path: Path, sheet: str | None = None, hints: dict[str, Any] | None = None
+) -> list[Grid]:
+    """Read any supported file into grids (one per sheet for workbooks)."""
+    hints = hints or {}
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    fmt = sniff_format(data)
+    if fmt in WORKBOOK_FORMATS:
+        return read_workbook(data, fmt, sheet, path)
+    if fmt == "html":
+        encoding = hints.get("encoding") or sniff_encoding(data)
+        rows = read_html_rows(decode(data, encoding))
+        return [_from_rows(rows, format="html", encoding=encoding)]
+    if fmt in ("zip", "binary", "spreadsheetml"):
+        raise InputError(
+            f"not a table file this tool reads (looks like {fmt})",
+            path=str(path),
+            hint="export as CSV, XLSX, XLS or ODS",
+        )
+    return [read_text(data, hints, path)]

@@ -1,0 +1,216 @@
+"""Files, folders and config sources -> one Dataset, with an account of every file and row.
+
+Each file is read once into text cells, its table and columns are recognised, its columns are
+parsed with one sniffed format each, and its rows are split into loaded and rejected. Frames of
+the same table from several files are concatenated; the stage model is settled last, when all
+deals and stage history are known.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import glob
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from crmkpi.config import Config, SourceConfig
+from crmkpi.dataset import REJECTS_SCHEMA, Dataset
+from crmkpi.errors import InputError
+from crmkpi.io.convert import Converted, convert, strict_check
+from crmkpi.io.grid import Grid, read_grids
+from crmkpi.io.mapping import map_headers
+from crmkpi.io.stages import StageMeaning, build_stage_model
+from crmkpi.io.vocabulary import presets
+from crmkpi.schema import TABLES, conform
+
+TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".psv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods",
+                  ".htm", ".html"}  # fmt: skip
+# Suffixes a folder may hold beside the exports; anything else unknown is skipped as well.
+NOT_TABLES = {".toml", ".md", ".json", ".yaml", ".yml", ".pdf", ".png", ".jpg", ".zip", ".db",
+              ".sqlite", ".log", ".ini", ".cfg", ".py", ".sh"}  # fmt: skip
+_NON_TABLE_TEXT = ("readme", "license", "licence", "notes", "changelog")
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    out = []
+    for p in sorted(folder.iterdir()):
+        if not p.is_file() or p.name.startswith((".", "~$")):
+            continue
+        suffix = p.suffix.lower()
+        if suffix not in TABLE_SUFFIXES:
+            continue
+        if suffix == ".txt" and (p.stem.lower().startswith(_NON_TABLE_TEXT) or not _tabular(p)):
+            continue
+        out.append(p)
+    return out
+
+
+def _tabular(path: Path) -> bool:
+    """A .txt that is delimited text (Excel "Unicode text" or a TSV), not prose."""
+    from crmkpi.io.sniff import decode, sniff_encoding
+
+    head = path.read_bytes()[:8192]
+    try:
+        text = decode(head, sniff_encoding(head))
+    except UnicodeDecodeError:
+        return False
+    lines = [line for line in text.splitlines()[:5] if line.strip()]
+    if len(lines) < 2:
+        return False
+    for delim in ("\t", ";", ",", "|"):
+        counts = {len(r) for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=delim)}
+        if len(counts) == 1 and counts.pop() > 1:
+            return True
+    return False
+
+
+def collect_files(
+    paths: Sequence[str | Path], config: Config | None
+) -> list[tuple[Path, SourceConfig | None]]:
+    """The files to read, each with the config source that claims it (if any)."""
+    claimed: dict[Path, SourceConfig] = {}
+    for source in config.sources if config else ():
+        if not source.path:
+            continue
+        pattern = str(config.resolve(source.path)) if config else source.path
+        matches = sorted(Path(m) for m in glob.glob(pattern))
+        if not matches:
+            raise InputError(
+                f"no file matches sources.{source.name}.path {source.path!r}", path=pattern
+            )
+        for m in matches:
+            claimed.setdefault(m.resolve(), source)
+    seen: dict[Path, SourceConfig | None] = {}
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if not p.exists():
+            raise InputError("no such file or folder", path=str(p))
+        files = _folder_files(p) if p.is_dir() else [p]
+        for f in files:
+            seen.setdefault(f.resolve(), claimed.get(f.resolve()))
+    for f, source in claimed.items():
+        seen.setdefault(f, source)
+    return list(seen.items())
+
+
+def _source_for(path: Path, config: Config | None) -> SourceConfig | None:
+    """A source whose glob names this file by name (for files given on the command line)."""
+    for source in config.sources if config else ():
+        if source.path and fnmatch.fnmatch(path.name, Path(source.path).name):
+            return source
+    return None
+
+
+def read_file(
+    path: Path, source: SourceConfig | None, config: Config | None, sheet: str | None = None
+) -> list[tuple[Grid, Converted]]:
+    """Read one file (every recognisable sheet of a workbook) into converted tables."""
+    hints: dict[str, Any] = dict(source.parse) if source else {}
+    grids = read_grids(path, sheet or (source.sheet if source else None), hints)
+    stages_config = config.stages if config else None
+    out: list[tuple[Grid, Converted]] = []
+    errors: list[InputError] = []
+    display = str(path)
+    try:
+        modified = path.stat().st_mtime
+    except OSError:
+        modified = None
+    for grid in grids:
+        where = f"{display} [{grid.sheet}]" if grid.sheet and len(grids) > 1 else display
+        if not grid.headers:
+            errors.append(InputError("empty file: no header row", path=where))
+            continue
+        try:
+            mapping = map_headers(grid.headers, path.name, source)
+        except InputError as exc:
+            exc.path = where
+            errors.append(exc)
+            continue
+        preset = presets().get(mapping.preset) if mapping.preset else None
+        meaning = StageMeaning.build(stages_config, preset)
+        converted = convert(
+            grid, mapping, path=display, hints=hints, stage_meaning=meaning, modified_at=modified
+        )
+        out.append((grid, converted))
+    if not out and errors:
+        raise errors[0]
+    return out
+
+
+def load(
+    paths: Sequence[str | Path], config: Config | None = None, *, strict: bool = False
+) -> Dataset:
+    """Load exports (files or folders, plus config sources) into canonical frames."""
+    files = collect_files(paths, config)
+    if not files:
+        raise InputError(
+            "no input files",
+            hint="give files or folders, or list [sources] in crmkpi.toml",
+        )
+    by_table: dict[str, list[pl.DataFrame]] = {}
+    inputs = []
+    rejects = [pl.DataFrame(schema=REJECTS_SCHEMA)]
+    first_preset: str | None = None
+    for path, source in files:
+        source = source or _source_for(path, config)
+        for _grid, conv in read_file(path, source, config):
+            parts = [conv] + ([conv.history] if conv.history is not None else [])
+            for part in parts:
+                if strict:
+                    strict_check(part)
+                by_table.setdefault(part.table, []).append(part.frame)
+                inputs.append(part.summary)
+                rejects.append(part.rejects)
+            if conv.table == "deals" and conv.mapping.preset and first_preset is None:
+                first_preset = conv.mapping.preset
+    frames = {}
+    for table, parts in by_table.items():
+        frame = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
+        canonical = conform(table, frame.lazy().select(
+            [c for c in TABLES[table].names if c in frame.columns])).collect()  # fmt: skip
+        extras = frame.select([c for c in frame.columns if c not in TABLES[table].names])
+        frames[table] = pl.concat([canonical, extras], how="horizontal")
+    history = frames.get("stage_history")
+    deal_stages: list[str] = []
+    if "deals" in frames and "stage" in frames["deals"].columns:
+        deal_stages = frames["deals"]["stage"].drop_nulls().unique(maintain_order=True).to_list()
+    stage_model = build_stage_model(
+        config.stages if config else None,
+        presets().get(first_preset) if first_preset else None,
+        deal_stages,
+        history,
+    )
+    return Dataset(
+        frames=frames,
+        inputs=inputs,
+        rejects=pl.concat(rejects, how="vertical"),
+        stages=stage_model,
+        config=config,
+    )
+
+
+def _neutralise(value: str | None) -> str | None:
+    """Prefix ' to text a spreadsheet would run as a formula."""
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+def write_rejects(ds: Dataset, path: str | Path) -> None:
+    """Write Dataset.rejects as CSV, atomically, with formula-like cells neutralised."""
+    from crmkpi.report.output import write_atomic
+
+    text_cols = [c for c, t in REJECTS_SCHEMA.items() if t == pl.String]
+    safe = ds.rejects.with_columns(
+        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]"))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text_cols
+    )
+    write_atomic(Path(path), safe.write_csv())

@@ -1,0 +1,260 @@
+"""Headers -> canonical columns: which table a file holds and which header is which column.
+
+Matching runs in tiers, first match wins: the config's `columns` mapping, then the detected (or
+configured) preset's header names, then every language's aliases, then the same with a
+parenthetical or an "Object - " prefix removed. The table kind is the candidate whose required
+columns are all present with the best score (a header only one table knows counts double; a
+file name such as "leads_2024.csv" and a preset's table signature add to the score).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from crmkpi.config import SourceConfig
+from crmkpi.errors import InputError
+from crmkpi.io.vocabulary import Preset, languages, normalise_header, presets
+from crmkpi.schema import TABLES
+
+# Words in a file name that hint at its table, in any language the aliases cover.
+FILE_WORDS: dict[str, tuple[str, ...]] = {
+    "deals": ("deal", "opportunit", "potential", "pipeline", "сделк", "معامل", "فرصت", "ευκαιρ",
+              "oportunidad", "negocio", "oportunitat", "chance", "affaire", "opportunit", "fırsat"),
+    "stage_history": ("history", "histor", "flow", "stage change", "stagechange", "истори",
+                      "تاریخچه", "ιστορικ", "historial", "verlauf", "storico", "geçmiş"),
+    "leads": ("lead", "mql", "prospect", "inquir", "лид", "سرنخ", "υποψήφ", "cliente potencial"),
+    "activities": ("activit", "call", "task", "event", "meeting", "engagement", "звонк", "дела",
+                   "δραστηρ", "actividad", "aktivit", "attivit"),
+    "spend": ("spend", "cost", "campaign", "ads", "budget", "расход", "هزینه", "δαπάν", "gasto"),
+    "subscriptions": ("subscription", "mrr", "billing", "churn", "подписк", "اشتراک", "συνδρομ"),
+    "nps": ("nps", "survey", "feedback", "опрос", "نظرسنجی", "έρευνα", "encuesta"),
+}  # fmt: skip
+
+HELPER_PREFIX = "_"
+
+
+@dataclass(frozen=True)
+class ColumnMatch:
+    canonical: str
+    header: str
+    rule: str  # config, preset:<name>, alias:<lang>, alias~:<lang> (loose)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    table: str
+    preset: str | None
+    matches: tuple[ColumnMatch, ...]
+    unmapped: tuple[str, ...]
+    wide_history: tuple[tuple[str, str], ...] = ()  # (header, stage label)
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> dict[str, str]:
+        return {m.canonical: m.header for m in self.matches}
+
+    @property
+    def canonical(self) -> dict[str, str]:
+        """canonical -> header for real canonical columns (helpers left out)."""
+        return {m.canonical: m.header for m in self.matches if not m.canonical.startswith("_")}
+
+
+def _loose_forms(norm: str) -> list[str]:
+    forms = []
+    no_paren = re.sub(r"\s*[(\[].*?[)\]]\s*", " ", norm).strip()
+    if no_paren and no_paren != norm:
+        forms.append(no_paren)
+    if " " in norm:  # "deal   title" from "Deal - Title": try without the object prefix
+        head, _, rest = norm.partition(" ")
+        if head in {"deal", "lead", "opportunity", "activity", "person", "organization", "contact",
+                    "сделка", "лид", "потенциальный"}:  # fmt: skip
+            forms.append(rest)
+    return forms
+
+
+def _alias_tables() -> dict[str, set[str]]:
+    """Normalised alias -> tables that list it (to weigh headers only one table knows)."""
+    owners: dict[str, set[str]] = {}
+    for lang in languages().values():
+        for table, cols in lang.columns.items():
+            for col, names in cols.items():
+                if col.startswith(HELPER_PREFIX):
+                    continue
+                for n in names:
+                    owners.setdefault(n, set()).add(table)
+    return owners
+
+
+def detect_preset(headers: list[str]) -> Preset | None:
+    """The preset whose signature headers the file shows most (at least its minimum)."""
+    norm = {normalise_header(h) for h in headers}
+    best: tuple[int, str] | None = None
+    for preset in presets().values():
+        score = len(norm & preset.detect_headers)
+        if score >= preset.detect_min and (best is None or score > best[0]):
+            best = (score, preset.name)
+    return presets()[best[1]] if best else None
+
+
+def _match_table(
+    table: str,
+    headers: list[str],
+    preset: Preset | None,
+    configured: dict[str, str],
+) -> list[ColumnMatch]:
+    spec = TABLES[table]
+    norm = [normalise_header(h) for h in headers]
+    loose = [_loose_forms(n) for n in norm]
+    used: set[int] = set()
+    found: dict[str, ColumnMatch] = {}
+
+    def assign(col: str, idx: int, rule: str) -> None:
+        used.add(idx)
+        found[col] = ColumnMatch(col, headers[idx], rule)
+
+    for col, header in configured.items():
+        target = normalise_header(header)
+        idx = next((i for i, n in enumerate(norm) if n == target), None)
+        if idx is not None:
+            assign(col, idx, "config")
+    tiers: list[tuple[str, dict[str, tuple[str, ...]]]] = []
+    if preset is not None:
+        tiers.append((f"preset:{preset.name}", preset.columns.get(table, {})))
+    for lang in languages().values():
+        tiers.append((f"alias:{lang.code}", lang.columns.get(table, {})))
+    columns = [*spec.names] + sorted(
+        {c for _, cols in tiers for c in cols if c.startswith(HELPER_PREFIX)}
+    )
+    for loose_pass in (False, True):
+        for rule, cols in tiers:
+            for col in columns:
+                if col in found or col not in cols:
+                    continue
+                for alias in cols[col]:
+                    idx = next(
+                        (
+                            i
+                            for i in range(len(norm))
+                            if i not in used
+                            and ((alias in loose[i]) if loose_pass else norm[i] == alias)
+                        ),
+                        None,
+                    )
+                    if idx is not None:
+                        assign(col, idx, rule.replace("alias:", "alias~:") if loose_pass else rule)
+                        break
+    return [found[c] for c in columns if c in found]
+
+
+def _file_bonus(table: str, file_name: str, preset: Preset | None) -> float:
+    name = file_name.casefold()
+    words = FILE_WORDS.get(table, ()) + (preset.table_hints.get(table, ()) if preset else ())
+    return 4.0 if any(w.casefold() in name for w in words) else 0.0
+
+
+def wide_history_columns(headers: list[str]) -> list[tuple[str, str]]:
+    """Headers like `Date entered "Closed Won (Sales Pipeline)"`: (header, stage label)."""
+    out = []
+    patterns = [p for preset in presets().values() for p in preset.wide_history]
+    for header in headers:
+        for pattern in patterns:
+            m = re.match(pattern, header.strip(), flags=re.IGNORECASE)
+            if m:
+                out.append((header, m.group("stage").strip()))
+                break
+    return out
+
+
+def map_headers(headers: list[str], file_name: str, source: SourceConfig | None = None) -> Mapping:
+    """Decide the table and the header of each canonical column, or raise InputError."""
+    preset_name = source.preset if source else None
+    if preset_name:
+        if preset_name not in presets():
+            raise InputError(
+                f"unknown preset {preset_name!r}",
+                path=file_name,
+                hint=f"known presets: {', '.join(sorted(presets()))}",
+            )
+        preset: Preset | None = presets()[preset_name]
+    else:
+        preset = detect_preset(headers)
+    configured = dict(source.columns) if source else {}
+    owners = _alias_tables()
+    tables = [source.table] if source and source.table else list(TABLES)
+    for t in tables:
+        if t not in TABLES:
+            raise InputError(
+                f"unknown table {t!r}", path=file_name, hint=f"known: {', '.join(TABLES)}"
+            )
+    candidates: dict[str, tuple[float, list[ColumnMatch]]] = {}
+    wide = wide_history_columns(headers)
+    for table in tables:
+        matches = _match_table(table, headers, preset, configured)
+        present = {m.canonical for m in matches}
+        if TABLES[table].missing_required(present):
+            candidates[table] = (-1.0, matches)
+            continue
+        score = 0.0
+        for m in matches:
+            if m.canonical.startswith(HELPER_PREFIX):
+                score += 1.0
+                continue
+            tabs = owners.get(normalise_header(m.header), set())
+            score += 2.0 if m.rule.startswith("preset") or tabs == {table} else 1.0
+        score += _file_bonus(table, file_name, preset)
+        if table == "deals" and wide:
+            score += 2.0
+        candidates[table] = (score, matches)
+    viable = {t: v for t, v in candidates.items() if v[0] >= 0}
+    if not viable:
+        raise _no_table_error(headers, file_name, candidates, source)
+    table = max(viable, key=lambda t: viable[t][0])
+    matches = viable[table][1]
+    used = {m.header for m in matches} | {h for h, _ in wide}
+    unmapped = tuple(h for h in headers if h not in used)
+    return Mapping(
+        table=table,
+        preset=preset.name if preset else None,
+        matches=tuple(matches),
+        unmapped=unmapped,
+        wide_history=tuple(wide) if table == "deals" else (),
+        scores={t: v[0] for t, v in candidates.items()},
+    )
+
+
+def _no_table_error(
+    headers: list[str],
+    file_name: str,
+    candidates: dict[str, tuple[float, list[ColumnMatch]]],
+    source: SourceConfig | None,
+) -> InputError:
+    """The closest table, what it misses, and the header nearest to each missing column."""
+    shown = ", ".join(repr(h) for h in headers[:20]) + (" ..." if len(headers) > 20 else "")
+
+    def closeness(t: str) -> int:
+        return len(candidates[t][1]) - 3 * len(
+            TABLES[t].missing_required({m.canonical for m in candidates[t][1]})
+        )
+
+    best = max(candidates, key=closeness)
+    missing = TABLES[best].missing_required({m.canonical for m in candidates[best][1]})
+    hints = []
+    aliases = {a: col for lang in languages().values()
+               for col, names in lang.columns.get(best, {}).items() for a in names}  # fmt: skip
+    norm_headers = {normalise_header(h): h for h in headers}
+    for alts in missing:
+        wanted = [a for a, col in aliases.items() if col in alts]
+        near = difflib.get_close_matches(" ".join(alts), list(norm_headers), n=1, cutoff=0.5) or [
+            n for w in wanted for n in difflib.get_close_matches(w, list(norm_headers), 1, 0.75)
+        ]
+        need = " or ".join(alts)
+        hints.append(f"{need} (closest header: {norm_headers[near[0]]!r})" if near else need)
+    expected = ", ".join(TABLES) if not (source and source.table) else source.table
+    return InputError(
+        f"cannot tell which table this file holds: closest is {best}, which needs "
+        f"{'; '.join(hints)}; headers found: {shown}",
+        path=file_name,
+        hint=f"expected one of: {expected}; map columns in crmkpi.toml [sources.NAME.columns]",
+    )

@@ -1,0 +1,95 @@
+"""Loading plain English CSV and XLSX exports: mapping, parsing and row accounting."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+from crmkpi.errors import InputError
+from crmkpi.io.load import load, write_rejects
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_csv_deals_mapped_parsed_and_accounted(tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "deals.csv",
+        "Deal ID,Deal Name,Owner,Stage,Amount,Created Date,Close Date,Industry\n"
+        '1,Acme,Ann,Closed Won,"1,200.50",2024-01-05,2024-02-01,Retail\n'
+        "2,Beta,Bob,Closed Lost,300,2024-01-10,2024-02-15,Finance\n"
+        "3,Gamma,Ann,Proposal,abc,2024-01-20,,Retail\n"
+        ",,,,,,,\n"
+        "4,Delta,Bob,Negotiation,50,,,Retail\n",
+    )
+    ds = load([f])
+    deals = ds.frames["deals"]
+    # rows 1-3 load; the blank line and the row without a created date are rejected
+    assert deals["id"].to_list() == ["1", "2", "3"]
+    assert deals["status"].to_list() == ["won", "lost", "open"]
+    assert deals["amount"].to_list() == [1200.5, 300.0, None]  # 'abc' flagged, set null
+    assert deals["created_at"].to_list()[0] == datetime(2024, 1, 5)
+    assert deals["Industry"].to_list() == ["Retail", "Finance", "Retail"]
+    (summary,) = ds.inputs
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_rejected) == (5, 3, 2)
+    assert summary.cells_flagged == {"amount": 1}
+    rejects = ds.rejects.sort("row")
+    # header is line 1: 'abc' is on line 4, the blank line is 5, Delta is line 6
+    assert rejects.select("row", "action").rows() == [
+        (4, "flagged"),
+        (5, "rejected"),
+        (6, "rejected"),
+    ]
+    assert rejects["reason"][1] == "blank"
+    assert "Created Date" in rejects["reason"][2]
+
+
+def test_xlsx_with_title_rows_and_footer(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Report"
+    ws.append(["Opportunity Pipeline Report"])
+    ws.append(["Filtered By: Close Date = Current FY"])
+    ws.append([])
+    ws.append(["Opportunity Name", "Opportunity Owner", "Stage", "Amount", "Created Date"])
+    ws.append(["Acme", "Ann", "Closed Won", 1000, datetime(2024, 3, 1, 9, 30)])
+    ws.append(["Beta", "Bob", "Prospecting", 250.5, datetime(2024, 3, 2)])
+    ws.append(["Grand Totals (2 records)", None, None, 1250.5, None])
+    ws.append(["Confidential Information - Do Not Distribute"])
+    wb.save(tmp_path / "pipeline.xlsx")
+    ds = load([tmp_path / "pipeline.xlsx"])
+    deals = ds.frames["deals"]
+    assert deals["name"].to_list() == ["Acme", "Beta"]
+    assert deals["amount"].sum() == 1250.5  # 1000 + 250.5, totals row not double counted
+    assert deals["created_at"][0] == datetime(2024, 3, 1, 9, 30)
+    (summary,) = ds.inputs
+    assert summary.header_row == 4
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_rejected) == (4, 2, 2)
+    assert sorted(ds.rejects["reason"].to_list()) == ["footer", "footer"]
+    assert sorted(ds.rejects["row"].to_list()) == [7, 8]
+
+
+def test_missing_path_and_unknown_table(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        load([tmp_path / "nope.csv"])
+    f = write(tmp_path / "weird.csv", "alpha,beta\n1,2\n")
+    with pytest.raises(InputError, match="weird.csv.*headers found: 'alpha', 'beta'"):
+        load([f])
+
+
+def test_write_rejects_neutralises_formulas(tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "deals.csv",
+        "Deal ID,Stage,Created Date,Amount\n=HYPERLINK(1),Won,2024-01-01,=1+1\n",
+    )
+    ds = load([f])
+    out = tmp_path / "rejects.csv"
+    write_rejects(ds, out)
+    back = pl.read_csv(out, infer_schema=False)
+    assert back["value"].to_list() == ["'=1+1"]
