@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,14 +49,19 @@ class Target:
 
     @property
     def text(self) -> str:
-        """The target as the report shows it: ">= 0.25", "<= 1200 (warn 1000)", "5 .. 20"."""
+        """The target as written: ">= 0.25", "<= 1200 (warn 1000)", "5 .. 20"."""
+        return self.describe(_num)
+
+    def describe(self, number: Callable[[float], str]) -> str:
+        """The target with each number shown by `number` (e.g. 25.0% for a ratio KPI)."""
         if self.minimum is not None and self.maximum is not None:
-            body = f"{_num(self.minimum)} .. {_num(self.maximum)}"
+            body = f"{number(self.minimum)} .. {number(self.maximum)}"
         elif self.minimum is not None:
-            body = f"{'>' if self.strict_minimum else '>='} {_num(self.minimum)}"
+            body = f"{'>' if self.strict_minimum else '>='} {number(self.minimum)}"
         else:
-            body = f"{'<' if self.strict_maximum else '<='} {_num(self.maximum)}"
-        return body if self.warn is None else f"{body} (warn {_num(self.warn)})"
+            assert self.maximum is not None
+            body = f"{'<' if self.strict_maximum else '<='} {number(self.maximum)}"
+        return body if self.warn is None else f"{body} (warn {number(self.warn)})"
 
     def status(self, value: float | None) -> str | None:
         """ok, warn or bad for `value`; None when there is no value to judge."""
@@ -80,20 +86,20 @@ class Target:
             return False
         return value >= self.maximum if self.strict_maximum else value > self.maximum
 
-    def breach_words(self, value: float) -> str:
+    def breach_words(self, value: float, number: Callable[[float], str] | None = None) -> str:
         """What went wrong, in words: "below target >= 0.25" or "above warn level 1000"."""
+        number = number or _num
+        text = self.describe(number)
         if self._below(value):
-            return f"below target {self.text}"
+            return f"below target {text}"
         if self._above(value):
-            return f"above target {self.text}"
-        if self.minimum is not None:
-            return f"below warn level {_num(self.warn)} (target {self.text})"
-        return f"above warn level {_num(self.warn)} (target {self.text})"
+            return f"above target {text}"
+        assert self.warn is not None
+        side = "below" if self.minimum is not None else "above"
+        return f"{side} warn level {number(self.warn)} (target {text})"
 
 
-def _num(value: float | None) -> str:
-    if value is None:
-        return "-"
+def _num(value: float) -> str:
     return f"{value:g}"
 
 

@@ -35,6 +35,13 @@ def report_command(
     section: list[str] = typer.Option(None, "--section", "-s", help="Only these sections."),
     strict: bool = typer.Option(False, "--strict", help="Fail on the first rejected value."),
     rejects: Path = typer.Option(None, "--rejects", help="Write rejected rows to this CSV."),
+    save: bool = typer.Option(
+        False, "--save", help="Record this run's KPI values in the history store."
+    ),
+    fail_on_alert: bool = typer.Option(
+        False, "--fail-on-alert", help="Exit with code 3 when any alert fires."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the alerts."),
 ) -> None:
     """Print the KPI report of the given exports."""
     import crmkpi.api as api
@@ -54,16 +61,28 @@ def report_command(
 
         write_rejects(ds, rejects)
     inputs = [Path(i.path) for i in ds.inputs]
+    if save:
+        from crmkpi.cli.alerts_output import save_run
+
+        save_run(rep, ds.config, quiet)
     if out:
-        render_to_file(rep, expand_path(out), protected=inputs)
-        if fmt == "terminal":
-            _print_terminal(rep)
-        return
-    if fmt == "terminal":
+        target = expand_path(out)
+        render_to_file(rep, target, protected=inputs)
+        if not quiet:
+            typer.echo(f"crmkpi: wrote {target}", err=True)
+    if quiet:
+        from crmkpi.cli.alerts_output import print_alerts
+
+        print_alerts(rep.alerts)
+    elif fmt == "terminal":
         _print_terminal(rep)
-        return
-    text = renderer(fmt).render(rep)
-    typer.echo(text if isinstance(text, str) else text.decode(), nl=False)
+    elif not out:
+        text = renderer(fmt).render(rep)
+        typer.echo(text if isinstance(text, str) else text.decode(), nl=False)
+    if fail_on_alert and rep.alerts:
+        from crmkpi.cli.alerts_output import exit_on_alerts
+
+        exit_on_alerts(rep.alerts)
 
 
 def _print_terminal(rep) -> None:  # noqa: ANN001

@@ -1,0 +1,45 @@
+"""What `crmkpi report --save / --quiet / --fail-on-alert` add: saving the run, alert lines, exit 3.
+
+Alert lines go to stdout (cron mails stdout); notes about what was done go to stderr.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from crmkpi.errors import EXIT_ALERT
+
+if TYPE_CHECKING:
+    from crmkpi.config import Config
+    from crmkpi.report.model import Alert, Report
+
+
+def alert_line(alert: Alert) -> str:
+    """One alert as one line: severity, kind, then the message."""
+    return f"{alert.severity.upper():<4} {alert.kind:<7} {alert.message}"
+
+
+def print_alerts(alerts: list[Alert]) -> None:
+    for alert in alerts:
+        typer.echo(alert_line(alert))
+
+
+def save_run(report: Report, config: Config | None, quiet: bool) -> None:
+    from crmkpi.config import Config
+    from crmkpi.history import HistoryStore
+
+    path = (config or Config()).history_file
+    with HistoryStore(path, create=True) as store:
+        run_id = store.save_report(report)
+    if not quiet:
+        typer.echo(f"crmkpi: saved run {run_id} to {path}", err=True)
+
+
+def exit_on_alerts(alerts: list[Alert]) -> None:
+    """Exit 3 with a count on stderr, so a scheduler sees the failure and why."""
+    bad = sum(1 for a in alerts if a.severity == "bad")
+    plural = "s" if len(alerts) != 1 else ""
+    typer.echo(f"crmkpi: {len(alerts)} alert{plural} ({bad} bad); exit {EXIT_ALERT}", err=True)
+    raise typer.Exit(EXIT_ALERT)
