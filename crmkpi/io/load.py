@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from crmkpi.cache import ParseCache, cached_read
 from crmkpi.config import Config, SourceConfig
 from crmkpi.dataset import REJECTS_SCHEMA, Dataset
 from crmkpi.errors import InputError
@@ -143,9 +144,16 @@ def read_file(
 
 
 def load(
-    paths: Sequence[str | Path], config: Config | None = None, *, strict: bool = False
+    paths: Sequence[str | Path],
+    config: Config | None = None,
+    *,
+    strict: bool = False,
+    cache: ParseCache | None = None,
 ) -> Dataset:
-    """Load exports (files or folders, plus config sources) into canonical frames."""
+    """Load exports (files or folders, plus config sources) into canonical frames.
+
+    With a `cache`, a file unchanged since an earlier run is not parsed again (crmkpi.cache).
+    """
     files = collect_files(paths, config)
     if not files:
         raise InputError(
@@ -158,7 +166,12 @@ def load(
     first_preset: str | None = None
     for path, source in files:
         source = source or _source_for(path, config)
-        for _grid, conv in read_file(path, source, config):
+        parsed = (
+            cached_read(cache, path, source, config, read_file)
+            if cache is not None
+            else read_file(path, source, config)
+        )
+        for _grid, conv in parsed:
             parts = [conv] + ([conv.history] if conv.history is not None else [])
             for part in parts:
                 if strict:
