@@ -40,11 +40,14 @@ def load(
     *,
     config: Config | PathLike | None = None,
     strict: bool = False,
+    cache: bool | None = None,
+    cache_dir: PathLike | None = None,
 ) -> Dataset:
     """Read exports (files, folders, a converted Parquet folder, or a config's sources).
 
     `config` is a Config, the path of a crmkpi.toml, or None for ./crmkpi.toml when present.
     With `strict`, the first rejected value raises instead of being set aside in `ds.rejects`.
+    `cache` True/False overrides `[cache] enabled`: unchanged files are not parsed again.
     """
     from crmkpi.io.load import load as load_files
 
@@ -52,7 +55,10 @@ def load(
         config = load_config(find_config(config))
     if isinstance(paths, str | Path):
         paths = [paths]
-    ds = load_files([Path(p) for p in paths], config, strict=strict)
+    from crmkpi.cache import open_cache
+
+    parse_cache = open_cache(config, cache, cache_dir)
+    ds = load_files([Path(p) for p in paths], config, strict=strict, cache=parse_cache)
     ds.config = config
     return ds
 

@@ -42,12 +42,20 @@ def report_command(
         False, "--fail-on-alert", help="Exit with code 3 when any alert fires."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the alerts."),
+    cache: bool = typer.Option(
+        None,
+        "--cache/--no-cache",
+        help="Reuse parsed tables of unchanged files (default: [cache] enabled in config).",
+    ),
+    cache_dir: Path = typer.Option(
+        None, "--cache-dir", help="Cache folder (default: $XDG_CACHE_HOME/crmkpi)."
+    ),
 ) -> None:
     """Print the KPI report of the given exports."""
     import crmkpi.api as api
     from crmkpi.report.output import expand_path, render_to_file, renderer
 
-    ds = api.load(paths or [], config=config, strict=strict)
+    ds = api.load(paths or [], config=config, strict=strict, cache=cache, cache_dir=cache_dir)
     rep = api.report(
         ds,
         since=parse_when(since, "--since"),
