@@ -17,6 +17,7 @@ import polars as pl
 from crmkpi.errors import UsageError
 from crmkpi.metrics import CATALOG, TABLE_CATALOG
 from crmkpi.metrics.base import CURRENCY, PERIOD, PERIODS, VALUE, Context, Grain, Metric
+from crmkpi.metrics.evaluate import metric_plans
 from crmkpi.report import periods
 from crmkpi.report.layout import (
     GROUP_ORDER,
@@ -177,27 +178,33 @@ def build_report(
     skipped: list[dict[str, str]] = []
     plans: dict[tuple[str, str], pl.LazyFrame] = {}
     ctx = Context(ds, base, config)
-    previous = comparison.previous if comparison and comparison.basis == "window" else None
-    for metric in metrics:
-        reason = metric.missing(ds, config=config)
-        if reason:
-            skipped.append({"kpi": metric.id, "reason": reason})
-            continue
-        grains = {"value": base}
-        if starts:
-            grains["trend"] = period_grain.with_(since=starts[0], until=end)
-        if previous:
-            grains["previous"] = base.with_(since=previous[0], until=previous[1])
+    reasons: dict[str, str] = {}
+    grains: dict[str, Grain] = {"value": base}
+    if starts:
+        grains["trend"] = period_grain.with_(since=starts[0], until=end)
+    if comparison and comparison.basis == "window" and comparison.previous:
+        grains["previous"] = base.with_(since=comparison.previous[0], until=comparison.previous[1])
+    if by:
+        grains["by"] = base.with_(by=by)
+    if options.period:
+        grains["by_period"] = period_grain
+    computable = metrics
+    for kind, grain in grains.items():
+        # Aggregates over the same rows are fused into one group-by per grain.
+        found = metric_plans(
+            Context(ds, grain, config), computable, reasons if kind == "value" else {}
+        )
+        plans.update({(kpi_id, kind): plan for kpi_id, plan in found.items()})
+        if kind == "value":
+            computable = [m for m in metrics if m.id in found]
+    skipped += [{"kpi": m.id, "reason": reasons[m.id]} for m in metrics if m.id in reasons]
+    for metric in computable:
         table = metric.needs[0][0] if metric.needs else ""
         summed_across = metric.unit in CURRENCY_UNITS and table in mixed and not metric.monetary
         if summed_across and metric.missing(ds, (CURRENCY,), config) is None:
-            grains["by_currency"] = base.with_(by=(CURRENCY,))
-        if by and metric.missing(ds, by, config) is None:
-            grains["by"] = base.with_(by=by)
-        if options.period:
-            grains["by_period"] = period_grain
-        for kind, grain in grains.items():
-            plans[(metric.id, kind)] = metric.plan(Context(ds, grain, config))
+            plans[(metric.id, "by_currency")] = metric.plan(
+                Context(ds, base.with_(by=(CURRENCY,)), config)
+            )
 
     table_ids = [
         t

@@ -1,12 +1,33 @@
-"""Formatting numbers by unit, shared by the text renderers (terminal, markdown, html)."""
+"""Formatting values by unit, shared by the text renderers (terminal, markdown, html, csv).
+
+Everything here turns a number already in the report into text; nothing computes a KPI.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
+from crmkpi.report.model import KpiValue, Report
 
-def format_value(value: Any, unit: str = "") -> str:
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+SPARK_ASCII = "_.-=+*#@"
+STATUS_WORDS = {"ok": "ok", "warn": "warn", "bad": "bad"}
+# Column names of catalog tables as a header reads best; others are de-snaked.
+COLUMN_LABELS = {
+    "deals_won": "Won",
+    "deals_lost": "Lost",
+    "deals_open": "Open",
+    "win_rate": "Win rate",
+    "revenue_won": "Revenue won",
+    "avg_deal_size": "Avg deal",
+    "conversion": "Conversion",
+    "conversion_from_previous": "Step conv.",
+    "conversion_from_first": "From top",
+}
+
+
+def format_value(value: Any, unit: str = "", currency: str | None = None) -> str:
     """A value as a person reads it: 31.2% for ratios, 12,480 for currency, 4.5 d for days."""
     if value is None:
         return "-"
@@ -20,16 +41,114 @@ def format_value(value: Any, unit: str = "") -> str:
         return value.isoformat()
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
+    if value != value:  # NaN
+        return "-"
     if unit == "ratio":
         return f"{value * 100:.1f}%"
     if unit in ("currency", "currency_per_day"):
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+        text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+        text = f"{text} {currency}" if currency else text
+        return f"{text}/d" if unit == "currency_per_day" else text
     if unit == "days":
         return f"{value:.1f} d"
     if unit == "minutes":
         return f"{value:.0f} min"
     if unit == "months":
         return f"{value:.1f} mo"
+    if unit == "score":
+        return f"{value:.1f}"
     if isinstance(value, int) or float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:,.2f}"
+
+
+def kpi_value_lines(kpi: KpiValue, show_currency: bool = True) -> list[str]:
+    """The value cell: one line, or one line per currency when amounts are not comparable."""
+    if kpi.by_currency:
+        return [f"{format_value(v, kpi.unit)} {code}" for code, v in kpi.by_currency.items()]
+    return [format_value(kpi.value, kpi.unit, kpi.currency if show_currency else None)]
+
+
+def format_change(kpi: KpiValue, ascii_only: bool = False) -> str:
+    """Change against the previous period: points for ratios, percent for everything else."""
+    if kpi.change is None and kpi.delta is None:
+        return ""
+    up, down = ("+", "-") if ascii_only else ("▲", "▼")
+    if kpi.unit == "ratio" and kpi.delta is not None:
+        points = kpi.delta * 100
+        if round(points, 1) == 0:
+            return "0.0 pp"
+        return f"{up if points > 0 else down}{abs(points):.1f} pp"
+    if kpi.change is None:
+        return "new" if kpi.delta else ""
+    if round(kpi.change * 100) == 0:
+        return "0%"
+    return f"{up if kpi.change > 0 else down}{abs(kpi.change) * 100:.0f}%"
+
+
+def sparkline(values: list[float | None], ascii_only: bool = False) -> str:
+    """The trend in one line of blocks, scaled between the series' own min and max."""
+    blocks = SPARK_ASCII if ascii_only else SPARK_BLOCKS
+    known = [v for v in values if v is not None]
+    if not known:
+        return ""
+    low, high = min(known), max(known)
+    out = []
+    for v in values:
+        if v is None:
+            out.append(" ")
+        elif high == low:
+            out.append(blocks[len(blocks) // 2])
+        else:
+            out.append(blocks[round((v - low) / (high - low) * (len(blocks) - 1))])
+    return "".join(out)
+
+
+def bar(value: float | None, largest: float, width: int, ascii_only: bool = False) -> str:
+    """A horizontal bar of `width` cells at most, in eighths of a cell where unicode allows."""
+    if value is None or largest <= 0 or value <= 0:
+        return ""
+    cells = value / largest * width
+    if ascii_only:
+        return "#" * max(1, round(cells))
+    whole = int(cells)
+    eighths = round((cells - whole) * 8)
+    tail = "▏▎▍▌▋▊▉"[eighths - 1] if 0 < eighths < 8 else ("█" if eighths == 8 else "")
+    text = "█" * whole + tail
+    return text or "▏"
+
+
+def column_label(name: str) -> str:
+    if name in COLUMN_LABELS:
+        return COLUMN_LABELS[name]
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def covered_text(report: Report) -> str:
+    since, until = report.covered
+    if since is None or until is None:
+        return "no dated rows"
+    from crmkpi.report.periods import human_range
+
+    if report.window == (None, None):
+        return f"{since:%Y-%m-%d} .. {until:%Y-%m-%d} (all data)"
+    return human_range(since, until)
+
+
+def skipped_lines(report: Report) -> list[str]:
+    """One line per reason: which KPIs and tables were left out and why."""
+    grouped: dict[str, list[str]] = {}
+    for entry in report.skipped:
+        name = entry.get("kpi") or entry.get("table") or "?"
+        kpi = report.kpis.get(name)
+        grouped.setdefault(entry["reason"], []).append(kpi.label if kpi else name)
+    return [f"{reason}: {', '.join(names)}" for reason, names in grouped.items()]
+
+
+def currency_of(report: Report) -> str | None:
+    """The one currency all money KPIs share, or None when they differ or are mixed."""
+    codes = {k.currency for k in report.kpis.values() if k.unit.startswith("currency")}
+    mixed = any(k.by_currency for k in report.kpis.values())
+    codes.discard(None)
+    return next(iter(codes)) if len(codes) == 1 and not mixed else None

@@ -1,55 +1,284 @@
-"""Terminal renderer: rich tables of the report's sections."""
+"""Terminal renderer: the report as rich tables that fit the terminal's width.
+
+Narrow terminals lose the least useful columns first (trend, target, then table columns from
+the right) instead of wrapping; wide ones get every column. Without a terminal, or with
+NO_COLOR, the output has no colour and no box-drawing; `ascii_only` keeps it to plain ASCII.
+"""
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Console, Group
+from rich import box
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
-from crmkpi.report.format import format_value
-from crmkpi.report.model import Report
+from crmkpi.report.format import (
+    bar,
+    column_label,
+    covered_text,
+    currency_of,
+    format_change,
+    format_value,
+    kpi_value_lines,
+    skipped_lines,
+    sparkline,
+)
+from crmkpi.report.model import KpiValue, Report, TableResult
 
 EXTENSIONS = (".txt",)
 BINARY = False
 
+STATUS_STYLE = {"ok": "green", "warn": "yellow", "bad": "red"}
+CHANGE_STYLE = {"good": "green", "bad": "red", "flat": "dim"}
+MAX_ROWS = 15
+MAX_INPUTS = 8
+FUNNEL_BAR = 24
+# Plain text tables: a dashed line under the header, nothing else.
+ASCII_HEAD = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
 
-def renderable(report: Report) -> Group:
-    parts: list[Any] = []
+
+@dataclass(frozen=True)
+class Look:
+    """How the output may look: its width, and whether unicode and box lines are allowed."""
+
+    width: int
+    unicode: bool = True
+    boxes: bool = False
+
+    @property
+    def table_box(self) -> box.Box:
+        return box.SIMPLE_HEAD if self.boxes else ASCII_HEAD
+
+
+def look_for(console: Console, ascii_only: bool = False) -> Look:
+    utf = (console.encoding or "").lower().replace("-", "").startswith("utf")
+    plain = ascii_only or not utf
+    boxes = console.is_terminal and not console.no_color and not plain
+    return Look(width=console.width, unicode=not plain, boxes=boxes)
+
+
+def _fit(widths: list[int], budget: int, keep: int = 1) -> int:
+    """How many leading columns fit in `budget` cells (three cells between two columns)."""
+    total = -3
+    for count, width in enumerate(widths, start=1):
+        total += width + 3
+        if total > budget and count > keep:
+            return count - 1
+    return len(widths)
+
+
+def _header(report: Report, look: Look) -> list[RenderableType]:
+    title = Text(report.title, style="bold")
+    if report.version:
+        title.append(f"  crmkpi {report.version}", style="dim")
+    lines: list[RenderableType] = [title]
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row("Period", covered_text(report))
+    if report.comparison is not None:
+        grid.add_row("Change", f"{report.comparison.label} (by {report.period})")
+    shown = report.inputs[:MAX_INPUTS]
+    for i, summary in enumerate(shown):
+        rejected = f", {summary.rows_rejected:,} rejected" if summary.rows_rejected else ""
+        text = f"{summary.path} ({summary.table}): {summary.rows_loaded:,} rows{rejected}"
+        grid.add_row("Inputs" if i == 0 else "", text)
+    if len(report.inputs) > MAX_INPUTS:
+        rest = report.inputs[MAX_INPUTS:]
+        loaded = sum(s.rows_loaded for s in rest)
+        grid.add_row("", f"... and {len(rest)} more files, {loaded:,} rows")
+    lines.append(grid)
+    return lines
+
+
+def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
+    """KPI, value, target, status, change and trend, grouped under Pipeline, Leads..."""
+    kpis = [report.kpis[k] for k in kpi_ids]
+    shared = currency_of(report)
+    has = {
+        "target": any(k.target for k in kpis),
+        "status": any(k.status for k in kpis),
+        "change": any(k.change is not None or k.delta is not None for k in kpis),
+        "trend": any(any(v is not None for _, v in k.trend) for k in kpis),
+    }
+    values = {k.id: kpi_value_lines(k, show_currency=shared is None) for k in kpis}
+    label_width = max((len(k.label) for k in kpis), default=3)
+    value_width = max((len(line) for v in values.values() for line in v), default=5)
+    columns = [("kpi", min(label_width, 28)), ("value", max(value_width, 11))]
+    optional = [("change", 8), ("status", 6), ("target", 10), ("trend", 12)]
+    columns += [(name, width) for name, width in optional if has[name]]
+    columns = columns[: _fit([w for _, w in columns], look.width, keep=2)]
+    names = [name for name, _ in columns]
+
+    table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("KPI", no_wrap=True, overflow="ellipsis", min_width=12)
+    table.add_column(f"Value ({shared})" if shared else "Value", justify="right", no_wrap=True)
+    headers = {"change": "Change", "status": "Status", "target": "Target", "trend": "Trend"}
+    for name in names[2:]:
+        table.add_column(
+            headers[name], justify="left" if name == "trend" else "right", no_wrap=True
+        )
+    groups = {k.group for k in kpis}
+    current = None
+    for kpi in kpis:
+        if len(groups) > 1 and kpi.group != current:
+            current = kpi.group
+            table.add_row(Text(kpi.group, style="bold cyan"), *[""] * (len(names) - 1))
+        table.add_row(*_kpi_cells(kpi, names, values[kpi.id], look))
+    return table
+
+
+def _kpi_cells(kpi: KpiValue, names: list[str], value: list[str], look: Look) -> list[Any]:
+    cells: list[Any] = [kpi.label, "\n".join(value)]
+    for name in names[2:]:
+        if name == "change":
+            style = CHANGE_STYLE.get(kpi.change_direction or "", "")
+            cells.append(Text(format_change(kpi, not look.unicode), style=style))
+        elif name == "status":
+            word = kpi.status or ""
+            mark = "● " if look.unicode and word else ""
+            cells.append(Text(mark + word, style=STATUS_STYLE.get(word, "")))
+        elif name == "target":
+            cells.append(kpi.target or "")
+        elif name == "trend":
+            cells.append(Text(sparkline([v for _, v in kpi.trend], not look.unicode), style="cyan"))
+    return cells
+
+
+def _columns_that_fit(frame: Any, width_of: dict[str, int], budget: int) -> list[str]:
+    """Columns to show: the first always; text columns after it go before numbers do."""
+    columns = list(frame.columns)
+    text = [c for c in columns[1:] if not frame[c].dtype.is_numeric()]
+    order = [*reversed(text), *reversed([c for c in columns[1:] if c not in text])]
+    while len(columns) > 1 and _fit([width_of[c] for c in columns], budget) < len(columns):
+        columns.remove(order.pop(0))
+    return columns
+
+
+def _unit(result: TableResult, report: Report, column: str) -> str:
+    if column in result.units:
+        return result.units[column]
+    return report.kpis[column].unit if column in report.kpis else ""
+
+
+def frame_table(
+    result: TableResult, report: Report, look: Look, section_title: str = ""
+) -> list[RenderableType]:
+    """A catalog table; the funnel gets bars; the owner table a team row from the KPIs."""
+    frame = result.frame
+    if frame.height == 0:
+        return [Text(f"{result.title}: no rows", style="dim")]
+    rows = frame.head(MAX_ROWS)
+    cells = {
+        c: [format_value(v, _unit(result, report, c)) for v in rows[c].to_list()]
+        for c in frame.columns
+    }
+    bar_column = None
+    if result.id == "funnel":
+        bar_column = next((c for c in frame.columns if _unit(result, report, c) == "count"), None)
+    width_of = {
+        c: min(30, max(len(column_label(c)), *(len(x) for x in cells[c]))) for c in frame.columns
+    }
+    bar_width = min(FUNNEL_BAR, max(8, look.width // 4)) if bar_column else 0
+    columns = _columns_that_fit(frame, width_of, look.width - (bar_width + 3 if bar_width else 0))
+    dropped = [c for c in frame.columns if c not in columns]
+
+    table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
+    for i, c in enumerate(columns):
+        numeric = frame[c].dtype.is_numeric()
+        table.add_column(
+            column_label(c),
+            justify="right" if numeric else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+            max_width=30 if i == 0 else None,
+        )
+        if c == bar_column:
+            table.add_column("", no_wrap=True, width=bar_width)
+    largest = float(frame[bar_column].max() or 0) if bar_column else 0.0
+    for r in range(rows.height):
+        row: list[Any] = []
+        for c in columns:
+            row.append(cells[c][r])
+            if c == bar_column:
+                value = rows[c][r]
+                row.append(Text(bar(value, largest, bar_width, not look.unicode), style="blue"))
+        table.add_row(*row)
+    team = [report.kpis[c] for c in columns if c in report.kpis]
+    if result.id == "owners" and team:
+        table.add_section()
+        row = ["Team"]
+        for c in columns[1:]:
+            kpi = report.kpis.get(c)
+            row.append("" if kpi is None else kpi_value_lines(kpi, show_currency=False)[0])
+            if c == bar_column:
+                row.append("")
+        table.add_row(*row, style="bold")
+    parts: list[RenderableType] = [table]
+    if result.title.lower() != section_title.lower():
+        parts.insert(0, Text(result.title, style="bold"))
+    notes = []
+    if frame.height > MAX_ROWS:
+        notes.append(f"{frame.height - MAX_ROWS} more rows in --format excel, csv or json")
+    if dropped:
+        notes.append(f"not shown at this width: {', '.join(column_label(c) for c in dropped)}")
+    if result.note:
+        notes.append(result.note)
+    parts += [Text(n, style="dim") for n in notes]
+    return parts
+
+
+def _alerts(report: Report, look: Look) -> list[RenderableType]:
+    if not report.alerts:
+        return [Text("Alerts", style="bold"), Text("No alerts.", style="dim")]
+    out: list[RenderableType] = [Text(f"Alerts ({len(report.alerts)})", style="bold")]
+    for alert in report.alerts:
+        mark = ("● " if look.unicode else "*") + ("" if look.unicode else f"[{alert.severity}] ")
+        style = STATUS_STYLE["bad" if alert.severity == "bad" else "warn"]
+        line = Text(mark, style=style)
+        line.append(alert.message)
+        out.append(line)
+    return out
+
+
+def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Group:
+    """The whole report in order: header, each section, alerts, then what was left out."""
+    parts: list[RenderableType] = [*_header(report, look)]
     for section in report.sections:
-        if section.skipped:
-            parts.append(f"[dim]{section.title}: skipped ({section.skipped})[/dim]")
+        if sections and section.id not in sections:
             continue
+        parts.append(Text(""))
+        if section.skipped:
+            parts.append(Text(f"{section.title}: skipped ({section.skipped})", style="dim"))
+            continue
+        parts.append(Text(section.title.upper(), style="bold magenta"))
         if section.kpis:
-            table = Table(title=section.title, title_justify="left")
-            table.add_column("KPI")
-            table.add_column("Value", justify="right")
-            for kpi_id in section.kpis:
-                kpi = report.kpis[kpi_id]
-                shown = format_value(kpi.value, kpi.unit) if kpi.value is not None else "-"
-                table.add_row(kpi.label, shown)
-            parts.append(table)
+            parts.append(kpi_table(report, section.kpis, look))
         for table_id in section.tables:
-            result = report.tables[table_id]
-            table = Table(title=result.title, title_justify="left")
-            for col in result.frame.columns:
-                table.add_column(col, justify="left" if col in ("owner", "stage") else "right")
-            for row in result.frame.iter_rows():
-                table.add_row(
-                    *(
-                        format_value(v, result.units.get(c, ""))
-                        for c, v in zip(result.frame.columns, row, strict=True)
-                    )
-                )
-            parts.append(table)
+            parts += frame_table(report.tables[table_id], report, look, section.title)
+    if not sections or "alerts" in sections:
+        parts += [Text(""), *_alerts(report, look)]
+    left_out = skipped_lines(report)
+    if left_out and (not sections or "kpis" in sections):
+        parts += [Text(""), Text("Not computed", style="bold dim")]
+        parts += [Text(line, style="dim") for line in left_out]
     return Group(*parts)
 
 
-def print_report(report: Report, console: Console) -> None:
-    console.print(renderable(report))
+def print_report(report: Report, console: Console, ascii_only: bool = False) -> None:
+    console.print(renderable(report, look_for(console, ascii_only)))
 
 
-def render(report: Report, width: int = 100, **_: Any) -> str:
-    console = Console(record=True, width=width, file=open("/dev/null", "w"), color_system=None)  # noqa: SIM115
-    console.print(renderable(report))
-    return console.export_text()
+def render(
+    report: Report, width: int = 100, ascii_only: bool = False, boxes: bool = False, **_: Any
+) -> str:
+    """The report as plain text (no colour) of at most `width` columns."""
+    console = Console(
+        record=True, width=width, file=io.StringIO(), color_system=None, force_terminal=False
+    )
+    console.print(renderable(report, Look(width=width, unicode=not ascii_only, boxes=boxes)))
+    return "".join(line.rstrip() + "\n" for line in console.export_text().splitlines())
