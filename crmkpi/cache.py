@@ -22,6 +22,8 @@ else `[cache] dir`, else `$XDG_CACHE_HOME/crmkpi`, else `~/.cache/crmkpi`.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -34,9 +36,12 @@ from typing import TYPE_CHECKING, Any
 from crmkpi.errors import ConfigError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import polars as pl
 
-    from crmkpi.config import Config
+    from crmkpi.config import Config, SourceConfig
+    from crmkpi.io.convert import Converted
 
 EDGE_BYTES = 64 * 1024
 FULL_HASH_MAX_BYTES = 64 * 1024 * 1024
@@ -71,10 +76,21 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
+@functools.cache
+def _code_state() -> str:
+    """Size and mtime of the code and data files that parse, so an edit of an importer or a
+    preset in a development checkout invalidates the cache like a version change does."""
+    package = Path(__file__).parent
+    parts = [package / "schema.py", package / "dataset.py", package / "cache.py"]
+    parts += sorted(p for p in (package / "io").rglob("*") if p.suffix in (".py", ".toml"))
+    state = [f"{p.relative_to(package)}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in parts]
+    return _digest("\n".join(state))
+
+
 def _version() -> str:
     from crmkpi import __version__
 
-    return __version__
+    return f"{__version__}+{_code_state()}"
 
 
 @dataclass(frozen=True)
@@ -148,6 +164,8 @@ class ParseCache:
         """
         if self.key(path, options) != key:
             return False  # the file changed while it was being parsed
+        import polars as pl
+
         entry = self.entry_dir(path, options)
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)
@@ -167,7 +185,7 @@ class ParseCache:
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-        except OSError:
+        except (OSError, pl.exceptions.PolarsError):
             return False
         return True
 
@@ -227,3 +245,91 @@ def open_cache(
     limit_mb = settings.get("full_hash_max_mb")
     limit = FULL_HASH_MAX_BYTES if limit_mb is None else int(limit_mb * 1024 * 1024)
     return ParseCache(where, limit)
+
+
+def source_options(source: SourceConfig | None, config: Config | None) -> dict[str, Any]:
+    """Everything besides the file that shapes its parse: its source section and the stages."""
+    return {
+        "source": dataclasses.asdict(source) if source else None,
+        "stages": dataclasses.asdict(config.stages) if config else None,
+    }
+
+
+def cached_read(
+    cache: ParseCache,
+    path: Path,
+    source: SourceConfig | None,
+    config: Config | None,
+    read: Callable[..., list[tuple[Any, Converted]]],
+) -> list[tuple[Any, Converted]]:
+    """`read(path, source, config)` through the cache: the parsed tables of one input file.
+
+    On a hit the grids are not rebuilt (None in their place): loading needs only the converted
+    tables. The account is served as it was, with the file named as it is named this time.
+    """
+    options = source_options(source, config)
+    key, hit = cache.lookup(path, options)
+    if hit is not None:
+        return [(None, conv) for conv in _restore(hit, str(path))]
+    parsed = read(path, source, config)
+    frames, data = _pack([conv for _, conv in parsed])
+    cache.store(path, options, key, frames, {**data, "display": str(path)})
+    return parsed
+
+
+def _pack(converted: list[Converted]) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
+    frames: dict[str, pl.DataFrame] = {}
+    parts: list[dict[str, Any]] = []
+    for i, conv in enumerate(converted):
+        entry: dict[str, Any] = {}
+        for role, part in (("main", conv), ("history", conv.history)):
+            if part is None:
+                continue
+            frames[f"{i}-{role}-frame"] = part.frame
+            frames[f"{i}-{role}-rejects"] = part.rejects
+            entry[role] = {
+                "table": part.table,
+                "summary": dataclasses.asdict(part.summary),
+                "preset": part.mapping.preset,
+                "matches": [dataclasses.asdict(m) for m in part.mapping.matches],
+                "unmapped": list(part.mapping.unmapped),
+            }
+        parts.append(entry)
+    return frames, {"parts": parts}
+
+
+def _restore(hit: CachedParse, display: str) -> list[Converted]:
+    import polars as pl
+
+    from crmkpi.dataset import InputSummary
+    from crmkpi.io.convert import Converted
+    from crmkpi.io.mapping import ColumnMatch, Mapping
+
+    stored_display = hit.meta.get("display")
+    out = []
+    for i, entry in enumerate(hit.meta["parts"]):
+        restored: dict[str, Converted] = {}
+        for role, info in entry.items():
+            summary = InputSummary(**info["summary"])
+            rejects = hit.frames[f"{i}-{role}-rejects"]
+            if stored_display != display:
+                summary.path = display if summary.path == stored_display else summary.path
+                rejects = rejects.with_columns(
+                    pl.when(pl.col("file") == stored_display)
+                    .then(pl.lit(display))
+                    .otherwise(pl.col("file"))
+                    .alias("file")
+                )
+            mapping = Mapping(
+                info["table"],
+                info["preset"],
+                tuple(ColumnMatch(**m) for m in info["matches"]),
+                tuple(info["unmapped"]),
+            )
+            restored[role] = Converted(
+                info["table"], hit.frames[f"{i}-{role}-frame"], rejects, summary, mapping
+            )
+        main = restored["main"]
+        main.history = restored.get("history")
+        out.append(main)
+    return out

@@ -191,3 +191,69 @@ def test_bad_settings_name_the_key(tmp_path: Path, section: object, message: str
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")) as exc:
         cache_settings(Config(path=tmp_path / "crmkpi.toml", raw={"cache": section}))
     assert exc.value.path == str(tmp_path / "crmkpi.toml")
+
+
+DEALS_CSV = (
+    "Deal ID,Deal Name,Deal Stage,Amount,Create Date,Close Date\n"
+    "D1,Alpha,Closed Won,1000,2024-01-05,2024-02-01\n"
+    "D2,Beta,Closed Lost,250,2024-01-10,2024-01-20\n"
+    "D3,Gamma,Proposal,400,2024-02-01,\n"
+)
+
+
+def _load(folder: Path, cache_dir: Path):  # noqa: ANN202
+    import crmkpi.api as api
+
+    return api.load(folder / "deals.csv", config=Config(), cache=True, cache_dir=cache_dir)
+
+
+def test_load_serves_unchanged_files_without_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crmkpi.io.load as io_load
+
+    (tmp_path / "deals.csv").write_text(DEALS_CSV, encoding="utf-8")
+    first = _load(tmp_path, tmp_path / "cache")
+
+    def no_parse(*_: object, **__: object) -> None:
+        raise AssertionError("parsed although the file did not change")
+
+    monkeypatch.setattr(io_load, "read_file", no_parse)
+    second = _load(tmp_path, tmp_path / "cache")
+    assert second.frames.keys() == first.frames.keys()
+    for name, frame in first.frames.items():
+        assert second.frames[name].equals(frame)
+        assert second.frames[name].schema == frame.schema
+    assert [i.to_json() for i in second.inputs] == [i.to_json() for i in first.inputs]
+    assert second.rejects.equals(first.rejects)
+    assert second.stages == first.stages
+
+
+def test_load_sees_a_same_size_edit_with_the_old_mtime(tmp_path: Path) -> None:
+    src = tmp_path / "deals.csv"
+    src.write_text(DEALS_CSV, encoding="utf-8")
+    before = _load(tmp_path, tmp_path / "cache")
+    # 1000 -> 9000: same length, so same size; mtime put back as a careful editor would.
+    stat = src.stat()
+    src.write_text(DEALS_CSV.replace("Won,1000", "Won,9000"), encoding="utf-8")
+    os.utime(src, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = _load(tmp_path, tmp_path / "cache")
+    amounts = lambda ds: sorted(ds.frames["deals"]["amount"].to_list())  # noqa: E731
+    assert amounts(before) == [250.0, 400.0, 1000.0]
+    assert amounts(after) == [250.0, 400.0, 9000.0]
+
+
+def test_cli_cache_flag_writes_entries_only_when_asked(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from crmkpi.cli import app
+
+    (tmp_path / "deals.csv").write_text(DEALS_CSV, encoding="utf-8")
+    args = ["report", str(tmp_path / "deals.csv"), "--format", "json"]
+    runner = CliRunner()
+    off = runner.invoke(app, [*args, "--cache-dir", str(tmp_path / "c1")])
+    assert off.exit_code == 0, off.output
+    assert not (tmp_path / "c1").exists()  # off by default
+    on = runner.invoke(app, [*args, "--cache", "--cache-dir", str(tmp_path / "c2")])
+    assert on.exit_code == 0, on.output
+    assert len(list((tmp_path / "c2" / "v1").iterdir())) == 1
