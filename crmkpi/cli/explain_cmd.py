@@ -1,0 +1,45 @@
+"""`crmkpi explain ID [PATH...]`: a KPI's definition, the rows it used and its arithmetic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from crmkpi.cli.app import app, handle_errors
+from crmkpi.cli.completion import complete_kpi_ids, complete_paths
+from crmkpi.errors import UsageError
+
+
+@app.command("explain")
+@handle_errors
+def explain_command(
+    kpi: str = typer.Argument(
+        ..., help="KPI id (see `crmkpi metrics`).", autocompletion=complete_kpi_ids
+    ),
+    paths: list[Path] = typer.Argument(
+        None,
+        help="Export files or folders (default: config sources).",
+        autocompletion=complete_paths,
+    ),
+    since: str = typer.Option(None, "--since", help="Window start (YYYY-MM-DD), inclusive."),
+    until: str = typer.Option(None, "--until", help="Window end (YYYY-MM-DD), exclusive."),
+    where: str = typer.Option(None, "--where", "-w", help="Row filter, as for `crmkpi metric`."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    config: Path = typer.Option(
+        None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
+    ),
+) -> None:
+    """Show how a KPI's value comes from the rows: definition, rows left out, arithmetic."""
+    import crmkpi.api as api
+    from crmkpi.explain import explain
+
+    if fmt not in ("text", "json"):
+        raise UsageError(f"unknown format {fmt!r}", hint="use text or json")
+    ds = api.load(paths or [], config=config)
+    result = explain(ds, kpi, since=since, until=until, where=where)
+    if fmt == "json":
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(result.to_text(), nl=False)

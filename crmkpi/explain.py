@@ -1,0 +1,436 @@
+"""`explain`: how a KPI value came about, so a manager can check it against the CRM.
+
+Read from the Metric declaration, not written per KPI: the definition, the table and columns it
+reads, the rows left out on the way (the KPI's own filter, empty or out-of-window dates), the rows
+split by the text columns the formula reads (status won / lost / open), and the arithmetic of
+the value. A ratio (numerator / denominator, as `safe_div` builds it) gets its own line:
+"won 612 / (won 612 + lost 1,021) = 0.3748".
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from crmkpi.errors import UsageError
+
+if TYPE_CHECKING:
+    from datetime import date, datetime
+
+    import polars as pl
+
+    from crmkpi.dataset import Dataset
+
+MAX_GROUPS = 12
+
+
+@dataclass(frozen=True)
+class Step:
+    """A line of the row account: `rows` left out (or kept) and why."""
+
+    label: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class Group:
+    """Window rows sharing the values of the formula's text columns, and where they count."""
+
+    label: str
+    rows: int
+    parts: dict[str, float | None]  # part name -> contribution of this group
+    counted: bool
+
+
+@dataclass(frozen=True)
+class Part:
+    """One aggregate of the formula (numerator, denominator, or the value itself)."""
+
+    name: str
+    text: str
+    value: float | None
+    rows: int  # rows that entered the aggregate
+    empty: dict[str, int] = field(default_factory=dict)  # column -> matching rows with no value
+
+
+@dataclass(frozen=True)
+class Explanation:
+    id: str
+    label: str
+    formula: str
+    unit: str
+    direction: str
+    period_date: str
+    notes: str
+    reference: str
+    table: str | None
+    columns: tuple[str, ...]
+    window: tuple[datetime | None, datetime | None]
+    where: str | None
+    steps: tuple[Step, ...]
+    group_columns: tuple[str, ...]
+    groups: tuple[Group, ...]
+    parts: tuple[Part, ...]
+    arithmetic: str
+    value: float | None
+    values_by_currency: dict[str, float | None] = field(default_factory=dict)
+
+    def to_text(self) -> str:
+        from crmkpi.report.format import format_value
+
+        better = {"higher": "higher is better", "lower": "lower is better"}.get(self.direction)
+        lines = [f"{self.id}: {self.label}", f"  Definition: {self.formula}"]
+        lines.append("  Unit: " + ", ".join(x for x in (self.unit, better) if x))
+        if self.period_date:
+            lines.append(f"  Placed in periods by: {self.table}.{self.period_date}")
+        lines += [f"  Notes: {self.notes}"] * bool(self.notes)
+        lines += [f"  Reference: {self.reference}"] * bool(self.reference)
+        if self.table:
+            lines += ["", f"Reads {self.table}: {', '.join(self.columns)}"]
+        since, until = self.window
+        if since or until:
+            span = f"{_day(since) if since else '...'} to {_day(until) if until else '...'}"
+            lines.append(f"  Window: {span} (end exclusive)")
+        if self.where:
+            lines.append(f"  Filter (--where): {self.where}")
+        if self.steps:
+            lines += ["", "Rows"]
+            width = max(len(f"{s.rows:,}") for s in self.steps)
+            lines += [f"  {s.rows:>{width},}  {s.label}" for s in self.steps]
+        if self.groups:
+            lines += ["", f"By {', '.join(self.group_columns)}"]
+            width = max(len(g.label) for g in self.groups)
+            for g in self.groups:
+                where = ", ".join(
+                    f"{name} {format_value(v, '')}" for name, v in g.parts.items() if v
+                )
+                status = f"counted: {where}" if g.counted else "left out: counts in no part"
+                lines.append(f"  {g.label:<{width}}  {g.rows:>8,} rows  {status}")
+        if self.parts:
+            lines += ["", "Arithmetic"]
+            for p in self.parts:
+                lines.append(f"  {p.name} = {p.text} = {format_value(p.value, '')} "
+                             f"({p.rows:,} rows)")  # fmt: skip
+                for column, rows in p.empty.items():
+                    lines.append(f"    {column} empty in {rows:,} matching rows: not counted")
+        if self.arithmetic:
+            lines.append(f"  {self.arithmetic}")
+        for currency, value in self.values_by_currency.items():
+            lines.append(f"  {self.id} [{currency}] = {format_value(value, self.unit)}")
+        lines += ["", f"Value: {format_value(self.value, self.unit)}"]
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "formula": self.formula,
+            "unit": self.unit,
+            "table": self.table,
+            "columns": list(self.columns),
+            "where": self.where,
+            "steps": [{"label": s.label, "rows": s.rows} for s in self.steps],
+            "groups": [
+                {"label": g.label, "rows": g.rows, "parts": g.parts, "counted": g.counted}
+                for g in self.groups
+            ],
+            "parts": [
+                {"name": p.name, "expression": p.text, "value": p.value, "rows": p.rows}
+                for p in self.parts
+            ],
+            "arithmetic": self.arithmetic,
+            "value": self.value,
+        }
+
+
+def explain(
+    ds: Dataset,
+    kpi: str,
+    *,
+    since: date | datetime | str | None = None,
+    until: date | datetime | str | None = None,
+    where: str | None = None,
+) -> Explanation:
+    """How the value of `kpi` over the window comes from the rows of `ds`."""
+    import polars as pl
+
+    from crmkpi.api import filtered, make_grain, unknown_id
+    from crmkpi.metrics import CATALOG, TABLE_CATALOG, evaluate
+    from crmkpi.metrics.base import VALUE, Aggregate, Context
+
+    metric = CATALOG.get(kpi)
+    if metric is None:
+        if kpi in TABLE_CATALOG:
+            raise UsageError(f"{kpi} is a report table, not a KPI", hint="explain takes a KPI id")
+        raise unknown_id(kpi)
+    grain = make_grain(ds, since=since, until=until)
+    table = metric.needs[0][0] if metric.needs else None
+    ds = filtered(ds, where, [table] if table else [])
+    result = evaluate(ds, [kpi], grain, ds.config)[kpi]
+    by_currency: dict[str, float | None] = {}
+    if "currency" in result.columns and result.height > 1:
+        by_currency = {str(r["currency"]): r[VALUE] for r in result.iter_rows(named=True)}
+    value = result[VALUE][0] if result.height == 1 else None
+    base = {
+        "id": metric.id, "label": metric.label, "formula": metric.formula, "unit": metric.unit,
+        "direction": metric.direction, "period_date": metric.period_date, "notes": metric.notes,
+        "reference": metric.reference, "window": (grain.since, grain.until), "where": where,
+        "value": None if value is None else float(value), "values_by_currency": by_currency,
+    }  # fmt: skip
+    compute = metric.compute
+    if not isinstance(compute, Aggregate):
+        columns = tuple(c for _, cols in metric.needs for c in cols)
+        steps = (Step(f"rows in {table}", ds.frames[table].height),) if table else ()
+        arithmetic = _combined_parts(metric, ds, grain)
+        return Explanation(
+            **base, table=table, columns=columns, steps=steps, group_columns=(), groups=(),
+            parts=(), arithmetic=arithmetic,
+        )  # fmt: skip
+    ctx = Context(ds, grain, ds.config)
+    frame = ctx.table(compute.table)
+    steps = [Step(f"rows in {compute.table}", frame.select(pl.len()).collect().item())]
+    if compute.where is not None:
+        dropped = frame.filter(~compute.where.fill_null(False)).select(pl.len()).collect().item()
+        steps.append(Step(f"left out by the KPI's filter: {pretty(compute.where)}", -dropped))
+        frame = frame.filter(compute.where)
+    steps += _window_steps(frame, compute.date, grain)
+    rows = compute.rows(ctx).collect()
+    accounted = sum(s.rows for s in steps)
+    if accounted != rows.height:
+        steps.append(Step("left out converting currencies", rows.height - accounted))
+    steps.append(Step("rows in the window", rows.height))
+    parts = _parts(compute.value, metric.id)
+    schema = rows.schema
+    used = compute.value.meta.root_names()
+    if compute.where is not None:
+        used += compute.where.meta.root_names()
+    used = list(dict.fromkeys(used))
+    text_columns = tuple(c for c in used if c in schema and _is_text(schema[c]))
+    part_results = tuple(_evaluate_part(name, expr, rows) for name, expr in parts)
+    groups = _groups(rows, text_columns, parts) if text_columns else ()
+    return Explanation(
+        **base,
+        table=compute.table,
+        columns=tuple(dict.fromkeys([*used, compute.date])),
+        steps=tuple(steps),
+        group_columns=text_columns,
+        groups=groups,
+        parts=part_results,
+        arithmetic=_arithmetic(metric.id, parts, part_results, groups, value),
+    )
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d") if not (moment.hour or moment.minute) else str(moment)
+
+
+def _is_text(dtype: pl.DataType) -> bool:
+    import polars as pl
+
+    return dtype == pl.String or dtype == pl.Boolean or isinstance(dtype, pl.Categorical | pl.Enum)
+
+
+def _window_steps(frame: pl.LazyFrame, date: str, grain: Any) -> list[Step]:
+    """Rows left out by the window: empty date, before `since`, on or after `until`."""
+    import polars as pl
+
+    if grain.since is None and grain.until is None:
+        return []
+    col = pl.col(date)
+    counts = [("empty", col.is_null().sum())]
+    if grain.since is not None:
+        counts.append((f"before {_day(grain.since)}", (col < grain.since).sum()))
+    if grain.until is not None:
+        counts.append((f"on or after {_day(grain.until)}", (col >= grain.until).sum()))
+    row = frame.select([e.alias(k) for k, e in counts]).collect().row(0, named=True)
+    return [Step(f"left out: {date} {label}", -int(row[label] or 0)) for label, _ in counts]
+
+
+def _tree(expr: pl.Expr) -> Any:
+    return json.loads(expr.meta.serialize(format="json"))
+
+
+def _expr(tree: Any) -> pl.Expr:
+    import polars as pl
+
+    return pl.Expr.deserialize(io.StringIO(json.dumps(tree)), format="json")
+
+
+def _parts(value: pl.Expr, kpi: str) -> list[tuple[str, pl.Expr]]:
+    """numerator and denominator of a safe_div ratio, else the value itself."""
+    tree = _tree(value)
+    ternary = tree.get("Ternary") if isinstance(tree, dict) else None
+    division = ternary and ternary.get("truthy", {}).get("BinaryExpr")
+    if division and division.get("op") == "TrueDivide":
+        return [("numerator", _expr(division["left"])), ("denominator", _expr(division["right"]))]
+    return [(kpi, value)]
+
+
+def _entering(expr: pl.Expr, schema: pl.Schema) -> tuple[pl.Expr, list[pl.Expr]]:
+    """Which rows enter an aggregate, and the value expressions whose nulls keep rows out."""
+    import polars as pl
+
+    tree = _tree(expr)
+    every_row = pl.repeat(True, pl.len())
+    agg = tree.get("Agg") if isinstance(tree, dict) else None
+    if not agg:
+        return every_row, []
+    inner = next(iter(agg.values()))
+    if isinstance(inner, dict) and "Filter" in inner:
+        content = _expr(inner["Filter"]["input"])
+        return _expr(inner["Filter"]["by"]).fill_null(False), [content]
+    content = _expr(inner)
+    dtype = pl.DataFrame(schema=schema).lazy().select(content).collect_schema().dtypes()[0]
+    if dtype == pl.Boolean:
+        return content.fill_null(False), []
+    return every_row, [content]
+
+
+def _evaluate_part(name: str, expr: pl.Expr, rows: pl.DataFrame) -> Part:
+    import polars as pl
+
+    matches, contents = _entering(expr, rows.schema)
+    selects = [expr.alias("__value"), matches.sum().alias("__rows")]
+    names: list[str] = []
+    for content in contents:
+        label = ", ".join(content.meta.root_names()) or pretty(content)
+        names.append(label)
+        selects.append((matches & content.is_null()).sum().alias(f"__empty_{len(names)}"))
+    if contents:
+        entering = matches & pl.all_horizontal([c.is_not_null() for c in contents])
+        selects[1] = entering.sum().alias("__rows")
+    out = rows.select(selects).row(0, named=True)
+    empty = {n: int(out[f"__empty_{i}"]) for i, n in enumerate(names, 1) if out[f"__empty_{i}"]}
+    value = out["__value"]
+    return Part(name, pretty(expr), None if value is None else float(value), out["__rows"], empty)
+
+
+def _groups(
+    rows: pl.DataFrame, columns: tuple[str, ...], parts: list[tuple[str, pl.Expr]]
+) -> tuple[Group, ...]:
+    import polars as pl
+
+    aggs = [expr.alias(name) for name, expr in parts]
+    table = (
+        rows.group_by(list(columns))
+        .agg(pl.len().alias("__rows"), *aggs)
+        .sort("__rows", *columns, descending=[True] + [False] * len(columns), nulls_last=True)
+    )
+    out = []
+    for i, row in enumerate(table.iter_rows(named=True)):
+        if i == MAX_GROUPS:
+            rest = table.slice(MAX_GROUPS)
+            out.append(Group(f"{rest.height} other values", int(rest["__rows"].sum()), {}, True))
+            break
+        label = " / ".join("empty" if row[c] is None else str(row[c]) for c in columns)
+        contributions = {n: (None if row[n] is None else float(row[n])) for n, _ in parts}
+        counted = any(v for v in contributions.values())
+        out.append(Group(label, row["__rows"], contributions, counted))
+    return tuple(out)
+
+
+def _arithmetic(
+    kpi: str,
+    parts: list[tuple[str, pl.Expr]],
+    results: tuple[Part, ...],
+    groups: tuple[Group, ...],
+    value: float | None,
+) -> str:
+    from crmkpi.report.format import format_value
+
+    def sides(name: str, total: float | None) -> str:
+        shares = [(g.label, g.parts.get(name)) for g in groups if g.parts.get(name)]
+        if len(shares) == 1:
+            return f"{shares[0][0]} {format_value(shares[0][1], '')}"
+        if len(shares) > 1:
+            return "(" + " + ".join(f"{lbl} {format_value(v, '')}" for lbl, v in shares) + ")"
+        return format_value(total, "")
+
+    shown = "null" if value is None else f"{value:.4f}".rstrip("0").rstrip(".")
+    if len(parts) == 2:
+        num, den = results
+        if not den.value:
+            return f"{kpi} = {sides('numerator', num.value)} / 0: no value (nothing to divide by)"
+        return f"{kpi} = {sides('numerator', num.value)} / {sides('denominator', den.value)}" \
+               f" = {shown}"  # fmt: skip
+    return ""
+
+
+def _combined_parts(metric: Any, ds: Dataset, grain: Any) -> str:
+    """For KPIs computed from other KPIs: each part's value beside the formula."""
+    import inspect
+
+    from crmkpi.metrics import evaluate
+    from crmkpi.metrics.base import VALUE
+    from crmkpi.report.format import format_value
+
+    try:
+        parts = inspect.getclosurevars(metric.compute).nonlocals.get("parts")
+    except TypeError:
+        return ""
+    if not isinstance(parts, dict) or not parts:
+        return ""
+    ids = [m.id for m in parts.values()]
+    results = evaluate(ds, ids, grain, ds.config, skipped={})
+    shown = []
+    for m in parts.values():
+        frame = results.get(m.id)
+        v = frame[VALUE][0] if frame is not None and frame.height == 1 else None
+        shown.append(f"{m.id} {format_value(v, m.unit)}")
+    return f"{metric.formula}, with " + ", ".join(shown)
+
+
+_OPS = {"Eq": "=", "EqValidity": "=", "NotEq": "!=", "NotEqValidity": "!=", "Lt": "<",
+        "LtEq": "<=", "Gt": ">", "GtEq": ">=", "And": "and", "Or": "or", "Plus": "+",
+        "Minus": "-", "Multiply": "*", "TrueDivide": "/", "FloorDivide": "//"}  # fmt: skip
+
+
+def pretty(expr: pl.Expr) -> str:
+    """A Polars expression as a person reads it: sum(status = "won"), count(*)."""
+    try:
+        return _pretty(_tree(expr), top=True)
+    except (KeyError, TypeError, ValueError, AttributeError, StopIteration):
+        return str(expr)
+
+
+def _pretty(node: Any, top: bool = False) -> str:
+    if node == "Len":
+        return "count(*)"
+    if not isinstance(node, dict) or len(node) != 1:
+        raise ValueError("unknown node")
+    kind, body = next(iter(node.items()))
+    if kind == "Column":
+        return str(body)
+    if kind == "Literal":
+        inner = next(iter(body.values()))
+        if isinstance(inner, dict):
+            lit_kind, lit = next(iter(inner.items()))
+            return json.dumps(lit, ensure_ascii=False) if lit_kind == "String" else str(lit)
+        return str(inner)
+    if kind == "BinaryExpr":
+        text = f"{_pretty(body['left'])} {_OPS[body['op']]} {_pretty(body['right'])}"
+        return text if top else f"({text})"
+    if kind == "Agg":
+        fn, inner = next(iter(body.items()))
+        return f"{fn.lower()}({_pretty(inner, top=True)})"
+    if kind == "Filter":
+        return f"{_pretty(body['input'], top=True)} where {_pretty(body['by'], top=True)}"
+    if kind == "Ternary":
+        return (f"if {_pretty(body['predicate'], True)} then {_pretty(body['truthy'], True)} "
+                f"else {_pretty(body['falsy'], True)}")  # fmt: skip
+    if kind == "Function":
+        args = ", ".join(_pretty(a, top=True) for a in body["input"])
+        fn = body["function"]
+        name = fn if isinstance(fn, str) else next(iter(fn.values()))
+        name = name if isinstance(name, str) else next(iter(name))
+        words = {"IsNull": f"{args} is null", "IsNotNull": f"{args} is not null"}
+        return words.get(name, f"{_snake(name)}({args})")
+    if kind == "Alias":
+        return _pretty(body[0], top)
+    raise ValueError(f"unknown node {kind}")
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
