@@ -100,7 +100,7 @@ class Target:
 
 
 def _num(value: float) -> str:
-    return f"{value:g}"
+    return f"{value:.15g}"
 
 
 def _number(value: Any, what: str) -> float:

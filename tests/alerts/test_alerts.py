@@ -1,0 +1,224 @@
+"""Each alert kind on small hand-built datasets: targets, per-owner targets, change, quality."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from crmkpi.alerts import (
+    change_alerts,
+    empty_periods,
+    quality_alerts,
+)
+from crmkpi.config import AlertSettings, load_config
+from crmkpi.dataset import Dataset, InputSummary
+from crmkpi.metrics.base import Grain
+from crmkpi.report.build import ReportOptions, build_report
+from crmkpi.report.model import KpiValue
+from crmkpi.schema import conform
+
+D = datetime
+
+# Ana: 1 won, 1 lost; Bo: 1 won, 2 lost, 1 open; Cy: 1 open only.
+DEALS = {
+    "id": ["1", "2", "3", "4", "5", "6", "7"],
+    "owner": ["Ana", "Ana", "Bo", "Bo", "Bo", "Bo", "Cy"],
+    "stage": ["Won", "Lost", "Won", "Lost", "Lost", "Proposal", "New"],
+    "status": ["won", "lost", "won", "lost", "lost", "open", "open"],
+    "amount": [100.0, 50.0, 200.0, 10.0, 20.0, 80.0, 30.0],
+    "created_at": [D(2025, 1, 5), D(2025, 1, 10), D(2025, 3, 2), D(2025, 3, 5),
+                   D(2025, 3, 9), D(2025, 3, 12), D(2025, 3, 20)],
+    "closed_at": [D(2025, 3, 1), D(2025, 3, 10), D(2025, 3, 20), D(2025, 3, 22),
+                  D(2025, 3, 25), None, None],
+}  # fmt: skip
+
+
+def dataset(config_path: Path | None = None, inputs: list[InputSummary] | None = None) -> Dataset:
+    frame = conform("deals", pl.DataFrame(DEALS).lazy()).collect()
+    ds = Dataset(frames={"deals": frame}, inputs=inputs or [])
+    ds.config = load_config(config_path)
+    return ds
+
+
+def report_for(tmp_path: Path, toml: str, **options):
+    path = tmp_path / "crmkpi.toml"
+    path.write_text(toml, encoding="utf-8")
+    ds = dataset(path)
+    return build_report(ds, ds.config, ReportOptions(**options))
+
+
+def test_team_targets_mark_status_and_alert(tmp_path):
+    # win rate: 2 won / (2 won + 3 lost) = 0.4; deals won = 2; avg won size = (100+200)/2 = 150
+    rep = report_for(
+        tmp_path,
+        """
+[alerts]
+change_threshold = false
+no_data_period = false
+[targets]
+win_rate = ">= 0.5"
+deals_won = { min = 1, warn = 3 }
+avg_deal_size = "<= 200"
+""",
+    )
+    assert rep.kpis["win_rate"].value == pytest.approx(0.4)
+    assert (rep.kpis["win_rate"].status, rep.kpis["win_rate"].target) == ("bad", ">= 50.0%")
+    assert rep.kpis["deals_won"].status == "warn"
+    assert rep.kpis["avg_deal_size"].status == "ok"
+    by_kpi = {a.kpi: a for a in rep.alerts}
+    assert set(by_kpi) == {"win_rate", "deals_won"}
+    assert by_kpi["win_rate"].severity == "bad"
+    assert by_kpi["win_rate"].message == "Win rate 40.0% is below target >= 50.0%"
+    assert by_kpi["deals_won"].severity == "warn"
+    assert "below warn level 3" in by_kpi["deals_won"].message
+
+
+def test_per_owner_targets_alert_per_owner(tmp_path):
+    # Won per owner: Ana 1, Bo 1, Cy 0 (Cy has deals but none won: 0, not "no value").
+    # Named owner Dee has a target but no rows. Ana's own target asks for 1 only.
+    rep = report_for(
+        tmp_path,
+        """
+[alerts]
+change_threshold = false
+no_data_period = false
+[targets.by_owner]
+deals_won = ">= 2"
+[targets.by_owner.Ana]
+deals_won = ">= 1"
+[targets.by_owner.Dee]
+deals_won = ">= 1"
+""",
+    )
+    owner_alerts = {a.owner: a for a in rep.alerts if a.kind == "target"}
+    assert set(owner_alerts) == {"Bo", "Cy"}
+    assert owner_alerts["Cy"].message == "Cy: Deals won 0 is below target >= 2"
+    assert owner_alerts["Bo"].severity == "bad"
+    quality = [a for a in rep.alerts if a.kind == "quality"]
+    assert [a.owner for a in quality] == ["Dee"]
+
+
+def test_per_owner_targets_respect_the_window(tmp_path):
+    # Since 2025-03-15: Ana's deals are dated before (created 01-05/01-10, closed 03-01/03-10),
+    # so she is not active; Bo closed deals 4 and 5 (lost) and 3 (won 03-20) -> 1 won;
+    # Cy created deal 7 on 03-20 -> active with 0 won.
+    rep = report_for(
+        tmp_path,
+        "[alerts]\nchange_threshold = false\nno_data_period = false\n"
+        '[targets.by_owner]\ndeals_won = ">= 1"\n',
+        since=D(2025, 3, 15),
+        until=D(2025, 4, 1),
+    )
+    assert [(a.owner, a.message) for a in rep.alerts] == [
+        ("Cy", "Cy: Deals won 0 is below target >= 1")
+    ]
+
+
+def test_target_on_a_kpi_the_data_cannot_give(tmp_path):
+    path = tmp_path / "crmkpi.toml"
+    path.write_text(
+        "[alerts]\nno_data_period = false\nchange_threshold = false\n"
+        '[targets]\navg_deal_size = ">= 100"\n',
+        encoding="utf-8",
+    )
+    ds = dataset(path)
+    ds.frames["deals"] = ds.frames["deals"].drop("amount")
+    rep = build_report(ds, ds.config, ReportOptions())
+    [alert] = rep.alerts
+    assert (alert.kind, alert.kpi) == ("quality", "avg_deal_size")
+    assert alert.message == (
+        "Average deal size: target >= 100 not checked (deals has no amount column)"
+    )
+
+
+def kpi(direction: str, change: float | None, history_previous=None, value=10.0) -> KpiValue:
+    return KpiValue(
+        f"k_{direction}", f"K {direction}", "count", value, direction=direction,
+        change=change, history_previous=history_previous,
+    )  # fmt: skip
+
+
+def test_change_alerts_only_in_the_bad_direction():
+    kpis = [
+        kpi("higher", -0.3),  # fell 30% on a higher-is-better KPI: alert
+        kpi("higher", 0.5),  # rose: good news
+        kpi("lower", 0.25),  # rose 25% on a lower-is-better KPI: alert
+        kpi("lower", -0.9),
+        kpi("neutral", -0.9),  # no good or bad side
+        kpi("higher", -0.2),  # exactly the threshold is not "more than"
+        kpi("higher", None),
+    ]
+    alerts = change_alerts(kpis, 0.2)
+    assert [(a.kpi, a.kind) for a in alerts] == [("k_higher", "change"), ("k_lower", "change")]
+    assert alerts[0].message == "K higher fell 30% against the previous period (10)"
+    assert alerts[1].message == "K lower rose 25% against the previous period (10)"
+
+
+def test_change_against_the_last_saved_run():
+    # value 6 vs 10 at the previous run: -40% on a higher-is-better KPI.
+    [alert] = change_alerts([kpi("higher", None, history_previous=10.0, value=6.0)], 0.2)
+    assert alert.message == "K higher fell 40% against the last saved run (6)"
+
+
+def _report_with_inputs(inputs):
+    class Rep:
+        pass
+
+    rep = Rep()
+    rep.inputs = inputs
+    return rep
+
+
+def test_rejected_rows_and_stale_files():
+    now = 1_750_000_000.0
+    inputs = [
+        InputSummary("deals.csv", "deals", 100, 97, 3, modified_at=now - 5 * 86_400),
+        InputSummary("leads.csv", "leads", 50, 50, 0, modified_at=now - 1 * 86_400),
+        InputSummary("a.xlsx", "spend", 10, 9, 1, sheet="2025", modified_at=None),
+    ]
+    settings = AlertSettings(max_file_age_days=2, max_rejected_share=0.05, no_data_period=None)
+    alerts = quality_alerts(_report_with_inputs(inputs), Dataset(), settings, Grain(), now=now)
+    # deals: 3/100 = 3% <= 5%: fine; a.xlsx: 1/10 = 10% > 5%: alert. deals is 5 days old > 2.
+    assert [a.message for a in alerts] == [
+        "deals.csv: file is 5.0 days old (allowed 2)",
+        "a.xlsx [2025]: 1 of 10 rows rejected",
+    ]
+    assert all(a.kind == "quality" for a in alerts)
+    strict = AlertSettings(no_data_period=None)  # default: any rejected row alerts
+    alerts = quality_alerts(_report_with_inputs(inputs), Dataset(), strict, Grain(), now=now)
+    assert [a.message for a in alerts] == [
+        "deals.csv: 3 of 100 rows rejected",
+        "a.xlsx [2025]: 1 of 10 rows rejected",
+    ]
+
+
+def series(*dates: datetime) -> pl.Series:
+    return pl.Series("d", list(dates), dtype=pl.Datetime("us"))
+
+
+def test_empty_periods_over_the_data_span():
+    dates = series(D(2025, 1, 5), D(2025, 1, 30), D(2025, 4, 2), D(2025, 6, 30))
+    gaps = empty_periods(dates, Grain(period="month"))
+    assert gaps == [D(2025, 2, 1), D(2025, 3, 1), D(2025, 5, 1)]
+
+
+def test_empty_periods_judge_only_periods_the_window_covers():
+    dates = series(D(2025, 1, 20), D(2025, 3, 3))
+    # Window 2025-01-15 .. 2025-04-10: January and April are cut, so only Feb and Mar count.
+    grain = Grain(period="month", since=D(2025, 1, 15), until=D(2025, 4, 10))
+    assert empty_periods(dates, grain) == [D(2025, 2, 1)]
+    # Weeks starting on Sunday: 2025-01-05 and 2025-01-19 are Sundays; the week of 01-12 is empty.
+    weekly = Grain(period="week", week_start="sunday")
+    assert empty_periods(series(D(2025, 1, 6), D(2025, 1, 20)), weekly) == [D(2025, 1, 12)]
+    # A window with no rows at all: every covered period is empty.
+    empty = Grain(period="month", since=D(2025, 5, 1), until=D(2025, 7, 1))
+    assert empty_periods(dates, empty) == [D(2025, 5, 1), D(2025, 6, 1)]
+
+
+def test_empty_period_alert_in_the_report(tmp_path):
+    # Deals created 2025-01-05, 01-10, then 03-02..03-20: February has none.
+    rep = report_for(tmp_path, "[alerts]\nchange_threshold = false\n")
+    assert [a.message for a in rep.alerts] == ["no deals created in 1 month: 2025-02"]

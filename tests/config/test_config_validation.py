@@ -1,0 +1,128 @@
+"""crmkpi.toml validation: every mistake names the file, the key and what is accepted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crmkpi.config import AlertSettings, load_config
+from crmkpi.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "crmkpi.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_issue_example_parses(tmp_path):
+    path = write(
+        tmp_path,
+        """
+[targets]
+win_rate = ">= 0.25"
+sales_cycle_days_median = "<= 30"
+avg_deal_size = { min = 1000, warn = 1500 }
+[targets.by_owner]
+deals_won = ">= 5"
+[targets.by_owner."Ana Ruiz"]
+deals_won = ">= 8"
+""",
+    )
+    targets = load_config(path).kpi_targets
+    assert targets.team["win_rate"].minimum == 0.25
+    assert targets.team["sales_cycle_days_median"].maximum == 30
+    assert targets.team["avg_deal_size"].warn == 1500
+    # Ana's own table overrides the one for every owner; others keep ">= 5".
+    assert targets.for_owner("Ana Ruiz")["deals_won"].minimum == 8
+    assert targets.for_owner("Bo")["deals_won"].minimum == 5
+    assert targets.owner_kpis == {"deals_won"}
+
+
+def error_for(tmp_path: Path, text: str) -> ConfigError:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(path) in str(info.value)  # every error names the file
+    return info.value
+
+
+def test_unknown_kpi_id_suggests_the_close_one(tmp_path):
+    err = error_for(tmp_path, '[targets]\nwin_rat = ">= 0.2"\n')
+    assert "targets.win_rat: unknown KPI id 'win_rat'" in str(err)
+    assert "did you mean 'win_rate'" in str(err)
+
+
+def test_unknown_kpi_in_by_owner(tmp_path):
+    err = error_for(tmp_path, '[targets.by_owner]\nrevenue = ">= 2"\n')
+    assert "targets.by_owner.revenue" in str(err)
+    err = error_for(tmp_path, '[targets.by_owner.Ana]\nwins = ">= 2"\n')
+    assert "targets.by_owner.Ana.wins: unknown KPI id" in str(err)
+
+
+def test_malformed_target_lists_accepted_forms(tmp_path):
+    err = error_for(tmp_path, '[targets]\nwin_rate = "at least 25%"\n')
+    assert "targets.win_rate: malformed target: cannot read 'at least 25%'" in str(err)
+    assert '">= 0.25"' in str(err) and "{ max = 1200, warn = 1000 }" in str(err)
+
+
+def test_wrong_types(tmp_path):
+    assert "malformed target: got a boolean" in str(
+        error_for(tmp_path, "[targets]\nwin_rate = true\n")
+    )
+    assert "targets.by_owner must be a table" in str(
+        error_for(tmp_path, "[targets]\nby_owner = 5\n")
+    )
+    assert "[targets] must be a table" in str(error_for(tmp_path, 'targets = ">= 1"\n'))
+    assert "history.path must be a string" in str(error_for(tmp_path, "[history]\npath = 3\n"))
+    assert "stages.order must be a list of strings" in str(
+        error_for(tmp_path, "[stages]\norder = [1, 2]\n")
+    )
+    assert "sources.deals.columns must be a table" in str(
+        error_for(tmp_path, '[sources.deals]\npath = "d.csv"\ncolumns = "x"\n')
+    )
+    assert "sources.deals.table 'deal' is not a canonical table" in str(
+        error_for(tmp_path, '[sources.deals]\ntable = "deal"\n')
+    )
+
+
+def test_alert_settings(tmp_path):
+    path = write(
+        tmp_path,
+        "[alerts]\nchange_threshold = 0.3\nmax_file_age_days = 2\nno_data_period = false\n",
+    )
+    assert load_config(path).alert_settings == AlertSettings(
+        change_threshold=0.3, max_file_age_days=2.0, max_rejected_share=0.0, no_data_period=None
+    )
+    path = write(tmp_path, "[alerts]\nchange_threshold = false\n")
+    assert load_config(path).alert_settings.change_threshold is None
+    assert "unknown key alerts.threshold" in str(error_for(tmp_path, "[alerts]\nthreshold = 0.2\n"))
+    assert "alerts.change_threshold must be a number" in str(
+        error_for(tmp_path, '[alerts]\nchange_threshold = "20%"\n')
+    )
+    assert "alerts.max_rejected_share must be between 0 and 1" in str(
+        error_for(tmp_path, "[alerts]\nmax_rejected_share = 2\n")
+    )
+    assert "alerts.no_data_period must be one of day, week, month, quarter" in str(
+        error_for(tmp_path, '[alerts]\nno_data_period = "year"\n')
+    )
+
+
+def test_defaults_without_a_file():
+    config = load_config(None)
+    assert not config.kpi_targets
+    assert config.alert_settings.change_threshold == 0.2
+    assert config.history_file == Path.cwd() / ".crmkpi" / "history.sqlite"
+
+
+def test_paths_are_relative_to_the_config_file(tmp_path):
+    sub = tmp_path / "project"
+    sub.mkdir()
+    path = sub / "crmkpi.toml"
+    path.write_text('[history]\npath = "store/runs.sqlite"\n', encoding="utf-8")
+    config = load_config(path)
+    assert config.history_file == sub / "store" / "runs.sqlite"
+    assert config.resolve("exports/deals.csv") == sub / "exports" / "deals.csv"
+    assert config.resolve("/abs/deals.csv") == Path("/abs/deals.csv")
+    assert load_config(write(tmp_path, "")).history_file == tmp_path / ".crmkpi/history.sqlite"
