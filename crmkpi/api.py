@@ -189,11 +189,18 @@ def tables(ds: Dataset) -> list[TableInfo]:
     for name in names:
         frame = ds.frames[name]
         canonical = set(TABLES[name].names) if name in TABLES else set()
-        cols = tuple((c, str(t), c in canonical) for c, t in frame.schema.items())
+        cols = tuple((c, dtype_name(t), c in canonical) for c, t in frame.schema.items())
         out.append(TableInfo(name, frame.height, cols))
-    rejects = tuple((c, str(t), True) for c, t in ds.rejects.schema.items())
+    rejects = tuple((c, dtype_name(t), True) for c, t in ds.rejects.schema.items())
     out.append(TableInfo(REJECTS, ds.rejects.height, rejects))
     return out
+
+
+def dtype_name(dtype: object) -> str:
+    """A short dtype name: string, float64, datetime, datetime[Europe/Madrid], boolean."""
+    zone = getattr(dtype, "time_zone", None)
+    base = type(dtype).__name__.lower() if not isinstance(dtype, type) else dtype.__name__.lower()
+    return f"{base}[{zone}]" if zone else base
 
 
 def convert(ds: Dataset, folder: PathLike, *, csv: bool = False) -> list[Path]:

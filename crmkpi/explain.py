@@ -200,7 +200,8 @@ def explain(
     accounted = sum(s.rows for s in steps)
     if accounted != rows.height:
         steps.append(Step("left out converting currencies", rows.height - accounted))
-    steps.append(Step("rows in the window", rows.height))
+    windowed = grain.since is not None or grain.until is not None
+    steps.append(Step("rows in the window" if windowed else "rows used", rows.height))
     parts = _parts(compute.value, metric.id)
     schema = rows.schema
     used = compute.value.meta.root_names()
