@@ -39,12 +39,7 @@ def check_report(report: Report, ds: Dataset, config: Config | None) -> None:
     from crmkpi.config import Config
 
     config = config or ds.config or Config()
-    grain = Grain(
-        since=report.window[0],
-        until=report.window[1],
-        week_start=config.week_start,
-        fiscal_year_start_month=config.fiscal_year_start_month,
-    )
+    grain = report_grain(report, config)
     settings = config.alert_settings
     targets = config.kpi_targets
     missing_team = [k for k in targets.team if k not in report.kpis]
@@ -58,6 +53,16 @@ def check_report(report: Report, ds: Dataset, config: Config | None) -> None:
         alerts += change_alerts(report.kpis.values(), settings.change_threshold)
     alerts += quality_alerts(report, ds, settings, grain)
     report.alerts.extend(alerts)
+
+
+def report_grain(report: Report, config: Config) -> Grain:
+    """The grain of the report's headline values: its window, the project's calendar."""
+    return Grain(
+        since=report.window[0],
+        until=report.window[1],
+        week_start=config.week_start,
+        fiscal_year_start_month=config.fiscal_year_start_month,
+    )
 
 
 def compute_kpis(

@@ -187,17 +187,13 @@ class HistoryStore:
                     hint="move the file away to start a new history",
                 )
 
-    def save_report(self, report: Report) -> int:
-        """Record every KPI value of `report` and the per-owner values of its owners table."""
+    def save_report(
+        self, report: Report, by_owner: dict[str, dict[str, float | None]] | None = None
+    ) -> int:
+        """Record every KPI value of `report`, and each owner's values when given."""
         values = [(k, TEAM, v.value) for k, v in report.kpis.items() if v.value is not None]
-        owners = report.tables.get("owners")
-        if owners is not None and "owner" in owners.frame.columns:
-            frame = owners.frame
-            numeric = [c for c, t in frame.schema.items() if c != "owner" and t.is_numeric()]
-            for row in frame.select("owner", *numeric).iter_rows(named=True):
-                if row["owner"] is None:
-                    continue
-                values += [(c, str(row["owner"]), _float(row[c])) for c in numeric]
+        for owner, kpis in sorted((by_owner or {}).items()):
+            values += [(k, owner, v) for k, v in sorted(kpis.items()) if v is not None]
         since, until = report.window
         return self.save(
             report.generated_at,

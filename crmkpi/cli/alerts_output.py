@@ -12,7 +12,7 @@ import typer
 from crmkpi.errors import EXIT_ALERT
 
 if TYPE_CHECKING:
-    from crmkpi.config import Config
+    from crmkpi.dataset import Dataset
     from crmkpi.report.model import Alert, Report
 
 
@@ -26,13 +26,18 @@ def print_alerts(alerts: list[Alert]) -> None:
         typer.echo(alert_line(alert))
 
 
-def save_run(report: Report, config: Config | None, quiet: bool) -> None:
+def save_run(report: Report, ds: Dataset, quiet: bool) -> None:
+    """The team's KPI values and each owner's, in the history store by the config."""
+    from crmkpi.alerts import owner_values, report_grain
     from crmkpi.config import Config
     from crmkpi.history import HistoryStore
 
-    path = (config or Config()).history_file
+    config = ds.config or Config()
+    ids = [k for k, v in report.kpis.items() if v.value is not None]
+    by_owner, _unsplittable = owner_values(ids, ds, config, report_grain(report, config))
+    path = config.history_file
     with HistoryStore(path, create=True) as store:
-        run_id = store.save_report(report)
+        run_id = store.save_report(report, by_owner)
     if not quiet:
         typer.echo(f"crmkpi: saved run {run_id} to {path}", err=True)
 

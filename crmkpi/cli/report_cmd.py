@@ -72,7 +72,7 @@ def report_command(
     if save:
         from crmkpi.cli.alerts_output import save_run
 
-        save_run(rep, ds.config, quiet)
+        save_run(rep, ds, quiet)
     if out:
         target = expand_path(out)
         render_to_file(rep, target, protected=inputs)

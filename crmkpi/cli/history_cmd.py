@@ -1,0 +1,172 @@
+"""`crmkpi history [KPI]`: the values saved by `crmkpi report --save`, as a table or a series."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import typer
+
+from crmkpi.cli.app import app, handle_errors
+from crmkpi.errors import UsageError
+
+HISTORY_FORMATS = ("terminal", "csv", "json")
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float | None]) -> str:
+    """One block character per value, scaled between the series' min and max; gaps as spaces."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return ""
+    lo, hi = min(present), max(present)
+    span = hi - lo
+    out = []
+    for v in values:
+        if v is None:
+            out.append(" ")
+        elif span == 0:
+            out.append(_BARS[len(_BARS) // 2])
+        else:
+            out.append(_BARS[round((v - lo) / span * (len(_BARS) - 1))])
+    return "".join(out)
+
+
+def _window(since: str, until: str) -> str:
+    if not since and not until:
+        return "all data"
+    return f"{since[:10] or '...'} .. {until[:10] or '...'}"
+
+
+@app.command("history")
+@handle_errors
+def history_command(
+    kpi: str = typer.Argument(None, help="KPI id (default: list every KPI saved)."),
+    owner: str = typer.Option(None, "--owner", help="The series of one owner's value."),
+    config: Path = typer.Option(
+        None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
+    ),
+    fmt: str = typer.Option("terminal", "--format", "-f", help="terminal, csv or json."),
+    last: int = typer.Option(None, "--last", "-n", min=1, help="Only the last N runs."),
+) -> None:
+    """Show KPI values saved by `crmkpi report --save`."""
+    from crmkpi.config import find_config, load_config
+    from crmkpi.history import HistoryStore
+
+    if fmt not in HISTORY_FORMATS:
+        raise UsageError(f"unknown format {fmt!r}", hint=f"use {', '.join(HISTORY_FORMATS)}")
+    if owner is not None and kpi is None:
+        raise UsageError("--owner needs a KPI id", hint="e.g. crmkpi history deals_won --owner Ana")
+    cfg = load_config(find_config(config))
+    with HistoryStore(cfg.history_file) as store:
+        if kpi is None:
+            _print_overview(store, fmt, last)
+            return
+        points = store.series(kpi, owner or "")
+        if not points:
+            known = [k for k, _ in store.kpis()]
+            owners = store.owners(kpi)
+            hint = (
+                f"owners saved for {kpi}: {', '.join(owners)}"
+                if owner and owners
+                else f"saved: {', '.join(known)}"
+                if known
+                else "run `crmkpi report --save` first"
+            )
+            who = f" for owner {owner!r}" if owner else ""
+            raise UsageError(f"no saved values of {kpi!r}{who}", hint=hint)
+    if last:
+        points = points[-last:]
+    rows = [
+        {
+            "run_at": p.run_at.astimezone().isoformat(timespec="seconds"),
+            "window": _window(p.since, p.until),
+            "value": p.value,
+        }
+        for p in points
+    ]
+    _emit(rows, fmt, kpi, owner, [p.value for p in points])
+
+
+def _print_overview(store, fmt: str, last: int | None) -> None:  # noqa: ANN001
+    from crmkpi.metrics import CATALOG
+
+    rows = []
+    for kpi_id, _count in store.kpis():
+        values = [p.value for p in store.series(kpi_id)]
+        if last:
+            values = values[-last:]
+        metric = CATALOG.get(kpi_id)
+        rows.append(
+            {
+                "kpi": kpi_id,
+                "label": metric.label if metric else kpi_id,
+                "runs": len(values),
+                "latest": values[-1] if values else None,
+                "trend": sparkline(values),
+            }
+        )
+    if not rows:
+        typer.echo("crmkpi: no KPI values saved yet (run `crmkpi report --save`)", err=True)
+        return
+    if fmt == "terminal":
+        _table(rows, f"History: {store.run_count()} saved runs", {"latest": "kpi"})
+        return
+    _write_rows(rows, fmt)
+
+
+def _emit(
+    rows: list[dict], fmt: str, kpi: str, owner: str | None, values: list[float | None]
+) -> None:
+    if fmt != "terminal":
+        if fmt == "json":
+            typer.echo(
+                json.dumps(
+                    {"kpi": kpi, "owner": owner, "values": rows}, ensure_ascii=False, indent=2
+                )
+            )
+        else:
+            _write_rows(rows, fmt)
+        return
+    from crmkpi.metrics import CATALOG
+
+    metric = CATALOG.get(kpi)
+    title = (metric.label if metric else kpi) + (f" - {owner}" if owner else "")
+    _table(rows, f"{title}  {sparkline(values)}", {"value": metric.unit if metric else ""})
+
+
+def _write_rows(rows: list[dict], fmt: str) -> None:
+    if fmt == "json":
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    typer.echo(buffer.getvalue(), nl=False)
+
+
+def _table(rows: list[dict], title: str, units: dict[str, str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from crmkpi.metrics import CATALOG
+    from crmkpi.report.format import format_value
+
+    table = Table(title=title, title_justify="left")
+    for column in rows[0]:
+        table.add_column(
+            column, justify="right" if column in ("value", "latest", "runs") else "left"
+        )
+    for row in rows:
+        cells = []
+        for column, value in row.items():
+            unit = units.get(column, "")
+            if unit == "kpi":  # the overview: each row's value in its own KPI's unit
+                metric = CATALOG.get(row["kpi"])
+                unit = metric.unit if metric else ""
+            cells.append(format_value(value, unit))
+        table.add_row(*cells)
+    Console().print(table)
