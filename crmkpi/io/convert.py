@@ -26,7 +26,7 @@ from crmkpi.io.stages import (
     status_word_expr,
     times_status_expr,
 )
-from crmkpi.io.vocabulary import Preset, normalise_word, presets, words
+from crmkpi.io.vocabulary import Preset, languages, normalise_word, presets, words
 from crmkpi.schema import STATUS_OPEN, TABLES, TIMESTAMP
 
 LINE = "__line"
@@ -90,6 +90,13 @@ def convert(
     firsts = frame.select(pl.coalesce([cleaned(h) for h in grid.headers]).alias("f"))["f"]
     kind = _row_kind_expr(grid.headers, firsts.drop_nulls().unique().to_list())
     date_order = hints.get("date_order") or (preset.date_order if preset else None)
+    if date_order is None:  # the language the headers are written in knows its date order
+        langs = languages()
+        for m in mapping.matches:
+            code = m.rule.partition(":")[2]
+            if m.rule.startswith("alias") and code != "en" and langs[code].date_order:
+                date_order = langs[code].date_order
+                break
 
     plans: dict[str, ColumnPlan] = {}
     for match in mapping.matches:
@@ -113,9 +120,11 @@ def convert(
         *[cleaned(h).alias(new) for h, new in extras.items()],
         *[cleaned(h).alias(f"__wide_{i}") for i, (h, _) in enumerate(mapping.wide_history)],
     ).collect()
+    out, rejects, counts = _account(out, plans, canonical, table, path)
     if table == "deals" and "status" in out.columns:
         out = _close_dates(out)
-    out, rejects, counts = _account(out, plans, canonical, table, path)
+        if "expected_close_at" in out.columns and "expected_close_at" not in canonical:
+            canonical.insert(canonical.index("closed_at") + 1, "expected_close_at")
     summary = InputSummary(
         path=path, table=table, rows_read=n, rows_loaded=out.height,
         rows_rejected=rejects.filter(pl.col("action") == "rejected").height,

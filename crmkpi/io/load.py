@@ -99,7 +99,7 @@ def collect_files(
     return list(seen.items())
 
 
-def _source_for(path: Path, config: Config | None) -> SourceConfig | None:
+def source_for(path: Path, config: Config | None) -> SourceConfig | None:
     """A source whose glob names this file by name (for files given on the command line)."""
     for source in config.sources if config else ():
         if source.path and fnmatch.fnmatch(path.name, Path(source.path).name):
@@ -165,7 +165,7 @@ def load(
     rejects = [pl.DataFrame(schema=REJECTS_SCHEMA)]
     first_preset: str | None = None
     for path, source in files:
-        source = source or _source_for(path, config)
+        source = source or source_for(path, config)
         parsed = (
             cached_read(cache, path, source, config, read_file)
             if cache is not None

@@ -149,9 +149,16 @@ def _match_table(
 
 
 def _file_bonus(table: str, file_name: str, preset: Preset | None) -> float:
+    """4 when the file name holds this table's most specific word ("opportunityhistory" beats
+    "opportunit"), else 0."""
     name = file_name.casefold()
-    words = FILE_WORDS.get(table, ()) + (preset.table_hints.get(table, ()) if preset else ())
-    return 4.0 if any(w.casefold() in name for w in words) else 0.0
+
+    def longest(t: str) -> int:
+        words = FILE_WORDS.get(t, ()) + (preset.table_hints.get(t, ()) if preset else ())
+        return max((len(w) for w in words if w.casefold() in name), default=0)
+
+    mine = longest(table)
+    return 4.0 if mine and mine >= max(longest(t) for t in TABLES) else 0.0
 
 
 def wide_history_columns(headers: list[str]) -> list[tuple[str, str]]:
@@ -204,6 +211,9 @@ def map_headers(headers: list[str], file_name: str, source: SourceConfig | None 
             tabs = owners.get(normalise_header(m.header), set())
             score += 2.0 if m.rule.startswith("preset") or tabs == {table} else 1.0
         score += _file_bonus(table, file_name, preset)
+        if preset is not None:
+            norm = {normalise_header(h) for h in headers}
+            score += 3.0 * len(norm & preset.table_signatures.get(table, frozenset()))
         if table == "deals" and wide:
             score += 2.0
         candidates[table] = (score, matches)

@@ -143,13 +143,17 @@ def build_stage_model(
     elif preset and preset.stage_order:
         order, origin = tuple(preset.stage_order), "preset"
     elif history is not None and (h := history_order(history)):
-        order, origin = h, "history"
+        closing = [s for s in h if meaning.status_of_stage(s) != STATUS_OPEN]
+        order, origin = tuple(s for s in h if s not in closing) + tuple(closing), "history"
     elif seen:
         order, origin = inferred_order(seen, meaning), "inferred"
     else:
         return StageModel()
     extra = [s for s in seen if s not in order]
-    order = order + tuple(inferred_order(extra, meaning)) if extra and origin != "config" else order
+    if extra and origin != "config":  # stages the source did not list: open ones before closing
+        more = inferred_order(extra, meaning)
+        opened = [s for s in order + more if meaning.status_of_stage(s) == STATUS_OPEN]
+        order = tuple(opened + [s for s in order + more if s not in opened])
     all_names = set(order) | set(seen)
     won = frozenset(s for s in all_names if meaning.status_of_stage(s) == STATUS_WON)
     lost = frozenset(s for s in all_names if meaning.status_of_stage(s) == STATUS_LOST)

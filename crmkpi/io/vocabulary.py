@@ -25,7 +25,7 @@ def normalise_header(text: str) -> str:
     """Casefold, strip accents, collapse spaces/_/-/./ runs: 'Close_Date ' -> 'close date'."""
     text = unicodedata.normalize("NFKD", str(text).strip().strip("\ufeff").casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.replace("\u200c", " ")  # Persian zero-width non-joiner separates words
+    text = text.replace("\u0131", "i").replace("\u200c", " ")  # Turkish dotless i; Persian ZWNJ
     text = re.sub(r"[\s_\-./:\"'`]+", " ", text)
     return text.strip()
 
@@ -45,6 +45,7 @@ class Preset:
     detect_headers: frozenset[str] = frozenset()
     detect_min: int = 2
     table_hints: dict[str, tuple[str, ...]] = field(default_factory=dict)  # table -> file words
+    table_signatures: dict[str, frozenset[str]] = field(default_factory=dict)  # table -> headers
     stage_order: tuple[str, ...] = ()
     stage_won: tuple[str, ...] = ()
     stage_lost: tuple[str, ...] = ()
@@ -104,6 +105,10 @@ def presets() -> dict[str, Preset]:
             detect_headers=frozenset(normalise_header(h) for h in detect.get("headers", ())),
             detect_min=int(detect.get("min_score", 2)),
             table_hints={t: tuple(spec.get("file_words", ())) for t, spec in tables.items()},
+            table_signatures={
+                t: frozenset(normalise_header(h) for h in spec.get("signature", ()))
+                for t, spec in tables.items()
+            },
             stage_order=tuple(stages.get("order", ())),
             stage_won=tuple(stages.get("won", ())),
             stage_lost=tuple(stages.get("lost", ())),
@@ -118,7 +123,8 @@ def presets() -> dict[str, Preset]:
 @cache
 def languages() -> dict[str, Language]:
     out: dict[str, Language] = {}
-    for path in sorted(ALIASES_DIR.glob("*.toml")):
+    # English first: when two languages claim a header, the English reading wins.
+    for path in sorted(ALIASES_DIR.glob("*.toml"), key=lambda p: (p.stem != "en", p.stem)):
         raw = _read(path)
         stages = raw.get("stages", {})
         booleans = raw.get("booleans", {})

@@ -1,0 +1,215 @@
+"""What the importer makes of one file, shown before anyone trusts a KPI built on it.
+
+`inspect_file` runs the real loader on the file and reports each decision: format, encoding,
+delimiter, header row, table kind and preset, each column's canonical meaning and the rule that
+matched, how well each column parsed and in which format, day/month ambiguity, won/lost stages
+and data-quality counts. `emit_config` turns those decisions into a crmkpi.toml snippet a person
+can pin and edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crmkpi.config import Config
+from crmkpi.dataset import Dataset
+from crmkpi.errors import InputError
+from crmkpi.io.load import read_file, source_for
+from crmkpi.io.stages import build_stage_model
+from crmkpi.io.vocabulary import presets
+
+
+@dataclass(frozen=True)
+class ColumnReport:
+    header: str
+    canonical: str | None
+    rule: str | None  # config, preset:<crm>, alias:<lang>, alias~:<lang>
+    parse_format: str | None = None  # the sniffed number/date convention
+    parsed: int = 0
+    given: int = 0
+    ambiguous: bool = False
+
+
+@dataclass(frozen=True)
+class Inspection:
+    path: str
+    format: str
+    encoding: str | None
+    delimiter: str | None
+    header_row: int
+    sheet: str | None
+    table: str
+    preset: str | None
+    columns: tuple[ColumnReport, ...]
+    unmapped: tuple[str, ...]
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+    won_stages: tuple[str, ...] = ()
+    lost_stages: tuple[str, ...] = ()
+    stage_order: tuple[str, ...] = ()
+    stage_origin: str = "none"
+    quality: dict[str, int] = field(default_factory=dict)
+    table_scores: dict[str, float] = field(default_factory=dict)
+    sheets: tuple[str, ...] = ()
+
+    @property
+    def ambiguous_dates(self) -> tuple[str, ...]:
+        return tuple(c.header for c in self.columns if c.ambiguous)
+
+
+def inspect_file(
+    path: str | Path, config: Config | None = None, sheet: str | None = None
+) -> Inspection:
+    """Load one file as `load` would and describe every decision made on it."""
+    from crmkpi.quality import quality_facts, quality_totals
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", path=str(p))
+    if p.is_dir():
+        raise InputError("inspect takes one file, not a folder", path=str(p))
+    converted = read_file(p, source_for(p, config), config, sheet)
+    grid, conv = converted[0]
+    plans = conv.plans
+    by_header = {m.header: m for m in conv.mapping.matches}
+    reports = []
+    for header in grid.headers:
+        match = by_header.get(header)
+        if match is None:
+            reports.append(ColumnReport(header, None, None))
+            continue
+        plan = plans.get(match.canonical)
+        fmt = None
+        ambiguous = False
+        if plan is not None and plan.date is not None:
+            fmt, ambiguous = plan.date.describe(), plan.date.ambiguous
+        elif plan is not None and plan.number is not None:
+            fmt = f"decimal {plan.number.decimal!r}" + (
+                " (guessed: only 1.234-like values)" if plan.number.ambiguous else ""
+            )
+        ok, given = conv.parse_counts.get(match.canonical, (0, 0))
+        reports.append(ColumnReport(header, match.canonical, match.rule, fmt, ok, given, ambiguous))
+    reasons = (
+        conv.rejects.group_by("action", "reason").len().sort("len", descending=True).iter_rows()
+    )
+    preset = presets().get(conv.mapping.preset) if conv.mapping.preset else None
+    frames = {conv.table: conv.frame}
+    history = conv.history.frame if conv.history is not None else None
+    stages = build_stage_model(
+        config.stages if config else None,
+        preset,
+        conv.frame["stage"].drop_nulls().unique(maintain_order=True).to_list()
+        if "stage" in conv.frame.columns
+        else [],
+        history if history is not None else (conv.frame if conv.table == "stage_history" else None),
+    )
+    ds = Dataset(frames=frames, inputs=[conv.summary], stages=stages)
+    return Inspection(
+        path=str(p),
+        format=grid.format,
+        encoding=grid.encoding,
+        delimiter=grid.delimiter,
+        header_row=grid.header_row,
+        sheet=grid.sheet,
+        table=conv.table,
+        preset=conv.mapping.preset,
+        columns=tuple(reports),
+        unmapped=conv.mapping.unmapped,
+        rows_read=conv.summary.rows_read,
+        rows_loaded=conv.summary.rows_loaded,
+        rows_rejected=conv.summary.rows_rejected,
+        reject_reasons={f"{a}: {r}": n for a, r, n in reasons},
+        won_stages=tuple(sorted(stages.won)),
+        lost_stages=tuple(sorted(stages.lost)),
+        stage_order=stages.order,
+        stage_origin=stages.origin,
+        quality=quality_totals(quality_facts(ds)),
+        table_scores=dict(conv.mapping.scores),
+        sheets=tuple(g.sheet for g, _ in converted if g.sheet),
+    )
+
+
+def _delimiter_name(delimiter: str | None) -> str:
+    return {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(delimiter or "", "-")
+
+
+def render_text(insp: Inspection) -> str:
+    """The plain-text report `crmkpi inspect` prints."""
+    lines = [f"File:        {insp.path}" + (f" [sheet {insp.sheet}]" if insp.sheet else "")]
+    lines.append(
+        f"Format:      {insp.format}  encoding {insp.encoding or '-'}  "
+        f"delimiter {_delimiter_name(insp.delimiter)}  header row {insp.header_row}"
+    )
+    lines.append(f"Table:       {insp.table}  preset {insp.preset or '-'}")
+    lines.append(
+        f"Rows:        {insp.rows_read} read = {insp.rows_loaded} loaded + "
+        f"{insp.rows_rejected} rejected"
+    )
+    lines.append("")
+    lines.append("Columns:")
+    width = max((len(c.header) for c in insp.columns), default=6)
+    for c in insp.columns:
+        if c.canonical is None:
+            lines.append(f"  {c.header:<{width}}  (kept as extra column)")
+            continue
+        parse = f"  {c.parsed}/{c.given} parsed" if c.parse_format else ""
+        fmt = f"  [{c.parse_format}]" if c.parse_format else ""
+        warn = "  AMBIGUOUS day/month order" if c.ambiguous else ""
+        lines.append(f"  {c.header:<{width}}  -> {c.canonical:<18} by {c.rule}{parse}{fmt}{warn}")
+    if insp.ambiguous_dates:
+        lines.append("")
+        lines.append(
+            "Ambiguous dates: "
+            + ", ".join(insp.ambiguous_dates)
+            + ' (no day above 12 seen; set [sources.NAME.parse] date_order = "dmy" or "mdy")'
+        )
+    if insp.stage_order:
+        lines += ["", f"Stages ({insp.stage_origin}): " + " > ".join(insp.stage_order)]
+        lines.append(f"  won:  {', '.join(insp.won_stages) or '-'}")
+        lines.append(f"  lost: {', '.join(insp.lost_stages) or '-'}")
+    if insp.reject_reasons:
+        lines += ["", "Rejected or flagged:"]
+        lines += [f"  {n:>6}  {reason}" for reason, n in insp.reject_reasons.items()]
+    if insp.quality:
+        lines += ["", "Data quality:"]
+        lines += [f"  {n:>6}  {fact}" for fact, n in sorted(insp.quality.items())]
+    return "\n".join(lines)
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def emit_config(insp: Inspection, name: str | None = None) -> str:
+    """A crmkpi.toml [sources] section pinning what was detected, ready to edit."""
+    source = name or insp.table
+    lines = [f"[sources.{source}]", f"path = {_toml_string(Path(insp.path).name)}"]
+    lines.append(f"table = {_toml_string(insp.table)}")
+    if insp.preset:
+        lines.append(f"preset = {_toml_string(insp.preset)}")
+    if insp.sheet:
+        lines.append(f"sheet = {_toml_string(insp.sheet)}")
+    lines += ["", f"[sources.{source}.columns]"]
+    for c in insp.columns:
+        if c.canonical and not c.canonical.startswith("_"):
+            lines.append(f"{c.canonical} = {_toml_string(c.header)}")
+    lines += ["", f"[sources.{source}.parse]"]
+    if insp.encoding:
+        lines.append(f"encoding = {_toml_string(insp.encoding)}")
+    if insp.delimiter:
+        lines.append(f"delimiter = {_toml_string(insp.delimiter)}")
+    lines.append(f"header_row = {insp.header_row}")
+    if insp.ambiguous_dates:
+        lines.append('date_order = "dmy"  # ambiguous in this file: check, or use "mdy"')
+    if insp.stage_order and insp.table == "deals":
+        lines += [
+            "",
+            "[stages]",
+            "order = [" + ", ".join(map(_toml_string, insp.stage_order)) + "]",
+        ]
+        lines.append("won = [" + ", ".join(map(_toml_string, insp.won_stages)) + "]")
+        lines.append("lost = [" + ", ".join(map(_toml_string, insp.lost_stages)) + "]")
+    return "\n".join(lines) + "\n"
