@@ -1,8 +1,8 @@
-"""The Metric declaration and the machinery every metric shares: windows, periods, breakdowns.
+"""The Metric declaration and the machinery every metric shares: windows, periods, money, groups.
 
 A metric is declared once (id, label, unit, direction, needs, formula) with a `compute` that
 turns a Context into a LazyFrame of the grain's keys plus one `value` column. Nothing here
-collects: the report builder collects every plan at once.
+collects: `crmkpi.metrics.evaluate` and the report builder collect every plan at once.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -41,6 +41,11 @@ _WEEKDAY_INDEX = {
 }
 PERIOD = "period"
 VALUE = "value"
+PREVIOUS = "previous"
+CHANGE = "change"
+CURRENCY = "currency"
+DAY_US = 86_400_000_000
+MINUTE_US = 60_000_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,14 @@ class Grain:
     until: datetime | None = None
     week_start: str = "monday"
     fiscal_year_start_month: int = 1
+
+    def __post_init__(self) -> None:
+        if self.period is not None and self.period not in PERIODS:
+            from crmkpi.errors import UsageError
+
+            raise UsageError(
+                f"unknown period {self.period!r}", hint=f"use one of {', '.join(PERIODS)}"
+            )
 
     @property
     def keys(self) -> list[str]:
@@ -82,13 +95,20 @@ def period_start(date: pl.Expr, grain: Grain) -> pl.Expr:
     return date.dt.truncate(every)
 
 
+def period_end(start: pl.Expr, grain: Grain) -> pl.Expr:
+    """The first moment after the period that begins at `start` (exclusive end)."""
+    assert grain.period is not None
+    return start.dt.offset_by(PERIODS[grain.period])
+
+
 @dataclass(frozen=True)
 class Context:
-    """What a metric sees: the dataset, the grain and the config."""
+    """What a metric sees: the dataset, the grain and the config (plus a per-run cache)."""
 
     ds: Dataset
     grain: Grain = field(default_factory=Grain)
     config: Config | None = None
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def table(self, name: str) -> pl.LazyFrame:
         frame = self.ds.table(name)
@@ -96,9 +116,36 @@ class Context:
             raise LookupError(f"no {name} table")
         return frame
 
+    def has(self, table: str, *columns: str) -> bool:
+        return self.ds.has(table, *columns)
+
+    @property
+    def base_currency(self) -> str | None:
+        return self.config.base_currency if self.config else None
+
+    def currency_keys(self, table: str) -> list[str]:
+        """["currency"] when amounts of `table` must stay apart per currency, else []."""
+        if self.base_currency is None and self.ds.has(table, CURRENCY):
+            return [CURRENCY]
+        return []
+
+    def money(self, frame: pl.LazyFrame, table: str, amount: str = "amount") -> pl.LazyFrame:
+        """`frame` with `amount` in the base currency when one is configured (else unchanged)."""
+        if self.base_currency is None:
+            return frame
+        from crmkpi.metrics.money import convert
+
+        return convert(self, frame, table, amount)
+
     def window(self, frame: pl.LazyFrame, date: str) -> pl.LazyFrame:
         """Keep rows whose `date` falls in the window; add the period column when asked."""
         col = pl.col(date)
+        if date not in frame.collect_schema().names():
+            if self.grain.since or self.grain.until or self.grain.period:
+                from crmkpi.errors import UsageError
+
+                raise UsageError(f"no {date} column to place rows in the window or in periods")
+            return frame
         if self.grain.since is not None:
             frame = frame.filter(col >= self.grain.since)
         if self.grain.until is not None:
@@ -109,32 +156,58 @@ class Context:
             )
         return frame
 
-    def group(self, frame: pl.LazyFrame, value: pl.Expr) -> pl.LazyFrame:
-        """Aggregate `value` over the grain's keys (one row in all when there are none)."""
-        keys = self.grain.keys
+    def rows(
+        self,
+        table: str,
+        date: str,
+        *,
+        where: pl.Expr | None = None,
+        amount: str | None = None,
+    ) -> pl.LazyFrame:
+        """Rows of `table` in the window (periods added), amounts converted when `amount` given."""
+        frame = self.table(table)
+        if where is not None:
+            frame = frame.filter(where)
+        if amount is not None:
+            frame = self.money(frame, table, amount)
+        return self.window(frame, date)
+
+    def group(self, frame: pl.LazyFrame, value: pl.Expr, extra: Sequence[str] = ()) -> pl.LazyFrame:
+        """Aggregate `value` over the grain's keys plus `extra` (one row when there are none)."""
+        keys = [*self.grain.keys, *extra]
         if not keys:
             return frame.select(value.alias(VALUE))
         return frame.group_by(keys).agg(value.alias(VALUE)).sort(keys, nulls_last=True)
 
 
 Compute = Callable[[Context], pl.LazyFrame]
+Needs = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True)
 class Metric:
-    """One KPI, declared once; docs, `crmkpi metrics` and the report read this declaration."""
+    """One KPI, declared once; docs, `crmkpi metrics` and the report read this declaration.
+
+    `additive`: values of a breakdown add up to the total (counts, sums), so an empty period is 0.
+    `monetary`: amounts are summed, so without a base currency the result carries `currency`.
+    `null_reason`: what a null value means (zero denominator, too few rows).
+    """
 
     id: str
     label: str
     unit: str
     direction: str
-    needs: tuple[tuple[str, tuple[str, ...]], ...]
+    needs: Needs
     formula: str
     compute: Compute
     period_date: str = ""
     notes: str = ""
     reference: str = ""
     point_in_time: bool = False
+    additive: bool = False
+    monetary: bool = False
+    null_reason: str = ""
+    requires: Callable[[Dataset, Config | None], str | None] | None = None
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
@@ -142,29 +215,51 @@ class Metric:
         if self.direction not in DIRECTIONS:
             raise ValueError(f"{self.id}: direction {self.direction!r} not in {DIRECTIONS}")
 
-    def missing(self, ds: Dataset, by: Sequence[str] = ()) -> str | None:
+    def missing(
+        self, ds: Dataset, by: Sequence[str] = (), config: Config | None = None
+    ) -> str | None:
         """Why this metric cannot be computed on `ds` (None when it can)."""
-        return missing_inputs(self.needs, ds, by)
+        reason = missing_inputs(self.needs, ds, by)
+        if reason is None and self.requires is not None:
+            reason = self.requires(ds, config if config is not None else ds.config)
+        return reason
+
+    def plan(self, ctx: Context) -> pl.LazyFrame:
+        """`compute` finished by the shared machinery: empty periods filled, change added."""
+        from crmkpi.metrics.breakdown import finish
+
+        return finish(self, ctx, self.compute(ctx))
 
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A breakdown table of the report (funnel, owners, sources...), declared like a metric."""
+    """A breakdown table of the report (funnel, owners, sources...), declared like a metric.
+
+    `note` gives the sentence the report prints under the table (how it was computed), when the
+    method depends on the data (e.g. funnel from stage history or from current stages).
+    """
 
     id: str
     title: str
-    needs: tuple[tuple[str, tuple[str, ...]], ...]
+    needs: Needs
     compute: Compute
     doc: str = ""
     units: dict[str, str] = field(default_factory=dict)
+    note: Callable[[Context], str | None] | None = None
+    supports_by: bool = False
+    requires: Callable[[Dataset, Config | None], str | None] | None = None
 
-    def missing(self, ds: Dataset, by: Sequence[str] = ()) -> str | None:
-        return missing_inputs(self.needs, ds, ())
+    def missing(
+        self, ds: Dataset, by: Sequence[str] = (), config: Config | None = None
+    ) -> str | None:
+        reason = missing_inputs(self.needs, ds, by if self.supports_by else ())
+        if reason is None and self.requires is not None:
+            reason = self.requires(ds, config if config is not None else ds.config)
+        return reason
 
 
-def missing_inputs(
-    needs: tuple[tuple[str, tuple[str, ...]], ...], ds: Dataset, by: Sequence[str] = ()
-) -> str | None:
+def missing_inputs(needs: Needs, ds: Dataset, by: Sequence[str] = ()) -> str | None:
+    """The first reason (absent table, column, empty table, absent breakdown column), or None."""
     for table, columns in needs:
         if table not in ds.frames:
             return f"no {table} table"
@@ -174,8 +269,7 @@ def missing_inputs(
             return f"{table} has no {', '.join(absent)} column" + ("s" if len(absent) > 1 else "")
         if ds.frames[table].height == 0:
             return f"{table} table is empty"
-    if by and needs:
-        table = needs[0][0]
+    for table, _ in needs:
         absent = [c for c in by if c not in set(ds.columns(table))]
         if absent:
             return f"{table} has no {', '.join(absent)} column to break down by"
@@ -187,42 +281,74 @@ def safe_div(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
     return pl.when(denominator != 0).then(numerator / denominator).otherwise(None)
 
 
-def needs(*specs: tuple[str, Sequence[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def needs(*specs: tuple[str, Sequence[str]]) -> Needs:
     return tuple((t, tuple(c)) for t, c in specs)
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A compute that filters one table, places rows in periods by `date`, and aggregates.
+
+    Declared as data so `evaluate` can fuse every aggregate over the same rows into one
+    group-by: the fused plan reads the table once for all of them.
+    """
+
+    table: str
+    date: str
+    value: pl.Expr
+    where: pl.Expr | None = None
+    amount: str | None = None  # column converted to the base currency; adds currency keys
+
+    def rows(self, ctx: Context) -> pl.LazyFrame:
+        return ctx.rows(self.table, self.date, where=self.where, amount=self.amount)
+
+    def extra_keys(self, ctx: Context) -> list[str]:
+        return ctx.currency_keys(self.table) if self.amount else []
+
+    def fusion_key(self, ctx: Context) -> tuple[object, ...]:
+        where = None if self.where is None else self.where.meta.serialize(format="json")
+        return (self.table, self.date, where, self.amount, tuple(self.extra_keys(ctx)))
+
+    def __call__(self, ctx: Context) -> pl.LazyFrame:
+        return ctx.group(self.rows(ctx), self.value, self.extra_keys(ctx))
 
 
 def aggregate(
     table: str,
     date: str,
-    value: Callable[[Context], pl.Expr] | pl.Expr,
-    where: Callable[[Context], pl.Expr] | pl.Expr | None = None,
-) -> Compute:
+    value: pl.Expr,
+    where: pl.Expr | None = None,
+    amount: str | None = None,
+) -> Aggregate:
     """A metric that filters one table, places rows in periods by `date`, and aggregates."""
-
-    def compute(ctx: Context) -> pl.LazyFrame:
-        frame = ctx.table(table)
-        if where is not None:
-            frame = frame.filter(where(ctx) if callable(where) else where)
-        frame = ctx.window(frame, date)
-        return ctx.group(frame, value(ctx) if callable(value) else value)
-
-    return compute
+    return Aggregate(table, date, value, where, amount)
 
 
 def combine(parts: dict[str, Metric], formula: Callable[[dict[str, pl.Expr]], pl.Expr]) -> Compute:
-    """A metric computed from other metrics at the same grain (e.g. velocity from four KPIs)."""
+    """A metric computed from other metrics at the same grain (e.g. velocity from four KPIs).
+
+    Parts that carry a `currency` key (monetary parts without a base currency) are joined on it;
+    parts without it are broadcast to every currency.
+    """
 
     def compute(ctx: Context) -> pl.LazyFrame:
         keys = ctx.grain.keys
-        frames = [m.compute(ctx).rename({VALUE: f"__{name}"}) for name, m in parts.items()]
-        joined = frames[0]
-        for other in frames[1:]:
-            if keys:
-                joined = joined.join(other, on=keys, how="full", coalesce=True, nulls_equal=True)
+        frames = {name: m.compute(ctx).rename({VALUE: f"__{name}"}) for name, m in parts.items()}
+        with_currency = [
+            n for n, m in parts.items() if m.monetary and ctx.currency_keys(m.needs[0][0])
+        ]
+        ordered = with_currency + [n for n in parts if n not in with_currency]
+        joined = frames[ordered[0]]
+        joined_keys = [*keys, CURRENCY] if with_currency else keys
+        for name in ordered[1:]:
+            on = joined_keys if name in with_currency else keys
+            how = "full" if name in with_currency or not with_currency else "left"
+            if on:
+                joined = joined.join(frames[name], on=on, how=how, coalesce=True, nulls_equal=True)
             else:
-                joined = joined.join(other, how="cross")
+                joined = joined.join(frames[name], how="cross")
         cols = {name: pl.col(f"__{name}") for name in parts}
-        out = joined.select([*(pl.col(k) for k in keys), formula(cols).alias(VALUE)])
-        return out.sort(keys, nulls_last=True) if keys else out
+        out = joined.select([*(pl.col(k) for k in joined_keys), formula(cols).alias(VALUE)])
+        return out.sort(joined_keys, nulls_last=True) if joined_keys else out
 
     return compute

@@ -1,17 +1,32 @@
-"""Deals and pipeline: counts, win rate, deal size, revenue, sales cycle."""
+"""Deals and pipeline: counts, open pipeline, win rates, deal size, revenue, cycle, velocity."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
-from crmkpi.metrics.base import Context, Metric, TableSpec, aggregate, needs, safe_div
+from crmkpi.metrics.base import (
+    DAY_US,
+    Context,
+    Metric,
+    aggregate,
+    combine,
+    needs,
+    safe_div,
+)
+from crmkpi.metrics.breakdown import stock
 from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON
+
+if TYPE_CHECKING:
+    from crmkpi.config import Config
 
 WON = pl.col("status") == STATUS_WON
 LOST = pl.col("status") == STATUS_LOST
 OPEN = pl.col("status") == STATUS_OPEN
 CLOSED = WON | LOST
-DAY_US = 86_400_000_000
+AMOUNT = pl.col("amount")
+HUBSPOT = "HubSpot, Salesforce sales reporting definitions"
 
 
 def cycle_days() -> pl.Expr:
@@ -19,119 +34,210 @@ def cycle_days() -> pl.Expr:
     return (pl.col("closed_at") - pl.col("created_at")).dt.total_microseconds() / DAY_US
 
 
+def open_stock(ctx: Context, weight: pl.Expr, amount: bool = False) -> pl.LazyFrame:
+    """Open deals (or their `weight`) now, at the window's end, or at each period's end."""
+    frame = ctx.table("deals")
+    extra: list[str] = []
+    if amount:
+        frame = ctx.money(frame, "deals")
+        extra = ctx.currency_keys("deals")
+    stop = pl.when(OPEN).then(None).otherwise(pl.col("closed_at"))
+    return stock(ctx, frame, "created_at", stop, weight, OPEN, extra)
+
+
+_OPEN_NOTE = (
+    "Without a period: open now (status open), or at the window's end when --until is given "
+    "(created before it and not closed before it). With a period: open at each period's end. "
+    "Closed deals without closed_at cannot be placed in time and count in no period."
+)
+
+deals_open = Metric(
+    "deals_open", "Open deals", "count", "neutral",
+    needs(("deals", ["status", "created_at"])),
+    "count of deals open at the moment (period end, window end, or now)",
+    lambda ctx: open_stock(ctx, pl.lit(1, dtype=pl.Int64)),
+    period_date="created_at and closed_at (open between them)",
+    notes=_OPEN_NOTE, point_in_time=True, additive=True,
+)  # fmt: skip
+
+open_pipeline_value = Metric(
+    "open_pipeline_value", "Open pipeline value", "currency", "higher",
+    needs(("deals", ["status", "created_at", "amount"])),
+    "sum of amount of deals open at the moment (period end, window end, or now)",
+    lambda ctx: open_stock(ctx, AMOUNT, amount=True),
+    period_date="created_at and closed_at (open between them)",
+    notes=_OPEN_NOTE + " Deals without amount add nothing.",
+    point_in_time=True, additive=True, monetary=True,
+)  # fmt: skip
+
+deals_won = Metric(
+    "deals_won", "Deals won", "count", "higher",
+    needs(("deals", ["status", "closed_at"])),
+    "count of deals with status won", aggregate("deals", "closed_at", WON.sum()),
+    period_date="closed_at", additive=True,
+)  # fmt: skip
+
+win_rate = Metric(
+    "win_rate", "Win rate", "ratio", "higher",
+    needs(("deals", ["status", "closed_at"])),
+    "won / (won + lost), deals closed in the period",
+    aggregate("deals", "closed_at", safe_div(WON.sum(), CLOSED.sum())),
+    period_date="closed_at",
+    notes="Open deals are left out: a deal counts in the period it was won or lost.",
+    reference=f"{HUBSPOT}: closed-won / all closed",
+    null_reason="no deal won or lost in the period",
+)  # fmt: skip
+
+avg_deal_size = Metric(
+    "avg_deal_size", "Average deal size", "currency", "higher",
+    needs(("deals", ["status", "amount", "closed_at"])),
+    "mean amount of won deals",
+    aggregate("deals", "closed_at", AMOUNT.filter(WON).mean(), amount="amount"),
+    period_date="closed_at", monetary=True,
+    notes="Won deals without amount are left out of the mean.",
+    reference=HUBSPOT, null_reason="no won deal with an amount in the period",
+)  # fmt: skip
+
+sales_cycle_days_mean = Metric(
+    "sales_cycle_days_mean", "Sales cycle (mean)", "days", "lower",
+    needs(("deals", ["status", "created_at", "closed_at"])),
+    "mean of closed_at - created_at over won deals, in fractional days",
+    aggregate("deals", "closed_at", cycle_days().filter(WON).mean()),
+    period_date="closed_at", reference=HUBSPOT,
+    null_reason="no won deal with both dates in the period",
+)  # fmt: skip
+
+
+def _quota_months(period: str | None) -> float:
+    return {"day": 12 / 365, "week": 12 / 52, "month": 1, "quarter": 3, "year": 12}[
+        period or "quarter"
+    ]
+
+
+def quota_for(config: Config | None, period: str | None) -> float | None:
+    """The quota of one period: as configured for it, else prorated from another period's."""
+    if config is None or not config.quota:
+        return None
+    want = period or "quarter"
+    if want in config.quota:
+        return config.quota[want]
+    for have in ("month", "quarter", "year", "week", "day"):
+        if have in config.quota:
+            return config.quota[have] / _quota_months(have) * _quota_months(want)
+    return None
+
+
+def _requires_quota(ds: object, config: Config | None) -> str | None:
+    return None if quota_for(config, "month") else "no quota configured ([quota] month = ...)"
+
+
+def _coverage(ctx: Context) -> pl.LazyFrame:
+    quota = quota_for(ctx.config, ctx.grain.period)
+    frame = open_stock(ctx, AMOUNT, amount=True)
+    return frame.with_columns(safe_div(pl.col("value"), pl.lit(quota, dtype=pl.Float64)))
+
+
+# fmt: off
 METRICS = [
     Metric(
-        "deals_total",
-        "Deals",
-        "count",
-        "neutral",
-        needs(("deals", ["status"])),
-        "count of deals",
+        "deals_created", "Deals created", "count", "higher",
+        needs(("deals", ["created_at"])),
+        "count of deals created in the period",
+        aggregate("deals", "created_at", pl.col("created_at").is_not_null().sum()),
+        period_date="created_at", additive=True,
+    ),
+    Metric(
+        "deals_total", "Deals", "count", "neutral",
+        needs(("deals", ["created_at"])),
+        "count of deals (every status) created in the window",
         aggregate("deals", "created_at", pl.len()),
+        period_date="created_at", additive=True,
+        notes="Without a window this counts every row, even one with no created_at; "
+        "deals_created counts only dated ones.",
+    ),
+    deals_open,
+    deals_won,
+    Metric(
+        "deals_lost", "Deals lost", "count", "lower",
+        needs(("deals", ["status", "closed_at"])),
+        "count of deals with status lost", aggregate("deals", "closed_at", LOST.sum()),
+        period_date="closed_at", additive=True,
+    ),
+    open_pipeline_value,
+    win_rate,
+    Metric(
+        "win_rate_amount", "Win rate by value", "ratio", "higher",
+        needs(("deals", ["status", "closed_at", "amount"])),
+        "amount won / amount won or lost, deals closed in the period",
+        aggregate("deals", "closed_at",
+                  safe_div(AMOUNT.filter(WON).sum(), AMOUNT.filter(CLOSED).sum()),
+                  amount="amount"),
+        period_date="closed_at", monetary=True,
+        notes="Without a base currency the rate is given per currency.",
+        reference=HUBSPOT, null_reason="no closed amount in the period",
+    ),
+    Metric(
+        "close_rate", "Close rate (cohort)", "ratio", "higher",
+        needs(("deals", ["status", "created_at"])),
+        "deals won / deals created, over the deals created in the period",
+        aggregate("deals", "created_at", safe_div(WON.sum(), pl.len())),
         period_date="created_at",
+        notes="A cohort rate: deals still open count in the denominator, so recent periods "
+        "look lower until their deals close.",
+        null_reason="no deal created in the period",
     ),
+    avg_deal_size,
     Metric(
-        "deals_open",
-        "Open deals",
-        "count",
-        "neutral",
-        needs(("deals", ["status"])),
-        "count of deals with status open",
-        aggregate("deals", "created_at", OPEN.sum()),
-        period_date="created_at",
-        point_in_time=True,
-    ),
-    Metric(
-        "deals_won",
-        "Deals won",
-        "count",
-        "higher",
-        needs(("deals", ["status", "closed_at"])),
-        "count of deals with status won",
-        aggregate("deals", "closed_at", WON.sum(), where=CLOSED),
-        period_date="closed_at",
-    ),
-    Metric(
-        "deals_lost",
-        "Deals lost",
-        "count",
-        "lower",
-        needs(("deals", ["status", "closed_at"])),
-        "count of deals with status lost",
-        aggregate("deals", "closed_at", LOST.sum(), where=CLOSED),
-        period_date="closed_at",
-    ),
-    Metric(
-        "win_rate",
-        "Win rate",
-        "ratio",
-        "higher",
-        needs(("deals", ["status", "closed_at"])),
-        "won / (won + lost), deals closed in the period",
-        aggregate("deals", "closed_at", safe_div(WON.sum(), CLOSED.sum()), where=CLOSED),
-        period_date="closed_at",
-        reference="HubSpot, Salesforce: closed-won / all closed",
-    ),
-    Metric(
-        "avg_deal_size",
-        "Average deal size",
-        "currency",
-        "higher",
+        "median_deal_size", "Median deal size", "currency", "higher",
         needs(("deals", ["status", "amount", "closed_at"])),
-        "mean amount of won deals",
-        aggregate("deals", "closed_at", pl.col("amount").mean(), where=WON),
-        period_date="closed_at",
+        "median amount of won deals",
+        aggregate("deals", "closed_at", AMOUNT.filter(WON).median(), amount="amount"),
+        period_date="closed_at", monetary=True,
+        null_reason="no won deal with an amount in the period",
     ),
     Metric(
-        "revenue_won",
-        "Revenue won",
-        "currency",
-        "higher",
+        "revenue_won", "Revenue won", "currency", "higher",
         needs(("deals", ["status", "amount", "closed_at"])),
         "sum of amount of won deals",
-        aggregate("deals", "closed_at", pl.col("amount").sum(), where=WON),
-        period_date="closed_at",
+        aggregate("deals", "closed_at", AMOUNT.filter(WON).sum(), amount="amount"),
+        period_date="closed_at", additive=True, monetary=True,
     ),
     Metric(
-        "sales_cycle_days_median",
-        "Sales cycle (median)",
-        "days",
-        "lower",
+        "sales_cycle_days_median", "Sales cycle (median)", "days", "lower",
         needs(("deals", ["status", "created_at", "closed_at"])),
-        "median of closed_at - created_at over won deals, in days",
-        aggregate("deals", "closed_at", cycle_days().median(), where=WON),
-        period_date="closed_at",
+        "median of closed_at - created_at over won deals, in fractional days",
+        aggregate("deals", "closed_at", cycle_days().filter(WON).median()),
+        period_date="closed_at", reference=HUBSPOT,
+        null_reason="no won deal with both dates in the period",
+    ),
+    sales_cycle_days_mean,
+    Metric(
+        "pipeline_velocity", "Pipeline velocity", "currency_per_day", "higher",
+        needs(("deals", ["status", "created_at", "closed_at", "amount"])),
+        "open deals x win_rate x avg_deal_size / sales_cycle_days_mean",
+        combine(
+            {"open": deals_open, "rate": win_rate, "size": avg_deal_size,
+             "cycle": sales_cycle_days_mean},
+            lambda c: safe_div(c["open"] * c["rate"] * c["size"], c["cycle"]),
+        ),
+        period_date="closed_at (rates) and period end (open deals)", monetary=True,
+        notes="Revenue the pipeline is expected to produce per day. Open deals are counted "
+        "over every currency; deal size is per currency unless a base currency is set.",
+        reference="Salesforce, HubSpot: sales velocity = opportunities x win rate x deal value "
+        "/ cycle length",
+        null_reason="no won deal in the period (no win rate, size or cycle)",
+    ),
+    Metric(
+        "pipeline_coverage", "Pipeline coverage", "ratio", "higher",
+        needs(("deals", ["status", "created_at", "amount"])),
+        "open_pipeline_value / quota of one period",
+        _coverage,
+        period_date="period end (open deals)", point_in_time=True, monetary=True,
+        notes="Quota from [quota] in crmkpi.toml (day, week, month, quarter or year; another "
+        "period's quota is prorated by months). Without a period the quarter's quota is used. "
+        "The quota is taken to be in the base currency (or the deals' one currency).",
+        reference="Common sales practice: 3x coverage of the period quota",
+        null_reason="no quota configured", requires=_requires_quota,
     ),
 ]
-
-
-def _owners(ctx: Context) -> pl.LazyFrame:
-    deals = ctx.table("deals")
-    return (
-        deals.group_by("owner")
-        .agg(
-            pl.len().alias("deals"),
-            WON.sum().alias("deals_won"),
-            LOST.sum().alias("deals_lost"),
-            safe_div(WON.sum(), CLOSED.sum()).alias("win_rate"),
-            pl.col("amount").filter(WON).sum().alias("revenue_won"),
-        )
-        .sort(["revenue_won", "owner"], descending=[True, False], nulls_last=True)
-    )
-
-
-TABLES = [
-    TableSpec(
-        "owners",
-        "Owners",
-        needs(("deals", ["owner", "status", "amount"])),
-        _owners,
-        doc="Per owner: deals, won, lost, win rate, revenue won.",
-        units={
-            "deals": "count",
-            "deals_won": "count",
-            "win_rate": "ratio",
-            "revenue_won": "currency",
-        },
-    ),
-]
+# fmt: on

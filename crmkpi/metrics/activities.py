@@ -1,0 +1,80 @@
+"""Activities: how much the team does, how often it works, and how much it takes to win."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from crmkpi.metrics.base import Context, Metric, TableSpec, aggregate, needs, safe_div
+from crmkpi.metrics.stages import WON
+
+ACT = "activities"
+SUCCESS = pl.col("success")
+
+
+def _per_won_deal(ctx: Context) -> pl.LazyFrame:
+    per_deal = (
+        ctx.table(ACT)
+        .filter(pl.col("deal_id").is_not_null())
+        .group_by("deal_id")
+        .agg(pl.len().alias("__acts"))
+    )
+    won = ctx.window(ctx.table("deals").filter(WON), "closed_at").join(
+        per_deal, left_on="id", right_on="deal_id", how="left"
+    )
+    return ctx.group(won, safe_div(pl.col("__acts").fill_null(0).sum(), pl.len()))
+
+
+def _table(ctx: Context) -> pl.LazyFrame:
+    keys = [c for c in ("type", "owner") if ctx.has(ACT, c)]
+    aggs = [pl.len().alias("activities")]
+    if ctx.has(ACT, "success"):
+        aggs.append(SUCCESS.mean().alias("success_rate"))
+    frame = ctx.window(ctx.table(ACT), "at")
+    return (
+        frame.with_columns(pl.col(k).fill_null("(none)") for k in keys)
+        .group_by(keys)
+        .agg(aggs)
+        .with_columns((pl.col("activities") / pl.col("activities").sum()).alias("share"))
+        .sort(["activities", *keys], descending=[True, *(False for _ in keys)])
+    )
+
+
+# fmt: off
+METRICS = [
+    Metric(
+        "activities_total", "Activities", "count", "higher",
+        needs((ACT, ["at"])), "count of activities dated in the period",
+        aggregate(ACT, "at", pl.len()), period_date="at", additive=True,
+    ),
+    Metric(
+        "activity_success_rate", "Activity success rate", "ratio", "higher",
+        needs((ACT, ["at", "success"])),
+        "successful activities / activities with a known outcome",
+        aggregate(ACT, "at", SUCCESS.mean()), period_date="at",
+        notes="`success` is derived by the importer from the outcome label when absent; "
+        "activities with no outcome are left out.",
+        null_reason="no activity with a known outcome in the period",
+    ),
+    Metric(
+        "activities_per_won_deal", "Activities per won deal", "count", "lower",
+        needs(("deals", ["id", "status", "closed_at"]), (ACT, ["deal_id"])),
+        "activities linked to deals won in the period / deals won in the period",
+        _per_won_deal, period_date="closed_at (of the deal)",
+        notes="Every activity linked to the deal counts, whenever it happened; a breakdown "
+        "uses the deal's columns.",
+        null_reason="no deal won in the period",
+    ),
+]
+# fmt: on
+
+TABLES = [
+    TableSpec(
+        "activities",
+        "Activities",
+        needs((ACT, ["at", "type"])),
+        _table,
+        doc="Per activity type and owner: activities dated in the window, success rate "
+        "(when outcomes are known) and share of all activities.",
+        units={"activities": "count", "success_rate": "ratio", "share": "ratio"},
+    )
+]

@@ -1,0 +1,127 @@
+"""Plan many metrics and tables at once and collect them in one `pl.collect_all`.
+
+Aggregates over the same rows (same table, date, filter and currency handling) are fused into
+one group-by, so asking for ten deal KPIs reads the deals once; the other plans share their scans
+through Polars' common-subplan elimination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from crmkpi.errors import UsageError
+from crmkpi.metrics.base import VALUE, Aggregate, Context, Grain, Metric
+from crmkpi.metrics.breakdown import finish
+
+if TYPE_CHECKING:
+    from crmkpi.config import Config
+    from crmkpi.dataset import Dataset
+
+
+def _lookup(catalog: dict, ids: Iterable[str], kind: str) -> list:
+    out = []
+    for item in ids:
+        if item not in catalog:
+            import difflib
+
+            close = difflib.get_close_matches(item, list(catalog), n=3)
+            hint = f"did you mean {', '.join(close)}?" if close else f"see `crmkpi {kind}s`"
+            raise UsageError(f"unknown {kind} {item!r}", hint=hint)
+        out.append(catalog[item])
+    return out
+
+
+def metric_plans(
+    ctx: Context, metrics: Iterable[Metric], skipped: dict[str, str] | None = None
+) -> dict[str, pl.LazyFrame]:
+    """A finished lazy plan per computable metric; the reason for each other one in `skipped`."""
+    fused: dict[tuple[object, ...], list[Metric]] = {}
+    plans: dict[str, pl.LazyFrame] = {}
+    for metric in metrics:
+        reason = metric.missing(ctx.ds, ctx.grain.by, ctx.config)
+        if reason is not None:
+            if skipped is None:
+                raise UsageError(f"cannot compute {metric.id}: {reason}")
+            skipped[metric.id] = reason
+            continue
+        if isinstance(metric.compute, Aggregate):
+            fused.setdefault(metric.compute.fusion_key(ctx), []).append(metric)
+        else:
+            plans[metric.id] = metric.plan(ctx)
+    for group in fused.values():
+        first = group[0].compute
+        assert isinstance(first, Aggregate)
+        keys = [*ctx.grain.keys, *first.extra_keys(ctx)]
+        values = [m.compute.value.alias(m.id) for m in group]  # type: ignore[union-attr]
+        rows = first.rows(ctx)
+        shared = rows.group_by(keys).agg(values) if keys else rows.select(values)
+        for metric in group:
+            one = shared.select(*keys, pl.col(metric.id).alias(VALUE))
+            plans[metric.id] = finish(metric, ctx, one.sort(keys, nulls_last=True) if keys else one)
+    return plans
+
+
+def table_plans(
+    ctx: Context, specs: Iterable, skipped: dict[str, str] | None = None
+) -> dict[str, pl.LazyFrame]:
+    plans: dict[str, pl.LazyFrame] = {}
+    for spec in specs:
+        reason = spec.missing(ctx.ds, ctx.grain.by, ctx.config)
+        if reason is not None:
+            if skipped is None:
+                raise UsageError(f"cannot compute table {spec.id}: {reason}")
+            skipped[spec.id] = reason
+            continue
+        plans[spec.id] = spec.compute(ctx)
+    return plans
+
+
+def _context(ds: Dataset, grain: Grain | None, config: Config | None) -> Context:
+    config = config if config is not None else ds.config
+    grain = grain or Grain()
+    calendar_unset = grain.week_start == "monday" and grain.fiscal_year_start_month == 1
+    if config is not None and calendar_unset:
+        grain = grain.with_(
+            week_start=config.week_start, fiscal_year_start_month=config.fiscal_year_start_month
+        )
+    return Context(ds, grain, config)
+
+
+def evaluate(
+    ds: Dataset,
+    ids: Iterable[str],
+    grain: Grain | None = None,
+    config: Config | None = None,
+    *,
+    skipped: dict[str, str] | None = None,
+) -> dict[str, pl.DataFrame]:
+    """Compute the metrics `ids` at `grain`, all collected together.
+
+    Each frame holds the grain's keys (`currency` too for monetary metrics without a base
+    currency), `value`, and per period `previous` and `change`. A metric the data cannot give
+    raises UsageError naming why, unless a `skipped` dict is passed to receive the reasons.
+    """
+    from crmkpi.metrics import CATALOG
+
+    ctx = _context(ds, grain, config)
+    plans = metric_plans(ctx, _lookup(CATALOG, ids, "metric"), skipped)
+    return dict(zip(plans, pl.collect_all(list(plans.values())), strict=True))
+
+
+def evaluate_tables(
+    ds: Dataset,
+    ids: Iterable[str],
+    grain: Grain | None = None,
+    config: Config | None = None,
+    *,
+    skipped: dict[str, str] | None = None,
+) -> dict[str, pl.DataFrame]:
+    """Compute the tables `ids` (funnel, owners, sources...), all collected together."""
+    from crmkpi.metrics import TABLE_CATALOG
+
+    ctx = _context(ds, grain, config)
+    plans = table_plans(ctx, _lookup(TABLE_CATALOG, ids, "table"), skipped)
+    return dict(zip(plans, pl.collect_all(list(plans.values())), strict=True))

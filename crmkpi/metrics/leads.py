@@ -1,0 +1,258 @@
+"""Leads: volume, speed of the first response, conversion, qualification bands and sources."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from crmkpi.dataset import Dataset
+from crmkpi.metrics.base import MINUTE_US, Context, Metric, TableSpec, aggregate, needs, safe_div
+from crmkpi.metrics.stages import WON
+
+LEADS = "leads"
+
+
+def _response_source(ds: Dataset) -> str | None:
+    if ds.has(LEADS, "first_contact_at"):
+        return "first_contact_at"
+    if ds.has("activities", "lead_id", "at") and ds.has(LEADS, "id"):
+        return "activities"
+    return None
+
+
+def requires_response(ds: Dataset, config: object | None) -> str | None:
+    if _response_source(ds) is None:
+        return "leads have no first_contact_at and no activity is linked to a lead"
+    return None
+
+
+def first_contact(ctx: Context) -> pl.Expr:
+    return pl.col("first_contact_at") if ctx.has(LEADS, "first_contact_at") else pl.col("__first")
+
+
+def responded_leads(ctx: Context) -> pl.LazyFrame:
+    """Leads in the window (by created_at) with `__minutes`: time to the first response.
+
+    The response is `first_contact_at`, else the first activity linked to the lead. A response
+    dated before the lead was created is a data error and counts as no response.
+    """
+    leads = ctx.table(LEADS)
+    if not ctx.has(LEADS, "first_contact_at"):
+        firsts = (
+            ctx.table("activities")
+            .filter(pl.col("lead_id").is_not_null())
+            .group_by("lead_id")
+            .agg(pl.col("at").min().alias("__first"))
+        )
+        leads = leads.join(firsts, left_on="id", right_on="lead_id", how="left")
+    minutes = (first_contact(ctx) - pl.col("created_at")).dt.total_microseconds() / MINUTE_US
+    leads = leads.with_columns(pl.when(minutes >= 0).then(minutes).alias("__minutes"))
+    return ctx.window(leads, "created_at")
+
+
+def _response(stat: str) -> object:
+    def compute(ctx: Context) -> pl.LazyFrame:
+        minutes = pl.col("__minutes")
+        value = minutes.median() if stat == "median" else minutes.quantile(0.9, "linear")
+        return ctx.group(responded_leads(ctx), value)
+
+    return compute
+
+
+def _sla_rate(ctx: Context) -> pl.LazyFrame:
+    sla = ctx.config.lead_response_sla_minutes if ctx.config else 60.0
+    within = (pl.col("__minutes") <= sla).fill_null(False)
+    return ctx.group(responded_leads(ctx), safe_div(within.sum(), pl.len()))
+
+
+def _requires_hours(ds: Dataset, config: object | None) -> str | None:
+    if not getattr(config, "working_hours", None):
+        return "no [leads.working_hours] configured"
+    return requires_response(ds, config)
+
+
+def _business_median(ctx: Context) -> pl.LazyFrame:
+    from crmkpi.metrics.worktime import WorkingTime
+
+    assert ctx.config is not None
+    hours = WorkingTime(ctx.config.working_hours)
+    frame = responded_leads(ctx).with_columns(
+        pl.when(pl.col("__minutes").is_not_null())
+        .then(hours.minutes_between(pl.col("created_at"), first_contact(ctx)))
+        .alias("__business")
+    )
+    return ctx.group(frame, pl.col("__business").median())
+
+
+def converted_expr(ctx: Context) -> pl.Expr:
+    if ctx.has(LEADS, "converted"):
+        return pl.col("converted").fill_null(False)
+    return pl.col("converted_at").is_not_null()
+
+
+def requires_conversion(ds: Dataset, config: object | None) -> str | None:
+    if ds.has(LEADS, "converted") or ds.has(LEADS, "converted_at"):
+        return None
+    return "leads have no converted or converted_at column"
+
+
+def _conversion(ctx: Context) -> pl.LazyFrame:
+    return ctx.group(ctx.window(ctx.table(LEADS), "created_at"), converted_expr(ctx).mean())
+
+
+_RESPONSE_NOTE = (
+    "Time from created_at to first_contact_at, or to the first activity linked to the lead when "
+    "no column holds the first contact. Leads never answered are left out of medians and "
+    "percentiles; a response dated before creation counts as none."
+)
+
+# fmt: off
+METRICS = [
+    Metric(
+        "leads_created", "Leads created", "count", "higher",
+        needs((LEADS, ["created_at"])), "count of leads created in the period",
+        aggregate(LEADS, "created_at", pl.col("created_at").is_not_null().sum()),
+        period_date="created_at", additive=True,
+    ),
+    Metric(
+        "lead_response_minutes_median", "Lead response time (median)", "minutes", "lower",
+        needs((LEADS, ["created_at"])), "median of first response - created_at, in minutes",
+        _response("median"), period_date="created_at (of the lead)", notes=_RESPONSE_NOTE,
+        reference="Harvard Business Review, The Short Life of Online Sales Leads (2011)",
+        null_reason="no answered lead in the period", requires=requires_response,
+    ),
+    Metric(
+        "lead_response_minutes_p90", "Lead response time (90th percentile)", "minutes", "lower",
+        needs((LEADS, ["created_at"])),
+        "90th percentile (linear interpolation) of first response - created_at, in minutes",
+        _response("p90"), period_date="created_at (of the lead)", notes=_RESPONSE_NOTE,
+        null_reason="no answered lead in the period", requires=requires_response,
+    ),
+    Metric(
+        "lead_response_sla_rate", "Leads answered within SLA", "ratio", "higher",
+        needs((LEADS, ["created_at"])),
+        "leads answered within the SLA / leads created in the period",
+        _sla_rate, period_date="created_at (of the lead)",
+        notes="SLA from [leads] response_sla_minutes (default 60). Leads never answered count "
+        "as missed.", null_reason="no lead created in the period", requires=requires_response,
+    ),
+    Metric(
+        "lead_response_business_minutes_median", "Lead response, business time (median)",
+        "minutes", "lower", needs((LEADS, ["created_at"])),
+        "median business minutes between created_at and the first response",
+        _business_median, period_date="created_at (of the lead)",
+        notes="Counts only minutes inside [leads.working_hours] (days, hours, time zone, public "
+        "holidays of the configured country from the `holidays` package). " + _RESPONSE_NOTE,
+        null_reason="no answered lead in the period", requires=_requires_hours,
+    ),
+    Metric(
+        "lead_conversion_rate", "Lead conversion rate", "ratio", "higher",
+        needs((LEADS, ["created_at"])),
+        "converted leads / leads created in the period (cohort)",
+        _conversion, period_date="created_at (of the lead)",
+        notes="Converted: the `converted` flag, else a filled converted_at. A cohort rate: "
+        "recent leads have had less time to convert.",
+        null_reason="no lead created in the period", requires=requires_conversion,
+    ),
+]
+# fmt: on
+
+
+def _qualification(ctx: Context) -> pl.LazyFrame:
+    converted = converted_expr(ctx)
+    band = pl.col("qualification").fill_null("(none)")
+    return (
+        ctx.window(ctx.table(LEADS), "created_at")
+        .group_by(band)
+        .agg(
+            pl.len().alias("leads"),
+            converted.sum().cast(pl.Int64).alias("converted"),
+            converted.mean().alias("conversion_rate"),
+        )
+        .with_columns((pl.col("leads") / pl.col("leads").sum()).alias("share_of_leads"))
+        .sort(["conversion_rate", "qualification"], descending=[True, False], nulls_last=True)
+    )
+
+
+def _sources(ctx: Context) -> pl.LazyFrame:
+    """Per source: leads and conversion (leads), deals won and revenue (deals), spend (spend)."""
+    source = pl.col("source").fill_null("(none)").alias("source")
+    parts: list[pl.LazyFrame] = []
+    money_keys = ["source"]
+    currency: list[str] = []
+    if ctx.has("deals", "source", "status", "closed_at"):
+        currency = ctx.currency_keys("deals") if ctx.has("deals", "amount") else []
+    if ctx.has("spend", "source") and not currency:
+        currency = ctx.currency_keys("spend")
+    money_keys = ["source", *currency]
+    leads = ctx.window(ctx.table(LEADS), "created_at").group_by(source).agg(
+        pl.len().alias("leads"),
+        *([converted_expr(ctx).mean().alias("conversion_rate")]
+          if requires_conversion(ctx.ds, None) is None else []),
+    )  # fmt: skip
+    parts.append(leads)
+    if ctx.has("deals", "source", "status", "closed_at"):
+        deals = ctx.table("deals").filter(WON)
+        if ctx.has("deals", "amount"):
+            deals = ctx.money(deals, "deals")
+        revenue = [pl.col("amount").sum().alias("revenue")] if ctx.has("deals", "amount") else []
+        keys = money_keys if ctx.has("deals", "currency") or not currency else ["source"]
+        parts.append(
+            ctx.window(deals, "closed_at")
+            .group_by([source, *keys[1:]])
+            .agg(pl.len().alias("deals_won"), *revenue)
+        )
+    if ctx.has("spend", "source", "date", "amount"):
+        spend = ctx.window(ctx.money(ctx.table("spend"), "spend"), "date")
+        keys = money_keys if ctx.has("spend", "currency") or not currency else ["source"]
+        parts.append(spend.group_by([source, *keys[1:]]).agg(pl.col("amount").sum().alias("spend")))
+    table = parts[0]
+    for part in parts[1:]:
+        on = [k for k in money_keys if k in part.collect_schema().names()]
+        on = [k for k in on if k in table.collect_schema().names()] or ["source"]
+        table = table.join(part, on=on, how="full", coalesce=True, nulls_equal=True)
+    names = table.collect_schema().names()
+    if "spend" in names:
+        table = table.with_columns(
+            safe_div(pl.col("spend"), pl.col("leads")).alias("cost_per_lead")
+        )
+        if "deals_won" in names:
+            table = table.with_columns(safe_div(pl.col("spend"), pl.col("deals_won")).alias("cac"))
+    return table.sort(["leads", "source"], descending=[True, False], nulls_last=True)
+
+
+TABLES = [
+    TableSpec(
+        "lead_qualification",
+        "Lead qualification",
+        needs((LEADS, ["created_at", "qualification"])),
+        _qualification,
+        doc="Per qualification band (score band, rating, tier): leads created in the window, "
+        "converted leads and the conversion rate; best converting first.",
+        units={
+            "leads": "count",
+            "converted": "count",
+            "conversion_rate": "ratio",
+            "share_of_leads": "ratio",
+        },  # fmt: skip
+        requires=requires_conversion,
+    ),
+    TableSpec(
+        "sources",
+        "Sources",
+        needs((LEADS, ["created_at", "source"])),
+        _sources,
+        doc="Per source: leads created, lead conversion rate, deals won and revenue (deals "
+        "closed in the window), spend (spend dated in the window), cost per lead = spend / "
+        "leads and CAC = spend / deals won from that source. Without a base currency, money "
+        "columns are given per currency.",
+        units={
+            "leads": "count",
+            "conversion_rate": "ratio",
+            "deals_won": "count",
+            "revenue": "currency",
+            "spend": "currency",
+            "cost_per_lead": "currency",
+            "cac": "currency",
+        },  # fmt: skip
+    ),
+]

@@ -1,0 +1,154 @@
+"""What the open pipeline is expected to bring: weighted pipeline and the monthly forecast."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from crmkpi.metrics.base import DAY_US, Context, Metric, TableSpec, needs
+from crmkpi.metrics.breakdown import stock
+from crmkpi.metrics.stages import (
+    OPEN,
+    WON,
+    data_end,
+    deal_probability,
+    has_history,
+    requires_order,
+)
+
+AMOUNT = pl.col("amount")
+
+
+def _with_probability(ctx: Context, frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Deals plus `__p`: own probability, config stage probability, historic stage win rate."""
+    if requires_order(ctx.ds, ctx.config) is None and ctx.has("deals", "id", "stage"):
+        return deal_probability(ctx, frame)
+    configured = dict(ctx.config.stages.probability) if ctx.config else {}
+    by_stage = (
+        pl.col("stage").replace_strict(configured, default=None, return_dtype=pl.Float64)
+        if configured and ctx.has("deals", "stage")
+        else pl.lit(None, dtype=pl.Float64)
+    )
+    own = pl.col("probability").clip(0, 1) if ctx.has("deals", "probability") else None
+    return frame.with_columns(
+        (pl.coalesce(own, by_stage) if own is not None else by_stage).alias("__p")
+    )
+
+
+def _requires_probability(ds: object, config: object | None) -> str | None:
+    from crmkpi.dataset import Dataset
+
+    assert isinstance(ds, Dataset)
+    if ds.has("deals", "probability") or requires_order(ds, config) is None:
+        return None
+    if getattr(getattr(config, "stages", None), "probability", None):
+        return None
+    return "no probability column, no [stages] probability and no stage order"
+
+
+def _weighted(ctx: Context) -> pl.LazyFrame:
+    frame = _with_probability(ctx, ctx.money(ctx.table("deals"), "deals"))
+    stop = pl.when(OPEN).then(None).otherwise(pl.col("closed_at"))
+    weight = AMOUNT * pl.col("__p")
+    return stock(ctx, frame, "created_at", stop, weight, OPEN, ctx.currency_keys("deals"))
+
+
+def _forecast(ctx: Context) -> pl.LazyFrame:
+    deals = _with_probability(ctx, ctx.money(ctx.table("deals"), "deals"))
+    now = data_end(ctx)
+    currency = ctx.currency_keys("deals")
+    won = ctx.table("deals").filter(WON)
+    entered = pl.col("created_at")
+    if has_history(ctx) and ctx.has("deals", "id"):
+        history = ctx.table("stage_history")
+        to_close = (
+            history.group_by("deal_id", "stage")
+            .agg(pl.col("entered_at").min().alias("__first"))
+            .join(won.select(pl.col("id").alias("deal_id"), "closed_at"), on="deal_id")
+            .group_by("stage")
+            .agg(
+                ((pl.col("closed_at") - pl.col("__first")).dt.total_microseconds() / DAY_US)
+                .median()
+                .alias("__to_close")
+            )
+        )
+        last_entry = history.group_by("deal_id", "stage").agg(
+            pl.col("entered_at").max().alias("__entered")
+        )
+        deals = deals.join(
+            last_entry, left_on=["id", "stage"], right_on=["deal_id", "stage"], how="left"
+        ).join(to_close, on="stage", how="left")
+        entered = pl.coalesce("__entered", "created_at")
+    else:
+        cycle = won.select(
+            ((pl.col("closed_at") - pl.col("created_at")).dt.total_microseconds() / DAY_US)
+            .median()
+            .alias("__to_close")
+        )
+        deals = deals.join(cycle, how="cross")
+    projected = entered + pl.duration(microseconds=(pl.col("__to_close") * DAY_US).cast(pl.Int64))
+    expected = pl.col("expected_close_at") if ctx.has("deals", "expected_close_at") else None
+    when = pl.coalesce(expected, projected) if expected is not None else projected
+    month = pl.max_horizontal(when, pl.col("__now")).dt.truncate("1mo")
+    return (
+        deals.filter(OPEN)
+        .join(now, how="cross")
+        .with_columns(month.alias("month"))
+        .filter(pl.col("month").is_not_null())
+        .group_by(["month", *currency])
+        .agg(
+            pl.len().alias("deals"),
+            AMOUNT.sum().alias("pipeline_amount"),
+            (AMOUNT * pl.col("__p")).sum().alias("expected_revenue"),
+        )
+        .sort(["month", *currency])
+    )
+
+
+METRICS = [
+    Metric(
+        "weighted_pipeline",
+        "Weighted pipeline",
+        "currency",
+        "higher",
+        needs(("deals", ["status", "created_at", "amount"])),
+        "sum over open deals of amount x win probability",
+        _weighted,
+        period_date="created_at and closed_at (open between them)",
+        notes="Probability: the deal's own `probability` column when filled, else "
+        "[stages] probability in crmkpi.toml for its stage, else the historic win rate of "
+        "closed deals that reached its stage. Past periods use today's probabilities.",
+        reference="Salesforce expected revenue; HubSpot weighted amount",
+        point_in_time=True,
+        additive=True,
+        monetary=True,
+        requires=_requires_probability,
+    )
+]
+
+
+def _forecast_note(ctx: Context) -> str:
+    timing = (
+        "median days from entering the deal's stage to winning (stage history)"
+        if has_history(ctx)
+        else "median sales cycle from creation"
+    )
+    return (
+        f"expected close: expected_close_at when given, else {timing}; overdue deals fall in "
+        "the current month; expected revenue = amount x probability"
+    )
+
+
+TABLES = [
+    TableSpec(
+        "forecast",
+        "Forecast",
+        needs(("deals", ["status", "created_at", "closed_at", "amount"])),
+        _forecast,
+        doc="Per coming month: open deals expected to close, their amount, and expected won "
+        "revenue (amount x stage probability), timed by expected_close_at or the historic "
+        "time from their stage to close.",
+        units={"deals": "count", "pipeline_amount": "currency", "expected_revenue": "currency"},
+        note=_forecast_note,
+        requires=_requires_probability,
+    )
+]

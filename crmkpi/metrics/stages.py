@@ -1,0 +1,200 @@
+"""Stage order, how far each deal got, time in stages and stage probabilities.
+
+Rules, shared by the funnel, stuck deals, weighted pipeline and forecast:
+- Order: the dataset's stage model (preset, config or importer), else `[stages] order` in
+  crmkpi.toml, else inferred from stage history (stages sorted by the mean position at which
+  deals entered them; stages that closed deals currently sit in are closing stages).
+- Reached: a deal reached every open stage up to the furthest one it ever entered (stage history
+  plus its current stage). Skipped stages count as reached; going back counts each stage once.
+- Won deals reached every open stage. A lost deal without history whose current stage is a
+  closing stage is counted at the first stage only: where it was lost is unknown.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from crmkpi.dataset import Dataset
+from crmkpi.metrics.base import DAY_US, Context
+from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON
+
+WON = pl.col("status") == STATUS_WON
+LOST = pl.col("status") == STATUS_LOST
+OPEN = pl.col("status") == STATUS_OPEN
+CLOSED = WON | LOST
+RANK = "rank"
+REACH = "reach"
+
+
+def declared_order(ds: Dataset, config: object | None) -> tuple[tuple[str, ...], set[str]]:
+    """(open stages in order, closing stages) from the stage model, else the config."""
+    model = ds.stages
+    if model.order:
+        return model.open_order, set(model.won) | set(model.lost)
+    stages = getattr(config, "stages", None)
+    if stages is not None and stages.order:
+        closing = set(stages.won) | set(stages.lost)
+        return tuple(s for s in stages.order if s not in closing), closing
+    return (), set(model.won) | set(model.lost)
+
+
+def has_history(ctx: Context) -> bool:
+    return ctx.has("stage_history", "deal_id", "stage", "entered_at")
+
+
+def requires_order(ds: Dataset, config: object | None) -> str | None:
+    """A funnel needs a stage order: declared, or inferable from stage history."""
+    if declared_order(ds, config)[0] or ds.has("stage_history", "deal_id", "stage", "entered_at"):
+        return None
+    return "no stage order: set [stages] order in crmkpi.toml or give stage history"
+
+
+def stage_ranks(ctx: Context) -> pl.LazyFrame:
+    """(stage, rank) of the open stages, rank 0 first."""
+    cached = ctx.cache.get("stage_ranks")
+    if cached is not None:
+        return cached
+    order, closing = declared_order(ctx.ds, ctx.config)
+    if order:
+        ranks = pl.LazyFrame(
+            {"stage": list(order), RANK: list(range(len(order)))},
+            schema={"stage": pl.String, RANK: pl.Int32},
+        )
+    else:
+        history = ctx.table("stage_history")
+        closing_now = ctx.table("deals").filter(CLOSED).select("stage").unique()
+        position = pl.col("entered_at").rank("ordinal").over("deal_id")
+        ranks = (
+            history.select("stage", position.alias("__pos"))
+            .filter(~pl.col("stage").is_in(list(closing)))
+            .join(closing_now, on="stage", how="anti")
+            .group_by("stage")
+            .agg(pl.col("__pos").mean())
+            .sort(["__pos", "stage"])
+            .select("stage", pl.int_range(pl.len(), dtype=pl.Int32).alias(RANK))
+        )
+    ctx.cache["stage_ranks"] = ranks
+    return ranks
+
+
+def order_source(ctx: Context) -> str:
+    if declared_order(ctx.ds, ctx.config)[0]:
+        return "declared stage order"
+    return "stage order inferred from stage history"
+
+
+def deal_reach(ctx: Context, keep: list[str]) -> pl.LazyFrame:
+    """Deals with `id`, `status`, `keep` columns and `reach`: rank of the furthest open stage."""
+    ranks = stage_ranks(ctx)
+    last = ranks.select(pl.col(RANK).max().alias("__last"))
+    cols = list(dict.fromkeys(["id", "status", "stage", *keep]))
+    deals = ctx.table("deals").select(cols)
+    deals = deals.join(ranks.rename({RANK: "__cur"}), on="stage", how="left")
+    furthest = pl.col("__cur")
+    if has_history(ctx):
+        history_max = (
+            ctx.table("stage_history")
+            .select("deal_id", "stage")
+            .join(ranks, on="stage", how="inner")
+            .group_by("deal_id")
+            .agg(pl.col(RANK).max().alias("__hist"))
+        )
+        deals = deals.join(history_max, left_on="id", right_on="deal_id", how="left")
+        furthest = pl.max_horizontal("__cur", "__hist")
+    reach = (
+        pl.when(WON)
+        .then(pl.col("__last"))
+        .when(LOST)
+        .then(furthest.fill_null(0))
+        .otherwise(furthest)
+    )
+    return deals.join(last, how="cross").with_columns(reach.cast(pl.Int32).alias(REACH))
+
+
+def stays(ctx: Context) -> pl.LazyFrame:
+    """(deal_id, stage, entered_at, days): each stay in a stage, ended or not (days null).
+
+    A stay ends at `left_at`, else when the deal entered its next stage, else when the deal
+    closed; a stay of an open deal in its last stage has not ended.
+    """
+    history = ctx.table("stage_history")
+    cols = ["deal_id", "stage", "entered_at"]
+    if ctx.has("stage_history", "left_at"):
+        cols.append("left_at")
+    deals = ctx.table("deals").select(
+        pl.col("id").alias("deal_id"), pl.col("closed_at") if ctx.has("deals", "closed_at") else
+        pl.lit(None, dtype=pl.Datetime("us")).alias("closed_at"),
+    )  # fmt: skip
+    following = pl.col("entered_at").shift(-1).over("deal_id", order_by="entered_at")
+    end = [pl.col("left_at")] if "left_at" in cols else []
+    end = pl.coalesce(*end, following, pl.col("closed_at"))
+    return (
+        history.select(cols)
+        .filter(pl.col("entered_at").is_not_null())
+        .join(deals, on="deal_id", how="left")
+        .with_columns(((end - pl.col("entered_at")).dt.total_microseconds() / DAY_US).alias("days"))
+        .select("deal_id", "stage", "entered_at", "days")
+    )
+
+
+def as_of(ctx: Context) -> pl.Expr:
+    """The moment ages are measured at: the window's end, else the latest date in the deals."""
+    if ctx.grain.until is not None:
+        return pl.lit(ctx.grain.until, dtype=pl.Datetime("us"))
+    dates = [c for c in ("created_at", "closed_at") if ctx.has("deals", c)]
+    return pl.max_horizontal(*(pl.col(c).max() for c in dates))
+
+
+def data_end(ctx: Context) -> pl.LazyFrame:
+    """One row, `__now`: see `as_of`."""
+    if ctx.grain.until is not None:
+        return pl.LazyFrame({"__now": [ctx.grain.until]}, schema={"__now": pl.Datetime("us")})
+    return ctx.table("deals").select(as_of(ctx).alias("__now"))
+
+
+def stage_probability(ctx: Context) -> pl.LazyFrame:
+    """(stage, __prob, __prob_source): config probability, else the historic win rate.
+
+    The historic win rate of a stage is won / closed among closed deals that reached it.
+    """
+    configured = dict(ctx.config.stages.probability) if ctx.config else {}
+    reach = deal_reach(ctx, [])
+    per_reach = (
+        reach.filter(CLOSED)
+        .group_by(REACH)
+        .agg(WON.sum().alias("__won"), pl.len().alias("__closed"))
+    )
+    historic = (
+        stage_ranks(ctx)
+        .join(per_reach, how="cross")
+        .filter(pl.col(REACH) >= pl.col(RANK))
+        .group_by("stage")
+        .agg((pl.col("__won").sum() / pl.col("__closed").sum()).alias("__hist"))
+    )
+    frame = stage_ranks(ctx).join(historic, on="stage", how="left")
+    if configured:
+        conf = pl.LazyFrame(
+            {"stage": list(configured), "__conf": [float(v) for v in configured.values()]}
+        )
+        frame = frame.join(conf, on="stage", how="full", coalesce=True)
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("__conf"))
+    return frame.select(
+        "stage",
+        pl.coalesce("__conf", "__hist").alias("__prob"),
+        pl.when(pl.col("__conf").is_not_null())
+        .then(pl.lit("config"))
+        .when(pl.col("__hist").is_not_null())
+        .then(pl.lit("historic win rate"))
+        .alias("__prob_source"),
+    )
+
+
+def deal_probability(ctx: Context, frame: pl.LazyFrame) -> pl.LazyFrame:
+    """`frame` (deals with `stage`) plus `__p`: the deal's own probability, else its stage's."""
+    probs = stage_probability(ctx)
+    frame = frame.join(probs, on="stage", how="left")
+    own = pl.col("probability") if ctx.has("deals", "probability") else None
+    if own is None:
+        return frame.with_columns(pl.col("__prob").alias("__p"))
+    return frame.with_columns(pl.coalesce(own.clip(0, 1), pl.col("__prob")).alias("__p"))
