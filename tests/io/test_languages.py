@@ -1,0 +1,81 @@
+"""A deals export per language: headers and stage words in that language, local conventions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from crmkpi.io.load import load
+
+# (language, encoding, delimiter, headers: name, owner, stage, amount, created,
+#  won stage, lost stage, open stage, amounts as written, dates as written)
+CASES = [
+    ("en", "utf-8", ",", ["Deal Name", "Deal Owner", "Deal Stage", "Amount", "Created Date"],
+     "Closed Won", "Closed Lost", "Proposal", ['"1,200.50"', "300", "99"],
+     ["01/13/2024", "01/14/2024", "01/15/2024"]),
+    ("ru", "cp1251", ";", ["Название сделки", "Ответственный", "Этап", "Сумма", "Дата создания"],
+     "Выиграна", "Проиграна", "Переговоры", ["1 200,50", "300", "99"],
+     ["13.01.2024", "14.01.2024", "15.01.2024"]),
+    ("fa", "utf-8", ",", ["نام معامله", "مسئول", "مرحله", "مبلغ", "تاریخ ایجاد"],
+     "موفق", "ناموفق", "مذاکره", ["۱٬۲۰۰٫۵۰", "۳۰۰", "۹۹"],
+     ["۱۴۰۲/۱۰/۲۳", "۱۴۰۲/۱۰/۲۴", "۱۴۰۲/۱۰/۲۵"]),
+    ("el", "cp1253", ";", ["Όνομα ευκαιρίας", "Υπεύθυνος", "Στάδιο", "Ποσό",
+                           "Ημερομηνία δημιουργίας"],
+     "Κερδισμένη", "Χαμένη", "Πρόταση", ["1.200,50", "300", "99"],
+     ["13/01/2024", "14/01/2024", "15/01/2024"]),
+    ("es", "cp1252", ";", ["Nombre de la oportunidad", "Propietario", "Etapa", "Importe",
+                           "Fecha de creación"],
+     "Cerrada ganada", "Cerrada perdida", "Negociación", ["1.200,50 €", "300 €", "99 €"],
+     ["13/01/2024", "14/01/2024", "15/01/2024"]),
+    ("ca", "utf-8-sig", ";", ["Oportunitat", "Responsable", "Etapa", "Import", "Data de creació"],
+     "Guanyada", "Perduda", "Proposta", ["1.200,50", "300", "99"],
+     ["13/01/2024", "14/01/2024", "15/01/2024"]),
+    ("pt", "utf-8", ";", ["Nome da oportunidade", "Responsável", "Etapa", "Valor",
+                          "Data de criação"],
+     "Ganho", "Perdido", "Negociação", ["R$ 1.200,50", "R$ 300,00", "R$ 99,00"],
+     ["13/01/2024", "14/01/2024", "15/01/2024"]),
+    ("de", "cp1252", ";", ["Verkaufschance", "Verantwortlich", "Phase", "Betrag", "Erstellt am"],
+     "Gewonnen", "Verloren", "Angebot", ["1.200,50", "300,00", "99,00"],
+     ["13.01.2024", "14.01.2024", "15.01.2024"]),
+    ("fr", "cp1252", ";", ["Opportunité", "Propriétaire", "Étape", "Montant", "Date de création"],
+     "Gagnée", "Perdue", "Négociation", ["1\u00a0200,50 €", "300,00 €", "99,00 €"],
+     ["13/01/2024", "14/01/2024", "15/01/2024"]),
+    ("it", "utf-8", ";", ["Opportunità", "Responsabile", "Fase", "Importo", "Data di creazione"],
+     "Chiusa vinta", "Chiusa persa", "Proposta", ["1.200,50", "300", "99"],
+     ["13/01/2024", "14/01/2024", "15/01/2024"]),
+    ("tr", "cp1254", ";", ["Fırsat adı", "Sorumlu", "Aşama", "Tutar", "Oluşturma tarihi"],
+     "Kazanıldı", "Kaybedildi", "Teklif", ["1.200,50 ₺", "300 ₺", "99 ₺"],
+     ["13.01.2024", "14.01.2024", "15.01.2024"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_language_export(tmp_path: Path, case: tuple) -> None:
+    lang, encoding, delim, headers, won, lost, opened, amounts, dates = case
+    rows = [
+        ["D1", "A", won, amounts[0], dates[0]],
+        ["D2", "B", lost, amounts[1], dates[1]],
+        ["D3", "A", opened, amounts[2], dates[2]],
+    ]
+    text = "\n".join(delim.join(r) for r in [headers, *rows]) + "\n"
+    if "₺" in text and encoding == "cp1254":
+        text = text.replace(" ₺", " TL")  # cp1254 has no lira sign; Turkish exports write TL
+    path = tmp_path / f"deals_{lang}.csv"
+    path.write_bytes(text.encode(encoding))
+    ds = load([path])
+    deals = ds.frames["deals"]
+    assert ds.inputs[0].columns == {
+        "name": headers[0], "owner": headers[1], "stage": headers[2], "amount": headers[3],
+        "created_at": headers[4],
+    }  # fmt: skip
+    assert deals["status"].to_list() == ["won", "lost", "open"]
+    # amounts written 1 200.50 / 300 / 99 in the local convention
+    assert deals["amount"].to_list() == [1200.5, 300.0, 99.0]
+    if lang == "fa":  # Jalali 1402/10/23 is 13 January 2024
+        assert deals["created_at"][0] == datetime(2024, 1, 13)
+    else:
+        assert deals["created_at"].to_list() == [datetime(2024, 1, d) for d in (13, 14, 15)]
+    assert deals.filter(pl.col("status") == "won")["amount"].sum() == 1200.5
