@@ -118,6 +118,19 @@ def bar(value: float | None, largest: float, width: int, ascii_only: bool = Fals
     return text or "▏"
 
 
+def format_period(start: Any, period: str | None) -> str:
+    """A period start as its period: 2025-05 for a month, 2025-Q2 for a quarter."""
+    if not isinstance(start, datetime):
+        return format_value(start)
+    if period == "month":
+        return start.strftime("%Y-%m")
+    if period == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    if period == "year":
+        return str(start.year)
+    return start.strftime("%Y-%m-%d")
+
+
 def column_label(name: str) -> str:
     if name in COLUMN_LABELS:
         return COLUMN_LABELS[name]

@@ -22,6 +22,7 @@ from crmkpi.report.format import (
     covered_text,
     currency_of,
     format_change,
+    format_period,
     format_value,
     kpi_value_lines,
     skipped_lines,
@@ -35,6 +36,7 @@ BINARY = False
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "bad": "red"}
 CHANGE_STYLE = {"good": "green", "bad": "red", "flat": "dim"}
 MAX_ROWS = 15
+TREND_LENGTH = 12
 MAX_INPUTS = 8
 FUNNEL_BAR = 24
 # Plain text tables: a dashed line under the header, nothing else.
@@ -81,7 +83,8 @@ def _header(report: Report, look: Look) -> list[RenderableType]:
     grid.add_column(overflow="fold")
     grid.add_row("Period", covered_text(report))
     if report.comparison is not None:
-        grid.add_row("Change", f"{report.comparison.label} (by {report.period})")
+        grid.add_row("Change", report.comparison.label)
+    grid.add_row("Trend", f"by {report.period}, last {TREND_LENGTH} periods")
     shown = report.inputs[:MAX_INPUTS]
     for i, summary in enumerate(shown):
         rejected = f", {summary.rows_rejected:,} rejected" if summary.rows_rejected else ""
@@ -232,6 +235,44 @@ def frame_table(
     return parts
 
 
+def breakdown_table(result: TableResult, report: Report, look: Look) -> list[RenderableType]:
+    """KPIs down, breakdown values across, the team value first: each rep beside the team.
+    By period, the latest periods are kept when not all fit."""
+    frame = result.frame
+    keys = ["period"] if result.id == "by_period" else list(report.by)
+    kpi_ids = [c for c in frame.columns if c not in keys]
+    heads = [
+        " / ".join(format_period(v, report.period) for v in row)
+        for row in frame.select(keys).iter_rows()
+    ]
+    body = {
+        k: [format_value(v, _unit(result, report, k)) for v in frame[k].to_list()] for k in kpi_ids
+    }
+    team = {k: kpi_value_lines(report.kpis[k], show_currency=False)[0] for k in kpi_ids}
+    label_width = min(24, max(len(report.kpis[k].label) for k in kpi_ids))
+    width_of = [max(len(h), *(len(body[k][i]) for k in kpi_ids)) for i, h in enumerate(heads)]
+    team_width = max(len("All"), *(len(t) for t in team.values()))
+    room = look.width - label_width - team_width - 6
+    order = list(range(len(heads)))
+    if result.id == "by_period":
+        order.reverse()
+    shown = order[: _fit([width_of[i] for i in order], room, keep=0)]
+    shown.sort()
+    table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("KPI", no_wrap=True, overflow="ellipsis", max_width=label_width)
+    table.add_column("All", justify="right", no_wrap=True, style="bold")
+    for i in shown:
+        table.add_column(heads[i], justify="right", no_wrap=True)
+    for k in kpi_ids:
+        table.add_row(report.kpis[k].label, team[k], *(body[k][i] for i in shown))
+    parts: list[RenderableType] = [Text(result.title, style="bold"), table]
+    if len(shown) < len(heads):
+        parts.append(
+            Text(f"{len(heads) - len(shown)} more columns at a wider terminal", style="dim")
+        )
+    return parts
+
+
 def _alerts(report: Report, look: Look) -> list[RenderableType]:
     if not report.alerts:
         return [Text("Alerts", style="bold"), Text("No alerts.", style="dim")]
@@ -259,7 +300,11 @@ def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Gr
         if section.kpis:
             parts.append(kpi_table(report, section.kpis, look))
         for table_id in section.tables:
-            parts += frame_table(report.tables[table_id], report, look, section.title)
+            result = report.tables[table_id]
+            if section.id == "breakdown" and result.frame.height:
+                parts += breakdown_table(result, report, look)
+            else:
+                parts += frame_table(result, report, look, section.title)
     if not sections or "alerts" in sections:
         parts += [Text(""), *_alerts(report, look)]
     left_out = skipped_lines(report)
