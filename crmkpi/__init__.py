@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from crmkpi.api import convert, load, metric, query, report, table, tables
     from crmkpi.dataset import Dataset
     from crmkpi.errors import ConfigError, CrmkpiError, InputError, UsageError
-    from crmkpi.explain import explain
+    from crmkpi.explanation import explain
 
 _PUBLIC = {
     "load": "crmkpi.api",
@@ -30,7 +30,7 @@ _PUBLIC = {
     "query": "crmkpi.api",
     "tables": "crmkpi.api",
     "convert": "crmkpi.api",
-    "explain": "crmkpi.explain",
+    "explain": "crmkpi.explanation",
     "Dataset": "crmkpi.dataset",
     "CrmkpiError": "crmkpi.errors",
     "InputError": "crmkpi.errors",
@@ -62,6 +62,10 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'crmkpi' has no attribute {name!r}")
     import importlib
 
+    if name == "report":
+        # The crmkpi.report package is callable (it calls crmkpi.api.report): importing it
+        # binds `crmkpi.report` to the package anyway, so the package is the public name.
+        return importlib.import_module("crmkpi.report")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -209,7 +209,7 @@ def convert(ds: Dataset, folder: PathLike, *, csv: bool = False) -> list[Path]:
     Reading the folder back with `load` is the fastest input. With `csv`, CSV copies too.
     Returns the paths written.
     """
-    from crmkpi.convert import write_dataset
+    from crmkpi.parquet_folder import write_dataset
 
     return write_dataset(ds, Path(folder), csv=csv)
 

@@ -33,7 +33,7 @@ def explain_command(
 ) -> None:
     """Show how a KPI's value comes from the rows: definition, rows left out, arithmetic."""
     import crmkpi.api as api
-    from crmkpi.explain import explain
+    from crmkpi.explanation import explain
 
     if fmt not in ("text", "json"):
         raise UsageError(f"unknown format {fmt!r}", hint="use text or json")

@@ -1,0 +1,124 @@
+"""crmkpi.metric / crmkpi.table: breakdowns, periods, windows and --where filters, checked
+against plain Python over the same rows (conftest.DEAL_ROWS)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+import pytest
+from conftest import DEAL_ROWS
+
+import crmkpi
+from crmkpi.api import filtered
+from crmkpi.dataset import Dataset
+from crmkpi.errors import UsageError
+
+
+def quarter_start(moment: datetime) -> datetime:
+    return datetime(moment.year, 3 * ((moment.month - 1) // 3) + 1, 1)
+
+
+def win_rates_by_hand(rows: list[dict], key) -> dict:  # noqa: ANN001
+    """won / (won + lost) over closed deals with a close date, grouped by `key(row)`."""
+    won: dict = {}
+    closed: dict = {}
+    for r in rows:
+        if r["status"] in ("won", "lost") and r["closed_at"] is not None:
+            k = key(r)
+            closed[k] = closed.get(k, 0) + 1
+            won[k] = won.get(k, 0) + (r["status"] == "won")
+    return {k: won[k] / closed[k] for k in closed}
+
+
+def test_win_rate_by_owner_and_quarter(ds: Dataset) -> None:
+    out = crmkpi.metric(ds, "win_rate", by="owner", period="quarter")
+    assert out.columns == ["owner", "period", "win_rate"]
+    expected = win_rates_by_hand(DEAL_ROWS, lambda r: (r["owner"], quarter_start(r["closed_at"])))
+    # By hand: Ana Q1 = D1 won / (D1, D2) = 0.5; Bo Q2 = D4 won / (D4, D5) = 0.5.
+    assert expected[("Ana", datetime(2025, 1, 1))] == 0.5
+    assert expected[("Bo", datetime(2025, 4, 1))] == 0.5
+    got = {(r["owner"], r["period"]): r["win_rate"] for r in out.iter_rows(named=True)}
+    assert {k: v for k, v in got.items() if v is not None} == expected
+    # Periods with no closed deal of that owner are present but empty, never 0.
+    assert all(k not in expected for k, v in got.items() if v is None)
+
+
+def test_several_kpis_side_by_side(ds: Dataset) -> None:
+    out = crmkpi.metric(ds, ["win_rate", "deals_won", "revenue_won"], by=["owner"])
+    assert out.columns == ["owner", "win_rate", "deals_won", "revenue_won"]
+    rows = {r["owner"]: r for r in out.iter_rows(named=True)}
+    rates = win_rates_by_hand(DEAL_ROWS, lambda r: r["owner"])
+    for owner, rate in rates.items():
+        won = [r for r in DEAL_ROWS if r["owner"] == owner and r["status"] == "won"]
+        assert rows[owner]["win_rate"] == pytest.approx(rate)
+        assert rows[owner]["deals_won"] == len(won)
+        assert rows[owner]["revenue_won"] == pytest.approx(
+            sum(r["amount"] for r in won if r["amount"] is not None)
+        )
+    # By hand: Ana won D1 12000 + D3 3000.
+    assert rows["Ana"]["revenue_won"] == 15000
+
+
+def test_window_is_since_inclusive_until_exclusive(ds: Dataset) -> None:
+    out = crmkpi.metric(ds, "win_rate", since="2025-04-01", until="2025-07-01")
+    # Closed in Q2: D3, D4, D8, D10 won and D5 lost (D9 closed on 2025-07-01: outside) -> 4/5.
+    assert out["win_rate"].to_list() == [pytest.approx(0.8)]
+
+
+@pytest.mark.parametrize(
+    ("where", "keep"),
+    [
+        ('source = "Referral"', lambda r: r["source"] == "Referral"),
+        ("amount >= 5000", lambda r: r["amount"] is not None and r["amount"] >= 5000),
+        ('owner in ("Ana", "Cy")', lambda r: r["owner"] in ("Ana", "Cy")),
+        ('not (source = "Web") or owner is null', lambda r: r["source"] != "Web" or not r["owner"]),
+        ('closed_at < "2025-04-01"', lambda r: r["closed_at"] and r["closed_at"] < datetime(2025, 4, 1)),
+    ],
+)  # fmt: skip
+def test_where_filters_the_kpi_table(ds: Dataset, where: str, keep) -> None:  # noqa: ANN001
+    rows = [r for r in DEAL_ROWS if keep(r)]
+    expected = win_rates_by_hand(rows, lambda r: "all")["all"]
+    out = crmkpi.metric(ds, "win_rate", where=where)
+    assert out["win_rate"].to_list() == [pytest.approx(expected)]
+
+
+def test_where_reaches_other_tables_only_when_they_have_the_columns(ds: Dataset) -> None:
+    by_source = filtered(ds, 'source = "Web"', ["deals"])
+    assert by_source.frames["deals"].height == sum(r["source"] == "Web" for r in DEAL_ROWS)
+    assert by_source.frames["leads"]["id"].to_list() == ["L1", "L3"]  # leads have `source`
+    by_amount = filtered(ds, "amount > 4000", ["deals"])
+    assert by_amount.frames["leads"].height == 3  # leads have no `amount`: untouched
+    with pytest.raises(UsageError, match="deals has no column 'region'"):
+        filtered(ds, 'region = "EU"', ["deals"])
+
+
+def test_unknown_ids_suggest_the_nearest(ds: Dataset) -> None:
+    with pytest.raises(UsageError, match="unknown KPI or table id 'win_rat'.*win_rate"):
+        crmkpi.metric(ds, "win_rat")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"period": "fortnight"}, "unknown period 'fortnight'"),
+        ({"since": "2025-05-01", "until": "2025-04-01"}, "is not before until"),
+        ({"since": "May 1st"}, "since 'May 1st' is not a date"),
+        ({"by": "region"}, "region"),
+        ({"where": "amount >"}, "position 9"),
+    ],
+)
+def test_bad_options_are_usage_errors(ds: Dataset, kwargs: dict, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        crmkpi.metric(ds, "win_rate", **kwargs)
+
+
+def test_a_kpi_whose_table_is_absent_says_why() -> None:
+    only_leads = Dataset(frames={"leads": pl.DataFrame({"id": ["L1"]})})
+    with pytest.raises(crmkpi.CrmkpiError, match="win_rate.*no deals table"):
+        crmkpi.metric(only_leads, "win_rate")
+
+
+def test_dataset_tables_are_lazy_frames(ds: Dataset) -> None:
+    assert isinstance(ds.deals, pl.LazyFrame)
+    assert ds.deals.select(pl.len()).collect().item() == len(DEAL_ROWS)
