@@ -1,4 +1,7 @@
-"""JSON renderer: the stable machine contract (crmkpi_version, inputs, kpis, tables, skipped)."""
+"""JSON renderer: the stable machine contract (crmkpi_version, inputs, kpis, tables, skipped).
+
+Keys are only ever added. Apart from `generated_at`, the same input gives the same document.
+"""
 
 from __future__ import annotations
 
@@ -40,10 +43,19 @@ def report_document(report: Report) -> dict[str, Any]:
             "generated_at": report.generated_at.isoformat(timespec="seconds"),
             "title": report.title,
             "window": {"since": since, "until": until},
+            "data_span": {"first": report.data_span[0], "last": report.data_span[1]},
             "period": report.period,
+            "by": list(report.by),
+            "comparison": None if report.comparison is None else report.comparison.to_json(),
             "inputs": [i.to_json() for i in report.inputs],
             "kpis": {k: v.to_json() for k, v in report.kpis.items()},
             "tables": {k: frame_records(t.frame) for k, t in report.tables.items()},
+            "table_notes": {k: t.note for k, t in report.tables.items() if t.note},
+            "sections": [
+                {"id": s.id, "title": s.title, "kpis": s.kpis, "tables": s.tables}
+                | ({"skipped": s.skipped} if s.skipped else {})
+                for s in report.sections
+            ],
             "skipped": report.skipped,
             "alerts": [a.to_json() for a in report.alerts],
         }

@@ -1,6 +1,7 @@
 """Choosing a renderer by format or file extension, and writing its output safely.
 
-A format is one module in this package exposing `EXTENSIONS`, `BINARY` and `render(report)`.
+A format is one module in this package exposing `EXTENSIONS`, `BINARY` and
+`render(report, **options)`; adding a format means adding one module and its name to FORMATS.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def write_atomic(path: Path, data: str | bytes, protected: list[Path] | None = N
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.chmod(tmp, _mode_for(target))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
             fh.flush()
@@ -72,6 +74,16 @@ def write_atomic(path: Path, data: str | bytes, protected: list[Path] | None = N
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(target: Path) -> int:
+    """The existing file's mode, else what the umask gives a new file (mkstemp's 0600 is not
+    what a report shared with a team should have)."""
+    if target.exists():
+        return target.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def render_to_file(
