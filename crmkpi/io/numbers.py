@@ -61,9 +61,17 @@ class NumberFormat:
     ambiguous: bool = False  # only 1.234-like values: decimal guessed, not seen
 
 
+_CORE_DROP = rf"[^\d.,{_GROUP_SPACES}{ARABIC_DECIMAL}]"
+# A unit's own dot ("руб.", "Fr. 12") is not a separator: drop dots before a space or at the end.
+_UNIT_DOT_START = rf"^[.,]?[{_GROUP_SPACES}]+|^[.,]+$"
+_UNIT_DOT_END = rf"[{_GROUP_SPACES}]*[.,]$"
+
+
 def _core(value: str) -> str:
     """The digits and separators of a value, without currency, sign and suffixes."""
-    return re.sub(rf"[^\d.,{_GROUP_SPACES}{ARABIC_DECIMAL}]", "", value).strip(_GROUP_SPACES)
+    core = re.sub(_CORE_DROP, "", value)
+    core = re.sub(_UNIT_DOT_END, "", re.sub(_UNIT_DOT_START, "", core))
+    return core.strip(_GROUP_SPACES)
 
 
 def _vote(core: str) -> str | None:
@@ -132,8 +140,11 @@ def number_expr(
         .then(1_000_000.0)
         .otherwise(1.0)
     )
-    core = text.str.replace_all(rf"[^\d.,{_GROUP_SPACES}{ARABIC_DECIMAL}]", "").str.strip_chars(
-        _GROUP_SPACES
+    core = (
+        text.str.replace_all(_CORE_DROP, "")
+        .str.replace(_UNIT_DOT_START, "")
+        .str.replace(_UNIT_DOT_END, "")
+        .str.strip_chars(_GROUP_SPACES)
     )
     dec = re.escape(fmt.decimal)
     groups = "".join(
