@@ -13,6 +13,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,7 +106,7 @@ def safe_cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return "" if math.isnan(value) else repr(value)
-    if isinstance(value, int):
+    if isinstance(value, int | Decimal):
         return str(value)
     if isinstance(value, datetime | date | time | timedelta):
         return _iso(value)
@@ -150,6 +151,8 @@ def _iso(value: datetime | date | time | timedelta) -> str:
 def _json_row(row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in row.items():
+        if isinstance(value, Decimal):
+            value = float(value)
         if isinstance(value, float) and not math.isfinite(value):
             value = None
         elif isinstance(value, datetime | date | time | timedelta):
