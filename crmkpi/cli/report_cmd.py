@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from crmkpi.cli.app import app, handle_errors
 from crmkpi.cli.options import parse_when
+from crmkpi.errors import UsageError
+
+if TYPE_CHECKING:
+    from crmkpi.report.model import Report
 
 
 @app.command("report")
@@ -20,7 +25,11 @@ def report_command(
         None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
     ),
     fmt: str = typer.Option(
-        "terminal", "--format", "-f", help="terminal, json, markdown, csv, excel or html."
+        None,
+        "--format",
+        "-f",
+        help="terminal (default), json, markdown, csv, excel or html; with --out, overrides "
+        "the extension.",
     ),
     out: str = typer.Option(
         None,
@@ -32,7 +41,23 @@ def report_command(
     until: str = typer.Option(None, "--until", help="Window end (YYYY-MM-DD), exclusive."),
     period: str = typer.Option(None, "--period", help="day, week, month, quarter or year."),
     by: str = typer.Option(None, "--by", help="Breakdown column(s), comma-separated."),
-    section: list[str] = typer.Option(None, "--section", "-s", help="Only these sections."),
+    section: list[str] = typer.Option(
+        None,
+        "--section",
+        "-s",
+        help="Only these sections (repeat): kpis, breakdown, funnel, owners, sources, "
+        "lost_reasons, stuck_deals, forecast, saas, nps, leads, activities, outliers, more, "
+        "alerts.",
+    ),
+    table: str = typer.Option(
+        None, "--table", "-t", help="With --format csv: the table to write (default: kpis)."
+    ),
+    ascii_only: bool = typer.Option(
+        False, "--ascii", help="Plain ASCII terminal output: no unicode blocks or lines."
+    ),
+    width: int = typer.Option(
+        None, "--width", help="Terminal report width in columns (default: the terminal's)."
+    ),
     strict: bool = typer.Option(False, "--strict", help="Fail on the first rejected value."),
     rejects: Path = typer.Option(None, "--rejects", help="Write rejected rows to this CSV."),
     save: bool = typer.Option(
@@ -53,8 +78,15 @@ def report_command(
 ) -> None:
     """Print the KPI report of the given exports."""
     import crmkpi.api as api
-    from crmkpi.report.output import expand_path, render_to_file, renderer
+    from crmkpi.report.output import FORMATS, expand_path, render_to_file, renderer
 
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
+    if fmt == "excel" and not out:
+        raise UsageError("excel output needs a file", hint="add --out report.xlsx")
+    if table is not None and (fmt or "") != "csv" and not (out or "").lower().endswith(".csv"):
+        raise UsageError("--table goes with --format csv or --out FILE.csv")
+    options = {"table": table} if table else {}
     ds = api.load(paths or [], config=config, strict=strict, cache=cache, cache_dir=cache_dir)
     rep = api.report(
         ds,
@@ -75,17 +107,18 @@ def report_command(
         save_run(rep, ds, quiet)
     if out:
         target = expand_path(out)
-        render_to_file(rep, target, protected=inputs)
+        file_format = fmt if fmt not in (None, "terminal") else None
+        render_to_file(rep, target, file_format, protected=inputs, **options)
         if not quiet:
             typer.echo(f"crmkpi: wrote {target}", err=True)
     if quiet:
         from crmkpi.cli.alerts_output import print_alerts
 
         print_alerts(rep.alerts)
-    elif fmt == "terminal":
-        _print_terminal(rep)
+    elif fmt in (None, "terminal"):
+        _print_terminal(rep, ascii_only, width)
     elif not out:
-        text = renderer(fmt).render(rep)
+        text = renderer(fmt).render(rep, **options)
         typer.echo(text if isinstance(text, str) else text.decode(), nl=False)
     if fail_on_alert and rep.alerts:
         from crmkpi.cli.alerts_output import exit_on_alerts
@@ -93,9 +126,9 @@ def report_command(
         exit_on_alerts(rep.alerts)
 
 
-def _print_terminal(rep) -> None:  # noqa: ANN001
+def _print_terminal(rep: Report, ascii_only: bool, width: int | None) -> None:
     from rich.console import Console
 
     from crmkpi.report.terminal import print_report
 
-    print_report(rep, Console())
+    print_report(rep, Console(width=width), ascii_only=ascii_only)

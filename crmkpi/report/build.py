@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from crmkpi.errors import UsageError
+from crmkpi.errors import CrmkpiError, UsageError
 from crmkpi.metrics import CATALOG, TABLE_CATALOG
 from crmkpi.metrics.base import CURRENCY, PERIOD, PERIODS, VALUE, Context, Grain, Metric
 from crmkpi.metrics.evaluate import metric_plans
@@ -104,6 +104,25 @@ def _per_currency(frame: pl.DataFrame) -> dict[str, float | None]:
     }
 
 
+def _plans_at(
+    ctx: Context, metrics: list[Metric], reasons: dict[str, str]
+) -> dict[str, pl.LazyFrame]:
+    """Plans of `metrics` at one grain, aggregates over the same rows fused into one group-by.
+
+    A metric whose plan cannot be built at this grain (e.g. no date column to place it in
+    periods) gets its reason in `reasons` and no plan; the others are planned regardless."""
+    try:
+        return metric_plans(ctx, metrics, reasons)
+    except (CrmkpiError, LookupError, pl.exceptions.PolarsError):
+        plans: dict[str, pl.LazyFrame] = {}
+        for metric in metrics:
+            try:
+                plans.update(metric_plans(ctx, [metric], reasons))
+            except (CrmkpiError, LookupError, pl.exceptions.PolarsError) as exc:
+                reasons[metric.id] = str(exc)
+        return plans
+
+
 def _scalar(frame: pl.DataFrame | None, currency: str | None = None) -> float | None:
     """The one value of a scalar-grain frame (of `currency` when the frame is per currency)."""
     if frame is None or frame.height == 0:
@@ -190,8 +209,7 @@ def build_report(
         grains["by_period"] = period_grain
     computable = metrics
     for kind, grain in grains.items():
-        # Aggregates over the same rows are fused into one group-by per grain.
-        found = metric_plans(
+        found = _plans_at(
             Context(ds, grain, config), computable, reasons if kind == "value" else {}
         )
         plans.update({(kpi_id, kind): plan for kpi_id, plan in found.items()})
