@@ -119,6 +119,14 @@ class Context:
     def has(self, table: str, *columns: str) -> bool:
         return self.ds.has(table, *columns)
 
+    def column(self, table: str, name: str, dtype: pl.DataType | None = None) -> pl.Expr:
+        """The column when `table` has it, else a typed null (optional canonical columns)."""
+        if self.ds.has(table, name):
+            return pl.col(name)
+        from crmkpi.schema import TABLES
+
+        return pl.lit(None, dtype=dtype or TABLES[table].dtype(name)).alias(name)
+
     @property
     def base_currency(self) -> str | None:
         return self.config.base_currency if self.config else None

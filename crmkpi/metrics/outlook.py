@@ -47,7 +47,7 @@ def _requires_probability(ds: object, config: object | None) -> str | None:
 
 def _weighted(ctx: Context) -> pl.LazyFrame:
     frame = _with_probability(ctx, ctx.money(ctx.table("deals"), "deals"))
-    stop = pl.when(OPEN).then(None).otherwise(pl.col("closed_at"))
+    stop = pl.when(OPEN).then(None).otherwise(ctx.column("deals", "closed_at"))
     weight = AMOUNT * pl.col("__p")
     return stock(ctx, frame, "created_at", stop, weight, OPEN, ctx.currency_keys("deals"))
 

@@ -41,7 +41,7 @@ def open_stock(ctx: Context, weight: pl.Expr, amount: bool = False) -> pl.LazyFr
     if amount:
         frame = ctx.money(frame, "deals")
         extra = ctx.currency_keys("deals")
-    stop = pl.when(OPEN).then(None).otherwise(pl.col("closed_at"))
+    stop = pl.when(OPEN).then(None).otherwise(ctx.column("deals", "closed_at"))
     return stock(ctx, frame, "created_at", stop, weight, OPEN, extra)
 
 
