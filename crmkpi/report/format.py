@@ -24,7 +24,12 @@ COLUMN_LABELS = {
     "conversion": "Conversion",
     "conversion_from_previous": "Step conv.",
     "conversion_from_first": "From top",
+    "team_conversion_from_previous": "Team step",
+    "team_conversion_from_first": "Team from top",
 }
+ACRONYMS = {"mrr": "MRR", "arr": "ARR", "nps": "NPS", "cac": "CAC", "clv": "CLV", "sla": "SLA",
+            "arpa": "ARPA", "id": "Id", "nrr": "NRR"}  # fmt: skip
+PERIOD_COLUMNS = {"period", "day", "week", "month", "quarter", "year"}
 
 
 def format_value(value: Any, unit: str = "", currency: str | None = None) -> str:
@@ -43,16 +48,19 @@ def format_value(value: Any, unit: str = "", currency: str | None = None) -> str
         return str(value)
     if value != value:  # NaN
         return "-"
+    if value == 0:
+        value = abs(value)  # -0.0 would print as "-0"
     if unit == "ratio":
-        return f"{value * 100:.1f}%"
+        return _no_minus_zero(f"{value * 100:.1f}%")
     if unit in ("currency", "currency_per_day"):
-        text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+        text = f"{value:,.0f}" if abs(value) >= 10 or value == 0 else f"{value:,.2f}"
+        text = _no_minus_zero(text)
         text = f"{text} {currency}" if currency else text
         return f"{text}/d" if unit == "currency_per_day" else text
     if unit == "days":
         return f"{value:.1f} d"
     if unit == "minutes":
-        return f"{value:.0f} min"
+        return f"{value:,.0f} min"
     if unit == "months":
         return f"{value:.1f} mo"
     if unit == "score":
@@ -60,6 +68,11 @@ def format_value(value: Any, unit: str = "", currency: str | None = None) -> str
     if isinstance(value, int) or float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:,.2f}"
+
+
+def _no_minus_zero(text: str) -> str:
+    """A value that rounds to zero shows as zero: "-0.0%" reads like a loss."""
+    return text[1:] if text.startswith("-") and not any(ch in "123456789" for ch in text) else text
 
 
 def kpi_value_lines(kpi: KpiValue, show_currency: bool = True) -> list[str]:
@@ -134,8 +147,20 @@ def format_period(start: Any, period: str | None) -> str:
 def column_label(name: str) -> str:
     if name in COLUMN_LABELS:
         return COLUMN_LABELS[name]
-    text = name.replace("_", " ").strip()
+    words = [ACRONYMS.get(w, w) for w in name.replace("_", " ").split()]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
+
+
+def format_cell(value: Any, column: str, unit: str, period: str | None = None) -> str:
+    """A table cell by unit; a period column as its period (2025-05) when `period` or the
+    column's name says which, else as a month when it starts one."""
+    if column in PERIOD_COLUMNS and isinstance(value, datetime):
+        size = period or (column if column != "period" else None)
+        if size is None and value.day == 1 and not (value.hour or value.minute or value.second):
+            size = "month"
+        return format_period(value, size)
+    return format_value(value, unit)
 
 
 def covered_text(report: Report) -> str:

@@ -12,8 +12,8 @@ from typing import Any
 from crmkpi.report.format import (
     column_label,
     covered_text,
+    format_cell,
     format_change,
-    format_period,
     format_value,
     kpi_value_lines,
     skipped_lines,
@@ -135,7 +135,7 @@ def _frame(result: TableResult, report: Report) -> str:
     for row in frame.head(MAX_ROWS).iter_rows():
         cells = []
         for c, v in zip(frame.columns, row, strict=True):
-            text = format_period(v, report.period) if c == "period" else format_value(v, unit(c))
+            text = format_cell(v, c, unit(c), report.period if result.id == "by_period" else None)
             cells.append(
                 f'<td class="n">{escape(text)}</td>' if numeric[c] else f"<td>{escape(text)}</td>"
             )

@@ -11,9 +11,8 @@ from typing import Any
 from crmkpi.report.format import (
     column_label,
     covered_text,
+    format_cell,
     format_change,
-    format_period,
-    format_value,
     kpi_value_lines,
     skipped_lines,
     sparkline,
@@ -73,7 +72,7 @@ def _frame(result: TableResult, report: Report) -> list[str]:
     headers = [report.kpis[c].label if c in report.kpis else column_label(c) for c in frame.columns]
     rows = [
         [
-            format_period(v, report.period) if c == "period" else format_value(v, unit(c))
+            format_cell(v, c, unit(c), report.period if result.id == "by_period" else None)
             for c, v in zip(frame.columns, row, strict=True)
         ]
         for row in frame.head(MAX_ROWS).iter_rows()

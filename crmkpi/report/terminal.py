@@ -21,6 +21,7 @@ from crmkpi.report.format import (
     column_label,
     covered_text,
     currency_of,
+    format_cell,
     format_change,
     format_period,
     format_value,
@@ -101,14 +102,15 @@ def _header(report: Report, look: Look) -> list[RenderableType]:
 def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
     """KPI, value, target, status, change and trend, grouped under Pipeline, Leads..."""
     kpis = [report.kpis[k] for k in kpi_ids]
-    shared = currency_of(report)
+    money = any(k.unit.startswith("currency") for k in kpis)
+    shared = currency_of(report) if money else None
     has = {
         "target": any(k.target for k in kpis),
         "status": any(k.status for k in kpis),
         "change": any(k.change is not None or k.delta is not None for k in kpis),
         "trend": any(any(v is not None for _, v in k.trend) for k in kpis),
     }
-    values = {k.id: kpi_value_lines(k, show_currency=shared is None) for k in kpis}
+    values = {k.id: kpi_value_lines(k, show_currency=money and shared is None) for k in kpis}
     label_width = max((len(k.label) for k in kpis), default=3)
     value_width = max((len(line) for v in values.values() for line in v), default=5)
     columns = [("kpi", min(label_width, 28)), ("value", max(value_width, 11))]
@@ -153,10 +155,21 @@ def _kpi_cells(kpi: KpiValue, names: list[str], value: list[str], look: Look) ->
 
 
 def _columns_that_fit(frame: Any, width_of: dict[str, int], budget: int) -> list[str]:
-    """Columns to show: the first always; text columns after it go before numbers do."""
+    """Columns to show when not all fit. Dropped first: a currency column with one code (the
+    title names it), then text columns after the leading keys, then numbers from the right;
+    the leading keys (owner, stage, period...) go last."""
     columns = list(frame.columns)
-    text = [c for c in columns[1:] if not frame[c].dtype.is_numeric()]
-    order = [*reversed(text), *reversed([c for c in columns[1:] if c not in text])]
+    keys: list[str] = []
+    for c in columns:
+        if frame[c].dtype.is_numeric() or len(keys) == 2:
+            break
+        if c != "currency":
+            keys.append(c)
+    text = [c for c in columns if c not in keys and not frame[c].dtype.is_numeric()]
+    numbers = [c for c in columns if c not in keys and c not in text]
+    single = [c for c in text if c == "currency" and frame[c].n_unique() == 1]
+    text = [c for c in text if c not in single]
+    order = [*single, *reversed(text), *reversed(numbers), *reversed(keys[1:])]
     while len(columns) > 1 and _fit([width_of[c] for c in columns], budget) < len(columns):
         columns.remove(order.pop(0))
     return columns
@@ -175,9 +188,11 @@ def frame_table(
     frame = result.frame
     if frame.height == 0:
         return [Text(f"{result.title}: no rows", style="dim")]
-    rows = frame.head(MAX_ROWS)
+    own_period = report.period if result.id == "by_period" else None
+    # A table over time shows its latest rows; any other its first (they come sorted).
+    rows = frame.tail(MAX_ROWS) if "period" in frame.columns else frame.head(MAX_ROWS)
     cells = {
-        c: [format_value(v, _unit(result, report, c)) for v in rows[c].to_list()]
+        c: [format_cell(v, c, _unit(result, report, c), own_period) for v in rows[c].to_list()]
         for c in frame.columns
     }
     bar_column = None
@@ -222,11 +237,15 @@ def frame_table(
                 row.append("")
         table.add_row(*row, style="bold")
     parts: list[RenderableType] = [table]
-    if result.title.lower() != section_title.lower():
+    if "currency" in dropped and frame["currency"].n_unique() == 1:
+        parts.insert(0, Text(f"{result.title} ({frame['currency'][0]})", style="bold"))
+        dropped.remove("currency")
+    elif result.title.lower() != section_title.lower():
         parts.insert(0, Text(result.title, style="bold"))
     notes = []
     if frame.height > MAX_ROWS:
-        notes.append(f"{frame.height - MAX_ROWS} more rows in --format excel, csv or json")
+        which = "earlier" if "period" in frame.columns else "more"
+        notes.append(f"{frame.height - MAX_ROWS} {which} rows in --format excel, csv or json")
     if dropped:
         notes.append(f"not shown at this width: {', '.join(column_label(c) for c in dropped)}")
     if result.note:
