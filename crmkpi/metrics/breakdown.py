@@ -88,7 +88,10 @@ def add_change(frame: pl.LazyFrame, others: Sequence[str]) -> pl.LazyFrame:
         frame.sort([*others, PERIOD], nulls_last=True)
         .with_columns(prev.alias(PREVIOUS))
         .with_columns(
-            safe_div(pl.col(VALUE) - pl.col(PREVIOUS), pl.col(PREVIOUS).abs()).alias(CHANGE)
+            safe_div(
+                pl.col(VALUE).cast(pl.Float64) - pl.col(PREVIOUS).cast(pl.Float64),
+                pl.col(PREVIOUS).cast(pl.Float64).abs(),
+            ).alias(CHANGE)
         )
     )
 
