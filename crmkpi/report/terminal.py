@@ -111,17 +111,31 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
         "trend": any(any(v is not None for _, v in k.trend) for k in kpis),
     }
     values = {k.id: kpi_value_lines(k, show_currency=money and shared is None) for k in kpis}
-    label_width = max((len(k.label) for k in kpis), default=3)
-    value_width = max((len(line) for v in values.values() for line in v), default=5)
-    columns = [("kpi", min(label_width, 28)), ("value", max(value_width, 11))]
-    optional = [("change", 8), ("status", 6), ("target", 10), ("trend", 12)]
-    columns += [(name, width) for name, width in optional if has[name]]
-    columns = columns[: _fit([w for _, w in columns], look.width, keep=2)]
-    names = [name for name, _ in columns]
+    label_width = min(28, max((len(k.label) for k in kpis), default=3))
+    value_header = f"Value ({shared})" if shared else "Value"
+    value_width = max(len(value_header), *(len(line) for v in values.values() for line in v))
+    widths = {
+        "target": max([6, *(len(k.target or "") for k in kpis)]),
+        "status": 6,
+        "change": max([6, *(len(format_change(k)) for k in kpis)]),
+        "trend": max([5, *(len(k.trend) for k in kpis)]),
+    }
+    names = ["kpi", "value", *(n for n in ("target", "status", "change", "trend") if has[n])]
+
+    def needed() -> int:
+        return (
+            sum(widths.get(n, 0) for n in names) + label_width + value_width + 3 * (len(names) - 1)
+        )
+
+    # Narrow terminals: labels give up to 12 cells first, then the least needed columns go.
+    label_width -= min(max(0, label_width - 16), max(0, needed() - look.width))
+    for name in ("target", "trend", "status", "change"):
+        if needed() > look.width and name in names:
+            names.remove(name)
 
     table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("KPI", no_wrap=True, overflow="ellipsis", min_width=12)
-    table.add_column(f"Value ({shared})" if shared else "Value", justify="right", no_wrap=True)
+    table.add_column("KPI", no_wrap=True, overflow="ellipsis", max_width=label_width)
+    table.add_column(value_header, justify="right", no_wrap=True)
     headers = {"change": "Change", "status": "Status", "target": "Target", "trend": "Trend"}
     for name in names[2:]:
         table.add_column(
@@ -206,14 +220,14 @@ def frame_table(
     dropped = [c for c in frame.columns if c not in columns]
 
     table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
-    for i, c in enumerate(columns):
+    for c in columns:
         numeric = frame[c].dtype.is_numeric()
         table.add_column(
             column_label(c),
             justify="right" if numeric else "left",
             no_wrap=True,
             overflow="ellipsis",
-            max_width=30 if i == 0 else None,
+            max_width=None if numeric else 30,
         )
         if c == bar_column:
             table.add_column("", no_wrap=True, width=bar_width)
@@ -297,7 +311,7 @@ def _alerts(report: Report, look: Look) -> list[RenderableType]:
         return [Text("Alerts", style="bold"), Text("No alerts.", style="dim")]
     out: list[RenderableType] = [Text(f"Alerts ({len(report.alerts)})", style="bold")]
     for alert in report.alerts:
-        mark = ("● " if look.unicode else "*") + ("" if look.unicode else f"[{alert.severity}] ")
+        mark = "● " if look.unicode else f"* [{alert.severity}] "
         style = STATUS_STYLE["bad" if alert.severity == "bad" else "warn"]
         line = Text(mark, style=style)
         line.append(alert.message)

@@ -103,7 +103,9 @@ def _leads(rng: random.Random) -> list[dict]:
                 "created_at": created,
                 "first_contact_at": created + timedelta(minutes=rng.randrange(5, 600)),
                 "converted": converted,
-                "converted_at": created + timedelta(days=rng.randrange(1, 30)) if converted else None,
+                "converted_at": created + timedelta(days=rng.randrange(1, 30))
+                if converted
+                else None,
                 "qualification": rng.choice(("Hot", "Warm", "Cold")),
             }
         )
@@ -121,8 +123,12 @@ def demo_dataset(
         frames["subscriptions"] = frame("subscriptions", _subscriptions(rng))
         frames["nps"] = frame("nps", _nps(rng))
     inputs = [
-        InputSummary(f"exports/{name}.csv", name, f.height + 2, f.height, 2 if name == "deals" else 0)
+        InputSummary(
+            f"exports/{name}.csv", name, f.height + 2, f.height, 2 if name == "deals" else 0
+        )
         for name, f in frames.items()
     ]
-    stages = StageModel(order=STAGES, won=frozenset({"Won"}), lost=frozenset({"Lost"}), origin="config")
+    stages = StageModel(
+        order=STAGES, won=frozenset({"Won"}), lost=frozenset({"Lost"}), origin="config"
+    )
     return Dataset(frames=frames, inputs=inputs, stages=stages)
