@@ -29,7 +29,7 @@ NOT_RUN = "<!-- not-run -->"
 EXIT_CODE = re.compile(r"<!--\s*exit-code:\s*(\d+)\s*-->")
 FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)")
 
-DEALS_CSV = """Deal ID,Deal Name,Deal Owner,Source,Stage,Status,Amount,Currency,Create Date,Close Date
+DEALS_CSV = """Deal ID,Deal Name,Owner,Source,Stage,Status,Amount,Currency,Create Date,Close Date
 D1,Acme renewal,Ana,Referral,Closed Won,won,12000,EUR,2025-01-05,2025-02-10
 D2,Beta pilot,Ana,Web,Closed Lost,lost,5000,EUR,2025-01-07,2025-03-01
 D3,Gamma,Ana,Web,Closed Won,won,3000,EUR,2025-03-20,2025-04-02
@@ -77,7 +77,7 @@ def examples(path: Path) -> list[Example]:
         body: list[str] = []
         i += 1
         while i < len(lines) and not lines[i].strip().startswith(fence):
-            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
+            body.append(lines[i][len(indent) :] if lines[i].startswith(indent) else lines[i])
             i += 1
         i += 1
         code_match = EXIT_CODE.search(above)
