@@ -50,7 +50,8 @@ def check_report(report: Report, ds: Dataset, config: Config | None) -> None:
     if targets.owner_kpis:
         alerts += owner_target_alerts(ds, config, grain)
     if settings.change_threshold is not None:
-        alerts += change_alerts(report.kpis.values(), settings.change_threshold)
+        label = report.comparison.label if report.comparison else None
+        alerts += change_alerts(report.kpis.values(), settings.change_threshold, label)
     alerts += quality_alerts(report, ds, settings, grain)
     report.alerts.extend(alerts)
 
@@ -237,23 +238,33 @@ def _moved_badly(direction: str, change: float, threshold: float) -> bool:
     return False
 
 
-def change_alerts(kpis: Iterable[KpiValue], threshold: float) -> list[Alert]:
-    """A KPI moving more than `threshold` (a share) in its bad direction, against the previous
-    period or, for point-in-time KPIs, the previous saved run."""
+def change_alerts(
+    kpis: Iterable[KpiValue], threshold: float, comparison: str | None = None
+) -> list[Alert]:
+    """A KPI moving more than `threshold` (a share) in its bad direction: against the previous
+    period (`comparison` names the two, e.g. "May 2025 vs Apr 2025"), and, for point-in-time
+    KPIs, against the last saved run."""
     alerts = []
     for kpi in kpis:
-        for change, against in (
-            (kpi.change, "the previous period"),
-            (relative_change(kpi.value, kpi.history_previous), "the last saved run"),
+        now = kpi.latest if kpi.latest is not None else kpi.value
+        for change, before, against in (
+            (kpi.change, kpi.previous, comparison or "against the previous period"),
+            (
+                relative_change(kpi.value, kpi.history_previous),
+                kpi.history_previous,
+                "since the last saved run",
+            ),
         ):
             if change is None or not _moved_badly(kpi.direction, change, threshold):
                 continue
+            current = kpi.value if before is kpi.history_previous else now
             word = "fell" if change < 0 else "rose"
             alerts.append(
                 Alert(
                     KIND_CHANGE,
-                    f"{kpi.label} {word} {abs(change) * 100:.0f}% against {against} "
-                    f"({format_value(kpi.value, kpi.unit)})",
+                    f"{kpi.label} {word} {abs(change) * 100:.0f}%: "
+                    f"{format_value(before, kpi.unit)} -> {format_value(current, kpi.unit)} "
+                    f"({against})",
                     severity="warn",
                     kpi=kpi.id,
                 )

@@ -134,33 +134,40 @@ def test_target_on_a_kpi_the_data_cannot_give(tmp_path):
     )
 
 
-def kpi(direction: str, change: float | None, history_previous=None, value=10.0) -> KpiValue:
+def kpi(
+    direction: str, change: float | None, history_previous=None, value=10.0, previous=None
+) -> KpiValue:
     return KpiValue(
         f"k_{direction}", f"K {direction}", "count", value, direction=direction,
-        change=change, history_previous=history_previous,
+        change=change, history_previous=history_previous, previous=previous,
     )  # fmt: skip
 
 
 def test_change_alerts_only_in_the_bad_direction():
     kpis = [
-        kpi("higher", -0.3),  # fell 30% on a higher-is-better KPI: alert
+        kpi("higher", -0.3, value=7.0, previous=10.0),  # fell 30%, higher is better: alert
         kpi("higher", 0.5),  # rose: good news
-        kpi("lower", 0.25),  # rose 25% on a lower-is-better KPI: alert
+        kpi("lower", 0.25, value=12.5, previous=10.0),  # rose 25%, lower is better: alert
         kpi("lower", -0.9),
         kpi("neutral", -0.9),  # no good or bad side
         kpi("higher", -0.2),  # exactly the threshold is not "more than"
         kpi("higher", None),
     ]
-    alerts = change_alerts(kpis, 0.2)
+    alerts = change_alerts(kpis, 0.2, "May 2025 vs Apr 2025")
     assert [(a.kpi, a.kind) for a in alerts] == [("k_higher", "change"), ("k_lower", "change")]
-    assert alerts[0].message == "K higher fell 30% against the previous period (10)"
-    assert alerts[1].message == "K lower rose 25% against the previous period (10)"
+    assert alerts[0].message == "K higher fell 30%: 10 -> 7 (May 2025 vs Apr 2025)"
+    assert alerts[1].message == "K lower rose 25%: 10 -> 12.50 (May 2025 vs Apr 2025)"
+    # The value compared is the latest period's when the report has one.
+    latest = kpi("higher", -0.5, value=100.0, previous=8.0)
+    latest.latest = 4.0
+    [alert] = change_alerts([latest], 0.2)
+    assert alert.message == "K higher fell 50%: 8 -> 4 (against the previous period)"
 
 
 def test_change_against_the_last_saved_run():
     # value 6 vs 10 at the previous run: -40% on a higher-is-better KPI.
     [alert] = change_alerts([kpi("higher", None, history_previous=10.0, value=6.0)], 0.2)
-    assert alert.message == "K higher fell 40% against the last saved run (6)"
+    assert alert.message == "K higher fell 40%: 10 -> 6 (since the last saved run)"
 
 
 def _report_with_inputs(inputs):

@@ -59,7 +59,7 @@ def test_report_shows_deltas_against_the_previous_saved_run(project):
         "kind": "change",
         "severity": "warn",
         "kpi": "open_pipeline_value",
-        "message": "Open pipeline value fell 45% against the last saved run (110)",
+        "message": "Open pipeline value fell 45%: 200 -> 110 (since the last saved run)",
     } in alerts
 
 
