@@ -1,0 +1,144 @@
+"""MRR, movements, churn, retention, renewals, CLV and CAC on five customers, by hand.
+
+Customer MRR at each month's end (window until 2024-05-01):
+    c1  10 from Jan 1, 15 from Mar 1 (plan change, continuous)   Jan 10  Feb 10  Mar 15  Apr 15
+    c2  20 Jan 15 - Feb 20 (price), back at 8 from Apr 10         Jan 20  Feb  0  Mar  0  Apr  8
+    c3  5 from Feb 1                                               Jan  0  Feb  5  Mar  5  Apr  5
+    c4  12 Jan 20 - Mar 31, then 6 from Apr 1 (1-day gap: same)   Jan 12  Feb 12  Mar 12  Apr  6
+    MRR                                                            42      27      32      34
+Movements: Jan new 42 (3 customers); Feb new 5 (c3), churned -20 (c2); Mar expansion 5 (c1);
+Apr contraction -6 (c4), reactivation 8 (c2).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from metric_frames import dt, one
+
+from crmkpi.config import Config
+from crmkpi.dataset import Dataset
+from crmkpi.metrics import Grain, evaluate, evaluate_tables
+
+UNTIL = dt(2024, 5, 1)
+MONTHS = [dt(2024, 1, 1), dt(2024, 2, 1), dt(2024, 3, 1), dt(2024, 4, 1)]
+
+
+def subscriptions() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "customer_id": ["c1", "c1", "c2", "c3", "c2", "c4", "c4"],
+            "start_at": [dt(2024, 1, 1), dt(2024, 3, 1), dt(2024, 1, 15), dt(2024, 2, 1),
+                         dt(2024, 4, 10), dt(2024, 1, 20), dt(2024, 4, 1)],
+            "end_at": [dt(2024, 3, 1), None, dt(2024, 2, 20), None, None, dt(2024, 3, 31), None],
+            "mrr": [10.0, 15.0, 20.0, 5.0, 8.0, 12.0, 6.0],
+            "churn_reason": [None, None, "price", None, None, None, None],
+        }
+    )  # fmt: skip
+
+
+def ds() -> Dataset:
+    return Dataset(frames={"subscriptions": subscriptions()})
+
+
+def test_mrr_now_and_per_month() -> None:
+    got = evaluate(ds(), ["mrr", "arr"], Grain(until=UNTIL))
+    assert one(got, "mrr") == 34.0
+    assert one(got, "arr") == 408.0
+    monthly = evaluate(ds(), ["mrr"], Grain(period="month", until=UNTIL))["mrr"]
+    assert monthly["period"].to_list() == MONTHS
+    assert monthly["value"].to_list() == [42.0, 27.0, 32.0, 34.0]
+
+
+def test_mrr_movements_table() -> None:
+    t = evaluate_tables(ds(), ["mrr_movements"], Grain(period="month", until=UNTIL))
+    t = t["mrr_movements"]
+    assert t["period"].to_list() == MONTHS
+    assert t["new"].to_list() == [42.0, 5.0, 0.0, 0.0]
+    assert t["churned"].to_list() == [0.0, -20.0, 0.0, 0.0]
+    assert t["expansion"].to_list() == [0.0, 0.0, 5.0, 0.0]
+    assert t["contraction"].to_list() == [0.0, 0.0, 0.0, -6.0]
+    assert t["reactivation"].to_list() == [0.0, 0.0, 0.0, 8.0]
+    assert t["net_new_mrr"].to_list() == [42.0, -15.0, 5.0, 2.0]
+    assert t["mrr_end"].to_list() == [42.0, 27.0, 32.0, 34.0]
+    assert t["customers_end"].to_list() == [3, 3, 3, 4]
+    assert t["churned_customers"].to_list() == [0, 1, 0, 0]
+
+
+def test_rates_for_the_latest_month_without_period() -> None:
+    ids = ["quick_ratio", "customer_churn_rate", "revenue_churn_rate",
+           "net_revenue_retention", "customer_retention_rate"]  # fmt: skip
+    got = evaluate(ds(), ids, Grain(until=UNTIL))
+    # April: start MRR 32, 3 customers; reactivation 8, contraction -6.
+    assert one(got, "quick_ratio") == pytest.approx(8 / 6)
+    assert one(got, "customer_churn_rate") == 0.0
+    assert one(got, "revenue_churn_rate") == pytest.approx(6 / 32)
+    assert one(got, "net_revenue_retention") == pytest.approx(26 / 32)
+    assert one(got, "customer_retention_rate") == pytest.approx((4 - 1) / 3)
+
+
+def test_rates_per_month() -> None:
+    ids = ["customer_churn_rate", "revenue_churn_rate", "net_revenue_retention",
+           "customer_retention_rate", "quick_ratio"]  # fmt: skip
+    got = evaluate(ds(), ids, Grain(period="month", until=UNTIL))
+    feb = {k: v.filter(pl.col("period") == dt(2024, 2, 1))["value"][0] for k, v in got.items()}
+    # February: start 42 MRR, 3 customers; c2 churned 20, c3 new 5; end 3 customers.
+    assert feb["customer_churn_rate"] == pytest.approx(1 / 3)
+    assert feb["revenue_churn_rate"] == pytest.approx(20 / 42)
+    assert feb["net_revenue_retention"] == pytest.approx(22 / 42)
+    assert feb["customer_retention_rate"] == pytest.approx((3 - 1) / 3)
+    assert feb["quick_ratio"] == pytest.approx(5 / 20)
+    jan = got["customer_churn_rate"]["value"][0]
+    assert jan is None  # no customer at January's start
+
+
+def test_renewal_rate_and_churn_reasons() -> None:
+    got = evaluate(ds(), ["renewal_rate"], Grain(until=UNTIL))
+    # Ended rows: c1 Mar 1 (continued), c2 Feb 20 (back only Apr 10), c4 Mar 31 (next Apr 1).
+    assert one(got, "renewal_rate") == pytest.approx(2 / 3)
+    monthly = evaluate(ds(), ["renewal_rate"], Grain(period="month", until=UNTIL))
+    # Feb 0/1, Mar 2/2, Apr: nothing up for renewal (the window runs to May 1).
+    assert monthly["renewal_rate"]["value"].to_list() == [0.0, 1.0, None]
+    t = evaluate_tables(ds(), ["churn_reasons"], Grain(until=UNTIL))["churn_reasons"]
+    assert t.to_dicts() == [
+        {"churn_reason": "price", "customers": 1, "mrr_lost": 20.0, "share": 1.0}
+    ]
+
+
+def test_arpa_clv_with_margin() -> None:
+    grain = Grain(period="month", until=UNTIL)
+    got = evaluate(ds(), ["arpa", "clv"], grain, Config(gross_margin=0.5))
+    feb = {k: v.filter(pl.col("period") == dt(2024, 2, 1))["value"][0] for k, v in got.items()}
+    # February: ARPA 27 / 3 = 9; monthly churn 1/3; CLV = 9 x 0.5 / (1/3) = 13.5.
+    assert feb["arpa"] == 9.0
+    assert feb["clv"] == pytest.approx(13.5)
+    # April: no churn -> lifetime unbounded -> null, not infinity.
+    assert got["clv"]["value"][-1] is None
+
+
+def test_cac_cost_per_lead_and_payback() -> None:
+    spend = pl.DataFrame({"date": [dt(2024, 2, 1), dt(2024, 2, 10)], "amount": [300.0, 100.0],
+                          "category": ["marketing", "sales"]})  # fmt: skip
+    deals = pl.DataFrame(
+        {
+            "status": ["won", "won", "won", "lost"],
+            "customer_id": ["c3", "c3", None, "c9"],
+            "created_at": [dt(2024, 1, 1)] * 4,
+            "closed_at": [dt(2024, 2, 1), dt(2024, 2, 20), dt(2024, 2, 5), dt(2024, 2, 6)],
+        }
+    )
+    leads = pl.DataFrame({"id": ["1", "2", "3", "4", "5"], "created_at": [dt(2024, 2, 3)] * 5})
+    data = Dataset(frames={"subscriptions": subscriptions(), "spend": spend, "deals": deals,
+                           "leads": leads})  # fmt: skip
+    grain = Grain(period="month", since=dt(2024, 2, 1), until=dt(2024, 3, 1))
+    ids = ["new_customers", "cac", "cost_per_lead", "cac_payback_months", "clv_cac_ratio"]
+    got = evaluate(data, ids, grain)
+    feb = {k: v["value"][0] for k, v in got.items()}
+    # New customers in Feb: c3's first win (Feb 1) and the won deal without customer id;
+    # c3's second win is not new. Spend 400 -> CAC 200; 5 leads -> 80 per lead.
+    assert feb["new_customers"] == 2
+    assert feb["cac"] == 200.0
+    assert feb["cost_per_lead"] == 80.0
+    # Payback: CAC / ARPA (Feb 9, margin 1) = 200 / 9; CLV 27 -> CLV:CAC = 27 / 200.
+    assert feb["cac_payback_months"] == pytest.approx(200 / 9)
+    assert feb["clv_cac_ratio"] == pytest.approx(27 / 200)
