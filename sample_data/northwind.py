@@ -323,20 +323,22 @@ class Simulation:
         stall = not won and rng.random() < 0.12 and last >= 3
         path: list[tuple[str, datetime]] = [(OPEN_STAGES[first], created)]
         stage, t = first, created
+        renegotiate = stage <= 4 <= last and rng.random() < 0.07
         while True:
             median, sigma = STAGE_DAYS[stage]
             if stall and stage == last:
                 break
             t = later(rng, t, median * pace, sigma)
-            if stage == last:
-                path.append((WON if won else LOST, self.seasonal_close(t, path[-1][1], won)))
-                break
-            step = 2 if stage == 1 and last >= 3 and rng.random() < 0.10 else 1
-            if stage == 4 and rng.random() < 0.06:  # renegotiation: back to the decision maker
+            if stage == 4 and renegotiate:  # back to the decision maker, then a new contract
+                renegotiate = False
                 path.append((OPEN_STAGES[3], t))
                 t = later(rng, t, 8 * pace, 0.6)
                 path.append((OPEN_STAGES[4], t))
                 continue
+            if stage == last:
+                path.append((WON if won else LOST, self.seasonal_close(t, path[-1][1], won)))
+                break
+            step = 2 if stage == 1 and last >= 3 and rng.random() < 0.10 else 1
             stage += step
             path.append((OPEN_STAGES[stage], t))
         planned = later(rng, created, 45 * pace, 0.4)
