@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import polars as pl
+
 from crmkpi.dataset import Dataset, StageModel
 
 

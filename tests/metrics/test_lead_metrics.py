@@ -12,7 +12,8 @@ from crmkpi.metrics import Grain, evaluate, evaluate_tables
 
 
 def leads_frame() -> pl.DataFrame:
-    """Responses: l1 30 min, l2 none, l3 180 min, l4 Fri 17:30 -> Mon 09:15 = 2 x 1440 + 945 = 3825 min."""
+    """Responses: l1 30 min, l2 none, l3 180 min, l4 Fri 17:30 -> Mon 09:15 = 3825 min
+    (2 x 1440 + 945)."""
     return pl.DataFrame(
         {
             "id": ["l1", "l2", "l3", "l4"],

@@ -88,8 +88,8 @@ def test_breakdown_by_missing_column_names_it() -> None:
 
 
 def test_zero_denominator_gives_null_not_inf() -> None:
-    got = evaluate(deals_ds(), ["win_rate", "avg_deal_size"], Grain(since=dt(2024, 2, 6),
-                                                                    until=dt(2024, 3, 1)))  # fmt: skip
+    window = Grain(since=dt(2024, 2, 6), until=dt(2024, 3, 1))
+    got = evaluate(deals_ds(), ["win_rate", "avg_deal_size"], window)
     # Nothing closed between Feb 6 and Mar 1.
     assert one(got, "win_rate") is None
     assert one(got, "avg_deal_size") is None
