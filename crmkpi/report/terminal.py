@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -37,7 +37,6 @@ BINARY = False
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "bad": "red"}
 CHANGE_STYLE = {"good": "green", "bad": "red", "flat": "dim"}
 MAX_ROWS = 15
-TREND_LENGTH = 12
 MAX_INPUTS = 8
 FUNNEL_BAR = 24
 # Plain text tables: a dashed line under the header, nothing else.
@@ -51,6 +50,10 @@ class Look:
     width: int
     unicode: bool = True
     boxes: bool = False
+
+    @property
+    def overflow(self) -> Literal["ellipsis", "crop"]:
+        return "ellipsis" if self.unicode else "crop"
 
     @property
     def table_box(self) -> box.Box:
@@ -85,7 +88,9 @@ def _header(report: Report, look: Look) -> list[RenderableType]:
     grid.add_row("Period", covered_text(report))
     if report.comparison is not None:
         grid.add_row("Change", report.comparison.label)
-    grid.add_row("Trend", f"by {report.period}, last {TREND_LENGTH} periods")
+    trend_length = max((len(k.trend) for k in report.kpis.values()), default=0)
+    if trend_length:
+        grid.add_row("Trend", f"by {report.period}, last {trend_length} periods")
     shown = report.inputs[:MAX_INPUTS]
     for i, summary in enumerate(shown):
         rejected = f", {summary.rows_rejected:,} rejected" if summary.rows_rejected else ""
@@ -134,7 +139,7 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
             names.remove(name)
 
     table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("KPI", no_wrap=True, overflow="ellipsis", max_width=label_width)
+    table.add_column("KPI", no_wrap=True, overflow=look.overflow, max_width=label_width)
     table.add_column(value_header, justify="right", no_wrap=True)
     headers = {"change": "Change", "status": "Status", "target": "Target", "trend": "Trend"}
     for name in names[2:]:
@@ -226,7 +231,7 @@ def frame_table(
             column_label(c),
             justify="right" if numeric else "left",
             no_wrap=True,
-            overflow="ellipsis",
+            overflow=look.overflow,
             max_width=None if numeric else 30,
         )
         if c == bar_column:
@@ -292,7 +297,7 @@ def breakdown_table(result: TableResult, report: Report, look: Look) -> list[Ren
     shown = order[: _fit([width_of[i] for i in order], room, keep=0)]
     shown.sort()
     table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("KPI", no_wrap=True, overflow="ellipsis", max_width=label_width)
+    table.add_column("KPI", no_wrap=True, overflow=look.overflow, max_width=label_width)
     table.add_column("All", justify="right", no_wrap=True, style="bold")
     for i in shown:
         table.add_column(heads[i], justify="right", no_wrap=True)
