@@ -195,7 +195,13 @@ def explain(
         dropped = frame.filter(~compute.where.fill_null(False)).select(pl.len()).collect().item()
         steps.append(Step(f"left out by the KPI's filter: {pretty(compute.where)}", -dropped))
         frame = frame.filter(compute.where)
-    steps += _window_steps(frame, compute.date, grain)
+    schema = frame.collect_schema()
+    used = compute.value.meta.root_names()
+    if compute.where is not None:
+        used += compute.where.meta.root_names()
+    used = list(dict.fromkeys(used))
+    text_columns = tuple(c for c in used if c in schema and _is_text(schema[c]))
+    steps += _window_steps(frame, compute.date, grain, text_columns)
     rows = compute.rows(ctx).collect()
     accounted = sum(s.rows for s in steps)
     if accounted != rows.height:
@@ -203,12 +209,6 @@ def explain(
     windowed = grain.since is not None or grain.until is not None
     steps.append(Step("rows in the window" if windowed else "rows used", rows.height))
     parts = _parts(compute.value, metric.id)
-    schema = rows.schema
-    used = compute.value.meta.root_names()
-    if compute.where is not None:
-        used += compute.where.meta.root_names()
-    used = list(dict.fromkeys(used))
-    text_columns = tuple(c for c in used if c in schema and _is_text(schema[c]))
     part_results = tuple(_evaluate_part(name, expr, rows) for name, expr in parts)
     groups = _groups(rows, text_columns, parts) if text_columns else ()
     return Explanation(
@@ -233,20 +233,43 @@ def _is_text(dtype: pl.DataType) -> bool:
     return dtype == pl.String or dtype == pl.Boolean or isinstance(dtype, pl.Categorical | pl.Enum)
 
 
-def _window_steps(frame: pl.LazyFrame, date: str, grain: Any) -> list[Step]:
-    """Rows left out by the window: empty date, before `since`, on or after `until`."""
+def _window_steps(
+    frame: pl.LazyFrame, date: str, grain: Any, text_columns: tuple[str, ...]
+) -> list[Step]:
+    """Rows left out by the window (empty date, before `since`, on or after `until`), each
+    with its most common values of the formula's text columns: "(status open 208)"."""
     import polars as pl
 
     if grain.since is None and grain.until is None:
         return []
     col = pl.col(date)
-    counts = [("empty", col.is_null().sum())]
+    conditions = [("empty", col.is_null())]
     if grain.since is not None:
-        counts.append((f"before {_day(grain.since)}", (col < grain.since).sum()))
+        conditions.append((f"before {_day(grain.since)}", col < grain.since))
     if grain.until is not None:
-        counts.append((f"on or after {_day(grain.until)}", (col >= grain.until).sum()))
-    row = frame.select([e.alias(k) for k, e in counts]).collect().row(0, named=True)
-    return [Step(f"left out: {date} {label}", -int(row[label] or 0)) for label, _ in counts]
+        conditions.append((f"on or after {_day(grain.until)}", col >= grain.until))
+    plans = []
+    for _, condition in conditions:
+        left_out = frame.filter(condition)
+        if text_columns:
+            plans.append(left_out.group_by(list(text_columns)).agg(pl.len().alias("__rows")))
+        else:
+            plans.append(left_out.select(pl.len().alias("__rows")))
+    steps = []
+    for (label, _), counts in zip(conditions, pl.collect_all(plans), strict=True):
+        total = int(counts["__rows"].sum())
+        detail = ""
+        if text_columns and total:
+            top = counts.sort("__rows", descending=True).head(4)
+            shown = [
+                " / ".join("empty" if r[c] is None else str(r[c]) for c in text_columns)
+                + f" {r['__rows']:,}"
+                for r in top.iter_rows(named=True)
+            ]
+            more = ", ..." if counts.height > 4 else ""
+            detail = f" ({', '.join(text_columns)}: {', '.join(shown)}{more})"
+        steps.append(Step(f"left out: {date} {label}{detail}", -total))
+    return steps
 
 
 def _tree(expr: pl.Expr) -> Any:
@@ -342,7 +365,9 @@ def _arithmetic(
     from crmkpi.report.format import format_value
 
     def sides(name: str, total: float | None) -> str:
-        shares = [(g.label, g.parts.get(name)) for g in groups if g.parts.get(name)]
+        # Groups in the numerator first, so "won 3 / (won 3 + lost 2)" reads left to right.
+        ordered = sorted(groups, key=lambda g: not g.parts.get("numerator"))
+        shares = [(g.label, g.parts.get(name)) for g in ordered if g.parts.get(name)]
         if len(shares) == 1:
             return f"{shares[0][0]} {format_value(shares[0][1], '')}"
         if len(shares) > 1:
