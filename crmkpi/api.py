@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -42,6 +42,7 @@ def load(
     strict: bool = False,
     cache: bool | None = None,
     cache_dir: PathLike | None = None,
+    progress: Callable[[int, list[Path]], None] | None = None,
 ) -> Dataset:
     """Read exports (files, folders, a converted Parquet folder, or a config's sources).
 
@@ -58,7 +59,9 @@ def load(
     from crmkpi.cache import open_cache
 
     parse_cache = open_cache(config, cache, cache_dir)
-    ds = load_files([Path(p) for p in paths], config, strict=strict, cache=parse_cache)
+    ds = load_files(
+        [Path(p) for p in paths], config, strict=strict, cache=parse_cache, progress=progress
+    )
     ds.config = config
     return ds
 

@@ -87,7 +87,17 @@ def report_command(
     if table is not None and (fmt or "") != "csv" and not (out or "").lower().endswith(".csv"):
         raise UsageError("--table goes with --format csv or --out FILE.csv")
     options = {"table": table} if table else {}
-    ds = api.load(paths or [], config=config, strict=strict, cache=cache, cache_dir=cache_dir)
+    from crmkpi.cli.progress import file_progress, wanted
+
+    with file_progress(wanted(quiet)) as progress:
+        ds = api.load(
+            paths or [],
+            config=config,
+            strict=strict,
+            cache=cache,
+            cache_dir=cache_dir,
+            progress=progress,
+        )
     rep = api.report(
         ds,
         since=parse_when(since, "--since"),

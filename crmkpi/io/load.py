@@ -12,7 +12,7 @@ import csv
 import fnmatch
 import glob
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -149,10 +149,12 @@ def load(
     *,
     strict: bool = False,
     cache: ParseCache | None = None,
+    progress: Callable[[int, list[Path]], None] | None = None,
 ) -> Dataset:
     """Load exports (files or folders, plus config sources) into canonical frames.
 
     With a `cache`, a file unchanged since an earlier run is not parsed again (crmkpi.cache).
+    `progress(done, files)` is called before each file and once after the last.
     """
     files = collect_files(paths, config)
     if not files:
@@ -164,7 +166,9 @@ def load(
     inputs = []
     rejects = [pl.DataFrame(schema=REJECTS_SCHEMA)]
     first_preset: str | None = None
-    for path, source in files:
+    for done, (path, source) in enumerate(files):
+        if progress is not None:
+            progress(done, [f for f, _ in files])
         source = source or source_for(path, config)
         parsed = (
             cached_read(cache, path, source, config, read_file)
@@ -181,6 +185,8 @@ def load(
                 rejects.append(part.rejects)
             if conv.table == "deals" and conv.mapping.preset and first_preset is None:
                 first_preset = conv.mapping.preset
+    if progress is not None:
+        progress(len(files), [f for f, _ in files])
     frames = {}
     for table, parts in by_table.items():
         frame = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
