@@ -1,0 +1,88 @@
+"""crmkpi.explain: the row account and arithmetic, against counts worked out by hand from the
+deals in conftest.py."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+import crmkpi
+from crmkpi.dataset import Dataset
+from crmkpi.errors import UsageError
+from crmkpi.explanation import pretty
+
+
+def test_win_rate_rows_and_arithmetic_in_a_window(ds: Dataset) -> None:
+    why = crmkpi.explain(ds, "win_rate", since="2025-04-01")
+    # 10 deals. D7 (open) has no close date; D1 won, D2 and D6 lost closed before April.
+    # Left: D3, D4, D8, D10 won and D5, D9 lost -> 4 / 6.
+    assert [(s.label, s.rows) for s in why.steps] == [
+        ("rows in deals", 10),
+        ("left out: closed_at empty (status: open 1)", -1),
+        ("left out: closed_at before 2025-04-01 (status: lost 2, won 1)", -3),
+        ("rows in the window", 6),
+    ]
+    groups = {g.label: (g.rows, g.parts, g.counted) for g in why.groups}
+    assert groups == {
+        "won": (4, {"numerator": 4.0, "denominator": 4.0}, True),
+        "lost": (2, {"numerator": 0.0, "denominator": 2.0}, True),
+    }
+    assert why.arithmetic == "win_rate = won 4 / (won 4 + lost 2) = 0.6667"
+    assert why.value == pytest.approx(4 / 6)
+    assert why.columns == ("status", "closed_at")
+    assert "Definition: won / (won + lost)" in why.to_text()
+
+
+def test_where_narrows_the_rows_explained(ds: Dataset) -> None:
+    why = crmkpi.explain(ds, "win_rate", where='owner = "Ana"')
+    # Ana: D1 won, D2 lost, D3 won.
+    assert why.arithmetic == "win_rate = won 2 / (won 2 + lost 1) = 0.6667"
+    assert 'Filter (--where): owner = "Ana"' in why.to_text()
+
+
+def test_open_deals_count_nowhere_without_a_window(ds: Dataset) -> None:
+    why = crmkpi.explain(ds, "win_rate")
+    open_group = next(g for g in why.groups if g.label == "open")
+    assert (open_group.rows, open_group.counted) == (1, False)
+    # Every deal: won D1, D3, D4, D8, D10; lost D2, D5, D6, D9.
+    assert why.arithmetic == "win_rate = won 5 / (won 5 + lost 4) = 0.5556"
+
+
+def test_a_mean_reports_rows_without_a_value(ds: Dataset) -> None:
+    why = crmkpi.explain(ds, "avg_deal_size")
+    # Won with an amount: D1 12000, D3 3000, D4 20000, D10 4000 -> 39000 / 4; D8 has none.
+    (part,) = why.parts
+    assert part.value == pytest.approx(9750)
+    assert part.rows == 4
+    assert part.empty == {"amount": 1}
+    assert why.value == pytest.approx(9750)
+
+
+def test_a_kpi_built_from_other_kpis_shows_its_parts(ds: Dataset) -> None:
+    from crmkpi.metrics import CATALOG
+
+    why = crmkpi.explain(ds, "pipeline_velocity")
+    assert why.arithmetic.startswith(CATALOG["pipeline_velocity"].formula + ", with ")
+    assert "deals_open 1" in why.arithmetic  # D7
+    assert "win_rate 55.6%" in why.arithmetic  # 5 won / 9 closed, as above
+
+
+def test_unknown_and_table_ids_are_usage_errors(ds: Dataset) -> None:
+    with pytest.raises(UsageError, match="did you mean win_rate"):
+        crmkpi.explain(ds, "win_rat")
+    with pytest.raises(UsageError, match="owners is a report table"):
+        crmkpi.explain(ds, "owners")
+
+
+@pytest.mark.parametrize(
+    ("expr", "text"),
+    [
+        (pl.col("status") == "won", 'status = "won"'),
+        ((pl.col("amount") > 1) & pl.col("owner").is_null(), "(amount > 1) and owner is null"),
+        (pl.len(), "count(*)"),
+        (pl.col("amount").filter(pl.col("status") == "won").mean(),
+         'mean(amount where status = "won")'),
+    ],
+)  # fmt: skip
+def test_expressions_read_like_formulas(expr: pl.Expr, text: str) -> None:
+    assert pretty(expr) == text
