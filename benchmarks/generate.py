@@ -36,10 +36,11 @@ ACTIVITY_TYPES = ("Call", "Email", "Meeting", "Task")
 OUTCOMES = ("Connected", "No answer", "Left voicemail", "Completed")
 LEAD_STATUSES = ("New", "Working", "Qualified", "Unqualified")
 
-START_US = 1_640_995_200_000_000  # 2022-01-01T00:00:00 UTC
-SPAN_US = 3 * 365 * 86_400_000_000
 DAY_US = 86_400_000_000
+START_US = 1_696_118_400_000_000  # 2023-10-01T00:00:00 UTC
+SPAN_US = 3 * 365 * DAY_US  # to 2026-09-30: a recent export, so open deals are mostly young
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+XLSX_MAX_DEALS = 100_000  # openpyxl writes ~10k rows/s: bigger workbooks are not worth the wait
 
 # Headers as the files carry them, per canonical table (canonical -> header).
 DEAL_HEADERS = {
@@ -87,13 +88,15 @@ def _timestamps(us: np.ndarray) -> pl.Series:
 def deal_tables(n: int, seed: int = SEED) -> dict[str, pl.DataFrame]:
     """Deals plus their stage history (about 3 rows per deal), drawn from one seed.
 
-    A deal reaches stage k of the open pipeline (k = 1..5), then 60 % close: won with a 40 %
-    chance, lost otherwise. History rows are the stages entered, each a few days after the last.
+    A deal reaches stage k of the open pipeline (k = 1..5), then closes (97 % of deals older
+    than half a year, half of the younger ones): won with a 40 % chance, lost otherwise. History
+    rows are the stages entered, each a few days after the last.
     """
     rng = np.random.default_rng(seed)
     created = START_US + rng.integers(0, SPAN_US, n, dtype=np.int64)
     reached = rng.choice(np.arange(1, 6), n, p=[0.3, 0.25, 0.2, 0.15, 0.1])
-    closed = rng.random(n) < 0.6
+    young = created > START_US + SPAN_US - 182 * DAY_US
+    closed = rng.random(n) < np.where(young, 0.5, 0.97)
     won = closed & (rng.random(n) < 0.4)
     lost = closed & ~won
     step_us = rng.integers(DAY_US // 4, 9 * DAY_US, n, dtype=np.int64)
@@ -210,8 +213,20 @@ def write_xlsx(frame: pl.DataFrame, headers: dict[str, str], path: Path) -> None
     book.save(path)
 
 
+def xlsx_config_text() -> str:
+    """crmkpi.toml for the XLSX benchmark folder: deals only."""
+    lines = ['title = "Benchmark XLSX export"', "", "[sources.deals]", 'path = "deals.xlsx"']
+    lines += ['table = "deals"', "", "[sources.deals.columns]"]
+    lines += [f'{canonical} = "{header}"' for canonical, header in DEAL_HEADERS.items()]
+    return "\n".join(lines) + "\n"
+
+
 def generate(deals: int, out: Path, xlsx: bool = False, activities_per_deal: float = 1.0) -> Path:
-    """Write the exports for `deals` deals into `out/<deals>/`; returns that folder."""
+    """Write the exports for `deals` deals into `out/<deals>/`; returns that folder.
+
+    With `xlsx`, the deals are also written as `out/<deals>/xlsx/deals.xlsx` (its own folder and
+    config, so a report over the CSV folder never reads the deals twice).
+    """
     folder = out / str(deals)
     folder.mkdir(parents=True, exist_ok=True)
     tables = deal_tables(deals)
@@ -221,7 +236,9 @@ def generate(deals: int, out: Path, xlsx: bool = False, activities_per_deal: flo
         write_export(tables[table], headers, folder / file)
     (folder / "crmkpi.toml").write_text(config_text(), encoding="utf-8")
     if xlsx:
-        write_xlsx(tables["deals"], DEAL_HEADERS, folder / "deals.xlsx")
+        (folder / "xlsx").mkdir(exist_ok=True)
+        write_xlsx(tables["deals"], DEAL_HEADERS, folder / "xlsx" / "deals.xlsx")
+        (folder / "xlsx" / "crmkpi.toml").write_text(xlsx_config_text(), encoding="utf-8")
     return folder
 
 
@@ -229,21 +246,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deals", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--out", type=Path, default=DATA_DIR)
-    parser.add_argument("--xlsx", action="store_true", help="also write deals.xlsx")
+    parser.add_argument(
+        "--xlsx",
+        action="store_true",
+        help=f"also write deals.xlsx for sizes up to {XLSX_MAX_DEALS:,} deals",
+    )
     parser.add_argument("--force", action="store_true", help="rewrite existing folders")
     args = parser.parse_args(argv)
     for n in args.deals:
         folder = args.out / str(n)
-        if (
-            (folder / "crmkpi.toml").exists()
-            and not args.force
-            and not (args.xlsx and not (folder / "deals.xlsx").exists())
-        ):
+        want_xlsx = args.xlsx and n <= XLSX_MAX_DEALS
+        done = (folder / "crmkpi.toml").exists() and (
+            not want_xlsx or (folder / "xlsx" / "deals.xlsx").exists()
+        )
+        if done and not args.force:
             print(f"{folder}: exists (use --force to rewrite)")
             continue
         started = time.perf_counter()
-        generate(n, args.out, xlsx=args.xlsx)
-        size = sum(f.stat().st_size for f in folder.iterdir()) / 1e6
+        generate(n, args.out, xlsx=want_xlsx)
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
         print(f"{folder}: {size:,.0f} MB in {time.perf_counter() - started:.1f} s")
     return 0
 

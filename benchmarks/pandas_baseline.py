@@ -25,34 +25,39 @@ from generate import (
 )
 
 
-def headline(deals: pd.DataFrame) -> dict[str, float | None]:
+def headline(deals: pd.DataFrame) -> dict[str, object]:
+    """Counts, win rate and cycle over all deals; money per currency (amounts are not mixed)."""
     won = deals["status"] == "won"
     lost = deals["status"] == "lost"
     closed_count = int(won.sum() + lost.sum())
     cycle = (deals.loc[won, "closed_at"] - deals.loc[won, "created_at"]).dt.total_seconds() / 86_400
-    won_amount = deals.loc[won, "amount"]
+    won_amount = deals.loc[won].groupby("currency")["amount"]
     return {
         "deals_total": float(len(deals)),
         "deals_open": float((deals["status"] == "open").sum()),
         "deals_won": float(won.sum()),
         "deals_lost": float(lost.sum()),
         "win_rate": float(won.sum() / closed_count) if closed_count else None,
-        "avg_deal_size": float(won_amount.mean()) if len(won_amount) else None,
-        "revenue_won": float(won_amount.sum()),
+        "avg_deal_size": won_amount.mean().to_dict(),
+        "revenue_won": won_amount.sum().to_dict(),
         "sales_cycle_days_median": float(cycle.median()) if len(cycle) else None,
     }
 
 
-def funnel(history: pd.DataFrame) -> list[dict[str, object]]:
-    """Deals that reached each open stage (or a later one), and the step conversion."""
+def funnel(deals: pd.DataFrame, history: pd.DataFrame) -> list[dict[str, object]]:
+    """Deals that reached each open stage or went past it (a won deal passed every stage)."""
     rank = {stage: i for i, stage in enumerate(OPEN_STAGES)}
-    reached = history.assign(rank=history["stage"].map(rank)).groupby("deal_id")["rank"].max()
+    rank[WON_STAGE] = len(OPEN_STAGES)
+    furthest = history.assign(rank=history["stage"].map(rank)).groupby("deal_id")["rank"].max()
+    current = deals.set_index("id")["stage"].map(rank)
+    furthest = pd.concat([furthest, current], axis=1).max(axis=1)
     rows = []
     previous = None
     for stage, i in rank.items():
-        count = int((reached >= i).sum())
+        count = int((furthest >= i).sum())
+        label = "(won)" if stage == WON_STAGE else stage
         rows.append(
-            {"stage": stage, "deals": count, "conversion": count / previous if previous else None}
+            {"stage": label, "reached": count, "conversion": count / previous if previous else None}
         )
         previous = count
     return rows
@@ -91,7 +96,7 @@ def run(folder: Path) -> dict[str, object]:
         parse_dates=[HISTORY_HEADERS["entered_at"]],
         date_format=DATETIME_FORMAT,
     ).rename(columns={header: canonical for canonical, header in HISTORY_HEADERS.items()})
-    return {"kpis": headline(deals), "funnel": funnel(history), "owners": owners(deals)}
+    return {"kpis": headline(deals), "funnel": funnel(deals, history), "owners": owners(deals)}
 
 
 def main(argv: list[str]) -> int:
