@@ -270,3 +270,24 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_output_cells() -> None:
+    import polars as pl
+
+    from crmkpi.cli.frame_output import Block, render, safe_cell
+    from crmkpi.errors import UsageError
+
+    assert [safe_cell(v) for v in ("=1+1", "+7", "-x", "@me", "\tx", "ok", None)] == [
+        "'=1+1", "'+7", "'-x", "'@me", "'\tx", "ok", "",
+    ]  # fmt: skip
+    assert [safe_cell(v) for v in (-5, -0.1, 1 / 3, True)] == ["-5", "-0.1", repr(1 / 3), "true"]
+    assert safe_cell(datetime(2025, 4, 1)) == "2025-04-01"
+    assert safe_cell(datetime(2025, 4, 1, 9, 30)) == "2025-04-01T09:30:00"
+    frame = pl.DataFrame({"owner": ["A|B"], "rate": [float("nan")]})
+    assert "| A\\|B | - |" in render([Block("m", frame)], "markdown")
+    assert json.loads(render([Block("m", frame)], "json")) == {
+        "m": [{"owner": "A|B", "rate": None}]
+    }
+    with pytest.raises(UsageError, match="CSV holds one table"):
+        render([Block("a", frame), Block("b", frame)], "csv")
