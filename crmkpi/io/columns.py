@@ -17,6 +17,7 @@ from crmkpi.io.vocabulary import normalise_word, words
 from crmkpi.schema import TABLES, TIMESTAMP
 
 SAMPLE_ROWS = 2000
+SPREAD_ROWS = 20_000
 # Cell texts meaning "no value" in canonical columns (R's NA, Excel's #N/A, SQL NULL, dashes).
 NULL_WORDS = ("NA", "N/A", "n/a", "#N/A", "NULL", "null", "None", "none", "nan", "NaN", "-", "--",
               "—", "–", "(none)", "(blank)", "#VALUE!", "Select")  # fmt: skip
@@ -57,12 +58,25 @@ def kind_of(table: str, column: str) -> str:
 def cleaned(header: str) -> pl.Expr:
     """The cell as stripped text, with empty and null-words as null."""
     text = pl.col(header).str.strip_chars()
-    return pl.when(text.is_in(NULL_WORDS) | (text.str.len_chars() == 0)).then(None).otherwise(text)
+    return pl.when(text.is_in(NULL_WORDS) | (text.str.len_bytes() == 0)).then(None).otherwise(text)
+
+
+def stripped(header: str) -> pl.Expr:
+    """The cell as stripped text, empty as null (for columns kept as they are)."""
+    text = pl.col(header).str.strip_chars()
+    return pl.when(text.str.len_bytes() > 0).then(text)
 
 
 def sample_values(series: pl.Series) -> list[str]:
+    """Distinct values from the first rows plus an even spread over the rest of the column.
+
+    Formats are sniffed from these, so a 1M-row column costs no more than a 40k-row one.
+    """
+    if series.len() > 2 * SPREAD_ROWS:
+        step = series.len() // SPREAD_ROWS
+        series = pl.concat([series.head(SPREAD_ROWS), series.gather_every(step)])
     s = series.str.strip_chars()
-    s = s.filter(s.is_not_null() & (s.str.len_chars() > 0) & ~s.is_in(NULL_WORDS))
+    s = s.filter(s.is_not_null() & (s.str.len_bytes() > 0) & ~s.is_in(NULL_WORDS))
     return s.unique(maintain_order=True).head(SAMPLE_ROWS).to_list()
 
 
@@ -95,7 +109,7 @@ def plan_column(
 ) -> ColumnPlan:
     """Sniff one column's convention from its values and build its parse expression."""
     kind = kind_of(table, canonical)
-    text = cleaned(header)
+    text = pl.col(header)  # already cleaned by the loader
     if kind == "text":
         return ColumnPlan(canonical, header, kind, text, "text")
     if kind == "currency":

@@ -16,7 +16,14 @@ import polars as pl
 
 from crmkpi.dataset import REJECTS_SCHEMA, InputSummary
 from crmkpi.errors import InputError
-from crmkpi.io.columns import ColumnPlan, cleaned, outcome_success, plan_column, sample_values
+from crmkpi.io.columns import (
+    ColumnPlan,
+    cleaned,
+    outcome_success,
+    plan_column,
+    sample_values,
+    stripped,
+)
 from crmkpi.io.grid import Grid
 from crmkpi.io.mapping import Mapping
 from crmkpi.io.stages import (
@@ -61,14 +68,31 @@ def _is_footer(cell: str | None) -> bool:
     return normalise_word(re.sub(r"\(.*\)|:", "", text)) in words().footer
 
 
-def _row_kind_expr(headers: list[str], distinct_firsts: list[str]) -> pl.Expr:
-    """'blank', 'footer' or null per row."""
-    all_null = pl.all_horizontal([cleaned(h).is_null() for h in headers])
-    first = pl.coalesce([cleaned(h) for h in headers])
-    footers = [v for v in distinct_firsts if _is_footer(v)]
-    filled = pl.sum_horizontal([cleaned(h).is_not_null().cast(pl.Int32) for h in headers])
-    is_footer = first.is_in(footers) & (filled <= max(1, (len(headers) + 1) // 2))
-    return pl.when(all_null).then(pl.lit("blank")).when(is_footer).then(pl.lit("footer"))
+FIRST = "__first"
+FILLED = "__filled"
+
+
+def _row_shape_exprs(headers: list[str]) -> list[pl.Expr]:
+    """Per row: the first non-empty cell and how many cells are filled."""
+    return [
+        pl.coalesce([pl.col(h) for h in headers]).alias(FIRST),
+        pl.sum_horizontal([pl.col(h).is_not_null().cast(pl.Int32) for h in headers]).alias(FILLED),
+    ]
+
+
+def _row_kind(out: pl.DataFrame, width: int) -> pl.DataFrame:
+    """Mark blank rows and footers ('Grand Totals', 'Confidential...'): a footer fills at most
+    half the row, so only those few rows' first cells are looked at in Python."""
+    sparse = pl.col(FILLED) <= max(1, (width + 1) // 2)
+    candidates = out.filter(sparse & (pl.col(FILLED) > 0))[FIRST].unique().to_list()
+    footers = [v for v in candidates if _is_footer(v)]
+    kind = (
+        pl.when(pl.col(FILLED) == 0)
+        .then(pl.lit("blank"))
+        .when(sparse & pl.col(FIRST).is_in(footers))
+        .then(pl.lit("footer"))
+    )
+    return out.with_columns(kind.alias(REASON)).drop(FIRST, FILLED)
 
 
 def convert(
@@ -86,9 +110,13 @@ def convert(
     frame = grid.frame
     frame.columns = grid.headers
     n = frame.height
+    # Clean every cell once (strip; empty and, in mapped columns, NA/NULL/#N/A -> null); every
+    # expression below reads these cleaned columns.
+    mapped = {m.header for m in mapping.matches}
+    frame = frame.with_columns(
+        (cleaned(h) if h in mapped else stripped(h)).alias(h) for h in grid.headers
+    )
     lazy = frame.lazy().with_columns(pl.int_range(n, dtype=pl.Int64).alias(LINE) + grid.first_line)
-    firsts = frame.select(pl.coalesce([cleaned(h) for h in grid.headers]).alias("f"))["f"]
-    kind = _row_kind_expr(grid.headers, firsts.drop_nulls().unique().to_list())
     date_order = hints.get("date_order") or (preset.date_order if preset else None)
     if date_order is None:  # the language the headers are written in knows its date order
         langs = languages()
@@ -113,13 +141,14 @@ def convert(
     extras = {h: (h if h not in spec.names else f"{h}_original") for h in mapping.unmapped}
     out = lazy.select(
         pl.col(LINE),
-        kind.alias(REASON),
+        *_row_shape_exprs(grid.headers),
         *[exprs[c].alias(c) for c in canonical],
         *[exprs[c].alias(c) for c in exprs if c.startswith("_")],
-        *[cleaned(h).alias(f"__raw_{c}") for c, p in plans.items() for h in [p.header]],
-        *[cleaned(h).alias(new) for h, new in extras.items()],
-        *[cleaned(h).alias(f"__wide_{i}") for i, (h, _) in enumerate(mapping.wide_history)],
+        *[pl.col(p.header).alias(f"__raw_{c}") for c, p in plans.items()],
+        *[pl.col(h).alias(new) for h, new in extras.items()],
+        *[pl.col(h).alias(f"__wide_{i}") for i, (h, _) in enumerate(mapping.wide_history)],
     ).collect()
+    out = _row_kind(out, len(grid.headers))
     out, rejects, counts = _account(out, plans, canonical, table, path)
     if table == "deals" and "status" in out.columns:
         out = _close_dates(out)

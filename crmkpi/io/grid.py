@@ -24,6 +24,7 @@ from crmkpi.io.sniff import (
 )
 
 SNIFF_LINES = 60
+SNIFF_BYTES = 256 * 1024
 WORKBOOK_FORMATS = ("xlsx", "xls", "ods")
 
 
@@ -84,11 +85,17 @@ def _from_frame(raw: pl.DataFrame, **meta: Any) -> Grid:
 
 def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
     encoding = hints.get("encoding") or sniff_encoding(data)
-    try:
-        text = decode(data, encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise InputError(f"cannot decode as {encoding}: {exc}", path=str(path)) from exc
-    lines = text.splitlines()[:SNIFF_LINES]
+    if encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig"):
+        utf8 = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+        head = utf8[:SNIFF_BYTES].decode("utf-8", errors="ignore")
+    else:  # decoded once, handed to the CSV reader as UTF-8
+        try:
+            text = decode(data, encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputError(f"cannot decode as {encoding}: {exc}", path=str(path)) from exc
+        utf8 = text.encode("utf-8")
+        head = text[:SNIFF_BYTES]
+    lines = head.splitlines()[:SNIFF_LINES]
     delimiter = hints.get("delimiter") or sniff_delimiter(lines)
     delimiter = "\t" if delimiter in ("\\t", "tab") else delimiter
     if "header_row" in hints:
@@ -100,9 +107,6 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
         # csv rows may span lines; count physical lines up to the header row
         idx = find_header_row([list(r) for r in sample_rows])
         skip = _physical_line(lines, delimiter, idx)
-    utf8 = text.encode("utf-8") if encoding not in ("utf-8", "utf-8-sig") else data
-    if encoding == "utf-8-sig":
-        utf8 = data[3:]
     try:
         raw = pl.read_csv(
             utf8,
