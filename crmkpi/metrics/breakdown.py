@@ -48,11 +48,14 @@ def _window_bounds(grain: Grain) -> tuple[pl.Expr | None, pl.Expr | None]:
 def period_grid(bounds: pl.LazyFrame, grain: Grain) -> pl.LazyFrame:
     """One row per period from `__lo` to `__hi` of the one-row `bounds` frame."""
     assert grain.period is not None
-    return bounds.select(
-        pl.datetime_range(pl.col(_LO).first(), pl.col(_HI).first(), PERIODS[grain.period]).alias(
-            PERIOD
-        )
-    ).filter(pl.col(PERIOD).is_not_null())
+    known = pl.col(_LO).is_not_null() & pl.col(_HI).is_not_null()
+    ranges = pl.datetime_ranges(pl.col(_LO), pl.col(_HI), PERIODS[grain.period])
+    return (
+        bounds.filter(known)
+        .select(ranges.alias(PERIOD))
+        .explode(PERIOD)
+        .filter(pl.col(PERIOD).is_not_null())
+    )
 
 
 def _cross(others: pl.LazyFrame | None, grid: pl.LazyFrame) -> pl.LazyFrame:

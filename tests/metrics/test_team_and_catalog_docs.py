@@ -1,0 +1,58 @@
+"""The owners table, the generated docs and the `crmkpi metrics` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from metric_frames import deals_ds
+from typer.testing import CliRunner
+
+from crmkpi.cli import app
+from crmkpi.metrics import CATALOG, TABLE_CATALOG, evaluate_tables
+from crmkpi.metrics.docs import render
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
+
+
+def test_owners_beside_team_and_ranked() -> None:
+    t = evaluate_tables(deals_ds(), ["owners"])["owners"]
+    rows = {r["owner"]: r for r in t.iter_rows(named=True)}
+    # x: a won 100 (10 d), b lost, f open. y: c open, d won 200 (30 d), e won 60 (0.5 d).
+    x, y = rows["x"], rows["y"]
+    assert (x["deals"], x["won"], x["lost"], x["win_rate"]) == (3, 1, 1, 0.5)
+    assert (x["revenue_won"], x["avg_deal_size"], x["cycle_days_median"]) == (100.0, 100.0, 10.0)
+    assert (y["deals"], y["won"], y["lost"], y["win_rate"]) == (3, 2, 0, 1.0)
+    assert y["revenue_won"] == 260.0 and y["avg_deal_size"] == 130.0
+    assert y["cycle_days_median"] == pytest.approx(15.25)
+    assert (y["team_deals"], y["team_won"], y["team_win_rate"]) == (6, 3, 0.75)
+    assert y["team_revenue_won"] == 360.0 and y["team_cycle_days_median"] == 10.0
+    assert t["owner"].to_list() == ["y", "x"]
+    assert t["rank"].to_list() == [1, 2]
+
+
+def test_docs_are_generated_from_the_declarations() -> None:
+    text = render()
+    for metric in CATALOG.values():
+        assert f"`{metric.id}`" in text and metric.formula in text
+    for spec in TABLE_CATALOG.values():
+        assert f"`{spec.id}`" in text
+    assert DOCS.read_text(encoding="utf-8") == text, "run `make docs`"
+
+
+def test_metrics_command_lists_catalog_as_json() -> None:
+    result = CliRunner().invoke(app, ["metrics", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [m["id"] for m in data["metrics"]] == list(CATALOG)
+    win = next(m for m in data["metrics"] if m["id"] == "win_rate")
+    assert win["unit"] == "ratio" and win["formula"] == CATALOG["win_rate"].formula
+    assert [t["id"] for t in data["tables"]] == list(TABLE_CATALOG)
+
+
+def test_metrics_command_table_and_bad_format() -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["metrics"])
+    assert result.exit_code == 0 and "win_rate" in result.output
+    assert runner.invoke(app, ["metrics", "--format", "yaml"]).exit_code == 2
