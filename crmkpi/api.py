@@ -121,6 +121,8 @@ def table(
     if spec is None:
         raise unknown_id(table_id)
     grain = make_grain(ds, by=by, period=period, since=since, until=until)
+    if grain.by and not spec.supports_by:
+        raise UsageError(f"the {table_id} table has its own rows and takes no --by")
     ds = filtered(ds, where, [spec.needs[0][0]] if spec.needs else [])
     return evaluate_tables(ds, [table_id], grain, ds.config)[table_id]
 
@@ -264,7 +266,6 @@ def filtered(ds: Dataset, where: str | Filter | None, own_tables: Sequence[str])
 
 def join_on_keys(frames: list[pl.DataFrame], key_order: Sequence[str]) -> pl.DataFrame:
     """Side by side on their shared keys (full join: a key present in any frame is kept)."""
-    import polars as pl
 
     joined = frames[0]
     for other in frames[1:]:
@@ -274,7 +275,8 @@ def join_on_keys(frames: list[pl.DataFrame], key_order: Sequence[str]) -> pl.Dat
         else:
             joined = joined.join(other, how="cross")
     keys = [k for k in key_order if k in joined.columns]
-    return joined.sort(keys, nulls_last=True) if keys else joined.select(pl.all())
+    joined = joined.select(*keys, *(c for c in joined.columns if c not in keys))
+    return joined.sort(keys, nulls_last=True) if keys else joined
 
 
 def unknown_id(name: str) -> UsageError:
