@@ -90,8 +90,9 @@ def histories(draw: st.DrawFn) -> dict[str, pl.DataFrame]:
     rows = []
     for deal_id in deals["id"]:
         for step in range(draw(st.integers(0, 5))):
-            rows.append({"deal_id": deal_id, "stage": draw(st.sampled_from(STAGES.order)),
-                         "entered_at": START + timedelta(days=step + draw(st.integers(0, 3)))})  # fmt: skip
+            entered = START + timedelta(days=step + draw(st.integers(0, 3)))
+            stage = draw(st.sampled_from(STAGES.order))
+            rows.append({"deal_id": deal_id, "stage": stage, "entered_at": entered})
     schema = {"deal_id": pl.String, "stage": pl.String, "entered_at": pl.Datetime("us")}
     return {"deals": deals, "stage_history": pl.DataFrame(rows, schema=schema)}
 
@@ -146,8 +147,10 @@ def test_mrr_movements_add_up_to_the_mrr_change(subs: pl.DataFrame) -> None:
     # of the same customer when the gap is at most a day).
     rows = sorted(subs.to_dicts(), key=lambda r: (r["customer_id"], r["start_at"]))
     for r, nxt in zip(rows, [*rows[1:], None], strict=True):
-        if (nxt and r["end_at"] and nxt["customer_id"] == r["customer_id"]
-                and timedelta(0) <= nxt["start_at"] - r["end_at"] <= timedelta(days=1)):  # fmt: skip
+        same = (
+            nxt is not None and r["end_at"] is not None and nxt["customer_id"] == r["customer_id"]
+        )
+        if same and timedelta(0) <= nxt["start_at"] - r["end_at"] <= timedelta(days=1):
             r["end_at"] = nxt["start_at"]
     by_month = dict(zip(mrr["period"], mrr["value"], strict=True))
     for start, end_value in zip(table["period"], table["mrr_end"], strict=True):
