@@ -14,6 +14,8 @@ from crmkpi.api import filtered
 from crmkpi.dataset import Dataset
 from crmkpi.errors import UsageError
 
+APRIL = datetime(2025, 4, 1)
+
 
 def quarter_start(moment: datetime) -> datetime:
     return datetime(moment.year, 3 * ((moment.month - 1) // 3) + 1, 1)
@@ -73,7 +75,7 @@ def test_window_is_since_inclusive_until_exclusive(ds: Dataset) -> None:
         ("amount >= 5000", lambda r: r["amount"] is not None and r["amount"] >= 5000),
         ('owner in ("Ana", "Cy")', lambda r: r["owner"] in ("Ana", "Cy")),
         ('not (source = "Web") or owner is null', lambda r: r["source"] != "Web" or not r["owner"]),
-        ('closed_at < "2025-04-01"', lambda r: r["closed_at"] and r["closed_at"] < datetime(2025, 4, 1)),
+        ('closed_at < "2025-04-01"', lambda r: (r["closed_at"] or APRIL) < APRIL),
     ],
 )  # fmt: skip
 def test_where_filters_the_kpi_table(ds: Dataset, where: str, keep) -> None:  # noqa: ANN001
@@ -122,3 +124,22 @@ def test_a_kpi_whose_table_is_absent_says_why() -> None:
 def test_dataset_tables_are_lazy_frames(ds: Dataset) -> None:
     assert isinstance(ds.deals, pl.LazyFrame)
     assert ds.deals.select(pl.len()).collect().item() == len(DEAL_ROWS)
+
+
+def test_money_kpis_keep_currencies_apart_and_keys_come_first(ds: Dataset) -> None:
+    deals = ds.frames["deals"].with_columns(
+        pl.when(pl.col("id").is_in(["D1", "D4"])).then(pl.lit("USD")).otherwise(pl.lit("EUR"))
+        .alias("currency")
+    )  # fmt: skip
+    out = crmkpi.metric(Dataset(frames={"deals": deals}), ["win_rate", "revenue_won"], by="owner")
+    assert out.columns == ["owner", "currency", "win_rate", "revenue_won"]
+    revenue = {(r["owner"], r["currency"]): r["revenue_won"] for r in out.iter_rows(named=True)}
+    # By hand: Ana won D1 12000 USD and D3 3000 EUR; Bo won D4 20000 USD.
+    assert revenue[("Ana", "USD")] == 12000
+    assert revenue[("Ana", "EUR")] == 3000
+    assert revenue[("Bo", "USD")] == 20000
+
+
+def test_a_table_without_breakdowns_refuses_by(ds: Dataset) -> None:
+    with pytest.raises(UsageError, match="takes no --by"):
+        crmkpi.table(ds, "sources", by="owner")
