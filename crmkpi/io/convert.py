@@ -9,7 +9,7 @@ flagged. So rows_read = rows_loaded + rows_rejected for every file, and nothing 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
@@ -136,6 +136,8 @@ def convert(
     if "stage" in plans and preset and preset.stage_labels:
         exprs["stage"] = _stage_labels(exprs["stage"], frame[plans["stage"].header], preset)
     derived = _derived(table, plans, exprs, frame, stage_meaning, preset)
+    if table == "deals" and "status" in plans:
+        plans["status"] = replace(plans["status"], expected="a status meaning open, won or lost")
     exprs.update(derived)
     canonical = [c for c in spec.names if c in exprs]
     extras = {h: (h if h not in spec.names else f"{h}_original") for h in mapping.unmapped}
@@ -292,7 +294,7 @@ def _account(
         cannot = [
             pl.when(pl.col(f"__raw_{a}").is_not_null()).then(
                 pl.format(
-                    "{}: cannot read {} as {}",
+                    "{}: cannot read '{}' as {}",
                     pl.lit(plans[a].header),
                     pl.col(f"__raw_{a}"),
                     pl.lit(plans[a].expected),
