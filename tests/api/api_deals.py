@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import polars as pl
-import pytest
 
 from crmkpi.dataset import Dataset
 from crmkpi.schema import TIMESTAMP
@@ -55,8 +54,7 @@ def leads_frame() -> pl.DataFrame:
     )
 
 
-@pytest.fixture
-def ds() -> Dataset:
+def deals_and_leads() -> Dataset:
     return Dataset(frames={"deals": deals_frame(), "leads": leads_frame()})
 
 

@@ -1,5 +1,5 @@
 """crmkpi.explain: the row account and arithmetic, against counts worked out by hand from the
-deals in conftest.py."""
+deals in api_deals.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """crmkpi.metric / crmkpi.table: breakdowns, periods, windows and --where filters, checked
-against plain Python over the same rows (conftest.DEAL_ROWS)."""
+against plain Python over the same rows (api_deals.DEAL_ROWS)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 
 import polars as pl
 import pytest
-from conftest import DEAL_ROWS
+from api_deals import DEAL_ROWS
 
 import crmkpi
 from crmkpi.api import filtered

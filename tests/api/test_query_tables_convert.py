@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import DEAL_ROWS, write_deals_csv
+from api_deals import DEAL_ROWS, write_deals_csv
 
 import crmkpi
 from crmkpi.dataset import REJECTS_SCHEMA, Dataset, InputSummary, StageModel
