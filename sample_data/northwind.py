@@ -355,6 +355,9 @@ class Simulation:
             future = path[-1][1] if path[-1][1] >= NOW else planned
             if stall or rng.random() < 0.08:
                 future = min(planned, NOW - timedelta(days=rng.randint(2, 25)))
+            # Reps set close dates within a quarter or so, however slow the deal will turn out.
+            horizon = NOW + timedelta(days=45 + created.toordinal() % 90)
+            future = min(future, horizon)
             deal.expected_close_at = datetime(future.year, future.month, future.day)
             if deal.stage == OPEN_STAGES[0] and rng.random() < 0.3:
                 deal.amount = None
