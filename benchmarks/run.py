@@ -1,0 +1,465 @@
+"""Time crmkpi end to end against the parse floor and a pandas baseline; write RESULTS.md.
+
+Every timing is a fresh process (interpreter start, imports, reading, computing, writing), run N
+times; medians are reported with the peak resident memory of the slowest-memory run. The parse
+floor (floor.py) is polars alone reading the same files with the same column types; the pandas
+baseline (pandas_baseline.py) is the script a user would otherwise write. The headline KPIs and
+the funnel of crmkpi and pandas are compared on every size, so a fast wrong answer cannot pass.
+
+    python benchmarks/run.py                      # 100k and 1M deals, 3 runs each
+    python benchmarks/run.py --sizes 10000000 --runs 1 --append
+    python benchmarks/run.py --quick              # 100k only, for a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generate import DATA_DIR, FILES, LOST_STAGE, STAGES, WON_STAGE, generate
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "RESULTS.md"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+PYTHON = sys.executable
+CRMKPI = str(Path(sys.executable).with_name("crmkpi"))
+
+# Goals on the reference machine (2 cores): (what, limit, unit of the limit).
+GOALS = {
+    "help": 0.2,  # seconds
+    "xlsx_100k": 2.0,  # seconds, "well under"
+    "csv_1m": 3.0,  # seconds, "well under"
+    "catalog_vs_floor": 1.5,
+    "report_vs_floor_1m": 1.5,
+    "report_vs_floor_10m": 2.0,
+    "pandas_vs_report_1m": 2.0,
+    "pandas_vs_report_10m": 3.0,
+    "memory_10m_gb": 4.0,
+}
+
+
+@dataclass
+class Timing:
+    seconds: list[float] = field(default_factory=list)
+    peak_kb: list[int] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)  # user + system: load-independent
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_seconds)
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.peak_kb) / 1024
+
+
+def run_once(
+    args: list[str], stdout: Path | None = None, cwd: Path | None = None
+) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (KiB) and CPU seconds of one child, via wait4's own rusage."""
+    out = stdout.open("wb") if stdout else subprocess.DEVNULL
+    try:
+        started = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.PIPE, cwd=cwd)
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        if stdout:
+            out.close()  # type: ignore[union-attr]
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}): {err.decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+
+
+def measure(args: list[str], runs: int, stdout: Path | None = None) -> Timing:
+    timing = Timing()
+    for _ in range(runs):
+        seconds, peak, cpu = run_once(args, stdout)
+        timing.seconds.append(seconds)
+        timing.peak_kb.append(peak)
+        timing.cpu_seconds.append(cpu)
+    return timing
+
+
+def in_process(snippet: str, runs: int) -> dict[str, Timing]:
+    """Medians of the seconds a snippet reports itself (imports excluded), each in a new process.
+
+    The snippet prints one JSON object of named durations; each name gets its own Timing.
+    """
+    timings: dict[str, Timing] = {}
+    for _ in range(runs):
+        out = subprocess.run(
+            [PYTHON, "-c", snippet], capture_output=True, text=True, cwd=HERE, check=False
+        )
+        if out.returncode != 0:
+            raise SystemExit(f"snippet failed: {out.stderr[-2000:]}")
+        for name, seconds in json.loads(out.stdout.strip().splitlines()[-1]).items():
+            timings.setdefault(name, Timing()).seconds.append(seconds)
+    return timings
+
+
+def machine() -> dict[str, str]:
+    def first(path: str, key: str) -> str:
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(key):
+                    return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+        return "unknown"
+
+    import numpy
+    import polars
+
+    try:
+        import pandas
+
+        pandas_version = pandas.__version__
+    except ImportError:
+        pandas_version = "not installed"
+    from crmkpi import __version__
+
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
+    ).stdout.strip()
+    mem_kb = int(first("/proc/meminfo", "MemTotal").split()[0] or 0)
+    return {
+        "cpu": first("/proc/cpuinfo", "model name"),
+        "nproc": str(os.cpu_count()),
+        "memory": f"{mem_kb / 1024**2:.1f} GiB",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "polars": polars.__version__,
+        "pandas": pandas_version,
+        "numpy": numpy.__version__,
+        "crmkpi": f"{__version__} ({commit or 'no git'})",
+    }
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def deals_only_config(folder: Path, out: Path) -> Path:
+    """A crmkpi.toml reading only `folder`'s deals.csv (for the CSV import timing)."""
+    return _config(out / "deals.toml", {"deals": folder / "deals.csv"})
+
+
+def catalog_config(folder: Path, out: Path) -> Path:
+    """Deals, stage history and leads of `folder` (the catalog benchmark's inputs)."""
+    tables = {t: folder / FILES[t][0] for t in ("deals", "stage_history", "leads")}
+    return _config(out / "catalog.toml", tables)
+
+
+def _config(path: Path, tables: dict[str, Path]) -> Path:
+    lines = []
+    for table, file in tables.items():
+        lines += [f"[sources.{table}]", f"path = {json.dumps(str(file))}", f'table = "{table}"']
+        lines += [f"[sources.{table}.columns]"]
+        lines += [f"{c} = {json.dumps(h)}" for c, h in FILES[table][1].items()]
+    lines += ["[stages]", f"order = {json.dumps(list(STAGES))}"]
+    lines += [f"won = {json.dumps([WON_STAGE])}", f"lost = {json.dumps([LOST_STAGE])}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+LOAD_SNIPPET = """
+import json, time
+import crmkpi.api as api
+started = time.perf_counter()
+ds = api.load([], config={config!r}, cache=False)
+print(json.dumps({{"load": time.perf_counter() - started}}))
+"""
+
+CATALOG_SNIPPET = """
+import json, time
+started = time.perf_counter()
+import crmkpi.api as api
+from crmkpi.metrics import CATALOG, TABLE_CATALOG
+from crmkpi.metrics.evaluate import evaluate, evaluate_tables
+ds = api.load([], config={config!r}, cache=False)
+loaded = time.perf_counter()
+evaluate(ds, list(CATALOG), skipped={{}})
+evaluate_tables(ds, list(TABLE_CATALOG), skipped={{}})
+done = time.perf_counter()
+print(json.dumps({{"load": loaded - started, "catalog": done - loaded}}))
+"""
+
+FLOOR_SNIPPET = """
+import json, time
+from floor import read_floor
+from pathlib import Path
+started = time.perf_counter()
+read_floor(Path({folder!r}), {tables!r})
+print(json.dumps({{"floor": time.perf_counter() - started}}))
+"""
+
+
+def cross_check(report_json: Path, pandas_json: Path) -> list[str]:
+    """Headline KPIs and funnel of crmkpi vs pandas; the differences, if any."""
+    report = json.loads(report_json.read_text(encoding="utf-8"))
+    baseline = json.loads(pandas_json.read_text(encoding="utf-8"))
+    problems = []
+    for kpi, expected in baseline["kpis"].items():
+        got = report["kpis"].get(kpi, {})
+        value = got.get("by_currency") if isinstance(expected, dict) else got.get("value")
+        if not _close(value, expected):
+            problems.append(f"{kpi}: crmkpi {value!r} vs pandas {expected!r}")
+    ours = {row["stage"]: row["reached"] for row in report["tables"].get("funnel", [])}
+    theirs = {row["stage"]: row["reached"] for row in baseline["funnel"]}
+    if ours != theirs:
+        problems.append(f"funnel: crmkpi {ours} vs pandas {theirs}")
+    return problems
+
+
+def _close(a: object, b: object) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+    return a == b
+
+
+@dataclass
+class SizeResult:
+    deals: int
+    report: Timing
+    floor: Timing
+    pandas: Timing | None
+    cached: Timing | None
+    load_before: str
+    load_after: str
+    problems: list[str]
+
+
+def bench_size(n: int, runs: int, pandas: bool, scratch: Path) -> SizeResult:
+    folder = DATA_DIR / str(n)
+    config = folder / "crmkpi.toml"
+    before = load_average()
+    report_out = scratch / f"report-{n}.json"
+    report_args = [CRMKPI, "report", "--config", str(config), "--format", "json"]
+    print(f"  {n:,} deals: crmkpi report", flush=True)
+    report = measure([*report_args, "--no-cache"], runs, report_out)
+    print(f"  {n:,} deals: crmkpi report --cache (warm)", flush=True)
+    cache_args = [*report_args, "--cache", "--cache-dir", str(scratch / "cache")]
+    run_once(cache_args)  # fills the cache
+    cached = measure(cache_args, runs)
+    print(f"  {n:,} deals: polars floor", flush=True)
+    floor = measure([PYTHON, str(HERE / "floor.py"), str(folder)], runs)
+    problems: list[str] = []
+    baseline = None
+    if pandas:
+        print(f"  {n:,} deals: pandas baseline", flush=True)
+        pandas_out = scratch / f"pandas-{n}.json"
+        baseline = measure(
+            [PYTHON, str(HERE / "pandas_baseline.py"), str(folder)], runs, pandas_out
+        )
+        problems = cross_check(report_out, pandas_out)
+    return SizeResult(n, report, floor, baseline, cached, before, load_average(), problems)
+
+
+def bench_imports(runs: int, scratch: Path) -> dict[str, Timing]:
+    out: dict[str, Timing] = {}
+    xlsx = DATA_DIR / "100000" / "xlsx" / "crmkpi.toml"
+    if xlsx.exists():
+        print("  XLSX import, 100k deals", flush=True)
+        out["xlsx_100k"] = in_process(LOAD_SNIPPET.format(config=str(xlsx)), runs)["load"]
+    big = DATA_DIR / "1000000"
+    if (big / "deals.csv").exists():
+        print("  CSV import, 1M deals", flush=True)
+        config = deals_only_config(big, scratch)
+        out["csv_1m"] = in_process(LOAD_SNIPPET.format(config=str(config)), runs)["load"]
+        floor = FLOOR_SNIPPET.format(folder=str(big), tables=["deals"])
+        out["csv_1m_floor"] = in_process(floor, runs)["floor"]
+        print("  catalog, 1M deals + 3M stage history + 1M leads", flush=True)
+        config = catalog_config(big, scratch)
+        catalog = in_process(CATALOG_SNIPPET.format(config=str(config)), runs)
+        out["catalog_load"], out["catalog"] = catalog["load"], catalog["catalog"]
+        tables = ["deals", "stage_history", "leads"]
+        floor = FLOOR_SNIPPET.format(folder=str(big), tables=tables)
+        out["catalog_floor"] = in_process(floor, runs)["floor"]
+    return out
+
+
+def bench_help(runs: int = 10) -> Timing:
+    print("  crmkpi --help", flush=True)
+    return measure([CRMKPI, "--help"], runs)
+
+
+def _verdict(value: float, limit: float) -> str:
+    if value <= limit:
+        return "met"
+    return f"missed by {value / limit - 1:.0%}"
+
+
+def render(
+    info: dict[str, str],
+    sizes: list[SizeResult],
+    imports: dict[str, Timing],
+    help_timing: Timing | None,
+    runs: int,
+    command: str,
+) -> str:
+    """The generated part of RESULTS.md: machine, load, medians, ratios and goal verdicts."""
+    lines = [
+        f"Generated by `{command}` on {time.strftime('%Y-%m-%d %H:%M %Z')}; medians of {runs} "
+        "runs (`--help`: 10), each a fresh process.",
+        "",
+        "| machine | |",
+        "|---|---|",
+        *(f"| {k} | {v} |" for k, v in info.items()),
+        "",
+    ]
+    goals: list[tuple[str, str, str]] = []
+    if sizes:
+        lines += [
+            "### Full report (`crmkpi report --config ... --format json`)",
+            "",
+            "| deals | crmkpi | CPU | peak RSS | warm cache | polars floor | floor RSS | pandas "
+            "| pandas RSS | crmkpi / floor | pandas / crmkpi | load avg before → after |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for r in sizes:
+            vs_floor = r.report.median / r.floor.median
+            pandas_cells = ["–", "–", "–"]
+            if r.pandas:
+                speedup = r.pandas.median / r.report.median
+                pandas_cells = [
+                    f"{r.pandas.median:.2f} s",
+                    f"{r.pandas.peak_mb:,.0f} MB",
+                    f"{speedup:.2f}x",
+                ]
+            cached = f"{r.cached.median:.2f} s" if r.cached else "–"
+            lines.append(
+                f"| {r.deals:,} | {r.report.median:.2f} s | {r.report.cpu_median:.2f} s "
+                f"| {r.report.peak_mb:,.0f} MB | {cached} "
+                f"| {r.floor.median:.2f} s | {r.floor.peak_mb:,.0f} MB | {pandas_cells[0]} "
+                f"| {pandas_cells[1]} | {vs_floor:.2f}x | {pandas_cells[2]} "
+                f"| {r.load_before} → {r.load_after} |"
+            )
+            label = {1_000_000: "1m", 10_000_000: "10m"}.get(r.deals)
+            if label:
+                limit = GOALS[f"report_vs_floor_{label}"]
+                goals.append(
+                    (f"report within {limit}x of the floor at {r.deals:,}", f"{vs_floor:.2f}x",
+                     _verdict(vs_floor, limit))
+                )  # fmt: skip
+                if r.pandas:
+                    limit = GOALS[f"pandas_vs_report_{label}"]
+                    speedup = r.pandas.median / r.report.median
+                    goals.append(
+                        (f"at least {limit}x faster than pandas at {r.deals:,}",
+                         f"{speedup:.2f}x", "met" if speedup >= limit
+                         else f"missed ({speedup / limit:.0%} of the goal)")
+                    )  # fmt: skip
+            if r.deals == 10_000_000:
+                gb = r.report.peak_mb / 1024
+                limit = GOALS["memory_10m_gb"]
+                goals.append((f"peak memory under {limit} GB at 10M", f"{gb:.2f} GB",
+                              _verdict(gb, limit)))  # fmt: skip
+        lines.append("")
+        for r in sizes:
+            status = "agree" if not r.problems else "DISAGREE: " + "; ".join(r.problems)
+            checked = "headline KPIs and funnel" if r.pandas else "(pandas not run)"
+            lines.append(f"- {r.deals:,} deals: crmkpi and pandas {checked} {status}.")
+        lines.append("")
+    if imports:
+        lines += ["### Imports and catalog (in-process, imports excluded)", "", "| what | median |"]
+        lines.append("|---|---:|")
+        names = {
+            "xlsx_100k": "100k-row XLSX import (`crmkpi.load`)",
+            "csv_1m": "1M-row CSV import (`crmkpi.load`, deals only)",
+            "csv_1m_floor": "1M-row CSV, polars floor",
+            "catalog_load": "load 1M deals + 3M stage history + 1M leads",
+            "catalog": "every catalog KPI and table on them",
+            "catalog_floor": "polars floor reading the same three files",
+        }
+        lines += [f"| {names[k]} | {t.median:.2f} s |" for k, t in imports.items()]
+        lines.append("")
+        for key in ("xlsx_100k", "csv_1m"):
+            if key in imports:
+                limit = GOALS[key]
+                goals.append((f"{names[key]} under {limit} s", f"{imports[key].median:.2f} s",
+                              _verdict(imports[key].median, limit)))  # fmt: skip
+        if "catalog" in imports:
+            ratio = imports["catalog"].median / imports["catalog_floor"].median
+            limit = GOALS["catalog_vs_floor"]
+            goals.append((f"catalog within {limit}x of the read floor", f"{ratio:.2f}x",
+                          _verdict(ratio, limit)))  # fmt: skip
+    if help_timing:
+        limit = GOALS["help"]
+        measured = f"{help_timing.median:.3f} s ({help_timing.cpu_median:.3f} s CPU)"
+        goals.append((f"`crmkpi --help` under {limit} s", measured,
+                      _verdict(help_timing.median, limit)))  # fmt: skip
+    if goals:
+        lines += ["### Goals", "", "| goal | measured | verdict |", "|---|---:|---|"]
+        lines += [f"| {g} | {m} | {v} |" for g, m, v in goals]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(generated: str, append: bool) -> None:
+    """Replace (or, with `append`, extend) the generated block; hand-written notes stay."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        old, tail = rest.split(END, 1)
+        body = (old.strip() + "\n\n" + generated) if append else generated
+    else:
+        head, tail = "# Benchmark results\n\n", "\n## Notes\n\n(analysis goes here)\n"
+        body = generated
+    RESULTS.write_text(f"{head}{BEGIN}\n{body.strip()}\n{END}{tail}", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument("--quick", action="store_true", help="100k deals, 1 run, no imports")
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument("--no-imports", action="store_true", help="skip import/catalog timings")
+    parser.add_argument("--no-help", action="store_true", help="skip the --help timing")
+    parser.add_argument("--append", action="store_true", help="add to RESULTS.md, not replace")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.runs, args.no_imports = [100_000], 1, True
+    command = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    print(f"machine load before: {load_average()}", flush=True)
+    for n in sorted(set(args.sizes) | ({100_000, 1_000_000} if not args.no_imports else set())):
+        if not (DATA_DIR / str(n) / "crmkpi.toml").exists() or (
+            n == 100_000 and not (DATA_DIR / str(n) / "xlsx" / "deals.xlsx").exists()
+        ):
+            print(f"generating {n:,} deals into {DATA_DIR / str(n)}", flush=True)
+            generate(n, DATA_DIR, xlsx=n == 100_000)
+    info = machine()
+    with tempfile.TemporaryDirectory(prefix="crmkpi-bench-") as tmp:
+        scratch = Path(tmp)
+        help_timing = None if args.no_help else bench_help()
+        sizes = [bench_size(n, args.runs, not args.no_pandas, scratch) for n in args.sizes]
+        imports = {} if args.no_imports else bench_imports(args.runs, scratch)
+    generated = render(info, sizes, imports, help_timing, args.runs, command.strip())
+    print(generated)
+    if not args.no_write:
+        write_results(generated, args.append)
+        print(f"wrote {RESULTS}")
+    return 1 if any(r.problems for r in sizes) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
