@@ -1,0 +1,129 @@
+"""Config sources, parse hints, strict mode, folders, formats and the errors a person acts on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from crmkpi.config import parse_config
+from crmkpi.errors import InputError
+from crmkpi.io.load import load
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_config_source_columns_and_parse_hints(tmp_path: Path) -> None:
+    write(
+        tmp_path / "export_2024.txt",
+        "Ref|Client|Phase|Net|Opened\n"
+        "A-1|Acme|Won|1.234|03/04/2024\n"
+        "A-2|Beta|Talks|2.000|04/04/2024\n",
+    )
+    raw = {
+        "sources": {
+            "deals": {
+                "path": "export_*.txt",
+                "columns": {"id": "Ref", "customer_id": "Client", "stage": "Phase",
+                            "amount": "Net", "created_at": "Opened"},
+                "parse": {"delimiter": "|", "decimal": ",", "date_order": "mdy"},
+            }
+        },
+        "stages": {"won": ["Won"], "order": ["Talks", "Won"]},
+    }  # fmt: skip
+    config = parse_config(raw, tmp_path / "crmkpi.toml")
+    ds = load([], config)
+    deals = ds.frames["deals"]
+    # decimal comma hint: 1.234 is one thousand two hundred thirty-four
+    assert deals["amount"].to_list() == [1234.0, 2000.0]
+    # month-first hint: 03/04/2024 is 4 March
+    assert deals["created_at"][0] == datetime(2024, 3, 4)
+    assert deals["status"].to_list() == ["won", "open"]
+    assert ds.stages.order == ("Talks", "Won") and ds.stages.origin == "config"
+    assert ds.inputs[0].columns["id"] == "Ref"
+
+
+def test_strict_raises_at_first_bad_row(tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "deals.csv",
+        "Deal ID,Stage,Created Date,Amount\n1,Won,2024-01-01,10\n2,Won,2024-01-02,ten\n",
+    )
+    with pytest.raises(InputError) as err:
+        load([f], strict=True)
+    # line 3 of the file, column Amount, the value and what was expected
+    assert err.value.row == 3
+    assert err.value.column == "Amount"
+    assert "'ten'" in str(err.value) and "a number" in str(err.value)
+    assert load([f]).inputs[0].cells_flagged == {"amount": 1}
+
+
+def test_missing_required_column_names_closest_header(tmp_path: Path) -> None:
+    f = write(tmp_path / "deals.csv", "Deal ID,Stage,Amount,Creatd\n1,Won,10,2024-01-01\n")
+    with pytest.raises(InputError) as err:
+        load([f])
+    text = str(err.value)
+    assert "deals.csv" in text and "created_at" in text and "closest header: 'Creatd'" in text
+
+
+def test_folder_skips_non_tables_and_header_only_file_loads_empty(tmp_path: Path) -> None:
+    write(tmp_path / "README.md", "# exports\n")
+    write(tmp_path / "crmkpi.toml", "title = 'x'\n")
+    write(tmp_path / "b_leads.csv", "Lead ID,Lead Source,Created Date\n")
+    write(tmp_path / "a_deals.tsv", "Deal ID\tStage\tCreated Date\n1\tWon\t2024-01-01\n")
+    ds = load([tmp_path])
+    assert [Path(s.path).name for s in ds.inputs] == ["a_deals.tsv", "b_leads.csv"]
+    assert ds.frames["leads"].height == 0
+    assert ds.inputs[0].delimiter == "\t"
+    write(tmp_path / "empty.csv", "")
+    with pytest.raises(InputError, match="empty.csv"):
+        load([tmp_path / "empty.csv"])
+
+
+def test_utf16_excel_unicode_text_and_workbook_sheets(tmp_path: Path) -> None:
+    text = "Deal Name\tStage\tAmount\tCreated Date\nΑλφα\tWon\t10,5\t05.01.2024\n"
+    f = tmp_path / "deals.txt"
+    f.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    ds = load([f])
+    assert ds.inputs[0].encoding == "utf-16"
+    assert ds.frames["deals"]["name"].to_list() == ["Αλφα"]
+    assert ds.frames["deals"]["amount"].to_list() == [10.5]
+
+    wb = openpyxl.Workbook()
+    notes = wb.active
+    notes.title = "Notes"
+    notes.append(["Exported for the board"])
+    leads = wb.create_sheet("Leads")
+    leads.append(["Lead ID", "Lead Source", "Created Date"])
+    leads.append(["L1", "Web", datetime(2024, 2, 1)])
+    deals = wb.create_sheet("Deals")
+    deals.append(["Deal ID", "Stage", "Created Date", "Amount"])
+    deals.append(["D1", "Closed Won", datetime(2024, 2, 3), 99])
+    wb.save(tmp_path / "book.xlsx")
+    ds = load([tmp_path / "book.xlsx"])  # every sheet that holds a table; notes skipped
+    assert sorted(ds.frames) == ["deals", "leads"]
+    assert [s.sheet for s in ds.inputs] == ["Leads", "Deals"]
+    with pytest.raises(InputError, match="no sheet named 'Nope'"):
+        from crmkpi.io.load import read_file
+
+        read_file(tmp_path / "book.xlsx", None, None, sheet="Nope")
+
+
+def test_probability_percent_and_activity_success(tmp_path: Path) -> None:
+    deals = write(
+        tmp_path / "deals.csv",
+        "Deal ID,Stage,Created Date,Probability\n1,Proposal,2024-01-01,40%\n"
+        "2,Negotiation,2024-01-02,75%\n",
+    )
+    calls = write(
+        tmp_path / "calls.csv",
+        "Activity ID,Type,Date,Outcome\n1,Call,2024-01-01 10:00,Connected\n"
+        "2,Call,2024-01-01 11:00,No answer\n3,Call,2024-01-01 12:00,Rescheduled\n",
+    )
+    ds = load([deals, calls])
+    assert ds.frames["deals"]["probability"].to_list() == [0.4, 0.75]
+    assert ds.frames["activities"]["success"].to_list() == [True, False, None]
