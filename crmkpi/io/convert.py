@@ -26,6 +26,7 @@ from crmkpi.io.columns import (
 )
 from crmkpi.io.grid import Grid
 from crmkpi.io.mapping import Mapping
+from crmkpi.io.numbers import currency_expr
 from crmkpi.io.stages import (
     StageMeaning,
     flags_status_expr,
@@ -250,6 +251,13 @@ def _derived(
             times_at = [exprs[c] for c in ("_won_at", "_lost_at") if c in exprs]
             if times_at:
                 out["closed_at"] = pl.coalesce(times_at) if len(times_at) > 1 else times_at[0]
+    money = "mrr" if table == "subscriptions" else "amount"
+    if "currency" in TABLES[table].names and "currency" not in plans and money in plans:
+        # "USD 485,000.00", "1.234,50 €": the amount's own symbol or code gives the currency
+        sample = sample_values(frame[plans[money].header])
+        found = pl.Series(sample, dtype=pl.String).to_frame("v").select(currency_expr(pl.col("v")))
+        if found.to_series().drop_nulls().len():
+            out["currency"] = currency_expr(pl.col(plans[money].header))
     if table == "activities" and "success" not in plans and "outcome" in plans:
         distinct = frame[plans["outcome"].header].drop_nulls().unique().to_list()
         out["success"] = outcome_success(exprs["outcome"], distinct)

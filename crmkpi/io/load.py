@@ -213,13 +213,6 @@ def load(
     )
 
 
-def _neutralise(value: str | None) -> str | None:
-    """Prefix ' to text a spreadsheet would run as a formula."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
-
-
 def write_rejects(ds: Dataset, path: str | Path) -> None:
     """Write Dataset.rejects as CSV, atomically, with formula-like cells neutralised."""
     from crmkpi.report.output import write_atomic

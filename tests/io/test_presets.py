@@ -85,6 +85,8 @@ def test_salesforce_report_xlsx_and_api_names(tmp_path: Path) -> None:
     # the open deal's Close Date is its expected close date
     assert deals["expected_close_at"][1] == datetime(2024, 7, 15)
     assert deals["closed_at"][1] is None
+    # "USD 75,000.00": the amount's code fills the currency the report has no column for
+    assert deals["currency"].to_list()[:3] == ["USD", "USD", "USD"]
     # won: 75,000 (report) + 1,000 (API export, IsWon=1 although its stage name is custom)
     assert won_total(ds) == 76000.0
     report = ds.inputs[0]
