@@ -7,7 +7,8 @@
 
 A small tokenizer and a recursive-descent parser build a tree; the tree is compiled against a
 frame's schema, so a string compared with a number column or a bad date is caught before any
-data is read. Nothing is ever evaluated as Python. Errors name the 1-based character position
+data is read. A date without a time stands for the whole day. Nothing is ever evaluated as
+Python. Errors name the 1-based character position
 and what was expected there. Comparisons follow SQL: a null cell never matches `=`, `!=`, `<`...
 (use `is null`).
 """
@@ -299,15 +300,32 @@ def _compile(node: Node, schema: dict[str, Any], table: str) -> pl.Expr:
         return col.is_not_null() if node.negated else col.is_null()
     dtype = schema[node.column]
     values = [_coerce(v, node.column, dtype) for v in node.values]
+    whole_days = isinstance(dtype, pl.Datetime) and all(_is_day(v) for v in node.values)
+    if whole_days:
+        # A date without a time means the whole day: `closed_at = "2025-03-31"` matches any
+        # moment of that day, `closed_at <= "2025-03-31"` includes it.
+        col = col.dt.truncate("1d")
     if node.op in ("in", "not in"):
-        member = col.is_in(pl.Series(values, dtype=dtype, strict=False).implode())
+        if dtype.is_numeric() and not (
+            dtype.is_integer() and all(isinstance(v, int) for v in values)
+        ):
+            col, dtype = col.cast(pl.Float64), pl.Float64
+            values = [float(v) for v in values]
+        member = col.is_in(pl.Series(values, dtype=dtype).implode())
         # SQL semantics: a null cell is neither in nor not in the list.
         member = pl.when(col.is_null()).then(None).otherwise(member)
         return ~member if node.op == "not in" else member
-    value = pl.lit(values[0], dtype=dtype) if values[0] is not None else pl.lit(None)
+    value = pl.lit(values[0]) if dtype.is_numeric() else pl.lit(values[0], dtype=dtype)
     op = {"=": "eq", "==": "eq", "!=": "ne", "<>": "ne", "<": "lt", "<=": "le", ">": "gt",
           ">=": "ge"}[node.op]  # fmt: skip
     return getattr(col, op)(value)
+
+
+def _is_day(lit: Literal) -> bool:
+    return (
+        lit.kind == "string"
+        and re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", str(lit.value)) is not None
+    )
 
 
 def _coerce(lit: Literal, column: str, dtype: Any) -> Any:

@@ -187,3 +187,35 @@ def test_polars_filter_agrees_with_python_evaluation(tree: tuple[str, object]) -
     text, node = tree
     expected = [r["owner"] for r in ROWS if _python(node, r) is True]
     assert owners(text) == expected
+
+
+def test_a_date_without_time_means_the_whole_day() -> None:
+    frame = pl.DataFrame(
+        {"at": [datetime(2025, 3, 30, 23, 59), datetime(2025, 3, 31, 15), datetime(2025, 4, 1)]}
+    )
+
+    def kept(text: str) -> list[int]:
+        flags = frame.select(parse_where(text).to_expr(frame.schema)).to_series().to_list()
+        return [i for i, keep in enumerate(flags) if keep]
+
+    assert kept('at = "2025-03-31"') == [1]  # 15:00 that day
+    assert kept('at <= "2025-03-31"') == [0, 1]  # the day itself included
+    assert kept('at > "2025-03-31"') == [2]
+    assert kept('at < "2025-03-31T16:00"') == [0, 1]  # with a time: that moment
+    assert kept('at in ("2025-03-30", "2025-04-01")') == [0, 2]
+
+
+def test_numbers_compare_across_integer_and_float() -> None:
+    frame = pl.DataFrame({"score": [7, 8, 9], "share": [0.5, 2.0, None]})
+
+    def kept(text: str) -> list[int]:
+        return (
+            frame.with_row_index()
+            .filter(parse_where(text).to_expr(frame.schema))["index"]
+            .to_list()
+        )
+
+    assert kept("score >= 7.5") == [1, 2]
+    assert kept("score in (8, 9.0)") == [1, 2]
+    assert kept("share in (2, 0.5)") == [0, 1]
+    assert kept("share not in (2)") == [0]  # the null share is in no list
