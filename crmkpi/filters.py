@@ -8,9 +8,8 @@
 A small tokenizer and a recursive-descent parser build a tree; the tree is compiled against a
 frame's schema, so a string compared with a number column or a bad date is caught before any
 data is read. A date without a time stands for the whole day. Nothing is ever evaluated as
-Python. Errors name the 1-based character position
-and what was expected there. Comparisons follow SQL: a null cell never matches `=`, `!=`, `<`...
-(use `is null`).
+Python. Errors name the 1-based character position and what was expected there. Comparisons
+follow SQL: a null cell never matches `=`, `!=`, `<`... (use `is null`).
 """
 
 from __future__ import annotations
