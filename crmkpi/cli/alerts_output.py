@@ -42,9 +42,10 @@ def save_run(report: Report, ds: Dataset, quiet: bool) -> None:
         typer.echo(f"crmkpi: saved run {run_id} to {path}", err=True)
 
 
-def exit_on_alerts(alerts: list[Alert]) -> None:
-    """Exit 3 with a count on stderr, so a scheduler sees the failure and why."""
-    bad = sum(1 for a in alerts if a.severity == "bad")
-    plural = "s" if len(alerts) != 1 else ""
-    typer.echo(f"crmkpi: {len(alerts)} alert{plural} ({bad} bad); exit {EXIT_ALERT}", err=True)
+def exit_on_alerts(alerts: list[Alert], quiet: bool = False) -> None:
+    """Exit 3, with a count on stderr unless --quiet (whose alert lines already say it all)."""
+    if not quiet:
+        bad = sum(1 for a in alerts if a.severity == "bad")
+        plural = "s" if len(alerts) != 1 else ""
+        typer.echo(f"crmkpi: {len(alerts)} alert{plural} ({bad} bad); exit {EXIT_ALERT}", err=True)
     raise typer.Exit(EXIT_ALERT)

@@ -112,7 +112,8 @@ def _print_overview(store, fmt: str, last: int | None) -> None:  # noqa: ANN001
         typer.echo("crmkpi: no KPI values saved yet (run `crmkpi report --save`)", err=True)
         return
     if fmt == "terminal":
-        _table(rows, f"History: {store.run_count()} saved runs", {"latest": "kpi"})
+        runs = store.run_count()
+        _table(rows, f"History: {runs} saved run{'s' if runs != 1 else ''}", {"latest": "kpi"})
         return
     _write_rows(rows, fmt)
 

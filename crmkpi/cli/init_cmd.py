@@ -151,7 +151,7 @@ def _targets(ds: Dataset | None) -> list[str]:
         now = values.get(kpi_id)
         if now is None:
             continue
-        shown = f"{now:.4g}" if metric.unit != "count" else f"{now:.0f}"
+        shown = f"{now:.0f}" if abs(now) >= 100 or metric.unit == "count" else f"{now:.3g}"
         lines.append(f"# {kpi_id} = {_q(f'{op} {shown}')}   # now {format_value(now, metric.unit)}")
     if not values:
         lines.append('# win_rate = ">= 0.25"')

@@ -133,7 +133,7 @@ def report_command(
     if fail_on_alert and rep.alerts:
         from crmkpi.cli.alerts_output import exit_on_alerts
 
-        exit_on_alerts(rep.alerts)
+        exit_on_alerts(rep.alerts, quiet)
 
 
 def _print_terminal(rep: Report, ascii_only: bool, width: int | None) -> None:

@@ -44,10 +44,13 @@ def test_an_alert_exits_3_only_with_fail_on_alert(folder):
     toml = QUIET_ALERTS + '[targets]\nwin_rate = ">= 0.6"\n'
     result = run(folder, toml, "--fail-on-alert", "--quiet")
     assert result.exit_code == EXIT_ALERT
-    # --quiet: only the alert on stdout; the count on stderr.
+    # --quiet: only the alert, on stdout; nothing else anywhere.
     assert result.stdout == "BAD  target  Win rate 50.0% is below target >= 60.0%\n"
-    assert "1 alert (1 bad); exit 3" in result.stderr
+    assert result.stderr == ""
     assert run(folder, toml, "--quiet").exit_code == EXIT_OK
+    loud = run(folder, toml, "--fail-on-alert", "-f", "json")
+    assert loud.exit_code == EXIT_ALERT
+    assert loud.stderr == "crmkpi: 1 alert (1 bad); exit 3\n"
 
 
 def test_alerts_are_in_the_json_output(folder):

@@ -42,7 +42,7 @@ def test_init_writes_a_valid_commented_config(tmp_path):
     assert raw["stages"]["order"].index("Proposal") < raw["stages"]["order"].index("Won")
     assert raw["targets"] == {}  # suggestions stay commented out
     # win rate today: 2 won / 3 closed = 66.7%; deals won 2.
-    assert '# win_rate = ">= 0.6667"   # now 66.7%' in text
+    assert '# win_rate = ">= 0.667"   # now 66.7%' in text
     assert '# deals_won = ">= 2"   # now 2' in text
     assert "# [targets.by_owner.Ana]" in text
     config = load_config(path)  # what init writes, load accepts
