@@ -43,6 +43,7 @@ PERIOD_FORMATS = {"day": "yyyy-mm-dd", "week": "yyyy-mm-dd", "month": "yyyy-mm"}
 INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 BOLD = Font(bold=True)
 TABLE_TOP = 4  # table sheets: title in row 1, how it was computed in row 2, header in row 4
+CHART_BESIDE_MAX_COLUMNS = 8
 CHART_COLUMNS = 8  # a 12 cm chart spans about 7 default-width columns
 
 
@@ -57,7 +58,7 @@ def number_format(unit: str, currency: str | None = None) -> str:
     if unit == "days":
         return '0.0 "d"'
     if unit == "minutes":
-        return '0 "min"'
+        return '#,##0 "min"'
     if unit in ("months", "score"):
         return "0.0"
     if unit == "count":
@@ -171,26 +172,26 @@ def _summary(wb: Workbook, report: Report, names: _Names) -> None:
     put(ws, 3, 2, report.comparison.label if report.comparison else "")
     put(ws, 4, 1, "Generated")
     put(ws, 4, 2, report.generated_at.strftime("%Y-%m-%d %H:%M"))
-    headers = ["Group", "KPI", "Value", "Unit", "Target", "Status", "This period"]
-    headers += ["Previous period", "Change", "KPI id"]
+    headers = ["Group", "KPI", "Value", "Target", "Status", "This period", "Previous period"]
+    headers += ["Change", "Unit", "KPI id"]
     rows, formats = [], []
     for kpi in report.kpis.values():
         if kpi.reason and not kpi.by_currency:
             continue
         for label, currency, value in _kpi_lines(kpi):
             rows.append(
-                [kpi.group, label, value, kpi.unit, kpi.target, kpi.status, kpi.latest]
-                + [kpi.previous, kpi.change, kpi.id]
+                [kpi.group, label, value, kpi.target, kpi.status, kpi.latest, kpi.previous]
+                + [kpi.change, kpi.unit, kpi.id]
             )
             formats.append(number_format(kpi.unit, currency))
     top = 6
     span = add_table(ws, names, "KPIs", headers, rows, [None] * len(headers), top)
     for i, fmt in enumerate(formats):
         r = top + 1 + i
-        for c in (3, 7, 8):
+        for c in (3, 6, 7):
             ws.cell(row=r, column=c).number_format = fmt
-        ws.cell(row=r, column=9).number_format = "+0.0%;-0.0%;0.0%"
-        status = ws.cell(row=r, column=6)
+        ws.cell(row=r, column=8).number_format = "+0.0%;-0.0%;0.0%"
+        status = ws.cell(row=r, column=5)
         if status.value in STATUS_FILL:
             status.fill = STATUS_FILL[status.value]
             status.font = Font(bold=True, color=STATUS_FONT[status.value])
@@ -232,6 +233,8 @@ def _trends(wb: Workbook, report: Report, names: _Names) -> None:
         )
         chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
         chart.y_axis.number_format = formats[i + 1] or "General"
+        for series in chart.series:
+            series.smooth = False  # a smoothed line invents values between periods
         _show_axes(chart)
         col = get_column_letter(1 + (i % 3) * CHART_COLUMNS)
         charts.add_chart(chart, f"{col}{1 + (i // 3) * 13}")
@@ -249,7 +252,7 @@ def _table_sheet(wb: Workbook, report: Report, result: TableResult, names: _Name
     units = {c: result.units.get(c) or _kpi_unit(report, c) for c in frame.columns}
     currency = _frame_currency(frame)
     formats = [
-        PERIOD_FORMATS.get(report.period or "", "yyyy-mm-dd")
+        _period_format(frame[c], report.period if result.id == "by_period" else None)
         if c == "period"
         else (number_format(units[c], currency) if units[c] else None)
         for c in frame.columns
@@ -263,6 +266,16 @@ def _table_sheet(wb: Workbook, report: Report, result: TableResult, names: _Name
     ws.freeze_panes = f"B{TABLE_TOP + 1}"
     if span is not None:
         _table_chart(ws, result, units, span, len(headers))
+
+
+def _period_format(column: Any, period: str | None) -> str:
+    """yyyy-mm for months (and for any column of month starts), yyyy-mm-dd otherwise."""
+    if period is not None:
+        return PERIOD_FORMATS.get(period, "yyyy-mm")
+    starts = column.drop_nulls()
+    if starts.dtype.is_temporal() and starts.len() and (starts.dt.day() == 1).all():
+        return "yyyy-mm"
+    return "yyyy-mm-dd"
 
 
 def _kpi_unit(report: Report, column: str) -> str:
@@ -291,9 +304,12 @@ def _table_chart(
     if result.id == "funnel":
         series, kind, title = pick("count")[:1], "bar", "Funnel"
     elif result.id == "owners":
-        series, kind, title = (pick("currency") or pick("count"))[:1], "bar", "Owners"
+        revenue = [columns.index("revenue_won") + 1] if "revenue_won" in columns else []
+        series, kind, title = (revenue or pick("currency") or pick("count"))[:1], "bar", "Owners"
     elif result.id == "mrr_movements":
-        series = [i for i in pick("currency") if columns[i - 1] not in ("mrr", "mrr_end")]
+        # the movements only: the MRR levels and the net sum would dwarf or double them
+        levels = ("mrr", "net_")
+        series = [i for i in pick("currency") if not columns[i - 1].startswith(levels)]
         kind, title = "col", "MRR movements"
     elif result.id in ("sources", "lost_reasons", "churn_reasons"):
         series, kind, title = pick("count", "currency")[:1], "bar", result.title
@@ -308,7 +324,15 @@ def _table_chart(
     for col in series:
         values = Reference(ws, min_col=col, min_row=first - 1, max_row=last)
         chart.add_data(values, titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+    category = next(
+        (
+            i
+            for i, c in enumerate(columns, 1)
+            if c != "currency" and not frame[c].dtype.is_numeric()
+        ),
+        1,
+    )
+    chart.set_categories(Reference(ws, min_col=category, min_row=first, max_row=last))
     if kind == "bar":
         chart.x_axis.scaling.orientation = "maxMin"  # first row on top, as in the table
         chart.legend = None
@@ -316,7 +340,11 @@ def _table_chart(
         chart.grouping = "stacked"
         chart.overlap = 100
     _show_axes(chart)
-    ws.add_chart(chart, f"{get_column_letter(width + 2)}{TABLE_TOP}")
+    # Beside a narrow table; under a wide one, where it is seen without scrolling sideways.
+    if width <= CHART_BESIDE_MAX_COLUMNS:
+        ws.add_chart(chart, f"{get_column_letter(width + 2)}{TABLE_TOP}")
+    else:
+        ws.add_chart(chart, f"A{last + 3}")
 
 
 def _plain_sheet(

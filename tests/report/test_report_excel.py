@@ -49,13 +49,13 @@ def test_summary_kpis_with_formats_and_status_colours(wb) -> None:  # noqa: ANN0
     win = rows["Win rate"]
     assert ws.cell(win, 3).value == 0.3125
     assert ws.cell(win, 3).number_format == "0.0%"
-    assert ws.cell(win, 6).value == "ok"
-    assert ws.cell(win, 6).fill.fgColor.rgb.endswith("C6EFCE")  # green
+    assert ws.cell(win, 5).value == "ok"
+    assert ws.cell(win, 5).fill.fgColor.rgb.endswith("C6EFCE")  # green
     revenue = rows["Revenue won"]
     assert ws.cell(revenue, 3).number_format == '#,##0 "EUR"'
-    assert ws.cell(revenue, 6).fill.fgColor.rgb.endswith("FFC7CE")  # red
-    assert ws.cell(revenue, 9).value == -0.2  # change against the previous period
-    assert ws.cell(rows["Sales cycle (median)"], 6).fill.fgColor.rgb.endswith("FFEB9C")
+    assert ws.cell(revenue, 5).fill.fgColor.rgb.endswith("FFC7CE")  # red
+    assert ws.cell(revenue, 8).value == -0.2  # change against the previous period
+    assert ws.cell(rows["Sales cycle (median)"], 5).fill.fgColor.rgb.endswith("FFEB9C")
     # mixed currencies: one row each, never summed
     assert ws.cell(rows["MRR (EUR)"], 3).value == 5000
     assert ws.cell(rows["MRR (USD)"], 3).value == 1200
@@ -100,6 +100,7 @@ def test_charts_point_at_their_tables(workbook_bytes: bytes) -> None:
     assert "'Owners'!$D$5:$D$7" in refs
     # MRR movements: stacked new and churned per period
     assert "'MRR movements'!$C$5:$C$7" in refs and "'MRR movements'!$D$5:$D$7" in refs
+    assert "'MRR movements'!$A$5:$A$7" in refs  # by period, not by currency (B)
     # trend lines: one per KPI with a trend, over the Trends sheet's 6 periods
     assert "'Trends'!$B$2:$B$7" in refs
     kinds = " ".join(charts.values())
