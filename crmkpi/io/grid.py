@@ -9,11 +9,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import polars as pl
 
 from crmkpi.errors import InputError
+from crmkpi.io.archive import check_workbook_archive
 from crmkpi.io.html_table import read_html_rows
 from crmkpi.io.sniff import (
     decode,
@@ -96,13 +98,16 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
         utf8 = text.encode("utf-8")
         head = text[:SNIFF_BYTES]
     lines = head.splitlines()[:SNIFF_LINES]
+    import csv
+
+    # The sample is at most SNIFF_BYTES: let the csv module's sniffing take a field that long
+    # (its default limit, 128 KiB, fails on one huge cell such as a pasted e-mail thread).
+    csv.field_size_limit(max(csv.field_size_limit(), SNIFF_BYTES + 1))
     delimiter = hints.get("delimiter") or sniff_delimiter(lines)
     delimiter = "\t" if delimiter in ("\\t", "tab") else delimiter
     if "header_row" in hints:
         skip = int(hints["header_row"]) - 1
     else:
-        import csv
-
         sample_rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
         # csv rows may span lines; count physical lines up to the header row
         idx = find_header_row([list(r) for r in sample_rows])
@@ -144,6 +149,8 @@ def _physical_line(lines: list[str], delimiter: str, record: int) -> int:
 def read_workbook(data: bytes, fmt: str, sheet: str | None, path: Path) -> list[Grid]:
     import fastexcel
 
+    if fmt in ("xlsx", "ods"):
+        check_workbook_archive(data, path, fmt)
     try:
         book = fastexcel.read_excel(data)
     except Exception as exc:  # fastexcel raises its own error types per failure
@@ -155,7 +162,10 @@ def read_workbook(data: bytes, fmt: str, sheet: str | None, path: Path) -> list[
         )
     grids = []
     for name in [sheet] if sheet else names:
-        raw = book.load_sheet(name, header_row=None, dtypes="string").to_polars()
+        try:
+            raw = book.load_sheet(name, header_row=None, dtypes="string").to_polars()
+        except Exception as exc:  # a damaged sheet part: calamine's own error types
+            raise InputError(f"cannot read sheet {name!r}: {exc}", path=str(path)) from exc
         if raw.width == 0:
             continue
         raw = raw.select(pl.all().cast(pl.String))
@@ -169,10 +179,23 @@ def read_grids(
     """Read any supported file into grids (one per sheet for workbooks)."""
     hints = hints or {}
     try:
+        before = path.stat()
         data = path.read_bytes()
+        after = path.stat()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    if S_ISREG(before.st_mode) and (
+        len(data) != before.st_size
+        or (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns)
+    ):
+        raise InputError(
+            "file changed while being read",
+            path=str(path),
+            hint="run again once the export has finished writing",
+        )
     fmt = sniff_format(data)
+    if fmt == "zip" and path.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
+        check_workbook_archive(data, path, path.suffix[1:].lower())  # names what is damaged
     if fmt in WORKBOOK_FORMATS:
         return read_workbook(data, fmt, sheet, path)
     if fmt == "html":
