@@ -9,12 +9,11 @@ the value. A ratio (numerator / denominator, as `safe_div` builds it) gets its o
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crmkpi.errors import UsageError
+from crmkpi.formula_parts import entering_rows, pretty, ratio_parts
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -208,7 +207,7 @@ def explain(
         steps.append(Step("left out converting currencies", rows.height - accounted))
     windowed = grain.since is not None or grain.until is not None
     steps.append(Step("rows in the window" if windowed else "rows used", rows.height))
-    parts = _parts(compute.value, metric.id)
+    parts = ratio_parts(compute.value, metric.id)
     part_results = tuple(_evaluate_part(name, expr, rows) for name, expr in parts)
     groups = _groups(rows, text_columns, parts) if text_columns else ()
     return Explanation(
@@ -272,50 +271,10 @@ def _window_steps(
     return steps
 
 
-def _tree(expr: pl.Expr) -> Any:
-    return json.loads(expr.meta.serialize(format="json"))
-
-
-def _expr(tree: Any) -> pl.Expr:
-    import polars as pl
-
-    return pl.Expr.deserialize(io.StringIO(json.dumps(tree)), format="json")
-
-
-def _parts(value: pl.Expr, kpi: str) -> list[tuple[str, pl.Expr]]:
-    """numerator and denominator of a safe_div ratio, else the value itself."""
-    tree = _tree(value)
-    ternary = tree.get("Ternary") if isinstance(tree, dict) else None
-    division = ternary and ternary.get("truthy", {}).get("BinaryExpr")
-    if division and division.get("op") == "TrueDivide":
-        return [("numerator", _expr(division["left"])), ("denominator", _expr(division["right"]))]
-    return [(kpi, value)]
-
-
-def _entering(expr: pl.Expr, schema: pl.Schema) -> tuple[pl.Expr, list[pl.Expr]]:
-    """Which rows enter an aggregate, and the value expressions whose nulls keep rows out."""
-    import polars as pl
-
-    tree = _tree(expr)
-    every_row = pl.repeat(True, pl.len())
-    agg = tree.get("Agg") if isinstance(tree, dict) else None
-    if not agg:
-        return every_row, []
-    inner = next(iter(agg.values()))
-    if isinstance(inner, dict) and "Filter" in inner:
-        content = _expr(inner["Filter"]["input"])
-        return _expr(inner["Filter"]["by"]).fill_null(False), [content]
-    content = _expr(inner)
-    dtype = pl.DataFrame(schema=schema).lazy().select(content).collect_schema().dtypes()[0]
-    if dtype == pl.Boolean:
-        return content.fill_null(False), []
-    return every_row, [content]
-
-
 def _evaluate_part(name: str, expr: pl.Expr, rows: pl.DataFrame) -> Part:
     import polars as pl
 
-    matches, contents = _entering(expr, rows.schema)
+    matches, contents = entering_rows(expr, rows.schema)
     selects = [expr.alias("__value"), matches.sum().alias("__rows")]
     names: list[str] = []
     for content in contents:
@@ -406,57 +365,3 @@ def _combined_parts(metric: Any, ds: Dataset, grain: Any) -> str:
         v = frame[VALUE][0] if frame is not None and frame.height == 1 else None
         shown.append(f"{m.id} {format_value(v, m.unit)}")
     return f"{metric.formula}, with " + ", ".join(shown)
-
-
-_OPS = {"Eq": "=", "EqValidity": "=", "NotEq": "!=", "NotEqValidity": "!=", "Lt": "<",
-        "LtEq": "<=", "Gt": ">", "GtEq": ">=", "And": "and", "Or": "or", "Plus": "+",
-        "Minus": "-", "Multiply": "*", "TrueDivide": "/", "FloorDivide": "//"}  # fmt: skip
-
-
-def pretty(expr: pl.Expr) -> str:
-    """A Polars expression as a person reads it: sum(status = "won"), count(*)."""
-    try:
-        return _pretty(_tree(expr), top=True)
-    except (KeyError, TypeError, ValueError, AttributeError, StopIteration):
-        return str(expr)
-
-
-def _pretty(node: Any, top: bool = False) -> str:
-    if node == "Len":
-        return "count(*)"
-    if not isinstance(node, dict) or len(node) != 1:
-        raise ValueError("unknown node")
-    kind, body = next(iter(node.items()))
-    if kind == "Column":
-        return str(body)
-    if kind == "Literal":
-        inner = next(iter(body.values()))
-        if isinstance(inner, dict):
-            lit_kind, lit = next(iter(inner.items()))
-            return json.dumps(lit, ensure_ascii=False) if lit_kind == "String" else str(lit)
-        return str(inner)
-    if kind == "BinaryExpr":
-        text = f"{_pretty(body['left'])} {_OPS[body['op']]} {_pretty(body['right'])}"
-        return text if top else f"({text})"
-    if kind == "Agg":
-        fn, inner = next(iter(body.items()))
-        return f"{fn.lower()}({_pretty(inner, top=True)})"
-    if kind == "Filter":
-        return f"{_pretty(body['input'], top=True)} where {_pretty(body['by'], top=True)}"
-    if kind == "Ternary":
-        return (f"if {_pretty(body['predicate'], True)} then {_pretty(body['truthy'], True)} "
-                f"else {_pretty(body['falsy'], True)}")  # fmt: skip
-    if kind == "Function":
-        args = ", ".join(_pretty(a, top=True) for a in body["input"])
-        fn = body["function"]
-        name = fn if isinstance(fn, str) else next(iter(fn.values()))
-        name = name if isinstance(name, str) else next(iter(name))
-        words = {"IsNull": f"{args} is null", "IsNotNull": f"{args} is not null"}
-        return words.get(name, f"{_snake(name)}({args})")
-    if kind == "Alias":
-        return _pretty(body[0], top)
-    raise ValueError(f"unknown node {kind}")
-
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")

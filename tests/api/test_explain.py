@@ -9,7 +9,7 @@ import pytest
 import crmkpi
 from crmkpi.dataset import Dataset
 from crmkpi.errors import UsageError
-from crmkpi.explanation import pretty
+from crmkpi.formula_parts import pretty
 
 
 def test_win_rate_rows_and_arithmetic_in_a_window(ds: Dataset) -> None:
