@@ -14,6 +14,7 @@ from crmkpi.cli.app import app, handle_errors
 from crmkpi.errors import UsageError
 
 if TYPE_CHECKING:
+    from crmkpi.config import Config
     from crmkpi.diff import DealDiff
 
 DIFF_FORMATS = {"terminal": (), "json": (".json",), "markdown": (".md",), "csv": (".csv",)}
@@ -156,6 +157,30 @@ def _format_for(out: Path) -> str:
     raise UsageError(f"cannot tell the diff format from {str(out)!r}", hint="use .json, .md, .csv")
 
 
+def snapshot_config(config: Config, path: Path) -> Config:
+    """The project config with its sources narrowed to the files of one snapshot.
+
+    A source keeps its preset, columns and parse hints for the snapshot's files of the same
+    name pattern; otherwise every snapshot would also read the sources' own files.
+    """
+    import fnmatch
+    import glob
+    from dataclasses import replace
+
+    sources = []
+    for source in config.sources:
+        if not source.path:
+            continue
+        pattern = Path(source.path).name
+        if path.is_dir():
+            inside = f"{glob.escape(str(path.resolve()))}/{pattern}"
+            if glob.glob(inside):
+                sources.append(replace(source, path=inside))
+        elif fnmatch.fnmatch(path.name, pattern):
+            sources.append(replace(source, path=glob.escape(str(path.resolve()))))
+    return replace(config, sources=tuple(sources))
+
+
 @app.command("diff")
 @handle_errors
 def diff_command(
@@ -178,8 +203,11 @@ def diff_command(
 
     if fmt not in DIFF_FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"use {', '.join(DIFF_FORMATS)}")
+    from crmkpi.config import find_config, load_config
+
     paths = [old, *new]
-    snapshots = [api.load([p], config=config) for p in paths]
+    project = load_config(find_config(config))
+    snapshots = [api.load([p], config=snapshot_config(project, p)) for p in paths]
     diff = compare(snapshots, [str(p) for p in paths])
     renderers = {"json": render_json, "markdown": render_markdown, "csv": render_csv}
     if out:

@@ -97,3 +97,33 @@ def test_out_file_and_bad_format(exports, tmp_path):
     assert len(rows) == len(EXPECTED)
     result = run(exports, "-f", "yaml")
     assert result.exit_code == 2 and "unknown format 'yaml'" in result.stderr
+
+
+def test_each_snapshot_reads_only_its_own_files_with_the_sources_mapping(tmp_path):
+    # The project's source maps "Deal Worth" to amount and points at current/; the snapshots
+    # in old/ and new/ use the same header, and current/ holds a deal neither snapshot has.
+    header = "Deal ID,Deal Name,Owner,Stage,Deal Worth,Created Date\n"
+    for folder, rows in {
+        "current": "9,Other,Ana,Qualified,1,2025-01-01\n",
+        "old": "1,Acme,Ana,Qualified,1000,2025-01-05\n",
+        "new": "1,Acme,Ana,Qualified,1500,2025-01-05\n",
+    }.items():
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / f"deals-{folder}.csv").write_text(header + rows, encoding="utf-8")
+    (tmp_path / "crmkpi.toml").write_text(
+        '[sources.deals]\npath = "current/deals-*.csv"\ntable = "deals"\n'
+        '[sources.deals.columns]\namount = "Deal Worth"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        app,
+        ["diff", str(tmp_path / "old"), str(tmp_path / "new"), "-c", str(tmp_path / "crmkpi.toml"),
+         "-f", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    # One deal in each snapshot: deal 9 of current/ was never read.
+    assert (doc["summary"]["deals_before"], doc["summary"]["deals_after"]) == (1, 1)
+    assert [(r["id"], r["old_amount"], r["amount"]) for r in doc["amount_changes"]] == [
+        ("1", 1000.0, 1500.0)
+    ]
