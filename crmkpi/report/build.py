@@ -248,7 +248,8 @@ def build_report(
             skipped.append({"kpi" if kind == "value" else "table": name, "reason": reason})
 
     kpis = {
-        m.id: _kpi_value(m, results, mixed, ds, comparison, starts, period_grain) for m in metrics
+        m.id: _kpi_value(m, results, mixed, ds, comparison, starts, period_grain, end)
+        for m in metrics
     }
     for entry in skipped:
         if "kpi" in entry:
@@ -306,6 +307,7 @@ def _kpi_value(
     comparison: Comparison | None,
     starts: list[datetime],
     grain: Grain,
+    end: datetime | None,
 ) -> KpiValue:
     table = metric.needs[0][0] if metric.needs else ""
     kpi = KpiValue(
@@ -345,7 +347,8 @@ def _kpi_value(
             row[0]: None if row[1] is None else float(row[1])
             for row in trend_frame.select(PERIOD, VALUE).iter_rows()
         }
-        kpi.trend = [(periods.period_label(s, grain), by_start.get(s)) for s in starts]
+        labels = periods.trend_labels(starts, grain, end)
+        kpi.trend = [(label, by_start.get(s)) for label, s in zip(labels, starts, strict=True)]
     if comparison is None:
         return kpi
     if comparison.basis == "window":

@@ -132,6 +132,16 @@ def trend_starts(end: datetime, grain: Grain, count: int = TREND_PERIODS) -> lis
     return [shift(last, grain.period, -i) for i in range(count - 1, -1, -1)]
 
 
+def trend_labels(starts: list[datetime], grain: Grain, end: datetime | None) -> list[str]:
+    """Period labels; the last one says "(partial)" when the data or window stops inside it,
+    so a half-month's dip is not read as a fall."""
+    assert grain.period is not None
+    labels = [period_label(s, grain) for s in starts]
+    if starts and end is not None and shift(starts[-1], grain.period, 1) > end:
+        labels[-1] += " (partial)"
+    return labels
+
+
 def window_comparison(since: datetime, until: datetime) -> Comparison:
     previous = previous_window(since, until)
     return Comparison(

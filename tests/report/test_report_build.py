@@ -169,3 +169,11 @@ def test_deals_without_dates_give_no_trend_but_still_a_value() -> None:
     assert rep.data_span == (None, None)
     assert rep.kpis["deals_total"].value == 1
     assert rep.kpis["deals_total"].trend == []
+
+
+def test_a_period_cut_short_by_the_data_is_marked_partial() -> None:
+    rep = build_report(demo_dataset(), options=ReportOptions(period="month"))
+    labels = [p for p, _ in rep.kpis["deals_won"].trend]
+    # the data ends on 2025-06-28, two days before June does
+    assert labels[-1] == "2025-06 (partial)"
+    assert labels[-2] == "2025-05"
