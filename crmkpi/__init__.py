@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from crmkpi.api import convert, load, metric, query, report, table, tables
     from crmkpi.dataset import Dataset
     from crmkpi.errors import ConfigError, CrmkpiError, InputError, UsageError
-    from crmkpi.explanation import explain
+    from crmkpi.explanation import explain, explain_rows
 
 _PUBLIC = {
     "load": "crmkpi.api",
@@ -31,6 +31,7 @@ _PUBLIC = {
     "tables": "crmkpi.api",
     "convert": "crmkpi.api",
     "explain": "crmkpi.explanation",
+    "explain_rows": "crmkpi.explanation",
     "Dataset": "crmkpi.dataset",
     "CrmkpiError": "crmkpi.errors",
     "InputError": "crmkpi.errors",
@@ -47,6 +48,7 @@ __all__ = [
     "__version__",
     "convert",
     "explain",
+    "explain_rows",
     "load",
     "metric",
     "query",

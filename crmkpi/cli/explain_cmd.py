@@ -27,6 +27,11 @@ def explain_command(
     until: str = typer.Option(None, "--until", help="Window end (YYYY-MM-DD), exclusive."),
     where: str = typer.Option(None, "--where", "-w", help="Row filter, as for `crmkpi metric`."),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    rows: Path = typer.Option(
+        None,
+        "--rows",
+        help="Also write every row of the KPI's table with how it counted (.csv, .json, .md).",
+    ),
     config: Path = typer.Option(
         None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
     ),
@@ -39,6 +44,12 @@ def explain_command(
         raise UsageError(f"unknown format {fmt!r}", hint="use text or json")
     ds = api.load(paths or [], config=config)
     result = explain(ds, kpi, since=since, until=until, where=where)
+    if rows is not None:
+        from crmkpi.cli.frame_output import Block, emit, input_paths
+        from crmkpi.explanation import explain_rows
+
+        listing = explain_rows(ds, kpi, since=since, until=until, where=where)
+        emit([Block("rows", listing)], None, rows, protected=input_paths(ds))
     if fmt == "json":
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2, default=str))
     else:

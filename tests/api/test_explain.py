@@ -86,3 +86,32 @@ def test_unknown_and_table_ids_are_usage_errors(ds: Dataset) -> None:
 )  # fmt: skip
 def test_expressions_read_like_formulas(expr: pl.Expr, text: str) -> None:
     assert pretty(expr) == text
+
+
+def test_rows_listing_says_how_each_deal_counted(ds: Dataset) -> None:
+    listing = crmkpi.explain_rows(ds, "win_rate", since="2025-04-01", where='owner != "Cy"')
+    got = dict(zip(listing["id"], listing["counted_as"], strict=True))
+    # Cy's D8, D9 and D10 (no owner: null never matches !=) are filtered away by --where.
+    assert got == {
+        "D1": "left out: closed_at before 2025-04-01",
+        "D2": "left out: closed_at before 2025-04-01",
+        "D3": "counted: numerator and denominator",
+        "D4": "counted: numerator and denominator",
+        "D5": "counted: denominator",
+        "D6": "left out: closed_at before 2025-04-01",
+        "D7": "left out: closed_at empty",
+    }
+    assert listing.columns[:4] == ["id", "owner", "status", "amount"]
+
+
+def test_rows_listing_of_a_mean_names_empty_amounts(ds: Dataset) -> None:
+    listing = crmkpi.explain_rows(ds, "avg_deal_size")
+    got = dict(zip(listing["id"], listing["counted_as"], strict=True))
+    assert [k for k, v in got.items() if v == "counted"] == ["D1", "D3", "D4", "D10"]
+    assert got["D8"] == "left out: amount empty"  # won, but no amount
+    assert got["D2"] == "not counted: matches no part of the formula"  # lost
+
+
+def test_rows_listing_needs_a_kpi_counted_from_rows(ds: Dataset) -> None:
+    with pytest.raises(UsageError, match="computed from other KPIs"):
+        crmkpi.explain_rows(ds, "pipeline_velocity")

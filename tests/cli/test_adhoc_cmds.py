@@ -291,3 +291,14 @@ def test_output_cells() -> None:
     }
     with pytest.raises(UsageError, match="CSV holds one table"):
         render([Block("a", frame), Block("b", frame)], "csv")
+
+
+def test_explain_writes_the_rows_it_used(exports: Path, tmp_path: Path) -> None:
+    target = tmp_path / "rows.csv"
+    run("explain", "win_rate", str(exports), "--until", "2025-04-01", "--rows", str(target))
+    rows = {r["id"]: r["counted_as"] for r in csv_rows(target.read_text())}
+    # Closed before April: D1 won, D2 and D6 lost; D7 has no close date; the rest close later.
+    assert rows["D1"] == "counted: numerator and denominator"
+    assert rows["D2"] == rows["D6"] == "counted: denominator"
+    assert rows["D7"] == "left out: closed_at empty"
+    assert rows["D9"] == "left out: closed_at on or after 2025-04-01"
