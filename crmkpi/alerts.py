@@ -299,7 +299,22 @@ def quality_alerts(
                 )
     if settings.no_data_period is not None:
         alerts += empty_period_alerts(ds, grain.with_(period=settings.no_data_period, by=()))
+    alerts += fact_alerts(ds)
     return alerts
+
+
+def fact_alerts(ds: Dataset) -> list[Alert]:
+    """Rows kept but suspect (duplicate ids, closed before created, negative amounts...), per
+    file: they count in the KPIs, so the reader must be told. Mixed currencies are left to the
+    KPIs, which already split money per currency and say so."""
+    from crmkpi.quality import FACTS, quality_facts
+
+    facts = quality_facts(ds).filter(pl.col("fact") != "mixed_currencies")
+    per_file = facts.group_by(["file", "fact"]).agg(pl.col("count").sum()).sort(["file", "fact"])
+    return [
+        Alert(KIND_QUALITY, f"{file}: {count} {FACTS[fact]}")
+        for file, fact, count in per_file.iter_rows()
+    ]
 
 
 def empty_periods(dates: pl.Series, grain: Grain) -> list[datetime]:

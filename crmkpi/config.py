@@ -309,11 +309,11 @@ def parse_targets(team: dict[str, Any], by_owner: dict[str, Any], path: Path) ->
     every_owner: dict[str, Target] = {}
     per_owner: dict[str, dict[str, Target]] = {}
     for key, spec in by_owner.items():
-        if (
-            key not in CATALOG
-            and isinstance(spec, dict)
-            and not set(spec) <= {"min", "max", "warn"}
-        ):
+        # A table whose keys are not min/max/warn (or an empty one) is an owner's own targets.
+        owner_table = isinstance(spec, dict) and (
+            not spec or not set(spec) <= {"min", "max", "warn"}
+        )
+        if key not in CATALOG and owner_table:
             per_owner[key] = {
                 k: _target(k, v, f"targets.by_owner.{key}.{k}", path) for k, v in spec.items()
             }

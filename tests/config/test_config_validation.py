@@ -126,3 +126,20 @@ def test_paths_are_relative_to_the_config_file(tmp_path):
     assert config.resolve("exports/deals.csv") == sub / "exports" / "deals.csv"
     assert config.resolve("/abs/deals.csv") == Path("/abs/deals.csv")
     assert load_config(write(tmp_path, "")).history_file == tmp_path / ".crmkpi/history.sqlite"
+
+
+def test_an_owner_table_is_told_apart_from_a_kpi_table(tmp_path):
+    path = write(
+        tmp_path,
+        "[targets.by_owner.Ana]\n"  # empty for now: an owner, not a KPI
+        "[targets.by_owner.deals_won]\nmin = 3\nwarn = 5\n",  # a KPI's table form
+    )
+    targets = load_config(path).kpi_targets
+    assert targets.per_owner == {"Ana": {}}
+    assert (targets.every_owner["deals_won"].minimum, targets.every_owner["deals_won"].warn) == (
+        3.0,
+        5.0,
+    )
+    # A misspelt KPI with a table form is still a misspelt KPI, not an owner.
+    err = error_for(tmp_path, "[targets.by_owner.deals_wn]\nmin = 3\n")
+    assert "unknown KPI id 'deals_wn', did you mean 'deals_won'?" in str(err)
