@@ -20,7 +20,7 @@ import polars as pl
 
 from crmkpi.cache import ParseCache, cached_read
 from crmkpi.config import Config, SourceConfig
-from crmkpi.dataset import REJECTS_SCHEMA, Dataset
+from crmkpi.dataset import REJECTS_SCHEMA, Dataset, InputSummary, StageModel
 from crmkpi.errors import InputError
 from crmkpi.io.convert import Converted, convert, strict_check
 from crmkpi.io.grid import Grid, read_grids
@@ -30,7 +30,7 @@ from crmkpi.io.vocabulary import presets
 from crmkpi.schema import TABLES, conform
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".psv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods",
-                  ".htm", ".html"}  # fmt: skip
+                  ".htm", ".html", ".parquet"}  # fmt: skip
 # Suffixes a folder may hold beside the exports; anything else unknown is skipped as well.
 NOT_TABLES = {".toml", ".md", ".json", ".yaml", ".yml", ".pdf", ".png", ".jpg", ".zip", ".db",
               ".sqlite", ".log", ".ini", ".cfg", ".py", ".sh"}  # fmt: skip
@@ -143,6 +143,49 @@ def read_file(
     return out
 
 
+def read_canonical_parquet(path: Path) -> tuple[str, pl.DataFrame]:
+    """A Parquet file written by `crmkpi convert`: `<table>.parquet` (or `rejects.parquet`),
+    already canonical, read as it is."""
+    name = path.stem
+    if name not in TABLES and name != "rejects":
+        raise InputError(
+            "a Parquet input must be named after its table",
+            path=str(path),
+            hint=f"name it {', '.join(TABLES)} or rejects (.parquet)",
+        )
+    try:
+        frame = pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"cannot read Parquet: {exc}", path=str(path)) from exc
+    return name, frame
+
+
+def _restore_converted(
+    inputs: list[InputSummary], folders: set[Path], config: Config | None
+) -> tuple[list[InputSummary], StageModel | None]:
+    """Folders written by `crmkpi convert` carry the original account and stage model."""
+    from crmkpi.parquet_folder import read_manifest
+
+    stages = None
+    for folder in sorted(folders):
+        manifest = read_manifest(folder)
+        if manifest is None:
+            continue
+        ours = [i for i in inputs if i.format == "parquet" and Path(i.path).parent == folder]
+        at = inputs.index(ours[0]) if ours else len(inputs)
+        inputs = [i for i in inputs if i not in ours]
+        inputs[at:at] = [InputSummary(**entry) for entry in manifest.get("inputs", [])]
+        st = manifest.get("stages") or {}
+        if not (config and config.stages.order) and st.get("order"):
+            stages = StageModel(
+                order=tuple(st["order"]),
+                won=frozenset(st.get("won", ())),
+                lost=frozenset(st.get("lost", ())),
+                origin=st.get("origin", "history"),
+            )
+    return inputs, stages
+
+
 def load(
     paths: Sequence[str | Path],
     config: Config | None = None,
@@ -166,9 +209,23 @@ def load(
     inputs = []
     rejects = [pl.DataFrame(schema=REJECTS_SCHEMA)]
     first_preset: str | None = None
+    converted_folders: set[Path] = set()
     for done, (path, source) in enumerate(files):
         if progress is not None:
             progress(done, [f for f, _ in files])
+        if path.suffix.lower() == ".parquet":
+            name, frame = read_canonical_parquet(path)
+            if name == "rejects":
+                rejects.append(frame.select(list(REJECTS_SCHEMA)).cast(REJECTS_SCHEMA))
+                continue
+            by_table.setdefault(name, []).append(frame)
+            mtime = path.stat().st_mtime
+            summary = InputSummary(
+                str(path), name, frame.height, frame.height, 0, format="parquet", modified_at=mtime
+            )
+            inputs.append(summary)
+            converted_folders.add(path.parent)
+            continue
         source = source or source_for(path, config)
         parsed = (
             cached_read(cache, path, source, config, read_file)
@@ -204,6 +261,9 @@ def load(
         deal_stages,
         history,
     )
+    if converted_folders:
+        inputs, restored = _restore_converted(inputs, converted_folders, config)
+        stage_model = restored or stage_model
     return Dataset(
         frames=frames,
         inputs=inputs,

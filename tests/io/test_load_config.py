@@ -127,3 +127,26 @@ def test_probability_percent_and_activity_success(tmp_path: Path) -> None:
     ds = load([deals, calls])
     assert ds.frames["deals"]["probability"].to_list() == [0.4, 0.75]
     assert ds.frames["activities"]["success"].to_list() == [True, False, None]
+
+
+def test_converted_parquet_folder_reads_back(tmp_path: Path) -> None:
+    from crmkpi.parquet_folder import write_dataset
+
+    f = write(
+        tmp_path / "deals.csv",
+        "Deal ID,Stage,Created Date,Amount,Industry\n1,Closed Won,2024-01-01,5,Retail\n"
+        "2,Proposal,2024-01-02,7,Bank\n,,,,\n",
+    )
+    first = load([f])
+    write_dataset(first, tmp_path / "canonical")
+    again = load([tmp_path / "canonical"])
+    assert again.frames["deals"].equals(first.frames["deals"])
+    assert again.rejects.equals(first.rejects)  # the blank line's reject travels along
+    # the account of the original file and the stage model come back from the manifest
+    assert [(i.path, i.rows_read) for i in again.inputs] == [(str(f), 3)]
+    assert again.stages == first.stages
+    with pytest.raises(InputError, match="named after its table"):
+        (tmp_path / "other.parquet").write_bytes(
+            (tmp_path / "canonical/deals.parquet").read_bytes()
+        )
+        load([tmp_path / "other.parquet"])
