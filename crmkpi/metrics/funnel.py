@@ -16,6 +16,7 @@ from crmkpi.metrics.stages import (
     has_history,
     order_source,
     requires_order,
+    stage_entries,
     stage_ranks,
     stays,
 )
@@ -72,12 +73,7 @@ def funnel_frame(ctx: Context, by: list[str], with_days: bool = True) -> pl.Lazy
     frame = pl.concat([stages, won]).sort([*by, RANK], nulls_last=True)
     frame = frame.with_columns(_conversions(by))
     if with_days and has_history(ctx):
-        per_deal = (
-            stays(ctx)
-            .filter(pl.col("days").is_not_null())
-            .group_by("deal_id", "stage")
-            .agg(pl.col("days").sum())
-        )
+        per_deal = stage_entries(ctx).filter(pl.col("__ended")).select("deal_id", "stage", "days")
         if by:
             keys = ctx.table("deals").select(pl.col("id").alias("deal_id"), *by)
             per_deal = per_deal.join(keys, on="deal_id", how="inner")
@@ -125,10 +121,8 @@ def _stuck(ctx: Context) -> pl.LazyFrame:
     configured = dict(ctx.config.stages.stuck_days) if ctx.config else {}
     thresholds: pl.LazyFrame | None = None
     if has_history(ctx) and ctx.has("deals", "id"):
-        entered = (
-            ctx.table("stage_history")
-            .group_by("deal_id", "stage")
-            .agg(pl.col("entered_at").max().alias("__entered"))
+        entered = stage_entries(ctx).select(
+            "deal_id", "stage", pl.col("last_entered").alias("__entered")
         )
         deals = deals.join(
             entered, left_on=["id", "stage"], right_on=["deal_id", "stage"], how="left"

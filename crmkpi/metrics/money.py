@@ -138,6 +138,7 @@ def convert(ctx: Context, frame: pl.LazyFrame, table: str, amount: str) -> pl.La
             on="__date",
             by="__code",
             strategy="backward",
+            check_sortedness=False,
         )
         .join(earliest.rename({CURRENCY: "__code"}), on="__code", how="left")
     )

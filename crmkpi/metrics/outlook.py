@@ -13,6 +13,7 @@ from crmkpi.metrics.stages import (
     deal_probability,
     has_history,
     requires_order,
+    stage_entries,
 )
 
 AMOUNT = pl.col("amount")
@@ -59,10 +60,9 @@ def _forecast(ctx: Context) -> pl.LazyFrame:
     won = ctx.table("deals").filter(WON)
     entered = pl.col("created_at")
     if has_history(ctx) and ctx.has("deals", "id"):
-        history = ctx.table("stage_history")
+        entries = stage_entries(ctx)
         to_close = (
-            history.group_by("deal_id", "stage")
-            .agg(pl.col("entered_at").min().alias("__first"))
+            entries.select("deal_id", "stage", pl.col("first_entered").alias("__first"))
             .join(won.select(pl.col("id").alias("deal_id"), "closed_at"), on="deal_id")
             .group_by("stage")
             .agg(
@@ -71,9 +71,7 @@ def _forecast(ctx: Context) -> pl.LazyFrame:
                 .alias("__to_close")
             )
         )
-        last_entry = history.group_by("deal_id", "stage").agg(
-            pl.col("entered_at").max().alias("__entered")
-        )
+        last_entry = entries.select("deal_id", "stage", pl.col("last_entered").alias("__entered"))
         deals = deals.join(
             last_entry, left_on=["id", "stage"], right_on=["deal_id", "stage"], how="left"
         ).join(to_close, on="stage", how="left")

@@ -83,11 +83,20 @@ def order_source(ctx: Context) -> str:
     return "stage order inferred from stage history"
 
 
+def _reach_columns(ctx: Context, keep: list[str]) -> list[str]:
+    """One column set for every caller, so the plans are identical and computed once."""
+    optional = [c for c in ("owner", "lost_reason") if ctx.has("deals", c)]
+    return list(dict.fromkeys(["id", "status", "stage", *optional, *ctx.grain.by, *keep]))
+
+
 def deal_reach(ctx: Context, keep: list[str]) -> pl.LazyFrame:
     """Deals with `id`, `status`, `keep` columns and `reach`: rank of the furthest open stage."""
+    cols = _reach_columns(ctx, keep)
+    key = f"deal_reach:{','.join(cols)}"
+    if key in ctx.cache:
+        return ctx.cache[key]
     ranks = stage_ranks(ctx)
     last = ranks.select(pl.col(RANK).max().alias("__last"))
-    cols = list(dict.fromkeys(["id", "status", "stage", *keep]))
     deals = ctx.table("deals").select(cols)
     deals = deals.join(ranks.rename({RANK: "__cur"}), on="stage", how="left")
     furthest = pl.col("__cur")
@@ -108,33 +117,66 @@ def deal_reach(ctx: Context, keep: list[str]) -> pl.LazyFrame:
         .then(furthest.fill_null(0))
         .otherwise(furthest)
     )
-    return deals.join(last, how="cross").with_columns(reach.cast(pl.Int32).alias(REACH))
+    out = deals.join(last, how="cross").with_columns(reach.cast(pl.Int32).alias(REACH))
+    ctx.cache[key] = out
+    return out
 
 
 def stays(ctx: Context) -> pl.LazyFrame:
     """(deal_id, stage, entered_at, days): each stay in a stage, ended or not (days null).
 
     A stay ends at `left_at`, else when the deal entered its next stage, else when the deal
-    closed; a stay of an open deal in its last stage has not ended.
+    closed; a stay of an open deal in its last stage has not ended. One sort of the history
+    (cheaper than a window function over a million deals) finds each next entry.
     """
-    history = ctx.table("stage_history")
+    if "stays" in ctx.cache:
+        return ctx.cache["stays"]
     cols = ["deal_id", "stage", "entered_at"]
     if ctx.has("stage_history", "left_at"):
         cols.append("left_at")
-    deals = ctx.table("deals").select(
-        pl.col("id").alias("deal_id"), pl.col("closed_at") if ctx.has("deals", "closed_at") else
-        pl.lit(None, dtype=pl.Datetime("us")).alias("closed_at"),
-    )  # fmt: skip
-    following = pl.col("entered_at").shift(-1).over("deal_id", order_by="entered_at")
-    end = [pl.col("left_at")] if "left_at" in cols else []
-    end = pl.coalesce(*end, following, pl.col("closed_at"))
-    return (
-        history.select(cols)
-        .filter(pl.col("entered_at").is_not_null())
-        .join(deals, on="deal_id", how="left")
-        .with_columns(((end - pl.col("entered_at")).dt.total_microseconds() / DAY_US).alias("days"))
-        .select("deal_id", "stage", "entered_at", "days")
+    closed = ctx.table("deals").select(
+        pl.col("id").alias("deal_id"), ctx.column("deals", "closed_at")
     )
+    same_deal = pl.col("deal_id").shift(-1) == pl.col("deal_id")
+    following = pl.when(same_deal).then(pl.col("entered_at").shift(-1))
+    end = pl.coalesce(*([pl.col("left_at")] if "left_at" in cols else []), following)
+    days = pl.coalesce("__end", "closed_at") - pl.col("entered_at")
+    out = (
+        ctx.table("stage_history")
+        .select(cols)
+        .filter(pl.col("entered_at").is_not_null())
+        .sort("deal_id", "entered_at")
+        .with_columns(end.alias("__end"))
+        .join(closed, on="deal_id", how="left")
+        .select(
+            "deal_id",
+            "stage",
+            "entered_at",
+            pl.when(pl.col("__end").is_not_null() | pl.col("closed_at").is_not_null())
+            .then(days.dt.total_microseconds() / DAY_US)
+            .alias("days"),
+        )
+    )
+    ctx.cache["stays"] = out
+    return out
+
+
+def stage_entries(ctx: Context) -> pl.LazyFrame:
+    """Per (deal_id, stage): first and last entry and the days of its ended stays summed."""
+    if "entries" in ctx.cache:
+        return ctx.cache["entries"]
+    out = (
+        stays(ctx)
+        .group_by("deal_id", "stage")
+        .agg(
+            pl.col("entered_at").min().alias("first_entered"),
+            pl.col("entered_at").max().alias("last_entered"),
+            pl.col("days").sum().alias("days"),
+            pl.col("days").is_not_null().any().alias("__ended"),
+        )
+    )
+    ctx.cache["entries"] = out
+    return out
 
 
 def as_of(ctx: Context) -> pl.Expr:

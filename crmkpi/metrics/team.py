@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmkpi.metrics.base import Context, TableSpec, needs, safe_div
+from crmkpi.metrics.base import CURRENCY, Context, TableSpec, needs, safe_div
 from crmkpi.metrics.leads import requires_response, responded_leads
 from crmkpi.metrics.pipeline import CLOSED, LOST, WON, cycle_days
 
@@ -12,32 +12,29 @@ OWNER = "owner"
 
 
 def _deal_columns(ctx: Context, keys: list[str]) -> pl.LazyFrame:
+    """Deals created per owner (by created_at) beside outcomes per owner and currency."""
+    owner_keys = [k for k in keys if k != CURRENCY]
     created = ctx.window(ctx.table("deals"), "created_at")
     count = pl.len().alias("deals")
-    frame = created.group_by(keys).agg(count) if keys else created.select(count)
+    frame = created.group_by(owner_keys).agg(count) if owner_keys else created.select(count)
     if not ctx.has("deals", "closed_at"):
         return frame
     closed = ctx.window(ctx.money(ctx.table("deals"), "deals").filter(CLOSED), "closed_at")
-    has_amount = ctx.has("deals", "amount")
     aggs = [
         WON.sum().cast(pl.Int64).alias("won"),
         LOST.sum().cast(pl.Int64).alias("lost"),
         safe_div(WON.sum(), pl.len()).alias("win_rate"),
         cycle_days().filter(WON).median().alias("cycle_days_median"),
     ]
-    if has_amount:
+    if ctx.has("deals", "amount"):
         aggs += [
             pl.col("amount").filter(WON).sum().alias("revenue_won"),
             pl.col("amount").filter(WON).mean().alias("avg_deal_size"),
         ]
     outcome = closed.group_by(keys).agg(aggs) if keys else closed.select(aggs)
-    if not keys:
+    if not owner_keys:
         return frame.join(outcome, how="cross")
-    owner_keys = [k for k in keys if k != "currency"]
-    if "currency" in keys:
-        frame = created.group_by(owner_keys).agg(count)
-        return outcome.join(frame, on=owner_keys, how="full", coalesce=True, nulls_equal=True)
-    return frame.join(outcome, on=keys, how="full", coalesce=True, nulls_equal=True)
+    return frame.join(outcome, on=owner_keys, how="full", coalesce=True, nulls_equal=True)
 
 
 def _side(ctx: Context, table: str, keys: list[str]) -> pl.LazyFrame | None:
