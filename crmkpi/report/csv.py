@@ -44,8 +44,12 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
+ALERTS = "alerts"
+ALERT_COLUMNS = ("severity", "kind", "kpi", "owner", "message")
+
+
 def table_names(report: Report) -> list[str]:
-    return [KPIS, *report.tables]
+    return [KPIS, *report.tables, ALERTS]
 
 
 def _rows(report: Report, table: str) -> tuple[list[str], list[list[Any]]]:
@@ -61,6 +65,8 @@ def _rows(report: Report, table: str) -> tuple[list[str], list[list[Any]]]:
             else:
                 rows.append(values)
         return list(KPI_COLUMNS), rows
+    if table == ALERTS:
+        return list(ALERT_COLUMNS), [[getattr(a, c) for c in ALERT_COLUMNS] for a in report.alerts]
     if table not in report.tables:
         raise UsageError(
             f"no table {table!r} in this report",

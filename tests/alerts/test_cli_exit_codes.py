@@ -90,3 +90,17 @@ def test_date_placeholders_in_out_path(folder):
     assert result.stdout == "" and result.stderr == ""  # quiet and no alert: silent
     result = run(folder, QUIET_ALERTS, "--out", str(folder / "x-{day}.json"))
     assert result.exit_code == EXIT_INPUT and "bad placeholder" in result.stderr
+
+
+def test_alerts_as_a_csv_table(folder):
+    toml = QUIET_ALERTS + '[targets]\nwin_rate = ">= 0.6"\n[targets.by_owner]\ndeals_won = ">= 2"\n'
+    result = run(folder, toml, "-f", "csv", "--table", "alerts")
+    assert result.exit_code == EXIT_OK, result.output
+    lines = result.stdout.splitlines()
+    # Ana won deal 1, Bo won deal 3: one each, below 2.
+    assert lines == [
+        "severity,kind,kpi,owner,message",
+        "bad,target,win_rate,,Win rate 50.0% is below target >= 60.0%",
+        "bad,target,deals_won,Ana,Ana: Deals won 1 is below target >= 2",
+        "bad,target,deals_won,Bo,Bo: Deals won 1 is below target >= 2",
+    ]
