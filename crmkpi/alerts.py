@@ -108,7 +108,8 @@ def relative_change(value: float | None, previous: float | None) -> float | None
 
 
 def fill_history_previous(report: Report, config: Config) -> None:
-    """Point-in-time KPIs (open pipeline, stuck deals) against the last saved run's values."""
+    """Point-in-time KPIs (open deals, open pipeline) against the last saved run's values:
+    an export holds only their state today, so the history store is their only past."""
     from crmkpi.history import HistoryStore
 
     path = config.history_file
