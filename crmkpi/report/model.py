@@ -115,6 +115,8 @@ class Comparison:
     previous: tuple[datetime, datetime] | None
     label: str  # e.g. "vs Apr 2025" or "May 2025 vs Apr 2025"
     basis: str  # "window": value vs the window before; "period": last full period vs the one before
+    current_name: str = ""  # column headings: "2025-05", "Apr 2025"
+    previous_name: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -148,6 +148,8 @@ def window_comparison(since: datetime, until: datetime) -> Comparison:
         current=(since, until),
         previous=previous,
         label=f"vs {human_range(*previous)}",
+        current_name=human_range(since, until),
+        previous_name=human_range(*previous),
         basis="window",
     )
 
@@ -167,4 +169,11 @@ def period_comparison(starts: list[datetime], data_last: datetime, grain: Grain)
         if previous
         else period_label(current[0], grain)
     )
-    return Comparison(current=current, previous=previous, label=label, basis="period")
+    return Comparison(
+        current=current,
+        previous=previous,
+        label=label,
+        basis="period",
+        current_name=period_label(current[0], grain),
+        previous_name=period_label(previous[0], grain) if previous else "",
+    )

@@ -116,23 +116,41 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
         "trend": any(any(v is not None for _, v in k.trend) for k in kpis),
     }
     values = {k.id: kpi_value_lines(k, show_currency=money and shared is None) for k in kpis}
-    label_width = min(28, max((len(k.label) for k in kpis), default=3))
+    label_width = min(28 if look.width <= 100 else 44, max((len(k.label) for k in kpis), default=3))
     value_header = f"Value ({shared})" if shared else "Value"
     value_width = max(len(value_header), *(len(line) for v in values.values() for line in v))
+    comparison = report.comparison
+    period_basis = comparison is not None and comparison.basis == "period"
+    has["latest"] = period_basis and any(k.latest is not None for k in kpis)
+    has["previous"] = comparison is not None and any(k.previous is not None for k in kpis)
+    headers = {
+        "change": "Change", "status": "Status", "target": "Target", "trend": "Trend",
+        "latest": comparison.current_name if comparison else "",
+        "previous": (comparison.previous_name or "Previous") if comparison else "",
+    }  # fmt: skip
+    shown = {
+        "latest": {k.id: format_value(k.latest, k.unit) for k in kpis},
+        "previous": {k.id: format_value(k.previous, k.unit) for k in kpis},
+    }
     widths = {
         "target": max([6, *(len(k.target or "") for k in kpis)]),
         "status": 6,
         "change": max([6, *(len(format_change(k)) for k in kpis)]),
         "trend": max([5, *(len(k.trend) for k in kpis)]),
+        **{n: max(len(headers[n]), *(len(v) for v in shown[n].values())) for n in shown},
     }
-    names = ["kpi", "value", *(n for n in ("target", "status", "change", "trend") if has[n])]
+    order = ("target", "status", "latest", "previous", "change", "trend")
+    names = ["kpi", "value", *(n for n in order if has[n])]
 
     def needed() -> int:
-        return (
-            sum(widths.get(n, 0) for n in names) + label_width + value_width + 3 * (len(names) - 1)
-        )
+        fixed = label_width + value_width + 3 * (len(names) - 1)
+        return fixed + sum(widths.get(n, 0) for n in names)
 
-    # Narrow terminals: labels give up to 12 cells first, then the least needed columns go.
+    # Narrow terminals: the period values go first (change says it), then labels give up to
+    # 12 cells, then the least needed columns go.
+    for name in ("latest", "previous"):
+        if needed() > look.width and name in names:
+            names.remove(name)
     label_width -= min(max(0, label_width - 16), max(0, needed() - look.width))
     for name in ("target", "trend", "status", "change"):
         if needed() > look.width and name in names:
@@ -141,7 +159,6 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
     table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("KPI", no_wrap=True, overflow=look.overflow, max_width=label_width)
     table.add_column(value_header, justify="right", no_wrap=True)
-    headers = {"change": "Change", "status": "Status", "target": "Target", "trend": "Trend"}
     for name in names[2:]:
         table.add_column(
             headers[name], justify="left" if name == "trend" else "right", no_wrap=True
@@ -159,7 +176,9 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
 def _kpi_cells(kpi: KpiValue, names: list[str], value: list[str], look: Look) -> list[Any]:
     cells: list[Any] = [kpi.label, "\n".join(value)]
     for name in names[2:]:
-        if name == "change":
+        if name in ("latest", "previous"):
+            cells.append(Text(format_value(getattr(kpi, name), kpi.unit), style="dim"))
+        elif name == "change":
             style = CHANGE_STYLE.get(kpi.change_direction or "", "")
             cells.append(Text(format_change(kpi, not look.unicode), style=style))
         elif name == "status":

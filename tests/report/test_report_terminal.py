@@ -58,10 +58,10 @@ def test_what_the_report_shows(report: Report) -> None:
     assert "Period  Jun 2025" in text
     assert "vs May 2025" in text
     assert "exports/deals.csv (deals): 118 rows, 2 rejected" in text
-    # win rate changed 25% -> 35%: ten points, up
-    assert re.search(r"Win rate\s+31\.2%\s+>= 30%\s+● ok\s+▲10\.0 pp", text)
+    # win rate changed 25% -> 35%: ten points, up; the previous value shown beside it
+    assert re.search(r"Win rate\s+31\.2%\s+>= 30%\s+● ok\s+25\.0%\s+▲10\.0 pp", text)
     # revenue fell 25,000 -> 20,000: -20%
-    assert re.search(r"Revenue won\s+123,456 EUR\s+>= 150,000\s+● bad\s+▼20%", text)
+    assert re.search(r"Revenue won\s+123,456 EUR\s+>= 150,000\s+● bad\s+25,000\s+▼20%", text)
     # mixed currencies: one line per currency, never a sum
     assert "5,000 EUR" in text and "1,200 USD" in text and "6,200" not in text
     # the owner table ends with the team's values from the KPIs
