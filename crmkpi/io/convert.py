@@ -66,7 +66,8 @@ def _is_footer(cell: str | None) -> bool:
     text = cell.strip()
     if _FOOTER.match(text):
         return True
-    return normalise_word(re.sub(r"\(.*\)|:", "", text)) in words().footer
+    # "Total: 5", "Итого (12)", "Grand Totals (31 records)": the words before ':' or '('
+    return normalise_word(re.split(r"[:(]", text)[0]) in words().footer
 
 
 FIRST = "__first"

@@ -7,6 +7,8 @@ one sniffed format per column. Workbooks give one grid per sheet.
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
@@ -146,6 +148,48 @@ def _physical_line(lines: list[str], delimiter: str, record: int) -> int:
     return record
 
 
+_SHEET_TAG = re.compile(r"<(?:\w+:)?sheet\b[^>]*>")
+_REL_TAG = re.compile(r"<(?:\w+:)?Relationship\b[^>]*>")
+
+
+def _attr(tag: str, name: str) -> str | None:
+    found = re.search(rf'\s{re.escape(name)}="([^"]*)"', tag)
+    return found.group(1) if found else None
+
+
+_CELL = re.compile(r'<(?:\w+:)?c r="[A-Z]+(\d+)"[^>]*?(?:/>|>(.*?)</(?:\w+:)?c>)', re.DOTALL)
+
+
+def xlsx_first_row(data: bytes, sheet: str) -> int:
+    """The sheet row of the first cell holding a value (calamine starts its grid there).
+
+    Read from the start of the sheet's XML only, so line numbers in messages match what a
+    person sees in Excel even when a sheet starts below row 1.
+    """
+    from html import unescape
+
+    try:
+        book = zipfile.ZipFile(io.BytesIO(data))
+        workbook = book.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = book.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+        rid = next(
+            _attr(t, "r:id") for t in _SHEET_TAG.findall(workbook)
+            if unescape(_attr(t, "name") or "") == sheet
+        )  # fmt: skip
+        target = next(_attr(t, "Target") for t in _REL_TAG.findall(rels) if _attr(t, "Id") == rid)
+        if target is None:
+            return 1
+        member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        with book.open(member) as fh:
+            head = fh.read(1 << 20).decode("utf-8", "replace")
+    except (KeyError, StopIteration, zipfile.BadZipFile, OSError):
+        return 1
+    for row, inner in _CELL.findall(head):
+        if inner and ("<v" in inner or "<is" in inner or ":v" in inner):
+            return int(row)
+    return 1
+
+
 def read_workbook(data: bytes, fmt: str, sheet: str | None, path: Path) -> list[Grid]:
     import fastexcel
 
@@ -169,7 +213,10 @@ def read_workbook(data: bytes, fmt: str, sheet: str | None, path: Path) -> list[
         if raw.width == 0:
             continue
         raw = raw.select(pl.all().cast(pl.String))
-        grids.append(_from_frame(raw, format=fmt, sheet=name))
+        grid = _from_frame(raw, format=fmt, sheet=name)
+        if fmt == "xlsx":
+            grid.header_row += xlsx_first_row(data, name) - 1
+        grids.append(grid)
     return grids
 
 
