@@ -21,6 +21,8 @@ FACTS = {
     "closed_before_created": "deals closed before they were created",
     "negative_amounts": "deals with a negative amount",
     "mixed_currencies": "currencies beyond the first in a file (0 when one currency)",
+    "future_dates": "deals created or closed after today",
+    "history_unknown_deals": "stage-history rows of deal ids absent from the deals",
 }
 QUALITY_SCHEMA = {"file": pl.String, "owner": pl.String, "fact": pl.String, "count": pl.Int64}
 
@@ -63,9 +65,12 @@ def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
         facts["closed_before_created"] = pl.col("closed_at") < pl.col("created_at")
     if "amount" in cols:
         facts["negative_amounts"] = pl.col("amount") < 0
+    future = [pl.col(c) > now for c in ("created_at", "closed_at") if c in cols]
+    if future:
+        facts["future_dates"] = pl.any_horizontal(future)
+    frames = [_history_unknown_deals(ds, deals)]
     if not facts and "currency" not in cols:
-        return pl.DataFrame(schema=QUALITY_SCHEMA)
-    frames = []
+        return pl.concat(frames).filter(pl.col("count") > 0)
     if facts:
         flagged = deals.select(
             pl.col("__file").alias("file"),
@@ -90,6 +95,25 @@ def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
         )
     out = pl.concat([f.cast(QUALITY_SCHEMA) for f in frames])
     return out.filter(pl.col("count") > 0).sort(["fact", "file", "owner"], nulls_last=True)
+
+
+def _history_unknown_deals(ds: Dataset, deals: pl.DataFrame) -> pl.DataFrame:
+    """Stage-history rows per file whose deal id no deal has (a partial or mismatched export)."""
+    history = _with_file(ds, "stage_history")
+    if history is None or "deal_id" not in history.columns or "id" not in deals.columns:
+        return pl.DataFrame(schema=QUALITY_SCHEMA)
+    known = deals["id"].drop_nulls().unique().implode()
+    unknown = history.filter(pl.col("deal_id").is_not_null() & ~pl.col("deal_id").is_in(known))
+    return (
+        unknown.group_by("__file")
+        .agg(pl.len().cast(pl.Int64).alias("count"))
+        .select(
+            pl.col("__file").alias("file"),
+            pl.lit(None, dtype=pl.String).alias("owner"),
+            pl.lit("history_unknown_deals").alias("fact"),
+            pl.col("count"),
+        )
+    )
 
 
 def quality_totals(facts: pl.DataFrame) -> dict[str, int]:
