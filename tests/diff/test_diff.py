@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crmkpi.dataset import Dataset, StageModel
 from crmkpi.diff import compare
@@ -145,3 +147,62 @@ def test_duplicate_ids_are_noted_and_the_last_row_wins():
     diff = compare([old, new], ["old.csv", "new.csv"])
     assert diff.notes == ["old.csv: 1 duplicate deal ids; the last row of each is used"]
     assert diff.changes.height == 0
+
+
+STATUS = {"Closed Won": "won", "Closed Lost": "lost"}
+deal = st.tuples(
+    st.integers(0, len(ORDER) - 1),  # stage index
+    st.sampled_from(["Ana", "Bo"]),
+    st.integers(1, 5).map(lambda n: n * 100.0),
+    st.integers(0, 60),  # expected close, days after 2025-01-01
+)
+snapshots = st.dictionaries(st.sampled_from([f"D{i}" for i in range(12)]), deal, max_size=12)
+
+
+def rows(snap: dict) -> list[tuple]:
+    base = datetime(2025, 1, 1)
+    out = []
+    for key, (stage_i, owner, amount, days) in sorted(snap.items()):
+        stage = ORDER[stage_i]
+        status = STATUS.get(stage, "open")
+        close = base + timedelta(days=days) if status == "open" else None
+        out.append((key, key, owner, stage, status, amount, close, None))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(old=snapshots, new=snapshots)
+def test_compare_matches_plain_python(old, new):
+    if not old or not new:
+        return
+    diff = compare([snapshot(*rows(old)), snapshot(*rows(new))], ["a", "b"])
+    t = diff.tables
+    assert sorted(t["created"]["id"]) == sorted(set(new) - set(old))
+    assert sorted(t["removed"]["id"]) == sorted(set(old) - set(new))
+
+    def status(snap, key):
+        return STATUS.get(ORDER[snap[key][0]], "open") if key in snap else None
+
+    for kind in ("won", "lost"):
+        expected = {k for k in new if status(new, k) == kind and status(old, k) != kind}
+        assert set(t[kind]["id"]) == expected
+    both = set(old) & set(new)
+    moves = {r["id"]: r["direction"] for r in t["stage_moves"].to_dicts()}
+    expected_moves = {}
+    for k in both:
+        a, b = old[k][0], new[k][0]
+        if a != b and status(new, k) == "open":
+            expected_moves[k] = (
+                "reopened" if status(old, k) != "open" else "forward" if b > a else "back"
+            )
+    assert moves == expected_moves
+    slips = {r["id"]: r["days_pushed"] for r in t["slipped"].to_dicts()}
+    expected_slips = {
+        k: float(new[k][3] - old[k][3])
+        for k in both
+        if status(old, k) == "open" and status(new, k) == "open" and new[k][3] > old[k][3]
+    }
+    assert slips == expected_slips
+    assert set(t["owner_changes"]["id"]) == {k for k in both if old[k][1] != new[k][1]}
+    assert set(t["amount_changes"]["id"]) == {k for k in both if old[k][2] != new[k][2]}
+    assert diff.changes.height == sum(frame.height for frame in t.values())
