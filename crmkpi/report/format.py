@@ -163,6 +163,17 @@ def format_cell(value: Any, column: str, unit: str, period: str | None = None) -
     return format_value(value, unit)
 
 
+def display_path(path: str) -> str:
+    """A path as short as it can be read: relative to the working folder when inside it."""
+    import os
+
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if relative.startswith("..") else relative
+
+
 def covered_text(report: Report) -> str:
     since, until = report.covered
     if since is None or until is None:

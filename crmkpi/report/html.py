@@ -12,6 +12,7 @@ from typing import Any
 from crmkpi.report.format import (
     column_label,
     covered_text,
+    display_path,
     format_cell,
     format_change,
     format_value,
@@ -66,19 +67,19 @@ def sparkline_svg(values: list[float | None], width: int = 96, height: int = 20)
     )
 
 
-def bars_svg(labels: list[str], values: list[float | None], unit: str, width: int = 420) -> str:
+def bars_svg(labels: list[str], values: list[float | None], unit: str, width: int = 520) -> str:
     """Horizontal bars, one per row, labelled with the formatted value."""
     largest = max((v for v in values if v is not None and v > 0), default=0)
     if largest <= 0:
         return ""
-    row, label_w, bar_w = 22, 130, width - 130 - 90
+    row, label_w, bar_w = 22, 180, width - 180 - 90
     parts = []
     for i, (label, v) in enumerate(zip(labels, values, strict=True)):
         y = i * row
         length = 0 if v is None or v <= 0 else max(1.0, v / largest * bar_w)
         parts.append(
             f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
-            f"{escape(label[:20])}</text>"
+            f"{escape(label if len(label) <= 28 else label[:27] + '…')}</text>"
             f'<rect x="{label_w}" y="{y + 4}" width="{length:.1f}" height="14" fill="#54aeff"/>'
             f'<text x="{label_w + length + 4:.1f}" y="{y + 15}" font-size="12">'
             f"{escape(format_value(v, unit))}</text>"
@@ -92,27 +93,32 @@ def bars_svg(labels: list[str], values: list[float | None], unit: str, width: in
 
 def _kpi_rows(report: Report, kpi_ids: list[str]) -> str:
     kpis = [report.kpis[k] for k in kpi_ids]
+    show = {"target": any(k.target for k in kpis), "status": any(k.status for k in kpis)}
     groups = {k.group for k in kpis}
+    width = 4 + sum(show.values())
     out, current = [], None
     for kpi in kpis:
         if len(groups) > 1 and kpi.group != current:
             current = kpi.group
-            out.append(f'<tr class="group"><td colspan="6">{escape(kpi.group)}</td></tr>')
-        out.append(_kpi_row(kpi))
-    head = "<tr><th>KPI</th><th>Value</th><th>Target</th><th>Status</th><th>Change</th>"
-    return f"<table>{head}<th>Trend</th></tr>{''.join(out)}</table>"
+            out.append(f'<tr class="group"><td colspan="{width}">{escape(kpi.group)}</td></tr>')
+        out.append(_kpi_row(kpi, show))
+    head = "<tr><th>KPI</th><th>Value</th>"
+    head += "<th>Target</th>" if show["target"] else ""
+    head += "<th>Status</th>" if show["status"] else ""
+    return f"<table>{head}<th>Change</th><th>Trend</th></tr>{''.join(out)}</table>"
 
 
-def _kpi_row(kpi: KpiValue) -> str:
+def _kpi_row(kpi: KpiValue, show: dict[str, bool]) -> str:
     value = "<br>".join(escape(v) for v in kpi_value_lines(kpi))
     status = escape(kpi.status or "")
     change = escape(format_change(kpi))
     direction = kpi.change_direction or ""
     title = escape(kpi.formula, quote=True)
+    target = f'<td class="n">{escape(kpi.target or "")}</td>' if show["target"] else ""
+    state = f'<td class="status {status}">{status}</td>' if show["status"] else ""
     return (
         f'<tr><td title="{title}">{escape(kpi.label)}</td><td class="n">{value}</td>'
-        f'<td class="n">{escape(kpi.target or "")}</td>'
-        f'<td class="status {status}">{status}</td>'
+        f"{target}{state}"
         f'<td class="n {direction}">{change}</td>'
         f"<td>{sparkline_svg([v for _, v in kpi.trend])}</td></tr>"
     )
@@ -161,7 +167,7 @@ def render(report: Report, **_: Any) -> str:
         meta.append(f"Change: {report.comparison.label}")
     meta.append(f"Trend: by {report.period}")
     inputs = "".join(
-        f"<li>{escape(i.path)} ({escape(i.table)}): {i.rows_loaded:,} rows"
+        f"<li>{escape(display_path(i.path))} ({escape(i.table)}): {i.rows_loaded:,} rows"
         + (f", {i.rows_rejected:,} rejected" if i.rows_rejected else "")
         + "</li>"
         for i in report.inputs

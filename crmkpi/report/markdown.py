@@ -11,6 +11,7 @@ from typing import Any
 from crmkpi.report.format import (
     column_label,
     covered_text,
+    display_path,
     format_cell,
     format_change,
     kpi_value_lines,
@@ -93,7 +94,7 @@ def render(report: Report, **_: Any) -> str:
     for summary in report.inputs:
         rejected = f", {summary.rows_rejected:,} rejected" if summary.rows_rejected else ""
         read = f"{summary.rows_loaded:,} rows{rejected}"
-        lines.append(f"- **Input:** `{summary.path}` ({summary.table}): {read}")
+        lines.append(f"- **Input:** `{display_path(summary.path)}` ({summary.table}): {read}")
     for section in report.sections:
         lines += ["", f"## {section.title}", ""]
         if section.skipped:

@@ -21,6 +21,7 @@ from crmkpi.report.format import (
     column_label,
     covered_text,
     currency_of,
+    display_path,
     format_cell,
     format_change,
     format_period,
@@ -94,7 +95,8 @@ def _header(report: Report, look: Look) -> list[RenderableType]:
     shown = report.inputs[:MAX_INPUTS]
     for i, summary in enumerate(shown):
         rejected = f", {summary.rows_rejected:,} rejected" if summary.rows_rejected else ""
-        text = f"{summary.path} ({summary.table}): {summary.rows_loaded:,} rows{rejected}"
+        where = display_path(summary.path)
+        text = f"{where} ({summary.table}): {summary.rows_loaded:,} rows{rejected}"
         grid.add_row("Inputs" if i == 0 else "", text)
     if len(report.inputs) > MAX_INPUTS:
         rest = report.inputs[MAX_INPUTS:]
