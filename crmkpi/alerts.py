@@ -72,7 +72,7 @@ def compute_kpis(
     """KPIs a target names that the report's sections left out, computed over its window."""
     ids = list(ids)
     skipped: dict[str, str] = {}
-    frames = evaluate(ds, ids, grain.with_(by=(), period=None), config, skipped=skipped)
+    frames = evaluate_each(ds, ids, grain.with_(by=(), period=None), config, skipped)
     out = {}
     for kpi_id in ids:
         metric = CATALOG[kpi_id]
@@ -87,6 +87,23 @@ def compute_kpis(
             point_in_time=metric.point_in_time,
         )
     return out
+
+
+def evaluate_each(
+    ds: Dataset, ids: list[str], grain: Grain, config: Config | None, skipped: dict[str, str]
+) -> dict[str, pl.DataFrame]:
+    """All KPIs in one collect; when that fails, each alone, so one failing KPI is reported
+    in `skipped` instead of taking the others down."""
+    try:
+        return evaluate(ds, ids, grain, config, skipped=skipped)
+    except Exception:  # noqa: BLE001 - isolated below, every failure is reported by KPI id
+        frames: dict[str, pl.DataFrame] = {}
+        for kpi_id in ids:
+            try:
+                frames.update(evaluate(ds, [kpi_id], grain, config, skipped=skipped))
+            except Exception as exc:  # noqa: BLE001
+                skipped[kpi_id] = f"could not compute: {type(exc).__name__}: {exc}".splitlines()[0]
+        return frames
 
 
 def _single_value(
@@ -179,7 +196,7 @@ def owner_values(
 ) -> tuple[dict[str, dict[str, float | None]], dict[str, str]]:
     """Per owner, each KPI's value; and why a KPI could not be split by owner."""
     reasons: dict[str, str] = {}
-    frames = evaluate(ds, list(ids), grain.with_(by=(OWNER,), period=None), config, skipped=reasons)
+    frames = evaluate_each(ds, list(ids), grain.with_(by=(OWNER,), period=None), config, reasons)
     by_owner: dict[str, dict[str, float | None]] = {}
     for kpi_id, frame in frames.items():
         for (owner,), rows in frame.group_by(OWNER, maintain_order=True):

@@ -229,3 +229,17 @@ def test_empty_period_alert_in_the_report(tmp_path):
     # Deals created 2025-01-05, 01-10, then 03-02..03-20: February has none.
     rep = report_for(tmp_path, "[alerts]\nchange_threshold = false\n")
     assert [a.message for a in rep.alerts] == ["no deals created in 1 month: 2025-02"]
+
+
+def test_one_kpi_failing_to_compute_does_not_take_the_others_down():
+    from crmkpi.alerts import evaluate_each
+
+    frame = conform("deals", pl.DataFrame(DEALS).lazy()).collect()
+    # An amount column that is text cannot be averaged: avg_deal_size fails when collected.
+    broken = frame.with_columns(pl.col("amount").cast(pl.String) + "x")
+    ds = Dataset(frames={"deals": broken})
+    skipped: dict[str, str] = {}
+    frames = evaluate_each(ds, ["deals_won", "avg_deal_size"], Grain(), None, skipped)
+    assert frames["deals_won"]["value"][0] == 2  # deals 1 and 3
+    assert "avg_deal_size" not in frames
+    assert skipped["avg_deal_size"].startswith("could not compute: ")
