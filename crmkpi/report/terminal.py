@@ -348,13 +348,20 @@ def _alerts(report: Report, look: Look) -> list[RenderableType]:
 def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Group:
     """The whole report in order: header, each section, alerts, then what was left out."""
     parts: list[RenderableType] = [*_header(report, look)]
-    for section in report.sections:
-        if sections and section.id not in sections:
+    chosen = [s for s in report.sections if not sections or s.id in sections]
+    # Sections skipped for the same reason share one line, where the first of them would be.
+    skipped_by_reason: dict[str, list[str]] = {}
+    for section in chosen:
+        if section.skipped:
+            skipped_by_reason.setdefault(section.skipped, []).append(section.title)
+    for section in chosen:
+        if section.skipped:
+            titles = skipped_by_reason.pop(section.skipped, None)
+            if titles:
+                text = f"{', '.join(titles)}: skipped ({section.skipped})"
+                parts += [Text(""), Text(text, style="dim")]
             continue
         parts.append(Text(""))
-        if section.skipped:
-            parts.append(Text(f"{section.title}: skipped ({section.skipped})", style="dim"))
-            continue
         parts.append(Text(section.title.upper(), style="bold magenta"))
         if section.kpis:
             parts.append(kpi_table(report, section.kpis, look))
