@@ -156,7 +156,29 @@ def compare(snapshots: Sequence[Dataset], labels: Sequence[str]) -> DealDiff:
     tables["amount_changes"] = amounts
     tables["owner_changes"] = _changed(joined, "owner", cols, notes)
     tables["slipped"] = _slipped(frames, labels, cols, notes)
-    return DealDiff(list(labels), tables, _summary(tables, old, new, stages), notes)
+    summary = _summary(tables, old, new, stages)
+    codes = _currencies(old, new)
+    if len(codes) > 1:
+        # Adding EUR to USD means nothing: money totals are left out, the deal rows keep theirs.
+        for key in _MONEY_TOTALS:
+            summary[key] = None
+        notes.append(f"amounts in {', '.join(codes)}: money totals left out of the summary")
+    summary["currency"] = codes[0] if len(codes) == 1 else None
+    return DealDiff(list(labels), tables, summary, notes)
+
+
+_MONEY_TOTALS = (
+    "created_amount", "won_amount", "lost_amount", "amount_change_net",
+    "open_pipeline_before", "open_pipeline_after",
+)  # fmt: skip
+
+
+def _currencies(*frames: pl.DataFrame) -> list[str]:
+    codes: set[str] = set()
+    for frame in frames:
+        if "currency" in frame.columns:
+            codes.update(str(c) for c in frame["currency"].drop_nulls().unique().to_list())
+    return sorted(codes)
 
 
 def _opt(frame: pl.DataFrame, *columns: str) -> list[str]:

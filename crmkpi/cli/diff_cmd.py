@@ -53,6 +53,7 @@ SUMMARY_LABELS = {
     "removed": "No longer in the export",
     "open_pipeline_before": "Open pipeline before",
     "open_pipeline_after": "Open pipeline after",
+    "currency": "Currency",
 }
 
 

@@ -206,3 +206,19 @@ def test_compare_matches_plain_python(old, new):
     assert set(t["owner_changes"]["id"]) == {k for k in both if old[k][1] != new[k][1]}
     assert set(t["amount_changes"]["id"]) == {k for k in both if old[k][2] != new[k][2]}
     assert diff.changes.height == sum(frame.height for frame in t.values())
+
+
+def test_money_totals_are_left_out_when_currencies_mix():
+    usd = snapshot(("D1", "Acme", "Ana", "Qualified", "open", 1000.0, None, None))
+    usd.frames["deals"] = usd.frames["deals"].with_columns(currency=pl.lit("USD"))
+    eur = snapshot(
+        ("D1", "Acme", "Ana", "Qualified", "open", 1000.0, None, None),
+        ("D2", "Beta", "Bo", "Closed Won", "won", 500.0, None, None),
+    )
+    eur.frames["deals"] = eur.frames["deals"].with_columns(currency=pl.lit("EUR"))
+    diff = compare([usd, eur], ["old.csv", "new.csv"])
+    assert diff.summary["won"] == 1 and diff.summary["won_amount"] is None
+    assert diff.summary["open_pipeline_after"] is None and diff.summary["currency"] is None
+    assert diff.notes == ["amounts in EUR, USD: money totals left out of the summary"]
+    same = compare([eur, eur], ["a", "b"])
+    assert (same.summary["currency"], same.summary["open_pipeline_after"]) == ("EUR", 1000.0)
