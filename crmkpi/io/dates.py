@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
 
 from crmkpi.io.numbers import ascii_digits, ascii_digits_text
+from crmkpi.io.vocabulary import words
 from crmkpi.schema import TIMESTAMP
 
 SAMPLE_VALUES = 2000
@@ -40,7 +41,9 @@ class DateFormat:
     formats: tuple[str, ...] = ()
     day_first: bool | None = None  # None: no day/month fields to order
     ambiguous: bool = False  # day/month order not provable from the values
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    # local month words seen in the column -> English abbreviation ("марта" -> "mar")
+    month_words: tuple[tuple[str, str], ...] = ()
+    native_digits: bool = False  # Persian / Arabic-Indic digits to map to ASCII
 
     def describe(self) -> str:
         if self.kind == "strptime":
@@ -48,17 +51,55 @@ class DateFormat:
         return self.kind.replace("_", " ")
 
 
-def normalise_text(column: pl.Expr) -> pl.Expr:
-    """ASCII digits, single spaces, `Z`/`UTC` as +00:00, AM/PM without dots."""
-    text = ascii_digits(column.str.strip_chars()).str.replace_all(r"\s+", " ")
+_ENGLISH_MONTHS = frozenset(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+     "january", "february", "march", "april", "june", "july", "august", "september", "october",
+     "november", "december")
+)  # fmt: skip
+_WORD = re.compile(r"[^\W\d_]{3,}")
+_NATIVE_DIGITS = re.compile("[\u06f0-\u06f9\u0660-\u0669]")
+
+
+def normalise_text(column: pl.Expr, fmt: DateFormat | None = None) -> pl.Expr:
+    """ASCII digits, single spaces, `Z`/`UTC` as +00:00, AM/PM without dots, English months."""
+    text = column.str.strip_chars()
+    if fmt is None or fmt.native_digits:
+        text = ascii_digits(text)
+    text = text.str.replace_all(r"\s+", " ")
     text = text.str.replace(r"(\d)(?:Z| ?UTC| ?GMT)$", "${1}+00:00")
-    return text.str.replace_all(r"(?i)\b([ap])\.m\.", "${1}M")
+    text = text.str.replace_all(r"(?i)\b([ap])\.m\.", "${1}M")
+    if fmt is not None and fmt.month_words:
+        # the first word of the value is the month: swap it whole (never inside another word)
+        parts = text.str.to_lowercase().str.extract_groups(r"^(.*?)([^\W\d_]{3,})(.*)$")
+        word = parts.struct.field("2")
+        english = word.replace_strict(dict(fmt.month_words), default=word)
+        text = pl.coalesce(
+            pl.concat_str(parts.struct.field("1"), english, parts.struct.field("3")), text
+        )
+    return text
 
 
-def _normalise_value(value: str) -> str:
+def _normalise_value(value: str, months: dict[str, str] | None = None) -> str:
     value = re.sub(r"\s+", " ", ascii_digits_text(value.strip()))
     value = re.sub(r"(\d)(?:Z| ?UTC| ?GMT)$", r"\1+00:00", value)
-    return re.sub(r"(?i)\b([ap])\.m\.", r"\1M", value)
+    value = re.sub(r"(?i)\b([ap])\.m\.", r"\1M", value)
+    if months:
+        lowered = value.lower()
+        found = _WORD.search(lowered)
+        if found and found.group(0) in months:
+            value = lowered[: found.start()] + months[found.group(0)] + lowered[found.end() :]
+    return value
+
+
+def _local_month_words(values: list[str]) -> dict[str, str]:
+    """Every language's month words (-> English abbreviations) when the sample shows any, so
+    months the sample happened to miss still parse."""
+    table = words().months
+    for value in values:
+        match = _WORD.search(value.lower())
+        if match and match.group(0) not in _ENGLISH_MONTHS and match.group(0) in table:
+            return {k: v for k, v in table.items() if k not in _ENGLISH_MONTHS}
+    return {}
 
 
 def _time_format(match: re.Match[str]) -> str:
@@ -131,14 +172,17 @@ def sniff_date_format(
     values: Iterable[str], *, date_order: str | None = None, calendar: str | None = None
 ) -> DateFormat:
     """Work out the formats a column's values use. `date_order` ("dmy"/"mdy") breaks ties."""
-    sample = [_normalise_value(v) for v in values if v and v.strip()][:SAMPLE_VALUES]
+    raw = [v for v in values if v and v.strip()][:SAMPLE_VALUES]
+    native = any(_NATIVE_DIGITS.search(v) for v in raw)
+    months = _local_month_words(raw)
+    sample = [_normalise_value(v, months) for v in raw]
     if not sample:
         return DateFormat(kind="none")
     numeric = _numeric_kind(sample)
     if numeric:
-        return DateFormat(kind=numeric)
+        return DateFormat(kind=numeric, native_digits=native)
     if calendar == "jalali" or _looks_jalali(sample):
-        return DateFormat(kind="jalali", day_first=False)
+        return DateFormat(kind="jalali", day_first=False, native_digits=native)
     shapes: Counter[str] = Counter()
     firsts: list[int] = []
     seconds: list[int] = []
@@ -173,7 +217,13 @@ def sniff_date_format(
             day_first = date_order != "mdy"
     a, b = ("%d", "%m") if day_first or day_first is None else ("%m", "%d")
     formats = tuple(fmt.replace("{A}", a).replace("{B}", b) for fmt, _ in shapes.most_common(6))
-    return DateFormat(formats=formats, day_first=day_first, ambiguous=ambiguous)
+    return DateFormat(
+        formats=formats,
+        day_first=day_first,
+        ambiguous=ambiguous,
+        month_words=tuple(sorted(months.items())),
+        native_digits=native,
+    )
 
 
 def _looks_jalali(sample: list[str]) -> bool:
@@ -189,7 +239,7 @@ def date_expr(column: pl.Expr, fmt: DateFormat) -> pl.Expr:
     """A naive-UTC Datetime expression for a String column written in `fmt`; unparseable -> null."""
     if fmt.kind == "none":
         return pl.lit(None, dtype=TIMESTAMP)
-    text = normalise_text(column)
+    text = normalise_text(column, fmt)
     if fmt.kind in ("excel_serial", "epoch_s", "epoch_ms"):
         num = text.cast(pl.Float64, strict=False)
         if fmt.kind == "excel_serial":

@@ -141,7 +141,7 @@ def languages() -> dict[str, Language]:
             success_words=_words(outcomes.get("success")),
             failure_words=_words(outcomes.get("failure")),
             footer_words=_words(raw.get("footer", {}).get("words")),
-            months={normalise_word(k): v for k, v in raw.get("months", {}).items()},
+            months={k.lower(): v for k, v in raw.get("months", {}).items()},
             date_order=raw.get("date_order"),
         )
     return out

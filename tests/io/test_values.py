@@ -136,3 +136,13 @@ def test_offsets_become_naive_utc() -> None:
     _, parsed = parse_dates(["2024-01-05T10:00:00+02:00", "2024-01-05T10:00:00Z"])
     assert parsed == [datetime(2024, 1, 5, 8), datetime(2024, 1, 5, 10)]
     assert parsed[0] + timedelta(hours=2) == datetime(2024, 1, 5, 10)
+
+
+def test_month_names_in_other_languages() -> None:
+    values = ["15 марта 2024", "5 janv. 2024", "13 Mär 2024", "15 Şubat 2024", "2 agosto 2024"]
+    _, parsed = parse_dates(values)
+    # each month word read in its own language; the shape '%d <month> %Y' is shared
+    assert parsed[0] == datetime(2024, 3, 15)
+    assert parsed[2:] == [datetime(2024, 3, 13), datetime(2024, 2, 15), datetime(2024, 8, 2)]
+    # 'janv.' carries a dot the others lack: a second shape, parsed too
+    assert parsed[1] == datetime(2024, 1, 5)
