@@ -208,9 +208,12 @@ def build_report(
     if options.period:
         grains["by_period"] = period_grain
     computable = metrics
+    by_reasons: dict[str, str] = {}
     for kind, grain in grains.items():
         found = _plans_at(
-            Context(ds, grain, config), computable, reasons if kind == "value" else {}
+            Context(ds, grain, config),
+            computable,
+            {"value": reasons, "by": by_reasons}.get(kind, {}),
         )
         plans.update({(kpi_id, kind): plan for kpi_id, plan in found.items()})
         if kind == "value":
@@ -260,11 +263,18 @@ def build_report(
         frame = _wide(
             {m.id: results[(m.id, "by")] for m in metrics if (m.id, "by") in results}, list(by)
         )
+        if frame is None and computable:
+            raise UsageError(
+                f"no KPI can be broken down by {', '.join(by)}",
+                hint=next(iter(by_reasons.values()), None),
+            )
         if frame is not None:
             name = "by_" + "_".join(by)
+            left_out = sorted({reason for reason in by_reasons.values()})
             tables[name] = TableResult(
-                name, f"KPIs by {', '.join(by)}", frame, units={m.id: m.unit for m in metrics}
-            )
+                name, f"KPIs by {', '.join(by)}", frame, units={m.id: m.unit for m in metrics},
+                note=f"not broken down: {'; '.join(left_out)}" if left_out else None,
+            )  # fmt: skip
     if options.period:
         frame = _wide(
             {m.id: results[(m.id, "by_period")] for m in metrics if (m.id, "by_period") in results},

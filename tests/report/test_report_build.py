@@ -177,3 +177,17 @@ def test_a_period_cut_short_by_the_data_is_marked_partial() -> None:
     # the data ends on 2025-06-28, two days before June does
     assert labels[-1] == "2025-06 (partial)"
     assert labels[-2] == "2025-05"
+
+
+def test_by_a_column_no_table_has_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="no KPI can be broken down by colour"):
+        build_report(demo_dataset(), options=ReportOptions(by=("colour",)))
+
+
+def test_kpis_that_cannot_be_broken_down_are_named_in_the_note() -> None:
+    # leads have an owner, subscriptions have none: MRR and friends are left out, and said so
+    rep = build_report(demo_dataset(), options=ReportOptions(by=("owner",)))
+    table = rep.tables["by_owner"]
+    assert "leads_created" in table.frame.columns
+    assert "mrr" not in table.frame.columns
+    assert "subscriptions has no owner column" in (table.note or "")
