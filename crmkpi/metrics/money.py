@@ -93,7 +93,7 @@ def rates_to_base(ctx: Context) -> pl.DataFrame:
     else:
         ecb = ecb_rates_per_euro()
         base_per_eur = ecb.filter(pl.col("currency") == base).select("date", base="per_eur")
-        if base_per_eur.height == 0:
+        if base_per_eur.height == 0 and base != "EUR":  # EUR is the reference, not a column
             known = ", ".join(sorted(ecb["currency"].unique()))
             raise ConfigError(f"no ECB rates for base currency {base!r}", hint=f"known: {known}")
         rates = (
