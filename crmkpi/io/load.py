@@ -285,4 +285,7 @@ def write_rejects(ds: Dataset, path: str | Path) -> None:
         .alias(c)
         for c in text_cols
     )
-    write_atomic(Path(path), safe.write_csv())
+    protected = [Path(i.path) for i in ds.inputs]
+    if ds.config is not None and ds.config.path is not None:
+        protected.append(ds.config.path)
+    write_atomic(Path(path), safe.write_csv(), protected)
