@@ -60,7 +60,8 @@ def write_atomic(path: Path, data: str | bytes, protected: list[Path] | None = N
     """Write to a temporary file beside `path`, then rename: readers never see half a file."""
     target = path.resolve()
     for p in protected or ():
-        if p.exists() and p.resolve() == target:
+        # samefile: a symlink or a hard link to an input is that input too
+        if p.exists() and (p.resolve() == target or (target.exists() and p.samefile(target))):
             raise UsageError(f"refusing to overwrite the input file {str(path)!r}")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
