@@ -326,9 +326,11 @@ def breakdown_table(result: TableResult, report: Report, look: Look) -> list[Ren
         table.add_row(report.kpis[k].label, team[k], *(body[k][i] for i in shown))
     parts: list[RenderableType] = [Text(result.title, style="bold"), table]
     if len(shown) < len(heads):
-        parts.append(
-            Text(f"{len(heads) - len(shown)} more columns at a wider terminal", style="dim")
-        )
+        hidden = len(heads) - len(shown)
+        noun = "column" if hidden == 1 else "columns"
+        parts.append(Text(f"{hidden} more {noun} at a wider terminal", style="dim"))
+    if result.note:
+        parts.append(Text(result.note, style="dim"))
     return parts
 
 
