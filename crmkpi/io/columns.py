@@ -7,7 +7,7 @@ Python only ever runs over distinct values (word lookups); rows are handled by P
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -34,6 +34,9 @@ class ColumnPlan:
     expected: str  # what a cell must look like, for messages
     number: NumberFormat | None = None
     date: DateFormat | None = None
+    # The complete parser for a column whose sample allowed a fast one: applied by the loader
+    # to the distinct values the fast one could not read.
+    repair: pl.Expr | None = None
 
 
 def kind_of(table: str, column: str) -> str:
@@ -117,33 +120,43 @@ def plan_column(
     distinct = sample_values(series)
     if kind in ("number", "integer", "probability"):
         fmt = sniff_number_format(distinct, decimal)
-        value = number_expr(text, fmt)
-        expected = f"a number (decimal {'comma' if fmt.decimal == ',' else 'point'})"
-        if kind == "integer":
-            value = pl.when(value == value.round(0)).then(value).otherwise(None).cast(pl.Int64)
-            expected = "a whole number"
-        elif kind == "probability":
-            sample = (
-                pl.Series(distinct, dtype=pl.String)
-                .to_frame("v")
-                .select(number_expr(pl.col("v"), fmt).alias("p"))["p"]
-            )
-            over_one = bool(sample.drop_nulls().gt(1).any()) or fmt.percent
-            # A 0-100 column (or one written with %) is divided by 100; never multiply by it.
-            value = value / 100.0 if over_one else value
-            value = pl.when(value.is_between(0, 1)).then(value).otherwise(None)
-            expected = "a probability 0..100% (or 0..1)"
-        return ColumnPlan(canonical, header, kind, value, expected, number=fmt)
+        over_one = False
+        if kind == "probability":
+            sample = pl.Series(distinct, dtype=pl.String).to_frame("v")
+            parsed = sample.select(number_expr(pl.col("v"), fmt).alias("p"))["p"]
+            over_one = bool(parsed.drop_nulls().gt(1).any()) or fmt.percent
+        expected = {
+            "integer": "a whole number",
+            "probability": "a probability 0..100% (or 0..1)",
+        }.get(kind, f"a number (decimal {'comma' if fmt.decimal == ',' else 'point'})")
+        value = _number_value(kind, number_expr(text, fmt), over_one)
+        repair = None
+        if fmt.plain:
+            full = replace(fmt, plain=False)
+            repair = _number_value(kind, number_expr(text, full), over_one)
+        return ColumnPlan(canonical, header, kind, value, expected, number=fmt, repair=repair)
     if kind == "date":
         fmt = sniff_date_format(distinct, date_order=date_order, calendar=calendar)
+        expected = f"a date ({fmt.describe()})"
+        repair = date_expr(text, fmt.complete()) if fmt.kind == "strptime" else None
         return ColumnPlan(
-            canonical, header, kind, date_expr(text, fmt), f"a date ({fmt.describe()})", date=fmt
+            canonical, header, kind, date_expr(text, fmt), expected, date=fmt, repair=repair
         )
     if kind == "bool":
         return ColumnPlan(
             canonical, header, kind, bool_expr(text, distinct), "yes/no or true/false"
         )
     raise AssertionError(f"unhandled kind {kind}")
+
+
+def _number_value(kind: str, value: pl.Expr, over_one: bool) -> pl.Expr:
+    if kind == "integer":
+        return pl.when(value == value.round(0)).then(value).otherwise(None).cast(pl.Int64)
+    if kind == "probability":
+        # A 0-100 column (or one written with %) is divided by 100; never multiply by it.
+        value = value / 100.0 if over_one else value
+        return pl.when(value.is_between(0, 1)).then(value).otherwise(None)
+    return value
 
 
 def outcome_success(outcome: pl.Expr, distinct: list[str]) -> pl.Expr:

@@ -152,7 +152,7 @@ def convert(
         *[pl.col(h).alias(new) for h, new in extras.items()],
         *[pl.col(h).alias(f"__wide_{i}") for i, (h, _) in enumerate(mapping.wide_history)],
     ).collect()
-    out = _row_kind(out, len(grid.headers))
+    out = _repair(_row_kind(out, len(grid.headers)), plans)
     out, rejects, counts = _account(out, plans, canonical, table, path)
     if table == "deals" and "status" in out.columns:
         out = _close_dates(out)
@@ -212,6 +212,30 @@ def wide_history(
         modified_at=deals.modified_at,
     )  # fmt: skip
     return Converted("stage_history", frame, rejects, summary, mapping, {"entered_at": plan})
+
+
+def _repair(out: pl.DataFrame, plans: dict[str, ColumnPlan]) -> pl.DataFrame:
+    """Re-read, with a column's complete parser, the distinct values its fast parser missed."""
+    for col, plan in plans.items():
+        if plan.repair is None or col not in out.columns:
+            continue
+        raw = pl.col(f"__raw_{col}")
+        missed = pl.col(col).is_null() & raw.is_not_null()
+        failed = out.filter(missed)[f"__raw_{col}"].unique()
+        if failed.len() == 0:
+            continue
+        fixed = failed.to_frame(plan.header).select(plan.repair.alias("v"))["v"]
+        known = fixed.is_not_null()
+        if not known.any():
+            continue
+        lookup = pl.DataFrame({"k": failed.filter(known), "v": fixed.filter(known)})
+        out = out.with_columns(
+            pl.when(missed)
+            .then(raw.replace_strict(lookup["k"], lookup["v"], default=None))
+            .otherwise(pl.col(col))
+            .alias(col)
+        )
+    return out
 
 
 def _stage_labels(stage: pl.Expr, raw: pl.Series, preset: Preset) -> pl.Expr:

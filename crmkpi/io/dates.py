@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import polars as pl
@@ -44,6 +44,14 @@ class DateFormat:
     # local month words seen in the column -> English abbreviation ("марта" -> "mar")
     month_words: tuple[tuple[str, str], ...] = ()
     native_digits: bool = False  # Persian / Arabic-Indic digits to map to ASCII
+    # text clean-ups the sample needed (each costs a pass over the column)
+    odd_spaces: bool = False  # runs of spaces, tabs, NBSP
+    zulu: bool = False  # a trailing Z / UTC / GMT
+    dotted_ampm: bool = False  # a.m. / p.m.
+
+    def complete(self) -> DateFormat:
+        """The same formats with every clean-up on, for values the lean parser missed."""
+        return replace(self, native_digits=True, odd_spaces=True, zulu=True, dotted_ampm=True)
 
     def describe(self) -> str:
         if self.kind == "strptime":
@@ -65,9 +73,12 @@ def normalise_text(column: pl.Expr, fmt: DateFormat | None = None) -> pl.Expr:
     text = column.str.strip_chars()
     if fmt is None or fmt.native_digits:
         text = ascii_digits(text)
-    text = text.str.replace_all(r"\s+", " ")
-    text = text.str.replace(r"(\d)(?:Z| ?UTC| ?GMT)$", "${1}+00:00")
-    text = text.str.replace_all(r"(?i)\b([ap])\.m\.", "${1}M")
+    if fmt is None or fmt.odd_spaces:
+        text = text.str.replace_all(r"\s+", " ")
+    if fmt is None or fmt.zulu:
+        text = text.str.replace(r"(\d)(?:Z| ?UTC| ?GMT)$", "${1}+00:00")
+    if fmt is None or fmt.dotted_ampm:
+        text = text.str.replace_all(r"(?i)\b([ap])\.m\.", "${1}M")
     if fmt is not None and fmt.month_words:
         # the first word of the value is the month: swap it whole (never inside another word)
         parts = text.str.to_lowercase().str.extract_groups(r"^(.*?)([^\W\d_]{3,})(.*)$")
@@ -174,15 +185,20 @@ def sniff_date_format(
     """Work out the formats a column's values use. `date_order` ("dmy"/"mdy") breaks ties."""
     raw = [v for v in values if v and v.strip()][:SAMPLE_VALUES]
     native = any(_NATIVE_DIGITS.search(v) for v in raw)
+    cleanups = {
+        "odd_spaces": any(re.search(r"\s\s|[^\S ]", v) for v in raw),
+        "zulu": any(re.search(r"\d(?:Z| ?UTC| ?GMT)$", v) for v in raw),
+        "dotted_ampm": any(re.search(r"(?i)\b[ap]\.m\.", v) for v in raw),
+    }
     months = _local_month_words(raw)
     sample = [_normalise_value(v, months) for v in raw]
     if not sample:
         return DateFormat(kind="none")
     numeric = _numeric_kind(sample)
     if numeric:
-        return DateFormat(kind=numeric, native_digits=native)
+        return DateFormat(kind=numeric, native_digits=native, **cleanups)
     if calendar == "jalali" or _looks_jalali(sample):
-        return DateFormat(kind="jalali", day_first=False, native_digits=native)
+        return DateFormat(kind="jalali", day_first=False, native_digits=native, **cleanups)
     shapes: Counter[str] = Counter()
     firsts: list[int] = []
     seconds: list[int] = []
@@ -223,6 +239,7 @@ def sniff_date_format(
         ambiguous=ambiguous,
         month_words=tuple(sorted(months.items())),
         native_digits=native,
+        **cleanups,
     )
 
 

@@ -59,8 +59,10 @@ class NumberFormat:
     decimal: str = "."
     percent: bool = False  # at least one value carried a % sign
     ambiguous: bool = False  # only 1.234-like values: decimal guessed, not seen
+    plain: bool = False  # the sample held only 1234.5-like values: a plain cast reads them
 
 
+_PLAIN = re.compile(r"^-?\d+(?:\.\d+)?$")
 _CORE_DROP = rf"[^\d.,{_GROUP_SPACES}{ARABIC_DECIMAL}]"
 # A unit's own dot ("руб.", "Fr. 12") is not a separator: drop dots before a space or at the end.
 _UNIT_DOT_START = rf"^[.,]?[{_GROUP_SPACES}]+|^[.,]+$"
@@ -100,6 +102,9 @@ def sniff_number_format(values: Iterable[str], decimal_hint: str | None = None) 
     votes = {".": 0, ",": 0, ARABIC_DECIMAL: 0}
     percent = False
     undecided: set[str] = set()
+    values = list(values)
+    if values and decimal_hint != "," and all(_PLAIN.match(v) for v in values):
+        return NumberFormat(".", plain=True)
     for raw in values:
         value = ascii_digits_text(raw)
         percent = percent or "%" in value
@@ -124,7 +129,13 @@ def sniff_number_format(values: Iterable[str], decimal_hint: str | None = None) 
 def number_expr(
     column: pl.Expr, fmt: NumberFormat, *, percent_as_fraction: bool = False
 ) -> pl.Expr:
-    """A Float64 expression parsing a String column written in `fmt`; unparseable -> null."""
+    """A Float64 expression parsing a String column written in `fmt`; unparseable -> null.
+
+    A `plain` column is one cast; values that fail it are for the caller to re-read with the
+    full expression (`replace(fmt, plain=False)`) over those few distinct values only.
+    """
+    if fmt.plain:
+        return column.cast(pl.Float64, strict=False)
     text = ascii_digits(column.str.strip_chars())
     shaped = text.str.contains(_SHAPE.pattern)
     negative = text.str.contains(r"^\s*\(.*\)\s*$") | text.str.contains(

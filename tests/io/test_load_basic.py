@@ -93,3 +93,18 @@ def test_write_rejects_neutralises_formulas(tmp_path: Path) -> None:
     write_rejects(ds, out)
     back = pl.read_csv(out, infer_schema=False)
     assert back["value"].to_list() == ["'=1+1"]
+
+
+def test_late_formatted_number_outside_the_sample_is_still_read(tmp_path: Path) -> None:
+    # 2,500 distinct plain amounts fill the 2,000-value sample; the formatted one comes later
+    lines = ["Deal ID,Stage,Created Date,Amount"]
+    lines += [f"{i},Won,2024-01-01,{i}.25" for i in range(2500)]
+    lines += ['late,Won,2024-01-01,"1,234.50"', "bad,Won,2024-01-01,12-15"]
+    f = write(tmp_path / "deals.csv", "\n".join(lines) + "\n")
+    ds = load([f])
+    amounts = ds.frames["deals"]["amount"]
+    assert amounts[2500] == 1234.5
+    assert amounts[2501] is None
+    assert ds.inputs[0].cells_flagged == {"amount": 1}
+    # sum of i + 0.25 for i < 2500, plus 1234.5
+    assert amounts.sum() == sum(i + 0.25 for i in range(2500)) + 1234.5
