@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -291,14 +290,6 @@ def change_alerts(
     return alerts
 
 
-def shown_path(path: str) -> str:
-    """A path as the reader typed it: relative to the current folder when inside it."""
-    try:
-        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except (ValueError, OSError):
-        return path
-
-
 def quality_alerts(
     report: Report, ds: Dataset, settings: AlertSettings, grain: Grain, now: float | None = None
 ) -> list[Alert]:
@@ -306,7 +297,7 @@ def quality_alerts(
     now = time.time() if now is None else now
     alerts = []
     for item in report.inputs:
-        name = shown_path(item.path) + (f" [{item.sheet}]" if item.sheet else "")
+        name = item.path + (f" [{item.sheet}]" if item.sheet else "")
         if item.rows_read and item.rows_rejected / item.rows_read > settings.max_rejected_share:
             alerts.append(
                 Alert(
@@ -339,7 +330,7 @@ def fact_alerts(ds: Dataset) -> list[Alert]:
     facts = quality_facts(ds).filter(pl.col("fact") != "mixed_currencies")
     per_file = facts.group_by(["file", "fact"]).agg(pl.col("count").sum()).sort(["file", "fact"])
     return [
-        Alert(KIND_QUALITY, f"{shown_path(file)}: {count} {FACTS[fact]}")
+        Alert(KIND_QUALITY, f"{file}: {count} {FACTS[fact]}")
         for file, fact, count in per_file.iter_rows()
     ]
 
