@@ -37,8 +37,9 @@ STATUS_FILL = {
     "bad": PatternFill("solid", fgColor="FFC7CE"),
 }
 STATUS_FONT = {"ok": "006100", "warn": "9C5700", "bad": "9C0006"}
+CHANGE_FONT = {"good": "006100", "bad": "9C0006", "flat": "7F7F7F"}  # read with the direction
 TABLE_STYLE = "TableStyleMedium2"
-MAX_TREND_CHARTS = 24
+MAX_TREND_CHARTS = 60
 PERIOD_FORMATS = {"day": "yyyy-mm-dd", "week": "yyyy-mm-dd", "month": "yyyy-mm"}
 INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 BOLD = Font(bold=True)
@@ -174,7 +175,7 @@ def _summary(wb: Workbook, report: Report, names: _Names) -> None:
     put(ws, 4, 2, report.generated_at.strftime("%Y-%m-%d %H:%M"))
     headers = ["Group", "KPI", "Value", "Target", "Status", "This period", "Previous period"]
     headers += ["Change", "Unit", "KPI id"]
-    rows, formats = [], []
+    rows, formats, directions = [], [], []
     for kpi in report.kpis.values():
         if kpi.reason and not kpi.by_currency:
             continue
@@ -184,13 +185,17 @@ def _summary(wb: Workbook, report: Report, names: _Names) -> None:
                 + [kpi.change, kpi.unit, kpi.id]
             )
             formats.append(number_format(kpi.unit, currency))
+            directions.append(kpi.change_direction)
     top = 6
     span = add_table(ws, names, "KPIs", headers, rows, [None] * len(headers), top)
     for i, fmt in enumerate(formats):
         r = top + 1 + i
         for c in (3, 6, 7):
             ws.cell(row=r, column=c).number_format = fmt
-        ws.cell(row=r, column=8).number_format = "+0.0%;-0.0%;0.0%"
+        change = ws.cell(row=r, column=8)
+        change.number_format = "+0.0%;-0.0%;0.0%"
+        if directions[i] in CHANGE_FONT:
+            change.font = Font(color=CHANGE_FONT[directions[i]])
         status = ws.cell(row=r, column=5)
         if status.value in STATUS_FILL:
             status.fill = STATUS_FILL[status.value]

@@ -55,6 +55,8 @@ def test_summary_kpis_with_formats_and_status_colours(wb) -> None:  # noqa: ANN0
     assert ws.cell(revenue, 3).number_format == '#,##0 "EUR"'
     assert ws.cell(revenue, 5).fill.fgColor.rgb.endswith("FFC7CE")  # red
     assert ws.cell(revenue, 8).value == -0.2  # change against the previous period
+    assert ws.cell(revenue, 8).font.color.rgb.endswith("9C0006")  # a fall of revenue is bad
+    assert ws.cell(win, 8).font.color.rgb.endswith("006100")  # a rise of win rate is good
     assert ws.cell(rows["Sales cycle (median)"], 5).fill.fgColor.rgb.endswith("FFEB9C")
     # mixed currencies: one row each, never summed
     assert ws.cell(rows["MRR (EUR)"], 3).value == 5000
