@@ -71,6 +71,8 @@ def _is_footer(cell: str | None) -> bool:
 
 
 FIRST = "__first"
+REJECT_COLUMN = "__reject_column"
+REJECT_VALUE = "__reject_value"
 FILLED = "__filled"
 
 
@@ -94,7 +96,12 @@ def _row_kind(out: pl.DataFrame, width: int) -> pl.DataFrame:
         .when(sparse & pl.col(FIRST).is_in(footers))
         .then(pl.lit("footer"))
     )
-    return out.with_columns(kind.alias(REASON)).drop(FIRST, FILLED)
+    value = pl.when(kind.is_not_null()).then(pl.col(FIRST))
+    return out.with_columns(
+        kind.alias(REASON),
+        pl.lit(None, dtype=pl.String).alias(REJECT_COLUMN),
+        value.alias(REJECT_VALUE),
+    ).drop(FIRST, FILLED)
 
 
 def convert(
@@ -306,49 +313,71 @@ def _close_dates(out: pl.DataFrame) -> pl.DataFrame:
     return out.with_columns(*updates, expected.alias("expected_close_at"))
 
 
-def _account(
-    out: pl.DataFrame, plans: dict[str, ColumnPlan], canonical: list[str], table: str, path: str
-) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, tuple[int, int]]]:
-    """Split rows into loaded and rejected and list flagged cells: (loaded, rejects, counts)."""
-    spec = TABLES[table]
-    content = out.filter(pl.col(REASON).is_null())
-    counts = {}
-    for c in plans:
-        given = pl.col(f"__raw_{c}").is_not_null()
-        ok = (given & pl.col(c).is_not_null()).sum() if c in content.columns else pl.lit(0)
-        row = content.select(ok.alias("ok"), given.sum().alias("given")).row(0)
-        counts[c] = (int(row[0]), int(row[1]))
-    reasons: list[pl.Expr] = []
-    for alts in spec.required:
+def _required_checks(
+    out: pl.DataFrame, plans: dict[str, ColumnPlan], table: str
+) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Per row, for the first required group with no usable value: (reason, column, value)."""
+    reason: Any = pl
+    column: Any = pl
+    value: Any = pl
+    any_group = False
+    for alts in TABLES[table].required:
         present = [a for a in alts if a in out.columns]
         if not present:
             continue
         missing = pl.all_horizontal([pl.col(a).is_null() for a in present])
+        mapped = [a for a in present if a in plans]
+        raw = [pl.col(f"__raw_{a}") for a in mapped]
         cannot = [
-            pl.when(pl.col(f"__raw_{a}").is_not_null()).then(
+            pl.when(r.is_not_null()).then(
                 pl.format(
                     "{}: cannot read '{}' as {}",
                     pl.lit(plans[a].header),
-                    pl.col(f"__raw_{a}"),
+                    r,
                     pl.lit(plans[a].expected),
                 )  # fmt: skip
             )
-            for a in present
-            if a in plans
+            for a, r in zip(mapped, raw, strict=True)
         ]
+        header = [pl.when(r.is_not_null()).then(pl.lit(plans[a].header))
+                  for a, r in zip(mapped, raw, strict=True)]  # fmt: skip
         names = " or ".join(plans[a].header if a in plans else a for a in present)
-        reasons.append(pl.when(missing).then(pl.coalesce(*cannot, pl.lit(f"missing {names}"))))
-    required_reason = pl.coalesce(reasons) if reasons else pl.lit(None, dtype=pl.String)
-    out = out.with_columns(pl.coalesce(pl.col(REASON), required_reason).alias(REASON))
+        first = plans[mapped[0]].header if mapped else present[0]
+        reason = reason.when(missing).then(pl.coalesce(*cannot, pl.lit(f"missing {names}")))
+        column = column.when(missing).then(pl.coalesce(*header, pl.lit(first)))
+        value = value.when(missing).then(pl.coalesce(raw) if raw else pl.lit(None, pl.String))
+        any_group = True
+    if not any_group:
+        none = pl.lit(None, dtype=pl.String)
+        return none, none, none
+    return reason, column, value
+
+
+def _account(
+    out: pl.DataFrame, plans: dict[str, ColumnPlan], canonical: list[str], table: str, path: str
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, tuple[int, int]]]:
+    """Split rows into loaded and rejected and list flagged cells: (loaded, rejects, counts)."""
+    reason, column, value = _required_checks(out, plans, table)
+    is_row_kind = pl.col(REASON).is_not_null()
+    out = out.with_columns(
+        pl.coalesce(pl.col(REASON), reason).alias(REASON),
+        pl.when(is_row_kind).then(pl.col(REJECT_COLUMN)).otherwise(column).alias(REJECT_COLUMN),
+        pl.when(is_row_kind).then(pl.col(REJECT_VALUE)).otherwise(value).alias(REJECT_VALUE),
+    )
     rejected = out.filter(pl.col(REASON).is_not_null())
     loaded = out.filter(pl.col(REASON).is_null())
-    first_raw = [f"__raw_{c}" for c in plans]
+    stats = loaded.select(
+        *[(pl.col(f"__raw_{c}").is_not_null() & pl.col(c).is_not_null()).sum().alias(f"ok_{c}")
+          for c in plans if c in loaded.columns],
+        *[pl.col(f"__raw_{c}").is_not_null().sum().alias(f"given_{c}") for c in plans],
+    ).row(0, named=True)  # fmt: skip
+    counts = {c: (int(stats.get(f"ok_{c}", 0)), int(stats[f"given_{c}"])) for c in plans}
     rejects = [
         rejected.select(
             pl.lit(path).alias("file"),
             pl.col(LINE).alias("row"),
-            pl.lit(None, dtype=pl.String).alias("column"),
-            (pl.coalesce(first_raw) if first_raw else pl.lit(None, dtype=pl.String)).alias("value"),
+            pl.col(REJECT_COLUMN).alias("column"),
+            pl.col(REJECT_VALUE).alias("value"),
             pl.col(REASON).alias("reason"),
             pl.lit("rejected").alias("action"),
         )

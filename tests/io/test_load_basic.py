@@ -48,6 +48,7 @@ def test_csv_deals_mapped_parsed_and_accounted(tmp_path: Path) -> None:
     ]
     assert rejects["reason"][1] == "blank"
     assert "Created Date" in rejects["reason"][2]
+    assert rejects.select("column", "value").rows()[2] == ("Created Date", None)
 
 
 def test_xlsx_with_title_rows_and_footer(tmp_path: Path) -> None:
@@ -73,6 +74,7 @@ def test_xlsx_with_title_rows_and_footer(tmp_path: Path) -> None:
     assert (summary.rows_read, summary.rows_loaded, summary.rows_rejected) == (4, 2, 2)
     assert sorted(ds.rejects["reason"].to_list()) == ["footer", "footer"]
     assert sorted(ds.rejects["row"].to_list()) == [7, 8]
+    assert ds.rejects["value"][0] == "Grand Totals (2 records)"
 
 
 def test_missing_path_and_unknown_table(tmp_path: Path) -> None:
