@@ -173,7 +173,12 @@ def _summary(wb: Workbook, report: Report, names: _Names) -> None:
     put(ws, 3, 2, report.comparison.label if report.comparison else "")
     put(ws, 4, 1, "Generated")
     put(ws, 4, 2, report.generated_at.strftime("%Y-%m-%d %H:%M"))
-    headers = ["Group", "KPI", "Value", "Target", "Status", "This period", "Previous period"]
+    comparison = report.comparison
+    current = f"This period ({comparison.current_name})" if comparison else ""
+    previous = f"Previous ({comparison.previous_name})" if comparison else ""
+    current = current if comparison and comparison.current_name else "This period"
+    previous = previous if comparison and comparison.previous_name else "Previous period"
+    headers = ["Group", "KPI", "Value", "Target", "Status", current, previous]
     headers += ["Change", "Unit", "KPI id"]
     rows, formats, directions = [], [], []
     for kpi in report.kpis.values():
