@@ -22,7 +22,8 @@ from crmkpi.cache import ParseCache, cached_read
 from crmkpi.config import Config, SourceConfig
 from crmkpi.dataset import REJECTS_SCHEMA, Dataset, InputSummary, StageModel
 from crmkpi.errors import InputError
-from crmkpi.io.convert import Converted, convert, strict_check
+from crmkpi.io.accounting import strict_check
+from crmkpi.io.convert import Converted, convert
 from crmkpi.io.grid import Grid, read_grids
 from crmkpi.io.mapping import map_headers
 from crmkpi.io.stages import StageMeaning, build_stage_model

@@ -1,0 +1,132 @@
+"""Where every row went: loaded, rejected with a reason, or kept with flagged cells.
+
+Rule (docs/importing.md): a row whose required value is missing or does not parse is rejected
+with its reason; an optional cell that does not parse is set to null and flagged. Blank rows and
+footers were marked before (`convert`), so rows_read = rows_loaded + rows_rejected always.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from crmkpi.dataset import REJECTS_SCHEMA
+from crmkpi.errors import InputError
+from crmkpi.io.columns import ColumnPlan
+from crmkpi.schema import TABLES
+
+if TYPE_CHECKING:
+    from crmkpi.io.convert import Converted
+
+LINE = "__line"
+REASON = "__reason"
+REJECT_COLUMN = "__reject_column"
+REJECT_VALUE = "__reject_value"
+
+
+def _required_checks(
+    out: pl.DataFrame, plans: dict[str, ColumnPlan], table: str
+) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Per row, for the first required group with no usable value: (reason, column, value)."""
+    reason: Any = pl
+    column: Any = pl
+    value: Any = pl
+    any_group = False
+    for alts in TABLES[table].required:
+        present = [a for a in alts if a in out.columns]
+        if not present:
+            continue
+        missing = pl.all_horizontal([pl.col(a).is_null() for a in present])
+        mapped = [a for a in present if a in plans]
+        raw = [pl.col(f"__raw_{a}") for a in mapped]
+        cannot = [
+            pl.when(r.is_not_null()).then(
+                pl.format(
+                    "{}: cannot read '{}' as {}",
+                    pl.lit(plans[a].header),
+                    r,
+                    pl.lit(plans[a].expected),
+                )  # fmt: skip
+            )
+            for a, r in zip(mapped, raw, strict=True)
+        ]
+        header = [pl.when(r.is_not_null()).then(pl.lit(plans[a].header))
+                  for a, r in zip(mapped, raw, strict=True)]  # fmt: skip
+        names = " or ".join(plans[a].header if a in plans else a for a in present)
+        first = plans[mapped[0]].header if mapped else present[0]
+        reason = reason.when(missing).then(pl.coalesce(*cannot, pl.lit(f"missing {names}")))
+        column = column.when(missing).then(pl.coalesce(*header, pl.lit(first)))
+        value = value.when(missing).then(pl.coalesce(raw) if raw else pl.lit(None, pl.String))
+        any_group = True
+    if not any_group:
+        none = pl.lit(None, dtype=pl.String)
+        return none, none, none
+    return reason, column, value
+
+
+def account(
+    out: pl.DataFrame, plans: dict[str, ColumnPlan], canonical: list[str], table: str, path: str
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, tuple[int, int]]]:
+    """Split rows into loaded and rejected and list flagged cells: (loaded, rejects, counts)."""
+    reason, column, value = _required_checks(out, plans, table)
+    is_row_kind = pl.col(REASON).is_not_null()
+    out = out.with_columns(
+        pl.coalesce(pl.col(REASON), reason).alias(REASON),
+        pl.when(is_row_kind).then(pl.col(REJECT_COLUMN)).otherwise(column).alias(REJECT_COLUMN),
+        pl.when(is_row_kind).then(pl.col(REJECT_VALUE)).otherwise(value).alias(REJECT_VALUE),
+    )
+    rejected = out.filter(pl.col(REASON).is_not_null())
+    loaded = out.filter(pl.col(REASON).is_null())
+    stats = loaded.select(
+        *[(pl.col(f"__raw_{c}").is_not_null() & pl.col(c).is_not_null()).sum().alias(f"ok_{c}")
+          for c in plans if c in loaded.columns],
+        *[pl.col(f"__raw_{c}").is_not_null().sum().alias(f"given_{c}") for c in plans],
+    ).row(0, named=True)  # fmt: skip
+    counts = {c: (int(stats.get(f"ok_{c}", 0)), int(stats[f"given_{c}"])) for c in plans}
+    rejects = [
+        rejected.select(
+            pl.lit(path).alias("file"),
+            pl.col(LINE).alias("row"),
+            pl.col(REJECT_COLUMN).alias("column"),
+            pl.col(REJECT_VALUE).alias("value"),
+            pl.col(REASON).alias("reason"),
+            pl.lit("rejected").alias("action"),
+        )
+    ]
+    for c, plan in plans.items():
+        if plan.kind in ("text", "currency") or c not in loaded.columns:
+            continue
+        bad = loaded.filter(pl.col(f"__raw_{c}").is_not_null() & pl.col(c).is_null())
+        if bad.height:
+            rejects.append(
+                bad.select(
+                    pl.lit(path).alias("file"),
+                    pl.col(LINE).alias("row"),
+                    pl.lit(plan.header).alias("column"),
+                    pl.col(f"__raw_{c}").alias("value"),
+                    pl.lit(f"not {plan.expected}").alias("reason"),
+                    pl.lit("flagged").alias("action"),
+                )
+            )
+    frame = pl.concat([r.cast(REJECTS_SCHEMA) for r in rejects]).sort("row")
+    return loaded, frame, counts
+
+
+def flag_counts(rejects: pl.DataFrame, plans: dict[str, ColumnPlan]) -> dict[str, int]:
+    by_header = {p.header: c for c, p in plans.items()}
+    flagged = rejects.filter(pl.col("action") == "flagged").group_by("column").len()
+    return {by_header.get(h, h): k for h, k in flagged.iter_rows()}
+
+
+def strict_check(converted: Converted) -> None:
+    """Raise at the first rejected or flagged row (strict mode)."""
+    bad = converted.rejects.filter(~pl.col("reason").is_in(["blank"]))
+    if bad.height == 0:
+        return
+    row = bad.row(0, named=True)
+    raise InputError(
+        f"{row['reason']}" + (f" (value {row['value']!r})" if row["value"] else ""),
+        path=row["file"], row=row["row"], column=row["column"],
+        hint="fix the cell or load without --strict",
+    )  # fmt: skip
