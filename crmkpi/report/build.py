@@ -188,7 +188,13 @@ def build_report(
     elif starts and span[1] is not None:
         comparison = periods.period_comparison(starts, span[1], period_grain)
 
-    wanted_groups = {g for s in SECTIONS if wants(chosen, s.id) for g in s.kpi_groups}
+    # The breakdown section breaks down the key figures, so it needs them computed too.
+    wanted_groups = {
+        g
+        for s in SECTIONS
+        if wants(chosen, s.id) or (s.id == "kpis" and wants(chosen, "breakdown"))
+        for g in s.kpi_groups
+    }
     metrics = [m for m in CATALOG.values() if kpi_group(m.needs) in wanted_groups]
     metrics.sort(key=lambda m: GROUP_ORDER.index(kpi_group(m.needs)))
     mixed = _mixed_currencies(ds, config)

@@ -24,6 +24,8 @@ COLUMN_LABELS = {
     "conversion": "Conversion",
     "conversion_from_previous": "Step conv.",
     "conversion_from_first": "From top",
+    "cycle_days_median": "Cycle (median)",
+    "lead_response_minutes_median": "Response (median)",
     "team_conversion_from_previous": "Team step",
     "team_conversion_from_first": "Team from top",
 }

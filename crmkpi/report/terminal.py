@@ -224,10 +224,17 @@ def _unit(result: TableResult, report: Report, column: str) -> str:
 def frame_table(
     result: TableResult, report: Report, look: Look, section_title: str = ""
 ) -> list[RenderableType]:
-    """A catalog table; the funnel gets bars; the owner table a team row from the KPIs."""
+    """A catalog table; the funnel gets bars; a table whose team_* columns repeat one value on
+    every row shows that value once, in a Team row under the column it belongs to."""
     frame = result.frame
     if frame.height == 0:
         return [Text(f"{result.title}: no rows", style="dim")]
+    team_of = {
+        c[len("team_") :]: c
+        for c in frame.columns
+        if c.startswith("team_") and c[len("team_") :] in frame.columns and frame[c].n_unique() == 1
+    }
+    frame = frame.drop(list(team_of.values()))
     own_period = report.period if result.id == "by_period" else None
     # A table over time shows its latest rows; any other its first (they come sorted).
     rows = frame.tail(MAX_ROWS) if "period" in frame.columns else frame.head(MAX_ROWS)
@@ -266,16 +273,10 @@ def frame_table(
                 value = rows[c][r]
                 row.append(Text(bar(value, largest, bar_width, not look.unicode), style="blue"))
         table.add_row(*row)
-    team = [report.kpis[c] for c in columns if c in report.kpis]
-    if result.id == "owners" and team:
+    team_row = _team_row(result, report, columns, team_of)
+    if team_row is not None:
         table.add_section()
-        row = ["Team"]
-        for c in columns[1:]:
-            kpi = report.kpis.get(c)
-            row.append("" if kpi is None else kpi_value_lines(kpi, show_currency=False)[0])
-            if c == bar_column:
-                row.append("")
-        table.add_row(*row, style="bold")
+        table.add_row(*team_row, style="bold")
     parts: list[RenderableType] = [table]
     if "currency" in dropped and frame["currency"].n_unique() == 1:
         parts.insert(0, Text(f"{result.title} ({frame['currency'][0]})", style="bold"))
@@ -292,6 +293,21 @@ def frame_table(
         notes.append(result.note)
     parts += [Text(n, style="dim") for n in notes]
     return parts
+
+
+def _team_row(
+    result: TableResult, report: Report, columns: list[str], team_of: dict[str, str]
+) -> list[str] | None:
+    """The Team row: the table's own team_* values, else (owners) the report's KPI values."""
+    row = ["Team"]
+    for c in columns[1:]:
+        if c in team_of:
+            row.append(format_value(result.frame[team_of[c]][0], _unit(result, report, c)))
+        elif result.id == "owners" and c in report.kpis:
+            row.append(kpi_value_lines(report.kpis[c], show_currency=False)[0])
+        else:
+            row.append("")
+    return row if any(row[1:]) else None
 
 
 def breakdown_table(result: TableResult, report: Report, look: Look) -> list[RenderableType]:
