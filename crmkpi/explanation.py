@@ -177,7 +177,7 @@ def explain(
     compute = metric.compute
     if not isinstance(compute, Aggregate):
         columns = tuple(c for _, cols in metric.needs for c in cols)
-        steps = (Step(f"rows in {table}", ds.frames[table].height),) if table else ()
+        steps = _needed_columns_steps(ds, metric.needs)
         arithmetic = _combined_parts(metric, ds, grain)
         return Explanation(
             **base, table=table, columns=columns, steps=steps, group_columns=(), groups=(),
@@ -316,6 +316,23 @@ def explain_rows(
         .select(*shown, how.alias("counted_as"))
         .collect()
     )
+
+
+def _needed_columns_steps(ds: Dataset, needs: Any) -> tuple[Step, ...]:
+    """Rows of each table a KPI reads, and how many have an empty cell in a column it needs."""
+    import polars as pl
+
+    steps: list[Step] = []
+    for table, columns in needs:
+        frame = ds.frames.get(table)
+        if frame is None:
+            continue
+        steps.append(Step(f"rows in {table}", frame.height))
+        present = [c for c in columns if c in frame.columns]
+        if present:
+            empty = frame.select(pl.col(present).null_count()).row(0, named=True)
+            steps += [Step(f"{table}.{c} empty", n) for c, n in empty.items() if n]
+    return tuple(steps)
 
 
 def _metric(kpi: str) -> Any:

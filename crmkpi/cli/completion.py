@@ -6,9 +6,6 @@ is imported inside them, never when the CLI starts.
 
 from __future__ import annotations
 
-import glob
-import os
-
 PERIODS = ("day", "week", "month", "quarter", "year")
 
 
@@ -22,6 +19,9 @@ def _kpis() -> list[tuple[str, str]]:
 
 def _paths(incomplete: str) -> list[str]:
     """Files and folders starting with `incomplete` (folders end in /, to keep descending)."""
+    import glob
+    import os
+
     found = sorted(glob.glob(glob.escape(os.path.expanduser(incomplete)) + "*"))
     return [p + "/" if os.path.isdir(p) else p for p in found][:200]
 

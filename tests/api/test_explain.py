@@ -115,3 +115,15 @@ def test_rows_listing_of_a_mean_names_empty_amounts(ds: Dataset) -> None:
 def test_rows_listing_needs_a_kpi_counted_from_rows(ds: Dataset) -> None:
     with pytest.raises(UsageError, match="computed from other KPIs"):
         crmkpi.explain_rows(ds, "pipeline_velocity")
+
+
+def test_a_stock_kpi_reports_empty_cells_in_the_columns_it_needs(ds: Dataset) -> None:
+    deals = ds.frames["deals"].with_columns(
+        pl.when(pl.col("id") == "D2").then(None).otherwise(pl.col("created_at")).alias("created_at")
+    )
+    why = crmkpi.explain(Dataset(frames={"deals": deals}), "deals_open")
+    assert [(s.label, s.rows) for s in why.steps] == [
+        ("rows in deals", 10),
+        ("deals.created_at empty", 1),
+    ]
+    assert why.value == 1  # D7 is the one open deal
