@@ -386,19 +386,28 @@ def test_report_headline_matches_plain_python(report, deals):
         assert report["kpis"][kpi]["value"] == pytest.approx(value, rel=1e-9), kpi
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="owners table: single-currency deals fail the team join (crmkpi/metrics/team.py "
-    "_deal_columns with keys ['currency']), and its column is 'won' where the JSON contract "
-    "says 'deals_won'",
-)
+def owner_rows(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    rows = report["tables"]["owners"]
+    assert len({row["owner"] for row in rows}) == len(rows)  # one currency: one row per owner
+    return {row["owner"]: row for row in rows}
+
+
 def test_report_owner_table_matches_plain_python(report, deals):
-    rows = {row["owner"]: row for row in report["tables"]["owners"]}
+    rows = owner_rows(report)
     expected = expected_owners(deals)
     assert set(rows) == set(expected)
     for owner, values in expected.items():
-        for column, value in values.items():
-            assert rows[owner][column] == pytest.approx(value, rel=1e-9), (owner, column)
+        for column in ("win_rate", "revenue_won"):
+            assert rows[owner][column] == pytest.approx(values[column], rel=1e-9), (owner, column)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="the owners table names the count 'won'; the JSON contract says 'deals_won'"
+)
+def test_report_owner_table_counts_deals_won(report, deals):
+    rows = owner_rows(report)
+    for owner, values in expected_owners(deals).items():
+        assert rows[owner]["deals_won"] == values["deals_won"], owner
 
 
 def data_rows(name: str) -> int:
