@@ -121,7 +121,8 @@ def flag_counts(rejects: pl.DataFrame, plans: dict[str, ColumnPlan]) -> dict[str
 
 def strict_check(converted: Converted) -> None:
     """Raise at the first rejected or flagged row (strict mode)."""
-    bad = converted.rejects.filter(~pl.col("reason").is_in(["blank"]))
+    # blank lines and report footers are layout, not bad data: strict mode lets them pass
+    bad = converted.rejects.filter(~pl.col("reason").is_in(["blank", "footer"]))
     if bad.height == 0:
         return
     row = bad.row(0, named=True)

@@ -112,6 +112,7 @@ def convert(
     mapping: Mapping,
     *,
     path: str,
+    label: str | None = None,
     hints: dict[str, Any],
     stage_meaning: StageMeaning,
     modified_at: float | None,
@@ -163,7 +164,8 @@ def convert(
         *[pl.col(h).alias(f"__wide_{i}") for i, (h, _) in enumerate(mapping.wide_history)],
     ).collect()
     out = _repair(_row_kind(out, len(grid.headers)), plans)
-    out, rejects, counts = account(out, plans, canonical, table, path)
+    # rejects name "book.xlsx [Sheet]" for a sheet of a workbook with several
+    out, rejects, counts = account(out, plans, canonical, table, label or path)
     if table == "deals" and "status" in out.columns:
         out = _close_dates(out)
         if "expected_close_at" in out.columns and "expected_close_at" not in canonical:
@@ -179,7 +181,7 @@ def convert(
     keep = canonical + list(extras.values())
     converted = Converted(table, out.select(keep), rejects, summary, mapping, plans, counts)
     if mapping.wide_history and ("id" in out.columns or "name" in out.columns):
-        converted.history = wide_history(out, mapping, path, summary)
+        converted.history = wide_history(out, mapping, label or path, summary)
     return converted
 
 
@@ -214,7 +216,7 @@ def wide_history(
         "deal_id", "stage", "entered_at"
     )
     summary = InputSummary(
-        path=path, table="stage_history", rows_read=long.height, rows_loaded=frame.height,
+        path=deals.path, table="stage_history", rows_read=long.height, rows_loaded=frame.height,
         rows_rejected=bad.height, format=deals.format, sheet=deals.sheet,
         encoding=deals.encoding, delimiter=deals.delimiter, header_row=deals.header_row,
         preset=deals.preset, columns={"deal_id": mapping.canonical.get(key, key),

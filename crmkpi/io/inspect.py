@@ -144,6 +144,8 @@ def render_text(insp: Inspection) -> str:
         f"delimiter {_delimiter_name(insp.delimiter)}  header row {insp.header_row}"
     )
     lines.append(f"Table:       {insp.table}  preset {insp.preset or '-'}")
+    if len(insp.sheets) > 1:
+        lines.append(f"Sheets:      {', '.join(insp.sheets)} (showing one; choose with --sheet)")
     lines.append(
         f"Rows:        {insp.rows_read} read = {insp.rows_loaded} loaded + "
         f"{insp.rows_rejected} rejected"

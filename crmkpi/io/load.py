@@ -136,7 +136,13 @@ def read_file(
         preset = presets().get(mapping.preset) if mapping.preset else None
         meaning = StageMeaning.build(stages_config, preset)
         converted = convert(
-            grid, mapping, path=display, hints=hints, stage_meaning=meaning, modified_at=modified
+            grid,
+            mapping,
+            path=display,
+            label=where,
+            hints=hints,
+            stage_meaning=meaning,
+            modified_at=modified,
         )
         out.append((grid, converted))
     if not out and errors:

@@ -60,6 +60,10 @@ def test_strict_raises_at_first_bad_row(tmp_path: Path) -> None:
     assert err.value.column == "Amount"
     assert "'ten'" in str(err.value) and "a number" in str(err.value)
     assert load([f]).inputs[0].cells_flagged == {"amount": 1}
+    footer = write(
+        tmp_path / "report.csv", "Deal ID,Stage,Created Date\n1,Won,2024-01-01\n\nTotal,,\n"
+    )
+    assert load([footer], strict=True).frames["deals"].height == 1  # layout rows do not stop it
 
 
 def test_missing_required_column_names_closest_header(tmp_path: Path) -> None:
@@ -103,10 +107,18 @@ def test_utf16_excel_unicode_text_and_workbook_sheets(tmp_path: Path) -> None:
     deals = wb.create_sheet("Deals")
     deals.append(["Deal ID", "Stage", "Created Date", "Amount"])
     deals.append(["D1", "Closed Won", datetime(2024, 2, 3), 99])
+    deals.append(["D2", "Closed Won", datetime(2024, 2, 4), "lots"])
+    deals.append(["Total", None, None, 99])
     wb.save(tmp_path / "book.xlsx")
     ds = load([tmp_path / "book.xlsx"])  # every sheet that holds a table; notes skipped
     assert sorted(ds.frames) == ["deals", "leads"]
     assert [s.sheet for s in ds.inputs] == ["Leads", "Deals"]
+    assert ds.inputs[0].path == str(tmp_path / "book.xlsx")
+    # 'lots' on sheet row 3 is flagged, the Total row on row 4 is a footer
+    assert ds.rejects.select("file", "row", "reason").rows() == [
+        (f"{tmp_path / 'book.xlsx'} [Deals]", 3, "not a number (decimal point)"),
+        (f"{tmp_path / 'book.xlsx'} [Deals]", 4, "footer"),
+    ]
     with pytest.raises(InputError, match="no sheet named 'Nope'"):
         from crmkpi.io.load import read_file
 
