@@ -191,3 +191,11 @@ def test_kpis_that_cannot_be_broken_down_are_named_in_the_note() -> None:
     assert "leads_created" in table.frame.columns
     assert "mrr" not in table.frame.columns
     assert "subscriptions has no owner column" in (table.note or "")
+
+
+def test_breakdown_section_alone_still_breaks_down_the_key_figures() -> None:
+    rep = build_report(
+        demo_dataset(), options=ReportOptions(sections=("breakdown",), by=("owner",))
+    )
+    assert [s.id for s in rep.sections] == ["breakdown"]
+    assert "deals_won" in rep.tables["by_owner"].frame.columns

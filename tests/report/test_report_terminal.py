@@ -110,3 +110,13 @@ def test_a_real_terminal_gets_colour_and_lines(report: Report) -> None:
     terminal.print_report(report, console)
     assert ANSI.search(out.getvalue())
     assert BOX_DRAWING.search(out.getvalue())
+
+
+def test_repeated_team_columns_become_the_team_row(report: Report) -> None:
+    owners = report.tables["owners"]
+    # the team's own figures, repeated on every row as catalog tables give them
+    owners.frame = owners.frame.with_columns(team_deals_won=35, team_win_rate=0.3)
+    text = terminal.render(report, width=120, boxes=True)
+    assert "Team deals won" not in text
+    # team_win_rate (30.0%) wins over the KPI value (31.2%): the table's own figure
+    assert re.search(r"Team\s+35\s+30\.0%\s+123,456", text)
