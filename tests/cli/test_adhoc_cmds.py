@@ -115,6 +115,19 @@ def test_win_rate_is_the_same_three_ways_on_the_sample_data() -> None:
     assert cli == api == sql
 
 
+REALDATA = os.environ.get("CRMKPI_REALDATA")
+
+
+@pytest.mark.skipif(not REALDATA, reason="set CRMKPI_REALDATA to the real exports folder")
+def test_win_rate_is_the_same_three_ways_on_a_real_pipeline_export() -> None:
+    export = Path(REALDATA or ".") / "maven_crm" / "sales_pipeline.csv"
+    if not export.is_file():
+        pytest.skip("maven_crm/sales_pipeline.csv is not in CRMKPI_REALDATA")
+    cli, api, sql = three_ways(export)
+    assert len(sql) > 10  # dozens of agents over several quarters
+    assert cli == api == sql
+
+
 def test_metric_formats(exports: Path) -> None:
     data = json.loads(run("metric", "win_rate", "deals_won", str(exports), "--by", "owner",
                           "-f", "json").stdout)  # fmt: skip
