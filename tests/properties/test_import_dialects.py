@@ -46,7 +46,8 @@ DATE_FORMATS = [
     ("%m/%d/%Y", False),
     ("%m/%d/%Y %H:%M", True),
 ]
-NUMBER_FORMATS = ["plain", "comma_thousands", "decimal_comma", "dot_thousands_comma", "space"]
+NUMBER_FORMATS = ["plain", "comma_thousands", "decimal_comma", "dot_thousands_comma", "space",
+                  "dollar", "euro_suffix"]  # fmt: skip
 KPIS = ["deals_total", "deals_open", "deals_won", "deals_lost", "win_rate", "avg_deal_size",
         "revenue_won", "sales_cycle_days_median"]  # fmt: skip
 
@@ -73,6 +74,10 @@ def format_amount(amount: Decimal, style: str) -> str:
         return f"{amount:.2f}".replace(".", ",")
     if style == "dot_thousands_comma":
         return text.replace(",", "_").replace(".", ",").replace("_", ".")
+    if style == "dollar":
+        return f"${text}"
+    if style == "euro_suffix":
+        return text.replace(",", "_").replace(".", ",").replace("_", ".") + " €"
     return text.replace(",", " ").replace(".", ",")  # space thousands, decimal comma
 
 
@@ -134,7 +139,7 @@ def export(draw: st.DrawFn) -> tuple[list[Deal], Dialect]:
     delimiters = [",", ";", "\t", "|"]
     dialect = Dialect(
         delimiter=draw(st.sampled_from(delimiters)),
-        encoding=draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"])),
+        encoding=draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"])),  # € in cp1252
         newline=draw(st.sampled_from(["\n", "\r\n"])),
         quoting=draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL])),
         date_format=date_format,
@@ -217,3 +222,43 @@ def test_any_dialect_gives_the_reference_kpis(
     expected = reference_kpis(rows)
     wrong = {k: (got[k], expected[k]) for k in KPIS if not _same(got[k], expected[k])}
     assert wrong == {}, f"{dialect}: {wrong}"
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=export(), typed=st.booleans())
+def test_xlsx_gives_the_reference_kpis(
+    data: tuple[list[Deal], Dialect], typed: bool, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The same deals as a workbook: cells typed (dates, numbers) or all text in the dialect."""
+    from openpyxl import Workbook
+
+    import crmkpi.api as api
+    from crmkpi.metrics.evaluate import evaluate
+
+    rows, dialect = data
+    book = Workbook()
+    sheet = book.active
+    sheet.append([dialect.headers[c] for c in HEADERS])
+    for d in rows:
+        if typed:
+            sheet.append([d.id, d.name, d.owner, d.stage, float(d.amount), d.created_at,
+                          d.closed_at])  # fmt: skip
+        else:
+            closed = d.closed_at.strftime(dialect.date_format) if d.closed_at else None
+            sheet.append([d.id, d.name, d.owner, d.stage,
+                          format_amount(d.amount, dialect.number_format),
+                          d.created_at.strftime(dialect.date_format), closed])  # fmt: skip
+    path = tmp_path_factory.mktemp("xlsx") / "deals.xlsx"
+    book.save(path)
+    ds = api.load(path, config=Config())
+    (item,) = ds.inputs
+    assert (item.rows_read, item.rows_loaded, item.rows_rejected) == (len(rows), len(rows), 0)
+    frames = evaluate(ds, KPIS, skipped={})
+    got = {k: (frames[k]["value"][0] if k in frames and frames[k].height else None) for k in KPIS}
+    expected = reference_kpis(rows)
+    wrong = {k: (got[k], expected[k]) for k in KPIS if not _same(got[k], expected[k])}
+    assert wrong == {}, f"typed={typed} {dialect}: {wrong}"
