@@ -15,6 +15,7 @@ from crmkpi.cli.completion import complete_paths
 def convert_command(
     paths: list[Path] = typer.Argument(
         None,
+        metavar="PATH",
         help="Export files or folders (default: config sources).",
         autocompletion=complete_paths,
     ),

@@ -16,10 +16,11 @@ from crmkpi.errors import UsageError
 @handle_errors
 def explain_command(
     kpi: str = typer.Argument(
-        ..., help="KPI id (see `crmkpi metrics`).", autocompletion=complete_kpi_ids
+        ..., metavar="ID", help="KPI id (see `crmkpi metrics`).", autocompletion=complete_kpi_ids
     ),
     paths: list[Path] = typer.Argument(
         None,
+        metavar="PATH",
         help="Export files or folders (default: config sources).",
         autocompletion=complete_paths,
     ),

@@ -40,7 +40,7 @@ def split_ids_and_paths(args: list[str]) -> tuple[list[str], list[Path]]:
 def metric_command(
     args: list[str] = typer.Argument(
         ...,
-        metavar="ID... [PATH...]",
+        metavar="ID|PATH",
         help="KPI or table ids, then export files or folders (default: config sources).",
         autocompletion=complete_kpi_ids_or_paths,
     ),

@@ -15,12 +15,14 @@ from crmkpi.cli.completion import complete_paths, complete_table_names
 def query_command(
     sql: str = typer.Argument(
         ...,
+        metavar="SQL",
         help="SELECT over deals, stage_history, leads, activities, spend, subscriptions, nps, "
         "rejects.",
         autocompletion=complete_table_names,
     ),
     paths: list[Path] = typer.Argument(
         None,
+        metavar="PATH",
         help="Export files or folders (default: config sources).",
         autocompletion=complete_paths,
     ),
