@@ -28,6 +28,7 @@ FORMATS = ("terminal", "csv", "json", "markdown")
 EXTENSIONS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown",
               ".txt": "terminal"}  # fmt: skip
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+TERMINAL_ROWS = 200  # a screenful or two; files get every row
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,8 @@ def _display(value: Any, unit: str) -> str:
     return format_value(value, unit)
 
 
-def _rich_tables(blocks: list[Block]) -> list[Any]:
+def _rich_tables(blocks: list[Block], limit: int | None) -> list[Any]:
+    """Rich tables (and, after a cut one, a note string) for the blocks."""
     from rich.table import Table
 
     tables = []
@@ -183,7 +185,7 @@ def _rich_tables(blocks: list[Block]) -> list[Any]:
         for c in b.frame.columns:
             numeric = b.frame[c].dtype.is_numeric()
             table.add_column(c, justify="right" if numeric else "left", overflow="fold")
-        for row in b.frame.iter_rows():
+        for row in (b.frame if limit is None else b.frame.head(limit)).iter_rows():
             cells = [
                 _display(v, b.units.get(c, "")) for c, v in zip(b.frame.columns, row, strict=True)
             ]
@@ -191,28 +193,36 @@ def _rich_tables(blocks: list[Block]) -> list[Any]:
         if b.frame.height == 0:
             table.caption = "no rows"
         tables.append(table)
+        if limit is not None and b.frame.height > limit:
+            tables.append(
+                f"(first {limit:,} of {b.frame.height:,} rows; "
+                "--format csv or --out FILE gives all)"
+            )
     return tables
 
 
 def _print_terminal(blocks: list[Block]) -> None:
     from rich.console import Console
 
-    console = Console()
-    for i, table in enumerate(_rich_tables(blocks)):
-        if i:
-            console.print()
-        console.print(table)
+    _print_all(Console(), _rich_tables(blocks, TERMINAL_ROWS))
 
 
 def _terminal_text(blocks: list[Block]) -> str:
     from rich.console import Console
 
     console = Console(file=io.StringIO(), width=200, color_system=None)
-    for i, table in enumerate(_rich_tables(blocks)):
+    _print_all(console, _rich_tables(blocks, None))
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def _print_all(console: Any, items: list[Any]) -> None:
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            console.print(item, markup=False, highlight=False)
+            continue
         if i:
             console.print()
-        console.print(table)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+        console.print(item)
 
 
 def input_paths(ds: Any) -> list[Path]:

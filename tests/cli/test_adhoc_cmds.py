@@ -315,3 +315,16 @@ def test_explain_writes_the_rows_it_used(exports: Path, tmp_path: Path) -> None:
     assert rows["D2"] == rows["D6"] == "counted: denominator"
     assert rows["D7"] == "left out: closed_at empty"
     assert rows["D9"] == "left out: closed_at on or after 2025-04-01"
+
+
+def test_terminal_shows_a_screenful_and_files_get_every_row(tmp_path: Path) -> None:
+    lines = ["Deal ID,Deal Owner,Status,Create Date"]
+    lines += [f"D{i},Owner {i:03d},open,2025-01-01" for i in range(250)]
+    (tmp_path / "deals.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    sql = "SELECT owner FROM deals ORDER BY owner"
+    shown = run("query", sql, str(tmp_path)).stdout
+    assert "Owner 199" in shown and "Owner 200" not in shown
+    assert "(first 200 of 250 rows; --format csv or --out FILE gives all)" in shown
+    target = tmp_path / "all.txt"
+    run("query", sql, str(tmp_path), "--out", str(target))
+    assert "Owner 249" in target.read_text(encoding="utf-8")
