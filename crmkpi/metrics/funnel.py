@@ -11,12 +11,12 @@ from crmkpi.metrics.stages import (
     RANK,
     REACH,
     WON,
+    current_stage_entry,
     data_end,
     deal_reach,
     has_history,
     order_source,
     requires_order,
-    stage_entries,
     stage_ranks,
     stays,
 )
@@ -73,7 +73,9 @@ def funnel_frame(ctx: Context, by: list[str], with_days: bool = True) -> pl.Lazy
     frame = pl.concat([stages, won]).sort([*by, RANK], nulls_last=True)
     frame = frame.with_columns(_conversions(by))
     if with_days and has_history(ctx):
-        per_deal = stage_entries(ctx).filter(pl.col("__ended")).select("deal_id", "stage", "days")
+        per_deal = (
+            stays(ctx).filter(pl.col("days").is_not_null()).select("deal_id", "stage", "days")
+        )
         if by:
             keys = ctx.table("deals").select(pl.col("id").alias("deal_id"), *by)
             per_deal = per_deal.join(keys, on="deal_id", how="inner")
@@ -121,12 +123,10 @@ def _stuck(ctx: Context) -> pl.LazyFrame:
     configured = dict(ctx.config.stages.stuck_days) if ctx.config else {}
     thresholds: pl.LazyFrame | None = None
     if has_history(ctx) and ctx.has("deals", "id"):
-        entered = stage_entries(ctx).select(
-            "deal_id", "stage", pl.col("last_entered").alias("__entered")
-        )
         deals = deals.join(
-            entered, left_on=["id", "stage"], right_on=["deal_id", "stage"], how="left"
-        )
+            current_stage_entry(ctx), left_on=["id", "stage"], right_on=["deal_id", "stage"],
+            how="left",
+        )  # fmt: skip
         since = pl.coalesce("__entered", "created_at")
         thresholds = (
             stays(ctx)
@@ -176,8 +176,9 @@ TABLES = [
         needs(("deals", ["id", "status", "stage"])),
         _funnel,
         doc="Per stage in order: deals that reached it, conversion from the previous and the "
-        "first stage, lost deals whose furthest stage it was, median days in it. Reached means "
-        "ever entered: skipped stages count as reached, backward moves count once.",
+        "first stage, lost deals whose furthest stage it was, median days of a stay in it "
+        "(each entry of a deal that re-enters counts as a stay). Reached means ever entered: "
+        "skipped stages count as reached, backward moves count once.",
         units=FUNNEL_UNITS,
         note=_funnel_note,
         supports_by=True,

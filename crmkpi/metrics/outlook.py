@@ -9,11 +9,12 @@ from crmkpi.metrics.breakdown import stock
 from crmkpi.metrics.stages import (
     OPEN,
     WON,
+    current_stage_entry,
     data_end,
     deal_probability,
     has_history,
     requires_order,
-    stage_entries,
+    stays,
 )
 
 AMOUNT = pl.col("amount")
@@ -54,24 +55,23 @@ def _weighted(ctx: Context) -> pl.LazyFrame:
 
 
 def _forecast(ctx: Context) -> pl.LazyFrame:
-    deals = _with_probability(ctx, ctx.money(ctx.table("deals"), "deals"))
+    deals = _with_probability(ctx, ctx.money(ctx.table("deals").filter(OPEN), "deals"))
     now = data_end(ctx)
     currency = ctx.currency_keys("deals")
     won = ctx.table("deals").filter(WON)
     entered = pl.col("created_at")
     if has_history(ctx) and ctx.has("deals", "id"):
-        entries = stage_entries(ctx)
         to_close = (
-            entries.select("deal_id", "stage", pl.col("first_entered").alias("__first"))
-            .join(won.select(pl.col("id").alias("deal_id"), "closed_at"), on="deal_id")
+            stays(ctx)
+            .filter(WON)
             .group_by("stage")
             .agg(
-                ((pl.col("closed_at") - pl.col("__first")).dt.total_microseconds() / DAY_US)
+                ((pl.col("closed_at") - pl.col("entered_at")).dt.total_microseconds() / DAY_US)
                 .median()
                 .alias("__to_close")
             )
         )
-        last_entry = entries.select("deal_id", "stage", pl.col("last_entered").alias("__entered"))
+        last_entry = current_stage_entry(ctx)
         deals = deals.join(
             last_entry, left_on=["id", "stage"], right_on=["deal_id", "stage"], how="left"
         ).join(to_close, on="stage", how="left")

@@ -123,19 +123,21 @@ def deal_reach(ctx: Context, keep: list[str]) -> pl.LazyFrame:
 
 
 def stays(ctx: Context) -> pl.LazyFrame:
-    """(deal_id, stage, entered_at, days): each stay in a stage, ended or not (days null).
+    """Each stay in a stage: deal_id, stage, entered_at, days (null while it lasts), the deal's
+    status and closed_at, and `last` (the deal's latest entry).
 
     A stay ends at `left_at`, else when the deal entered its next stage, else when the deal
     closed; a stay of an open deal in its last stage has not ended. One sort of the history
-    (cheaper than a window function over a million deals) finds each next entry.
+    (cheaper than a window function over a million deals) finds each next entry; a deal that
+    re-enters a stage has one stay per entry.
     """
     if "stays" in ctx.cache:
         return ctx.cache["stays"]
     cols = ["deal_id", "stage", "entered_at"]
     if ctx.has("stage_history", "left_at"):
         cols.append("left_at")
-    closed = ctx.table("deals").select(
-        pl.col("id").alias("deal_id"), ctx.column("deals", "closed_at")
+    deals = ctx.table("deals").select(
+        pl.col("id").alias("deal_id"), "status", ctx.column("deals", "closed_at")
     )
     same_deal = pl.col("deal_id").shift(-1) == pl.col("deal_id")
     following = pl.when(same_deal).then(pl.col("entered_at").shift(-1))
@@ -146,37 +148,29 @@ def stays(ctx: Context) -> pl.LazyFrame:
         .select(cols)
         .filter(pl.col("entered_at").is_not_null())
         .sort("deal_id", "entered_at")
-        .with_columns(end.alias("__end"))
-        .join(closed, on="deal_id", how="left")
+        .with_columns(end.alias("__end"), (~same_deal).fill_null(True).alias("last"))
+        .join(deals, on="deal_id", how="left")
         .select(
             "deal_id",
             "stage",
             "entered_at",
-            pl.when(pl.col("__end").is_not_null() | pl.col("closed_at").is_not_null())
-            .then(days.dt.total_microseconds() / DAY_US)
-            .alias("days"),
+            (days.dt.total_microseconds() / DAY_US).alias("days"),
+            "status",
+            "closed_at",
+            "last",
         )
     )
     ctx.cache["stays"] = out
     return out
 
 
-def stage_entries(ctx: Context) -> pl.LazyFrame:
-    """Per (deal_id, stage): first and last entry and the days of its ended stays summed."""
-    if "entries" in ctx.cache:
-        return ctx.cache["entries"]
-    out = (
+def current_stage_entry(ctx: Context) -> pl.LazyFrame:
+    """(deal_id, stage, __entered): when each deal entered the stage of its latest entry."""
+    return (
         stays(ctx)
-        .group_by("deal_id", "stage")
-        .agg(
-            pl.col("entered_at").min().alias("first_entered"),
-            pl.col("entered_at").max().alias("last_entered"),
-            pl.col("days").sum().alias("days"),
-            pl.col("days").is_not_null().any().alias("__ended"),
-        )
+        .filter(pl.col("last"))
+        .select("deal_id", "stage", pl.col("entered_at").alias("__entered"))
     )
-    ctx.cache["entries"] = out
-    return out
 
 
 def as_of(ctx: Context) -> pl.Expr:

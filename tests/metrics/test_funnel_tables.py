@@ -80,9 +80,9 @@ def test_funnel_from_history_skipped_stages_and_backward_moves() -> None:
     # Furthest stage: h1 Proposal (2), h2 Qualified (1), h3 won (3), h4 Lead (0).
     assert f["reached"].to_list() == [4, 3, 2, 1, 1]
     assert f["lost_at"].to_list() == [0, 1, 0, 0, None]
-    # Days per deal and stage (re-entries summed): Lead h1 2, h2 1+2, h3 4 -> median 3;
-    # Qualified h2 4 (h1's stay has not ended); Proposal h1 7; Negotiation h3 1.
-    assert f["median_days_in_stage"].to_list()[:4] == [3.0, 4.0, 7.0, 1.0]
+    # Days per stay: Lead h1 2, h2 1 and 2 (re-entry), h3 4 -> median 2; Qualified h2 4
+    # (h1's stay has not ended); Proposal h1 7; Negotiation h3 1.
+    assert f["median_days_in_stage"].to_list()[:4] == [2.0, 4.0, 7.0, 1.0]
 
 
 def test_funnel_note_says_where_it_came_from() -> None:
