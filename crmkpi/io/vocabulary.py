@@ -26,6 +26,8 @@ def normalise_header(text: str) -> str:
     text = unicodedata.normalize("NFKD", str(text).strip().strip("\ufeff").casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("\u0131", "i").replace("\u200c", " ")  # Turkish dotless i; Persian ZWNJ
+    # Arabic yeh/kaf (what cp1256 can encode) read as the Persian letters
+    text = text.replace("\u064a", "\u06cc").replace("\u0643", "\u06a9")
     text = re.sub(r"[\s_\-./:\"'`]+", " ", text)
     return text.strip()
 

@@ -79,3 +79,24 @@ def test_language_export(tmp_path: Path, case: tuple) -> None:
     else:
         assert deals["created_at"].to_list() == [datetime(2024, 1, d) for d in (13, 14, 15)]
     assert deals.filter(pl.col("status") == "won")["amount"].sum() == 1200.5
+
+
+def test_persian_export_in_windows_1256(tmp_path: Path) -> None:
+    # cp1256 has no Persian yeh/kaf: Windows writes the Arabic letters, which must still match
+    text = (
+        (
+            "نام معامله,مسئول,مرحله,مبلغ,تاریخ ایجاد\n"
+            "پروژه گچ,علی,موفق,1200,1402/10/23\n"
+            "چاپ,رضا,ناموفق,300,1402/10/24\n"
+        )
+        .replace("ی", "ي")
+        .replace("ک", "ك")
+    )
+    path = tmp_path / "deals.csv"
+    path.write_bytes(text.encode("cp1256"))
+    ds = load([path])
+    assert ds.inputs[0].encoding == "cp1256"
+    deals = ds.frames["deals"]
+    assert deals["status"].to_list() == ["won", "lost"]
+    # Jalali 1402/10/23 and 1402/10/24 are 13 and 14 January 2024
+    assert deals["created_at"].to_list() == [datetime(2024, 1, 13), datetime(2024, 1, 14)]
