@@ -35,8 +35,11 @@ def write_dataset(ds: Dataset, folder: Path, *, csv: bool = False) -> list[Path]
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--out {str(folder)!r} is a file, not a folder")
     inputs = [Path(i.path).resolve() for i in ds.inputs]
-    if folder.resolve() in inputs:
-        raise UsageError(f"refusing to write into the input folder {str(folder)!r}")
+    if any(p.parent == folder.resolve() for p in inputs):
+        raise UsageError(
+            f"refusing to write into {str(folder)!r}: it holds input files",
+            hint="reading it back would see each table twice; choose another folder",
+        )
     written: list[Path] = []
     frames = dict(ds.frames)
     for name, frame in [*frames.items(), ("rejects", ds.rejects)]:

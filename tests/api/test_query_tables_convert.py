@@ -121,3 +121,11 @@ def test_convert_refuses_a_file_as_folder(ds: Dataset, tmp_path: Path) -> None:
     target.write_text("x")
     with pytest.raises(UsageError, match="is a file, not a folder"):
         crmkpi.convert(ds, target)
+
+
+def test_convert_refuses_the_folder_of_its_inputs(tmp_path: Path) -> None:
+    write_deals_csv(tmp_path / "exports")
+    ds = crmkpi.load(tmp_path / "exports")
+    with pytest.raises(UsageError, match="it holds input files"):
+        crmkpi.convert(ds, tmp_path / "exports")
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == ["deals.csv"]
