@@ -257,3 +257,41 @@ def test_cli_cache_flag_writes_entries_only_when_asked(tmp_path: Path) -> None:
     on = runner.invoke(app, [*args, "--cache", "--cache-dir", str(tmp_path / "c2")])
     assert on.exit_code == 0, on.output
     assert len(list((tmp_path / "c2" / "v1").iterdir())) == 1
+
+
+def test_folder_with_wide_history_and_bad_rows_round_trips(tmp_path: Path) -> None:
+    """Deals with HubSpot's date-entered columns (a second, derived table), a rejected row and a
+    flagged cell, plus a long stage history file: everything served equals everything parsed."""
+    (tmp_path / "deals.csv").write_text(
+        "Deal ID,Deal Name,Deal Stage,Amount,Create Date,Close Date,"
+        'Date entered "Qualified To Buy (Sales Pipeline)",'
+        'Date entered "Closed Won (Sales Pipeline)"\n'
+        "D1,Alpha,closedwon,1000,2024-01-05,2024-02-01,2024-01-06,2024-02-01\n"
+        "D2,Beta,qualifiedtobuy,lots,2024-01-10,,2024-01-11,\n"
+        "D3,Gamma,qualifiedtobuy,5,not a date,,,\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "stage_history.csv").write_text(
+        "Deal ID,Stage,Entered At\nD1,qualifiedtobuy,2024-01-06\nD1,closedwon,2024-02-01\n",
+        encoding="utf-8",
+    )
+    import crmkpi.api as api
+
+    def load():  # noqa: ANN202
+        return api.load(tmp_path, config=Config(), cache=True, cache_dir=tmp_path / "cache")
+
+    first, second = load(), load()
+    assert sorted(first.frames) == ["deals", "stage_history"]
+    # deals.csv gives deals and, from its date-entered columns, stage history; plus the file.
+    assert sorted((Path(i.path).name, i.table) for i in first.inputs) == [
+        ("deals.csv", "deals"), ("deals.csv", "stage_history"),
+        ("stage_history.csv", "stage_history"),
+    ]  # fmt: skip
+    assert first.rejects.height >= 2  # 'lots' flagged, 'not a date' rejected
+    for name, frame in first.frames.items():
+        assert second.frames[name].equals(frame), name
+    assert [i.to_json() for i in second.inputs] == [i.to_json() for i in first.inputs]
+    assert second.rejects.equals(first.rejects)
+    assert second.stages == first.stages
+    entries = list((tmp_path / "cache" / "v1").iterdir())
+    assert len(entries) == 2  # one per file; the cache folder itself is not read as input
