@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,8 @@ RESULTS = HERE / "RESULTS.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 PYTHON = sys.executable
 CRMKPI = str(Path(sys.executable).with_name("crmkpi"))
+
+MAX_RSS_KB = 10 * 1024**2  # --max-rss-gb
 
 # Goals on the reference machine (2 cores): (what, limit, unit of the limit).
 GOALS = {
@@ -66,22 +69,53 @@ class Timing:
         return max(self.peak_kb) / 1024
 
 
+def _rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def run_once(
     args: list[str], stdout: Path | None = None, cwd: Path | None = None
 ) -> tuple[float, int, float]:
-    """Wall seconds, peak RSS (KiB) and CPU seconds of one child, via wait4's own rusage."""
+    """Wall seconds, peak RSS (KiB) and CPU seconds of one child, via wait4's own rusage.
+
+    The child is killed when its resident size passes MAX_RSS_KB: on a shared machine a run that
+    would swap everyone out is reported as over the limit instead.
+    """
     out = stdout.open("wb") if stdout else subprocess.DEVNULL
+    killed = threading.Event()
     try:
-        started = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.PIPE, cwd=cwd)
-        assert proc.stderr is not None
-        err = proc.stderr.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        with tempfile.TemporaryFile() as err_file:
+            started = time.perf_counter()
+            proc = subprocess.Popen(args, stdout=out, stderr=err_file, cwd=cwd)
+            done = threading.Event()
+
+            def watch() -> None:  # a thread, so the wait below returns the moment it exits
+                while not done.wait(0.1):
+                    if _rss_kb(proc.pid) > MAX_RSS_KB:
+                        killed.set()
+                        proc.kill()
+                        return
+
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
+            _, status, usage = os.wait4(proc.pid, 0)
+            elapsed = time.perf_counter() - started
+            done.set()
+            watcher.join()
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            err_file.seek(0)
+            err = err_file.read()
     finally:
         if stdout:
             out.close()  # type: ignore[union-attr]
+    if killed.is_set():
+        raise SystemExit(f"{' '.join(args)}: killed above {MAX_RSS_KB / 1024**2:.1f} GiB RSS")
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}): {err.decode()[-2000:]}")
     return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
@@ -435,10 +469,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-imports", action="store_true", help="skip import/catalog timings")
     parser.add_argument("--no-help", action="store_true", help="skip the --help timing")
     parser.add_argument("--append", action="store_true", help="add to RESULTS.md, not replace")
+    parser.add_argument(
+        "--max-rss-gb", type=float, default=10.0, help="kill a run above this resident size"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.runs, args.no_imports = [100_000], 1, True
+    global MAX_RSS_KB
+    MAX_RSS_KB = int(args.max_rss_gb * 1024**2)
     command = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
     print(f"machine load before: {load_average()}", flush=True)
     for n in sorted(set(args.sizes) | ({100_000, 1_000_000} if not args.no_imports else set())):
