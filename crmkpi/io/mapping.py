@@ -243,12 +243,25 @@ def _no_table_error(
     """The closest table, what it misses, and the header nearest to each missing column."""
     shown = ", ".join(repr(h) for h in headers[:20]) + (" ..." if len(headers) > 20 else "")
 
-    def closeness(t: str) -> int:
-        return len(candidates[t][1]) - 3 * len(
-            TABLES[t].missing_required({m.canonical for m in candidates[t][1]})
-        )
+    def matched(t: str) -> int:
+        return sum(not m.canonical.startswith(HELPER_PREFIX) for m in candidates[t][1])
+
+    def closeness(t: str) -> tuple[int, int]:
+        present = {m.canonical for m in candidates[t][1]}
+        return matched(t), -len(TABLES[t].missing_required(present))
 
     best = max(candidates, key=closeness)
+    if matched(best) < 2 and not (source and source.table):
+        needs = "; ".join(
+            f"{t} (needs {', '.join(' or '.join(alts) for alts in spec.required)})"
+            for t, spec in TABLES.items()
+        )
+        return InputError(
+            f"not a table of a known kind; headers found: {shown}",
+            path=file_name,
+            hint=f"expected one of: {needs}; or map its columns in crmkpi.toml "
+            "[sources.NAME] with table = ... and [sources.NAME.columns]",
+        )
     missing = TABLES[best].missing_required({m.canonical for m in candidates[best][1]})
     hints = []
     aliases = {a: col for lang in languages().values()
@@ -256,7 +269,7 @@ def _no_table_error(
     norm_headers = {normalise_header(h): h for h in headers}
     for alts in missing:
         wanted = [a for a, col in aliases.items() if col in alts]
-        near = difflib.get_close_matches(" ".join(alts), list(norm_headers), n=1, cutoff=0.5) or [
+        near = difflib.get_close_matches(" ".join(alts), list(norm_headers), n=1, cutoff=0.6) or [
             n for w in wanted for n in difflib.get_close_matches(w, list(norm_headers), 1, 0.75)
         ]
         need = " or ".join(alts)

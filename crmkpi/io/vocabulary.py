@@ -21,9 +21,14 @@ PRESETS_DIR = HERE / "presets"
 ALIASES_DIR = HERE / "aliases"
 
 
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
 def normalise_header(text: str) -> str:
-    """Casefold, strip accents, collapse spaces/_/-/./ runs: 'Close_Date ' -> 'close date'."""
-    text = unicodedata.normalize("NFKD", str(text).strip().strip("\ufeff").casefold())
+    """Split camelCase, casefold, strip accents, collapse spaces/_/-/./ runs:
+    'Close_Date ' -> 'close date', 'MonthlyCharges' -> 'monthly charges'."""
+    text = _CAMEL.sub(" ", str(text).strip().strip("\ufeff"))
+    text = unicodedata.normalize("NFKD", text.casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("\u0131", "i").replace("\u200c", " ")  # Turkish dotless i; Persian ZWNJ
     # Arabic yeh/kaf (what cp1256 can encode) read as the Persian letters

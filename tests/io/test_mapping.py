@@ -1,0 +1,53 @@
+"""Header normalisation, table choice and preset detection."""
+
+from __future__ import annotations
+
+import pytest
+
+from crmkpi.io.mapping import detect_preset, map_headers
+from crmkpi.io.vocabulary import normalise_header
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Close_Date ", "close date"),
+        ("MonthlyCharges", "monthly charges"),
+        ("customerID", "customer id"),
+        ("\ufeffDeal - Title", "deal title"),
+        ("Fecha de creación", "fecha de creacion"),
+        ("Olasılık (%)", "olasilik (%)"),
+        ("تاريخ", "تاریخ"),  # Arabic yeh read as Persian yeh
+        ("LEADID", "leadid"),
+    ],
+)
+def test_normalise_header(raw: str, expected: str) -> None:
+    assert normalise_header(raw) == expected
+
+
+def test_history_file_is_not_taken_for_deals() -> None:
+    headers = ["Id", "OpportunityId", "CreatedDate", "StageName", "Amount", "CloseDate",
+               "Probability"]  # fmt: skip
+    # a deals reading is possible (Id, StageName, CreatedDate) but the file says history
+    assert map_headers(headers, "OpportunityHistory.csv").table == "stage_history"
+    assert map_headers(headers[:1] + headers[2:], "Opportunity.csv").table == "deals"
+
+
+def test_leads_versus_deals_and_preset_detection() -> None:
+    leads = ["LEADID", "Last Name", "Company", "Lead Owner", "Lead Source", "Lead Status",
+             "Created Time", "CONVERTED"]  # fmt: skip
+    mapping = map_headers(leads, "export.csv")
+    assert mapping.table == "leads" and mapping.preset == "zoho"
+    assert mapping.canonical["converted"] == "CONVERTED"
+    assert detect_preset(["Deal - Title", "Deal - Value", "Deal - Status"]).name == "pipedrive"
+    assert detect_preset(["Name", "Amount"]) is None  # too little to tell
+
+
+def test_config_columns_win_over_aliases() -> None:
+    from crmkpi.config import SourceConfig
+
+    source = SourceConfig("deals", table="deals", columns={"amount": "Net", "created_at": "Day"})
+    mapping = map_headers(["Deal ID", "Stage", "Amount", "Net", "Day"], "x.csv", source)
+    assert mapping.canonical["amount"] == "Net"
+    assert {m.canonical: m.rule for m in mapping.matches}["amount"] == "config"
+    assert "Amount" in mapping.unmapped  # kept as an extra column
