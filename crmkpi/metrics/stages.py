@@ -118,6 +118,9 @@ def deal_reach(ctx: Context, keep: list[str]) -> pl.LazyFrame:
         .otherwise(furthest)
     )
     out = deals.join(last, how="cross").with_columns(reach.cast(pl.Int32).alias(REACH))
+    # Shared by the funnel, conversion by owner, lost reasons and stage probabilities: a cache
+    # node keeps their different filters from splitting it into several computations.
+    out = out.cache()
     ctx.cache[key] = out
     return out
 
@@ -160,6 +163,7 @@ def stays(ctx: Context) -> pl.LazyFrame:
             "last",
         )
     )
+    out = out.cache()  # shared by days in stage, stuck deals and the forecast
     ctx.cache["stays"] = out
     return out
 
