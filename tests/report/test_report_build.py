@@ -5,6 +5,7 @@ Expected values are computed here by plain Python over the rows, not through the
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 
@@ -15,6 +16,16 @@ from crmkpi.errors import UsageError
 from crmkpi.metrics import CATALOG
 from crmkpi.report.build import ReportOptions, build_report
 from crmkpi.report.layout import kpi_group
+from crmkpi.report.model import Report
+
+
+@functools.cache
+def cached_report(
+    options: ReportOptions = ReportOptions(), currencies: tuple[str, ...] = ("EUR",),
+    saas: bool = True,
+) -> Report:  # fmt: skip
+    """Reports shared by tests that only read them (each build runs every catalog plan)."""
+    return build_report(demo_dataset(currencies=currencies, saas=saas), options=options)
 
 
 def _won(ds, since=None, until=None):  # noqa: ANN001, ANN202
@@ -64,7 +75,7 @@ def test_trend_has_one_value_per_month_ending_with_the_window() -> None:
 def test_without_a_window_the_last_complete_period_is_compared() -> None:
     # The data ends on 2025-06-28: June is not complete, so May is compared with April.
     ds = demo_dataset()
-    rep = build_report(ds, options=ReportOptions(period="month"))
+    rep = cached_report(ReportOptions(period="month"))
     assert rep.comparison is not None
     assert rep.comparison.basis == "period"
     assert rep.comparison.current == (datetime(2025, 5, 1), datetime(2025, 6, 1))
@@ -76,7 +87,7 @@ def test_without_a_window_the_last_complete_period_is_compared() -> None:
 
 def test_default_period_follows_the_data_span() -> None:
     # one year of data -> months
-    assert build_report(demo_dataset()).period == "month"
+    assert cached_report().period == "month"
     short = build_report(
         demo_dataset(),
         options=ReportOptions(since=datetime(2025, 6, 1), until=datetime(2025, 6, 15)),
@@ -86,7 +97,7 @@ def test_default_period_follows_the_data_span() -> None:
 
 def test_mixed_currencies_are_never_summed() -> None:
     ds = demo_dataset(currencies=("EUR", "USD"))
-    rep = build_report(ds)
+    rep = cached_report(currencies=("EUR", "USD"))
     kpi = rep.kpis["revenue_won"]
     assert kpi.value is None
     sums: dict[str, float] = {}
@@ -98,8 +109,7 @@ def test_mixed_currencies_are_never_summed() -> None:
 
 
 def test_every_catalog_kpi_is_computed_or_skipped_with_a_reason() -> None:
-    ds = demo_dataset(saas=False)  # deals only
-    rep = build_report(ds)
+    rep = cached_report(saas=False)  # deals only
     skipped = {s["kpi"]: s["reason"] for s in rep.skipped if "kpi" in s}
     for metric_id in CATALOG:
         assert metric_id in rep.kpis
@@ -112,7 +122,7 @@ def test_every_catalog_kpi_is_computed_or_skipped_with_a_reason() -> None:
 
 def test_breakdown_by_owner_matches_the_rows() -> None:
     ds = demo_dataset()
-    rep = build_report(ds, options=ReportOptions(by=("owner",)))
+    rep = cached_report(ReportOptions(by=("owner",)))
     table = rep.tables["by_owner"].frame
     expected: dict[str, int] = {}
     for r in _won(ds):
@@ -149,7 +159,7 @@ def test_empty_dataset_gives_a_report_that_says_why() -> None:
 
 
 def test_same_input_same_json_apart_from_generated_at() -> None:
-    first = json.loads(build_report(demo_dataset()).to_json())
+    first = json.loads(cached_report().to_json())
     second = json.loads(build_report(demo_dataset()).to_json())
     first.pop("generated_at")
     second.pop("generated_at")
@@ -172,7 +182,7 @@ def test_deals_without_dates_give_no_trend_but_still_a_value() -> None:
 
 
 def test_a_period_cut_short_by_the_data_is_marked_partial() -> None:
-    rep = build_report(demo_dataset(), options=ReportOptions(period="month"))
+    rep = cached_report(ReportOptions(period="month"))
     labels = [p for p, _ in rep.kpis["deals_won"].trend]
     # the data ends on 2025-06-28, two days before June does
     assert labels[-1] == "2025-06 (partial)"
@@ -186,7 +196,7 @@ def test_by_a_column_no_table_has_is_a_usage_error() -> None:
 
 def test_kpis_that_cannot_be_broken_down_are_named_in_the_note() -> None:
     # leads have an owner, subscriptions have none: MRR and friends are left out, and said so
-    rep = build_report(demo_dataset(), options=ReportOptions(by=("owner",)))
+    rep = cached_report(ReportOptions(by=("owner",)))
     table = rep.tables["by_owner"]
     assert "leads_created" in table.frame.columns
     assert "mrr" not in table.frame.columns
