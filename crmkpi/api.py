@@ -261,6 +261,8 @@ def filtered(ds: Dataset, where: str | Filter | None, own_tables: Sequence[str])
     for name, frame in ds.frames.items():
         if name in own_tables or flt.applies_to(frame.columns):
             frames[name] = frame.filter(flt.to_expr(frame.schema, table=name))
+            if name in own_tables and frame.height and not frames[name].height:
+                raise UsageError(f"no {name} row matches --where {flt.text!r}")
     return replace(ds, frames=frames)
 
 

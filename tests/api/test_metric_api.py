@@ -3,16 +3,19 @@ against plain Python over the same rows (api_deals.DEAL_ROWS)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
 from api_deals import DEAL_ROWS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import crmkpi
 from crmkpi.api import filtered
 from crmkpi.dataset import Dataset
 from crmkpi.errors import UsageError
+from crmkpi.schema import TIMESTAMP
 
 APRIL = datetime(2025, 4, 1)
 
@@ -143,3 +146,55 @@ def test_money_kpis_keep_currencies_apart_and_keys_come_first(ds: Dataset) -> No
 def test_a_table_without_breakdowns_refuses_by(ds: Dataset) -> None:
     with pytest.raises(UsageError, match="takes no --by"):
         crmkpi.table(ds, "sources", by="owner")
+
+
+DEAL_STRATEGY = st.lists(
+    st.tuples(
+        st.sampled_from(["Ana", "Bo", None]),
+        st.sampled_from(["won", "lost", "open"]),
+        st.one_of(st.none(), st.integers(0, 364)),  # close day of 2025, or none
+        st.sampled_from(["Web", "Referral"]),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(DEAL_STRATEGY, st.sampled_from([None, 'source = "Web"', 'owner != "Bo"']))
+def test_win_rate_by_owner_and_month_agrees_with_python_and_sql(deals, where) -> None:  # noqa: ANN001
+    start = datetime(2025, 1, 1)
+    rows = [
+        {"id": f"D{i}", "owner": owner, "status": status, "source": source,
+         "created_at": start, "closed_at": None if day is None else start + timedelta(days=day)}
+        for i, (owner, status, day, source) in enumerate(deals)
+    ]  # fmt: skip
+    frame = pl.DataFrame(rows, schema={"id": pl.String, "owner": pl.String, "status": pl.String,
+                                       "source": pl.String, "created_at": TIMESTAMP,
+                                       "closed_at": TIMESTAMP})  # fmt: skip
+    ds = Dataset(frames={"deals": frame})
+    keep = {
+        None: lambda r: True,
+        'source = "Web"': lambda r: r["source"] == "Web",
+        'owner != "Bo"': lambda r: r["owner"] is not None and r["owner"] != "Bo",
+    }[where]
+    month = lambda r: datetime(r["closed_at"].year, r["closed_at"].month, 1)  # noqa: E731
+    kept = [r for r in rows if keep(r)]
+    if not kept:
+        with pytest.raises(UsageError, match="no deals row matches --where"):
+            crmkpi.metric(ds, "win_rate", by="owner", period="month", where=where)
+        return
+    expected = win_rates_by_hand(kept, lambda r: (r["owner"], month(r)))
+    out = crmkpi.metric(ds, "win_rate", by="owner", period="month", where=where)
+    got = {(r["owner"], r["period"]): r["win_rate"] for r in out.iter_rows(named=True)}
+    assert {k: v for k, v in got.items() if v is not None} == expected
+    sql = (
+        "SELECT owner, date_trunc('month', closed_at) AS m, "
+        "CAST(SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END) AS DOUBLE) / COUNT(*) AS r "
+        "FROM deals WHERE status IN ('won', 'lost') AND closed_at IS NOT NULL"
+        + {None: "", 'source = "Web"': " AND source = 'Web'",
+           'owner != "Bo"': " AND owner <> 'Bo'"}[where]
+        + " GROUP BY owner, m"
+    )  # fmt: skip
+    by_sql = {(r[0], r[1]): r[2] for r in crmkpi.query(ds, sql).rows()}
+    assert by_sql == expected
