@@ -147,11 +147,16 @@ class HistoryStore:
                     self._create_schema()
                 self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._check_schema()
         except sqlite3.Error as exc:
             raise self._fail(exc) from exc
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it does on some errors)."""
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
     def _create_schema(self) -> None:
         for statement in _SCHEMA.split(";"):
@@ -240,7 +245,7 @@ class HistoryStore:
                 )
                 self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise
         except sqlite3.Error as exc:
             raise self._fail(exc) from exc

@@ -134,3 +134,22 @@ def test_two_processes_saving_at_once_lose_nothing(tmp_path):
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_store_locked_beyond_the_busy_timeout_is_reported(tmp_path, monkeypatch):
+    import crmkpi.history
+
+    path = tmp_path / "h.sqlite"
+    HistoryStore(path, create=True).close()
+    monkeypatch.setattr(crmkpi.history, "BUSY_TIMEOUT_SECONDS", 0.1)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another writer that does not let go
+    try:
+        with HistoryStore(path) as store, pytest.raises(HistoryError, match="stayed locked"):
+            store.save(T0, None, None, [("win_rate", "", 0.5)])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with HistoryStore(path) as store:  # once released, the store is whole and writable
+        store.save(T0, None, None, [("win_rate", "", 0.5)])
+        assert store.run_count() == 1
