@@ -257,7 +257,7 @@ def build_report(
             skipped.append({"kpi" if kind == "value" else "table": name, "reason": reason})
 
     kpis = {
-        m.id: _kpi_value(m, results, mixed, ds, comparison, starts, period_grain, end)
+        m.id: _kpi_value(m, results, mixed, ds, comparison, starts, period_grain, end, config)
         for m in metrics
     }
     for entry in skipped:
@@ -324,6 +324,7 @@ def _kpi_value(
     starts: list[datetime],
     grain: Grain,
     end: datetime | None,
+    config: Config | None,
 ) -> KpiValue:
     table = metric.needs[0][0] if metric.needs else ""
     kpi = KpiValue(
@@ -349,9 +350,9 @@ def _kpi_value(
         by_currency = results.get((metric.id, "by_currency"))
         kpi.by_currency = None if by_currency is None else _per_currency(by_currency)
     elif metric.unit in CURRENCY_UNITS:
-        kpi.currency = _single_currency(ds, table) or (
-            ds.config.base_currency if ds.config else None
-        )
+        # Amounts converted to the base currency are in it, whatever the files held.
+        base = config.base_currency if config is not None else None
+        kpi.currency = base or _single_currency(ds, table)
     if kpi.by_currency is not None or kpi.reason:
         return kpi  # no single value, so no change or trend either
     kpi.value = _scalar(frame, kpi.currency)

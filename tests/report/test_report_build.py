@@ -209,3 +209,16 @@ def test_breakdown_section_alone_still_breaks_down_the_key_figures() -> None:
     )
     assert [s.id for s in rep.sections] == ["breakdown"]
     assert "deals_won" in rep.tables["by_owner"].frame.columns
+
+
+def test_base_currency_gives_one_converted_value_in_that_currency() -> None:
+    from crmkpi.config import Config
+
+    ds = demo_dataset(currencies=("EUR", "USD"))
+    rep = build_report(ds, Config(base_currency="EUR"))
+    kpi = rep.kpis["revenue_won"]
+    assert kpi.by_currency is None and kpi.currency == "EUR"
+    eur = sum(r["amount"] for r in _won(ds) if r["currency"] == "EUR")
+    usd = sum(r["amount"] for r in _won(ds) if r["currency"] == "USD")
+    # one US dollar was worth between 0.80 and 1.00 euro through 2024-2025 (ECB)
+    assert eur + 0.80 * usd < kpi.value < eur + 1.00 * usd
