@@ -64,6 +64,18 @@ def cleaned(header: str) -> pl.Expr:
     return pl.when(text.is_in(NULL_WORDS) | (text.str.len_bytes() == 0)).then(None).otherwise(text)
 
 
+_EDGE_SPACES = (" ", "\t", "\r", "\n", "\u00a0")
+
+
+def needs_cleaning(header: str, mapped: bool) -> pl.Expr:
+    """Whether a column holds any cell that cleaning would change (most columns hold none,
+    and checking is several times cheaper than cleaning)."""
+    col = pl.col(header)
+    edge = [col.str.starts_with(s) | col.str.ends_with(s) for s in _EDGE_SPACES]
+    words = col.is_in([*NULL_WORDS, ""]) if mapped else col == ""
+    return pl.any_horizontal(words, *edge).any().alias(header)
+
+
 def stripped(header: str) -> pl.Expr:
     """The cell as stripped text, empty as null (for columns kept as they are)."""
     text = pl.col(header).str.strip_chars()

@@ -26,6 +26,7 @@ from crmkpi.io.accounting import (
 from crmkpi.io.columns import (
     ColumnPlan,
     cleaned,
+    needs_cleaning,
     outcome_success,
     plan_column,
     sample_values,
@@ -126,8 +127,11 @@ def convert(
     # Clean every cell once (strip; empty and, in mapped columns, NA/NULL/#N/A -> null); every
     # expression below reads these cleaned columns.
     mapped = {m.header for m in mapping.matches}
+    dirty = frame.select(needs_cleaning(h, h in mapped) for h in grid.headers).row(0)
     frame = frame.with_columns(
-        (cleaned(h) if h in mapped else stripped(h)).alias(h) for h in grid.headers
+        (cleaned(h) if h in mapped else stripped(h)).alias(h)
+        for h, needed in zip(grid.headers, dirty, strict=True)
+        if needed
     )
     lazy = frame.lazy().with_columns(pl.int_range(n, dtype=pl.Int64).alias(LINE) + grid.first_line)
     date_order = hints.get("date_order") or (preset.date_order if preset else None)
