@@ -3,13 +3,18 @@ deals in api_deals.py."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import crmkpi
 from crmkpi.dataset import Dataset
 from crmkpi.errors import UsageError
 from crmkpi.formula_parts import pretty
+from crmkpi.schema import TIMESTAMP
 
 
 def test_win_rate_rows_and_arithmetic_in_a_window(ds: Dataset) -> None:
@@ -127,3 +132,37 @@ def test_a_stock_kpi_reports_empty_cells_in_the_columns_it_needs(ds: Dataset) ->
         ("deals.created_at empty", 1),
     ]
     assert why.value == 1  # D7 is the one open deal
+
+
+STATUSES = ["won", "lost", "open"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(STATUSES), st.one_of(st.none(), st.integers(0, 99))),
+        min_size=1,
+        max_size=20,
+    ),
+    st.sampled_from(["win_rate", "close_rate", "deals_won"]),
+)
+def test_the_account_adds_up(deals: list, kpi: str) -> None:
+    start = datetime(2025, 1, 1)
+    frame = pl.DataFrame(
+        [{"id": f"D{i}", "status": s, "created_at": start + timedelta(days=1),
+          "closed_at": None if d is None else start + timedelta(days=d)}
+         for i, (s, d) in enumerate(deals)],
+        schema={"id": pl.String, "status": pl.String, "created_at": TIMESTAMP,
+                "closed_at": TIMESTAMP},
+    )  # fmt: skip
+    why = crmkpi.explain(Dataset(frames={"deals": frame}), kpi, since="2025-01-20")
+    # The steps add up: every row is in the window or left out by exactly one reason.
+    assert sum(s.rows for s in why.steps[:-1]) == why.steps[-1].rows
+    assert sum(g.rows for g in why.groups) == why.steps[-1].rows
+    listing = crmkpi.explain_rows(Dataset(frames={"deals": frame}), kpi, since="2025-01-20")
+    assert listing["counted_as"].str.starts_with("left out").sum() == -sum(
+        s.rows for s in why.steps[1:-1]
+    )
+    if len(why.parts) == 2:
+        num, den = why.parts
+        assert why.value == (num.value / den.value if den.value else None)
