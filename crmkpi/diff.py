@@ -241,7 +241,7 @@ def _changed(joined: pl.DataFrame, column: str, cols: list[str], notes: list[str
         notes.append(f"no {column} column in both exports: {column} changes not compared")
         return pl.DataFrame(schema={KEY: pl.String})
     differs = pl.col(column).ne_missing(pl.col(old))
-    if column == "amount":  # cents of float noise are not a change
+    if column == "amount":  # float noise from a re-export is not a change
         differs = differs & ((pl.col(column) - pl.col(old)).abs().fill_null(1.0) > 1e-6)
     return joined.filter(differs).select(KEY, *cols, pl.col(old).alias(f"old_{column}"))
 
@@ -313,6 +313,7 @@ def _summary(
         "moved_forward": int((direction == "forward").sum()),
         "moved_back": int((direction == "back").sum()),
         "reopened": int((direction == "reopened").sum()),
+        "moved_unordered": int((direction == "unordered").sum()),
         "slipped": slipped.height,
         "slipped_days_total": _sum(slipped, "days_pushed"),
         "slipped_days_median": (

@@ -44,6 +44,7 @@ SUMMARY_LABELS = {
     "moved_forward": "Moved forward",
     "moved_back": "Moved back",
     "reopened": "Reopened",
+    "moved_unordered": "Moved, stage not in the order",
     "slipped": "Close date pushed out",
     "slipped_days_total": "Days pushed, total",
     "slipped_days_median": "Days pushed, median",

@@ -85,6 +85,7 @@ def test_summary():
     assert (s["won"], s["won_amount"]) == (2, 3050.0)  # 3000 + 50
     assert (s["lost"], s["lost_amount"]) == (1, 500.0)
     assert (s["moved_forward"], s["moved_back"], s["reopened"]) == (1, 1, 1)
+    assert s["moved_unordered"] == 0
     assert (s["slipped"], s["slipped_days_total"], s["slipped_days_median"]) == (2, 40.0, 20.0)
     assert (s["amount_changes"], s["amount_change_net"]) == (1, 200.0)
     assert (s["owner_changes"], s["removed"]) == (1, 1)
@@ -222,3 +223,11 @@ def test_money_totals_are_left_out_when_currencies_mix():
     assert diff.notes == ["amounts in EUR, USD: money totals left out of the summary"]
     same = compare([eur, eur], ["a", "b"])
     assert (same.summary["currency"], same.summary["open_pipeline_after"]) == ("EUR", 1000.0)
+
+
+def test_a_stage_outside_the_order_is_a_move_without_direction():
+    old = snapshot(("D1", "Acme", "Ana", "Qualified", "open", 10.0, None, None))
+    new = snapshot(("D1", "Acme", "Ana", "On hold", "open", 10.0, None, None))
+    diff = compare([old, new], ["old.csv", "new.csv"])
+    assert diff.tables["stage_moves"].select("direction", "steps").rows() == [("unordered", None)]
+    assert diff.summary["moved_unordered"] == 1
