@@ -146,13 +146,16 @@ def test_bombs_keep_memory_bounded(tmp_path: Path) -> None:
 
 
 def test_a_50_mb_cell_is_kept_whole(tmp_path: Path) -> None:
+    """Through the API (the CLI would print the 50 MB name back in the stuck-deals table)."""
     import crmkpi.api as api
 
-    path = corpus.huge_cell(tmp_path)
-    doc = run_report(path).report
-    assert doc["inputs"][0]["rows_loaded"] == 2
-    names = api.load(path).frames["deals"]["name"].str.len_bytes().to_list()
+    ds = api.load(corpus.huge_cell(tmp_path))
+    (item,) = ds.inputs
+    assert (item.rows_read, item.rows_loaded, item.rows_rejected) == (2, 2, 0)
+    names = ds.frames["deals"]["name"].str.len_bytes().to_list()
     assert sorted(names) == [5, 50 * 1024 * 1024]  # "Alpha" and the 50 MiB cell
+    report = api.report(ds)
+    assert report.kpis["deals_total"].value == 2
 
 
 def test_ragged_rows_short_row_rejected_with_its_line(tmp_path: Path) -> None:

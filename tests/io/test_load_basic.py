@@ -110,3 +110,21 @@ def test_late_formatted_number_outside_the_sample_is_still_read(tmp_path: Path) 
     assert ds.inputs[0].cells_flagged == {"amount": 1}
     # sum of i + 0.25 for i < 2500, plus 1234.5
     assert amounts.sum() == sum(i + 0.25 for i in range(2500)) + 1234.5
+
+
+def test_cells_are_stripped_and_null_words_mean_no_value(tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "deals.csv",
+        "Deal ID,Owner,Stage,Created Date,Amount,Note\n"
+        "1,  Ann \t,Won,2024-01-01,N/A,NA\n"
+        "2,Bob,Won,\u00a02024-01-02 ,#N/A, keep me \n",
+    )
+    ds = load([f])
+    deals = ds.frames["deals"]
+    assert deals["owner"].to_list() == ["Ann", "Bob"]
+    assert deals["created_at"].to_list() == [datetime(2024, 1, 1), datetime(2024, 1, 2)]
+    # N/A and #N/A in a mapped column are "no value": null, and not flagged as unreadable
+    assert deals["amount"].to_list() == [None, None]
+    assert ds.inputs[0].cells_flagged == {}
+    # an extra column keeps its text (only stripped): 'NA' may be a real value there
+    assert deals["Note"].to_list() == ["NA", "keep me"]
