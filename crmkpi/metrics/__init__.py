@@ -12,6 +12,7 @@ from crmkpi.metrics import (
     deal_tables,
     funnel,
     leads,
+    money,
     outlook,
     pipeline,
     satisfaction,
@@ -32,6 +33,7 @@ MODULES = (
     subscriptions,
     satisfaction,
     team,
+    money,
 )
 
 CATALOG: dict[str, Metric] = {m.id: m for mod in MODULES for m in getattr(mod, "METRICS", ())}

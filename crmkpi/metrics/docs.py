@@ -24,6 +24,7 @@ SECTION_TITLES = {
     "subscriptions": "Subscriptions",
     "satisfaction": "Satisfaction (NPS)",
     "team": "Team",
+    "money": "Currencies",
 }
 
 INTRO = """# Metrics

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from crmkpi.errors import ConfigError
-from crmkpi.metrics.base import CURRENCY, Context
+from crmkpi.metrics.base import CURRENCY, Context, TableSpec
 
 # The date each table's amounts are converted at; null means the latest known rate (open deals
 # are valued today, not on the day they were created).
@@ -158,3 +158,66 @@ def conversion_note(ctx: Context) -> str | None:
     if source is None or ctx.base_currency is None:
         return None
     return f"amounts converted to {ctx.base_currency} at each amount's date ({source})"
+
+
+_AMOUNTS = (("deals", "amount"), ("spend", "amount"), ("subscriptions", "mrr"))
+
+
+def _conversions(ctx: Context) -> pl.LazyFrame:
+    """Per table and original currency: rows, amounts before and after, the rates applied."""
+    parts = []
+    base = ctx.base_currency
+    for table, amount in _AMOUNTS:
+        if not ctx.has(table, amount, CURRENCY):
+            continue
+        code = pl.col(CURRENCY).str.strip_chars().str.to_uppercase().fill_null(str(base))
+        frame = ctx.table(table).with_columns(code.alias("__from"), pl.col(amount).alias("__orig"))
+        converted = convert(ctx, frame, table, amount)
+        rate = pl.col(amount) / pl.col("__orig")
+        parts.append(
+            converted.filter(pl.col("__orig").is_not_null())
+            .group_by("__from")
+            .agg(
+                pl.len().alias("rows"),
+                pl.col("__orig").sum().alias("amount"),
+                pl.col(amount).sum().alias("amount_in_base"),
+                rate.filter(pl.col("__orig") != 0).min().alias("rate_min"),
+                rate.filter(pl.col("__orig") != 0).max().alias("rate_max"),
+                pl.col(amount).is_null().sum().alias("rows_without_rate"),
+            )
+            .select(pl.lit(table).alias("table"), pl.col("__from").alias("currency"), pl.all())
+            .drop("__from")
+        )
+    source = ctx.cache.get("rates_source", "")
+    return (
+        pl.concat(parts)
+        .with_columns(pl.lit(f"{source}; base {base}").alias("rates"))
+        .sort("table", "currency")
+    )
+
+
+def _requires_base(ds: object, config: object | None) -> str | None:
+    from crmkpi.dataset import Dataset
+
+    assert isinstance(ds, Dataset)
+    if getattr(config, "base_currency", None) is None:
+        return "no [currency] base configured (amounts stay per currency)"
+    if not any(ds.has(table, amount, CURRENCY) for table, amount in _AMOUNTS):
+        return "no table has a currency column"
+    return None
+
+
+TABLES = [
+    TableSpec(
+        "currency_conversion",
+        "Currency conversion",
+        (),
+        _conversions,
+        doc="Which conversion was applied: per table and original currency, the rows, the "
+        "amounts before and after conversion to the base currency, the lowest and highest rate "
+        "used, and the rows left out because no rate is known for their currency.",
+        units={"rows": "count", "amount": "currency", "amount_in_base": "currency",
+               "rate_min": "ratio", "rate_max": "ratio", "rows_without_rate": "count"},
+        requires=_requires_base,
+    )
+]  # fmt: skip

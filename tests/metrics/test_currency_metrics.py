@@ -110,3 +110,24 @@ def test_per_currency_breakdown_by_owner_and_period() -> None:
     assert rows[("x", "USD", dt(2024, 2, 1))] == 100.0
     assert rows[("y", "EUR", dt(2024, 1, 1))] == 10.0
     assert rows[("y", "EUR", dt(2024, 2, 1))] == 0.0
+
+
+def test_conversion_table_reports_rates_and_unconvertible_rows(tmp_path: Path) -> None:
+    from crmkpi.metrics import evaluate_tables
+
+    (tmp_path / "rates.csv").write_text(
+        "date,currency,rate\n2024-01-01,USD,0.5\n2024-02-01,USD,0.25\n", encoding="utf-8"
+    )
+    config = Config(path=tmp_path / "crmkpi.toml", base_currency="EUR", rates_file="rates.csv")
+    deals = pl.concat([mixed_deals(), mixed_deals().head(1).with_columns(currency=pl.lit("XYZ"))])
+    t = evaluate_tables(Dataset(frames={"deals": deals}), ["currency_conversion"], config=config)
+    rows = {r["currency"]: r for r in t["currency_conversion"].iter_rows(named=True)}
+    # EUR 10 stays 10; USD 100 (0.5) + 100 (0.25) + open 40 (latest 0.25) = 50 + 25 + 10.
+    assert rows["EUR"]["amount_in_base"] == 10.0 and rows["EUR"]["rate_min"] == 1.0
+    assert rows["USD"]["amount"] == 240.0 and rows["USD"]["amount_in_base"] == 85.0
+    assert (rows["USD"]["rate_min"], rows["USD"]["rate_max"]) == (0.25, 0.5)
+    assert rows["XYZ"]["rows_without_rate"] == 1  # no rate known: left out, and said so
+    assert "rates file" in rows["USD"]["rates"]
+    skipped: dict[str, str] = {}
+    evaluate_tables(Dataset(frames={"deals": deals}), ["currency_conversion"], skipped=skipped)
+    assert "base" in skipped["currency_conversion"]
