@@ -174,44 +174,64 @@ def _display(value: Any, unit: str) -> str:
     return format_value(value, unit)
 
 
-def _rich_tables(blocks: list[Block], limit: int | None) -> list[Any]:
-    """Rich tables (and, after a cut one, a note string) for the blocks."""
+def _rich_tables(blocks: list[Block], limit: int | None, width: int | None) -> list[Any]:
+    """Rich tables for the blocks; on a screen, cut to `limit` rows and to the columns that fit
+    in `width`, each cut followed by a note naming what was left out."""
     from rich.table import Table
 
-    tables = []
+    items: list[Any] = []
     for b in blocks:
         title = (b.title or b.name) if len(blocks) > 1 else None
+        shown = b.frame if limit is None else b.frame.head(limit)
+        cells = {
+            c: [_display(v, b.units.get(c, "")) for v in shown[c].to_list()] for c in shown.columns
+        }
+        columns = _fitting_columns(cells, width) if width else list(cells)
         table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-        for c in b.frame.columns:
+        for c in columns:
             numeric = b.frame[c].dtype.is_numeric()
             table.add_column(c, justify="right" if numeric else "left", overflow="fold")
-        for row in (b.frame if limit is None else b.frame.head(limit)).iter_rows():
-            cells = [
-                _display(v, b.units.get(c, "")) for c, v in zip(b.frame.columns, row, strict=True)
-            ]
-            table.add_row(*cells)
+        for i in range(shown.height):
+            table.add_row(*(cells[c][i] for c in columns))
         if b.frame.height == 0:
             table.caption = "no rows"
-        tables.append(table)
-        if limit is not None and b.frame.height > limit:
-            tables.append(
-                f"(first {limit:,} of {b.frame.height:,} rows; "
-                "--format csv or --out FILE gives all)"
-            )
-    return tables
+        items.append(table)
+        cut = []
+        if shown.height < b.frame.height:
+            cut.append(f"first {shown.height:,} of {b.frame.height:,} rows")
+        if len(columns) < len(cells):
+            hidden = [c for c in cells if c not in columns]
+            cut.append(f"{len(hidden)} more columns: {', '.join(hidden)}")
+        if cut:
+            items.append(f"({'; '.join(cut)}; --format csv or --out FILE gives all)")
+    return items
+
+
+def _fitting_columns(cells: dict[str, list[str]], width: int) -> list[str]:
+    """The leading columns (keys come first) whose widths, with separators, fit in `width`."""
+    kept: list[str] = []
+    used = 0
+    for name, values in cells.items():
+        need = max([len(name), *(len(v) for v in values)]) + (3 if kept else 0)
+        if kept and used + need > width:
+            break
+        kept.append(name)
+        used += need
+    return kept
 
 
 def _print_terminal(blocks: list[Block]) -> None:
     from rich.console import Console
 
-    _print_all(Console(), _rich_tables(blocks, TERMINAL_ROWS))
+    console = Console()
+    _print_all(console, _rich_tables(blocks, TERMINAL_ROWS, console.width))
 
 
 def _terminal_text(blocks: list[Block]) -> str:
     from rich.console import Console
 
     console = Console(file=io.StringIO(), width=200, color_system=None)
-    _print_all(console, _rich_tables(blocks, None))
+    _print_all(console, _rich_tables(blocks, None, None))
     return console.file.getvalue()  # type: ignore[attr-defined]
 
 

@@ -328,3 +328,15 @@ def test_terminal_shows_a_screenful_and_files_get_every_row(tmp_path: Path) -> N
     target = tmp_path / "all.txt"
     run("query", sql, str(tmp_path), "--out", str(target))
     assert "Owner 249" in target.read_text(encoding="utf-8")
+
+
+def test_terminal_keeps_the_leading_columns_that_fit(exports: Path) -> None:
+    sql = "SELECT id, owner, source, status, amount, created_at, closed_at FROM deals"
+    narrow = runner.invoke(app, ["query", sql, str(exports)], env={"COLUMNS": "40"})
+    assert narrow.exit_code == 0, narrow.output
+    header = narrow.stdout.splitlines()[0]
+    # id 2 + owner 5 + source 8 + status 6 + amount 6 + 3 per separator = 39 columns: fits 40.
+    assert header.split() == ["id", "┃", "owner", "┃", "source", "┃", "status", "┃", "amount"]
+    assert "(2 more columns: created_at, closed_at; --format csv" in narrow.stdout
+    wide = runner.invoke(app, ["query", sql, str(exports)], env={"COLUMNS": "200"})
+    assert "closed_at" in wide.stdout.splitlines()[0] and "more columns" not in wide.stdout
