@@ -126,6 +126,7 @@ def convert(
     n = frame.height
     # Clean every cell once (strip; empty and, in mapped columns, NA/NULL/#N/A -> null); every
     # expression below reads these cleaned columns.
+    lines = _line_numbers(frame, grid)
     mapped = {m.header for m in mapping.matches}
     dirty = frame.select(needs_cleaning(h, h in mapped) for h in grid.headers).row(0)
     frame = frame.with_columns(
@@ -133,7 +134,7 @@ def convert(
         for h, needed in zip(grid.headers, dirty, strict=True)
         if needed
     )
-    lazy = frame.lazy().with_columns(pl.int_range(n, dtype=pl.Int64).alias(LINE) + grid.first_line)
+    lazy = frame.lazy().with_columns(lines.alias(LINE))
     date_order = hints.get("date_order") or (preset.date_order if preset else None)
     if date_order is None:  # the language the headers are written in knows its date order
         langs = languages()
@@ -228,6 +229,23 @@ def wide_history(
         modified_at=deals.modified_at,
     )  # fmt: skip
     return Converted("stage_history", frame, rejects, summary, mapping, {"entered_at": plan})
+
+
+def _line_numbers(frame: pl.DataFrame, grid: Grid) -> pl.Expr:
+    """Each row's first line in the file: a quoted cell spanning lines pushes later rows down."""
+    rows = pl.int_range(frame.height, dtype=pl.Int64)
+    if grid.format != "csv" or not frame.width:
+        return rows + grid.first_line
+    breaks = pl.sum_horizontal(
+        pl.col(h).str.count_matches("\n", literal=True).fill_null(0) for h in frame.columns
+    ).cast(pl.Int64)
+    has_breaks = frame.select(
+        pl.any_horizontal(pl.col(h).str.contains("\n", literal=True) for h in frame.columns).any()
+    ).item()
+    if not has_breaks:
+        return rows + grid.first_line
+    height = breaks + 1
+    return pl.lit(grid.first_line, dtype=pl.Int64) + height.cum_sum() - height
 
 
 def _repair(out: pl.DataFrame, plans: dict[str, ColumnPlan]) -> pl.DataFrame:

@@ -77,10 +77,16 @@ def _from_rows(rows: list[list[str | None]], **meta: Any) -> Grid:
     return Grid(_header_names(header), frame, header_row=idx + 1, **meta)
 
 
-def _from_frame(raw: pl.DataFrame, **meta: Any) -> Grid:
-    """A headerless String frame -> Grid, finding the header among its first rows."""
-    head_rows = raw.head(SNIFF_LINES).rows()
-    idx = find_header_row([list(r) for r in head_rows]) if head_rows else 0
+def _from_frame(raw: pl.DataFrame, header_index: int | None = None, **meta: Any) -> Grid:
+    """A headerless String frame -> Grid, finding the header among its first rows (or taking
+    row `header_index`, 0-based, when the config pins it)."""
+    head_rows = raw.head(max(SNIFF_LINES, (header_index or 0) + 1)).rows()
+    if header_index is not None and not 0 <= header_index < len(head_rows):
+        raise InputError(f"header_row {header_index + 1} is outside the sheet's rows")
+    if header_index is not None:
+        idx = header_index
+    else:
+        idx = find_header_row([list(r) for r in head_rows]) if head_rows else 0
     header = list(head_rows[idx]) if head_rows else []
     body = raw.slice(idx + 1)
     body.columns = [f"c{j}" for j in range(body.width)]
@@ -190,7 +196,10 @@ def xlsx_first_row(data: bytes, sheet: str) -> int:
     return 1
 
 
-def read_workbook(data: bytes, fmt: str, sheet: str | None, path: Path) -> list[Grid]:
+def read_workbook(
+    data: bytes, fmt: str, sheet: str | None, path: Path, header_row: int | None = None
+) -> list[Grid]:
+    """One grid per sheet; `header_row` (the sheet row, 1-based) pins the header."""
     import fastexcel
 
     if fmt in ("xlsx", "ods"):
@@ -213,9 +222,14 @@ def read_workbook(data: bytes, fmt: str, sheet: str | None, path: Path) -> list[
         if raw.width == 0:
             continue
         raw = raw.select(pl.all().cast(pl.String))
-        grid = _from_frame(raw, format=fmt, sheet=name)
-        if fmt == "xlsx":
-            grid.header_row += xlsx_first_row(data, name) - 1
+        # calamine starts its grid at the first used row; Excel row numbers are kept
+        first = xlsx_first_row(data, name) if fmt == "xlsx" else 1
+        pinned = None if header_row is None else int(header_row) - first
+        try:
+            grid = _from_frame(raw, pinned, format=fmt, sheet=name)
+        except InputError as exc:
+            raise InputError(exc.message, path=f"{path} [{name}]") from exc
+        grid.header_row += first - 1
         grids.append(grid)
     return grids
 
@@ -244,7 +258,7 @@ def read_grids(
     if fmt == "zip" and path.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
         check_workbook_archive(data, path, path.suffix[1:].lower())  # names what is damaged
     if fmt in WORKBOOK_FORMATS:
-        return read_workbook(data, fmt, sheet, path)
+        return read_workbook(data, fmt, sheet, path, hints.get("header_row"))
     if fmt == "html":
         encoding = hints.get("encoding") or sniff_encoding(data)
         rows = read_html_rows(decode(data, encoding))

@@ -162,3 +162,30 @@ def test_converted_parquet_folder_reads_back(tmp_path: Path) -> None:
             (tmp_path / "canonical/deals.parquet").read_bytes()
         )
         load([tmp_path / "other.parquet"])
+
+
+def test_line_numbers_count_cells_spanning_lines(tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "deals.csv",
+        'Deal ID,Stage,Created Date,Amount,Notes\n1,Won,2024-01-01,5,"first line\nsecond line"\n'
+        "2,Won,2024-01-02,oops,plain\n",
+    )
+    ds = load([f])
+    # header on line 1, deal 1 on lines 2-3, deal 2 on line 4
+    assert ds.rejects.select("row", "value").rows() == [(4, "oops")]
+    assert ds.frames["deals"]["Notes"][0] == "first line\nsecond line"
+
+
+def test_header_row_pinned_in_a_workbook(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Deal ID", "Stage", "Created Date"])  # a stale header the export left behind
+    ws.append(["Quarterly deals"])
+    ws.append(["Opportunity ID", "Stage", "Created Date", "Amount"])
+    ws.append(["A1", "Closed Won", datetime(2024, 1, 5), 10])
+    wb.save(tmp_path / "deals.xlsx")
+    raw = {"sources": {"deals": {"path": "deals.xlsx", "parse": {"header_row": 3}}}}
+    ds = load([], parse_config(raw, tmp_path / "crmkpi.toml"))
+    assert ds.inputs[0].header_row == 3
+    assert ds.frames["deals"]["id"].to_list() == ["A1"]
+    assert ds.frames["deals"]["amount"].to_list() == [10.0]
