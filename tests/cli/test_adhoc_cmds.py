@@ -337,6 +337,6 @@ def test_terminal_keeps_the_leading_columns_that_fit(exports: Path) -> None:
     header = narrow.stdout.splitlines()[0]
     # id 2 + owner 5 + source 8 + status 6 + amount 6 + 3 per separator = 39 columns: fits 40.
     assert header.split() == ["id", "┃", "owner", "┃", "source", "┃", "status", "┃", "amount"]
-    assert "(2 more columns: created_at, closed_at; --format csv" in narrow.stdout
+    assert "(2 more columns: created_at, closed_at;" in narrow.stdout
     wide = runner.invoke(app, ["query", sql, str(exports)], env={"COLUMNS": "200"})
     assert "closed_at" in wide.stdout.splitlines()[0] and "more columns" not in wide.stdout
