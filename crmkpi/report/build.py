@@ -16,7 +16,7 @@ import polars as pl
 
 from crmkpi.errors import CrmkpiError, UsageError
 from crmkpi.metrics import CATALOG, TABLE_CATALOG
-from crmkpi.metrics.base import CURRENCY, PERIOD, PERIODS, VALUE, Context, Grain, Metric
+from crmkpi.metrics.base import CURRENCY, PERIOD, PERIODS, Context, Grain, Metric
 from crmkpi.metrics.evaluate import metric_plans
 from crmkpi.report import periods
 from crmkpi.report.layout import (
@@ -28,13 +28,16 @@ from crmkpi.report.layout import (
     wants,
 )
 from crmkpi.report.model import Comparison, KpiValue, Report, Section, TableResult
+from crmkpi.report.values import (
+    CURRENCY_UNITS,
+    kpi_value,
+    mixed_currencies,
+    wide_table,
+)
 
 if TYPE_CHECKING:
     from crmkpi.config import Config
     from crmkpi.dataset import Dataset
-
-CURRENCY_UNITS = ("currency", "currency_per_day")
-CURRENCY_TABLES = ("deals", "spend", "subscriptions")
 
 
 @dataclass(frozen=True)
@@ -52,29 +55,6 @@ def _version() -> str:
     from crmkpi import __version__
 
     return __version__
-
-
-def _mixed_currencies(ds: Dataset, config: Config | None) -> dict[str, list[str]]:
-    """Tables whose amounts are in more than one currency and no base currency to convert to
-    (summing them would mean nothing)."""
-    mixed: dict[str, list[str]] = {}
-    if config is not None and config.base_currency:
-        return mixed
-    for table in CURRENCY_TABLES:
-        frame = ds.frames.get(table)
-        if frame is not None and "currency" in frame.columns:
-            codes = sorted(frame["currency"].drop_nulls().unique().to_list())
-            if len(codes) > 1:
-                mixed[table] = codes
-    return mixed
-
-
-def _single_currency(ds: Dataset, table: str) -> str | None:
-    frame = ds.frames.get(table)
-    if frame is None or "currency" not in frame.columns:
-        return None
-    codes = frame["currency"].drop_nulls().unique().to_list()
-    return codes[0] if len(codes) == 1 else None
 
 
 def _collect(plans: dict[Any, pl.LazyFrame]) -> tuple[dict[Any, pl.DataFrame], dict[Any, str]]:
@@ -95,15 +75,6 @@ def _collect(plans: dict[Any, pl.LazyFrame]) -> tuple[dict[Any, pl.DataFrame], d
         return results, failures
 
 
-def _per_currency(frame: pl.DataFrame) -> dict[str, float | None]:
-    """A scalar-grain frame of a monetary KPI: one row per currency."""
-    return {
-        str(code): None if value is None else float(value)
-        for code, value in frame.select(CURRENCY, VALUE).iter_rows()
-        if code is not None
-    }
-
-
 def _plans_at(
     ctx: Context, metrics: list[Metric], reasons: dict[str, str]
 ) -> dict[str, pl.LazyFrame]:
@@ -121,41 +92,6 @@ def _plans_at(
             except (CrmkpiError, LookupError, pl.exceptions.PolarsError) as exc:
                 reasons[metric.id] = str(exc)
         return plans
-
-
-def _scalar(frame: pl.DataFrame | None, currency: str | None = None) -> float | None:
-    """The one value of a scalar-grain frame (of `currency` when the frame is per currency)."""
-    if frame is None or frame.height == 0:
-        return None
-    if CURRENCY in frame.columns:
-        return _per_currency(frame).get(currency or "")
-    value = frame[VALUE][0]
-    return None if value is None else float(value)
-
-
-def _relative_change(current: float | None, previous: float | None) -> float | None:
-    if current is None or previous is None or previous == 0:
-        return None
-    return (current - previous) / abs(previous)
-
-
-def _wide(frames: dict[str, pl.DataFrame], keys: list[str]) -> pl.DataFrame | None:
-    """KPI frames sharing `keys` joined into one table: keys, then one column per KPI.
-
-    A monetary KPI in one currency loses its currency column; in several it is left out (its
-    values exist per currency only, and one column cannot hold them)."""
-    joined: pl.DataFrame | None = None
-    for kpi_id, frame in frames.items():
-        per_currency = CURRENCY in frame.columns and CURRENCY not in keys
-        if per_currency and frame[CURRENCY].drop_nulls().n_unique() > 1:
-            continue
-        part = frame.select([*keys, pl.col(VALUE).cast(pl.Float64).alias(kpi_id)])
-        joined = (
-            part
-            if joined is None
-            else joined.join(part, on=keys, how="full", coalesce=True, nulls_equal=True)
-        )
-    return None if joined is None else joined.sort(keys, nulls_last=True)
 
 
 def build_report(
@@ -197,7 +133,7 @@ def build_report(
     }
     metrics = [m for m in CATALOG.values() if kpi_group(m.needs) in wanted_groups]
     metrics.sort(key=lambda m: GROUP_ORDER.index(kpi_group(m.needs)))
-    mixed = _mixed_currencies(ds, config)
+    mixed = mixed_currencies(ds, config)
     by = tuple(options.by)
 
     skipped: list[dict[str, str]] = []
@@ -257,7 +193,7 @@ def build_report(
             skipped.append({"kpi" if kind == "value" else "table": name, "reason": reason})
 
     kpis = {
-        m.id: _kpi_value(m, results, mixed, ds, comparison, starts, period_grain, end, config)
+        m.id: kpi_value(m, results, mixed, ds, comparison, starts, period_grain, end, config)
         for m in metrics
     }
     for entry in skipped:
@@ -266,7 +202,7 @@ def build_report(
             kpis[entry["kpi"]].value = None
     tables: dict[str, TableResult] = {}
     if by:
-        frame = _wide(
+        frame = wide_table(
             {m.id: results[(m.id, "by")] for m in metrics if (m.id, "by") in results}, list(by)
         )
         if frame is None and computable:
@@ -282,7 +218,7 @@ def build_report(
                 note=f"not broken down: {'; '.join(left_out)}" if left_out else None,
             )  # fmt: skip
     if options.period:
-        frame = _wide(
+        frame = wide_table(
             {m.id: results[(m.id, "by_period")] for m in metrics if (m.id, "by_period") in results},
             [PERIOD],
         )
@@ -313,72 +249,6 @@ def build_report(
         by=by,
     )
     return finish_report(report, ds, config)
-
-
-def _kpi_value(
-    metric: Metric,
-    results: dict[tuple[str, str], pl.DataFrame],
-    mixed: dict[str, list[str]],
-    ds: Dataset,
-    comparison: Comparison | None,
-    starts: list[datetime],
-    grain: Grain,
-    end: datetime | None,
-    config: Config | None,
-) -> KpiValue:
-    table = metric.needs[0][0] if metric.needs else ""
-    kpi = KpiValue(
-        metric.id,
-        metric.label,
-        metric.unit,
-        None,
-        direction=metric.direction,
-        group=kpi_group(metric.needs),
-        formula=metric.formula,
-        point_in_time=metric.point_in_time,
-    )
-    frame = results.get((metric.id, "value"))
-    if frame is not None and CURRENCY in frame.columns:
-        amounts = _per_currency(frame)
-        if len(amounts) == 1:
-            kpi.currency = next(iter(amounts))
-        elif amounts:
-            kpi.by_currency = amounts
-            kpi.reason = f"mixed currencies ({', '.join(amounts)}); see by_currency"
-    elif metric.unit in CURRENCY_UNITS and table in mixed:
-        kpi.reason = f"mixed currencies ({', '.join(mixed[table])}); see by_currency"
-        by_currency = results.get((metric.id, "by_currency"))
-        kpi.by_currency = None if by_currency is None else _per_currency(by_currency)
-    elif metric.unit in CURRENCY_UNITS:
-        # Amounts converted to the base currency are in it, whatever the files held.
-        base = config.base_currency if config is not None else None
-        kpi.currency = base or _single_currency(ds, table)
-    if kpi.by_currency is not None or kpi.reason:
-        return kpi  # no single value, so no change or trend either
-    kpi.value = _scalar(frame, kpi.currency)
-    trend_frame = results.get((metric.id, "trend"))
-    if trend_frame is not None:
-        if CURRENCY in trend_frame.columns:
-            trend_frame = trend_frame.filter(pl.col(CURRENCY) == kpi.currency)
-        by_start = {
-            row[0]: None if row[1] is None else float(row[1])
-            for row in trend_frame.select(PERIOD, VALUE).iter_rows()
-        }
-        labels = periods.trend_labels(starts, grain, end)
-        kpi.trend = [(label, by_start.get(s)) for label, s in zip(labels, starts, strict=True)]
-    if comparison is None:
-        return kpi
-    if comparison.basis == "window":
-        kpi.latest = kpi.value
-        kpi.previous = _scalar(results.get((metric.id, "previous")), kpi.currency)
-    elif kpi.trend:
-        values = dict(zip(starts, (v for _, v in kpi.trend), strict=True))
-        kpi.latest = values.get(comparison.current[0])
-        kpi.previous = values.get(comparison.previous[0]) if comparison.previous else None
-    kpi.change = _relative_change(kpi.latest, kpi.previous)
-    if kpi.latest is not None and kpi.previous is not None:
-        kpi.delta = kpi.latest - kpi.previous
-    return kpi
 
 
 def _sections(
