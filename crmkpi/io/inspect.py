@@ -29,6 +29,7 @@ class ColumnReport:
     parsed: int = 0
     given: int = 0
     ambiguous: bool = False
+    example: str | None = None  # a value from the file, to help map an unmapped column
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,9 @@ def inspect_file(
     for header in grid.headers:
         match = by_header.get(header)
         if match is None:
-            reports.append(ColumnReport(header, None, None))
+            values = grid.frame[header].drop_nulls().str.strip_chars()
+            example = next((v for v in values.head(50).to_list() if v), None)
+            reports.append(ColumnReport(header, None, None, example=example))
             continue
         plan = plans.get(match.canonical)
         fmt = None
@@ -155,7 +158,8 @@ def render_text(insp: Inspection) -> str:
     width = max((len(c.header) for c in insp.columns), default=6)
     for c in insp.columns:
         if c.canonical is None:
-            lines.append(f"  {c.header:<{width}}  (kept as extra column)")
+            example = f"  e.g. {c.example[:40]!r}" if c.example else ""
+            lines.append(f"  {c.header:<{width}}  (kept as extra column){example}")
             continue
         parse = f"  {c.parsed}/{c.given} parsed" if c.parse_format else ""
         fmt = f"  [{c.parse_format}]" if c.parse_format else ""
