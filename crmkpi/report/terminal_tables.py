@@ -56,7 +56,7 @@ def fit(widths: list[int], budget: int, keep: int = 1) -> int:
     return len(widths)
 
 
-def columns_thatfit(frame: Any, width_of: dict[str, int], budget: int) -> list[str]:
+def columns_that_fit(frame: Any, width_of: dict[str, int], budget: int) -> list[str]:
     """Columns to show when not all fit. Dropped first: a currency column with one code (the
     title names it), then text columns after the leading keys, then numbers from the right;
     the leading keys (owner, stage, period...) go last."""
@@ -115,7 +115,7 @@ def frame_table(
         c: min(30, max(len(column_label(c)), *(len(x) for x in cells[c]))) for c in frame.columns
     }
     bar_width = min(FUNNEL_BAR, max(8, look.width // 4)) if bar_column else 0
-    columns = columns_thatfit(frame, width_of, look.width - (bar_width + 3 if bar_width else 0))
+    columns = columns_that_fit(frame, width_of, look.width - (bar_width + 3 if bar_width else 0))
     dropped = [c for c in frame.columns if c not in columns]
 
     table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
