@@ -86,9 +86,17 @@ def _sources(folder: Path, found: list[Inspection], skipped: list[str]) -> list[
                 f"# [sources.{name}.parse]",
                 '# date_order = "dmy"   # or "mdy"',
             ]
-    for reason in skipped:
-        lines.append(f"# skipped: {reason}")
+    if skipped:
+        lines += ["", "# Not recognised as a table (not read when the report uses only [sources]):"]
+        lines += [f"# - {reason.split(' (expected')[0]}" for reason in skipped]
     return lines
+
+
+_STAGE_ORIGINS = {
+    "preset": "the CRM's standard pipeline",
+    "history": "the stage history",
+    "inferred": "the deals' own stages (a guess)",
+}
 
 
 def _stages(ds: Dataset | None) -> list[str]:
@@ -102,7 +110,8 @@ def _stages(ds: Dataset | None) -> list[str]:
             '# lost = ["Lost"]',
         ]
         return lines
-    lines.append(f"# detected from {stages.origin}; check the order, it drives the funnel")
+    origin = _STAGE_ORIGINS.get(stages.origin, stages.origin)
+    lines.append(f"# detected from {origin}; check the order, it drives the funnel")
     lines.append(f"order = {_strings(stages.order)}")
     lines.append(f"won = {_strings(sorted(stages.won))}")
     lines.append(f"lost = {_strings(sorted(stages.lost))}")
@@ -233,16 +242,19 @@ def init_command(
             skipped.append(str(exc))
     ds = None
     if found:
+        # Only the recognised files: one file of another kind must not lose the stage order.
+        recognised = list(dict.fromkeys(Path(i.path) for i in found))
         try:
-            ds = load([folder], None)
+            ds = load(recognised, None)
         except CrmkpiError as exc:
             skipped.append(str(exc))
-    text = starter_config(folder, found, skipped, ds)
+    text = starter_config(folder, found, list(dict.fromkeys(skipped)), ds)
     load_config_check(text, target, load_config)
     write_atomic(target, text)
     typer.echo(
         f"crmkpi: wrote {target} ({len(found)} source{'s' if len(found) != 1 else ''}"
-        f"{', ' + str(len(skipped)) + ' skipped' if skipped else ''})",
+        f"{f', {len(skipped)} not recognised' if skipped else ''}); "
+        f"next: crmkpi report --config {target}",
         err=True,
     )
 

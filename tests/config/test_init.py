@@ -30,6 +30,8 @@ def test_init_writes_a_valid_commented_config(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "leads.csv").write_text(LEADS, encoding="utf-8")
     (tmp_path / "notes.md").write_text("# not an export\n", encoding="utf-8")
+    # A table of another kind: listed as not recognised, and the deals are still read.
+    (tmp_path / "products.csv").write_text("product,series\nGTX,A\n", encoding="utf-8")
     result = init(str(tmp_path))
     assert result.exit_code == 0, result.output
     path = tmp_path / "crmkpi.toml"
@@ -48,7 +50,9 @@ def test_init_writes_a_valid_commented_config(tmp_path):
     config = load_config(path)  # what init writes, load accepts
     assert config.sources[0].path == "deals.csv"
     assert config.resolve(config.sources[0].path) == tmp_path / "deals.csv"
-    assert "wrote" in result.stderr and "(1 source)" in result.stderr
+    assert "wrote" in result.stderr and "(1 source, 1 not recognised)" in result.stderr
+    assert "# - " + str(tmp_path / "products.csv") in text
+    assert f"next: crmkpi report --config {path}" in result.stderr
 
 
 def test_init_never_overwrites_without_force(tmp_path):
