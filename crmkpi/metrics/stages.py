@@ -96,18 +96,28 @@ def deal_reach(ctx: Context, keep: list[str]) -> pl.LazyFrame:
     if key in ctx.cache:
         return ctx.cache[key]
     ranks = stage_ranks(ctx)
-    last = ranks.select(pl.col(RANK).max().alias("__last"))
+    order = declared_order(ctx.ds, ctx.config)[0]
     deals = ctx.table("deals").select(cols)
-    deals = deals.join(ranks.rename({RANK: "__cur"}), on="stage", how="left")
+    if order:
+        # A declared order is known now: map stages to ranks without joins.
+        mapping = {stage: i for i, stage in enumerate(order)}
+        rank_of = pl.col("stage").replace_strict(mapping, default=None, return_dtype=pl.Int32)
+        deals = deals.with_columns(
+            rank_of.alias("__cur"), pl.lit(len(order) - 1, dtype=pl.Int32).alias("__last")
+        )
+    else:
+        rank_of = None
+        last = ranks.select(pl.col(RANK).max().alias("__last"))
+        deals = deals.join(ranks.rename({RANK: "__cur"}), on="stage", how="left")
+        deals = deals.join(last, how="cross")
     furthest = pl.col("__cur")
     if has_history(ctx):
-        history_max = (
-            ctx.table("stage_history")
-            .select("deal_id", "stage")
-            .join(ranks, on="stage", how="inner")
-            .group_by("deal_id")
-            .agg(pl.col(RANK).max().alias("__hist"))
-        )
+        history = ctx.table("stage_history").select("deal_id", "stage")
+        if rank_of is not None:
+            history = history.select("deal_id", rank_of.alias(RANK))
+        else:
+            history = history.join(ranks, on="stage", how="inner")
+        history_max = history.group_by("deal_id").agg(pl.col(RANK).max().alias("__hist"))
         deals = deals.join(history_max, left_on="id", right_on="deal_id", how="left")
         furthest = pl.max_horizontal("__cur", "__hist")
     reach = (
@@ -117,7 +127,7 @@ def deal_reach(ctx: Context, keep: list[str]) -> pl.LazyFrame:
         .then(furthest.fill_null(0))
         .otherwise(furthest)
     )
-    out = deals.join(last, how="cross").with_columns(reach.cast(pl.Int32).alias(REACH))
+    out = deals.with_columns(reach.cast(pl.Int32).alias(REACH))
     # Shared by the funnel, conversion by owner, lost reasons and stage probabilities: a cache
     # node keeps their different filters from splitting it into several computations.
     out = out.cache()
