@@ -143,6 +143,11 @@ def compare(snapshots: Sequence[Dataset], labels: Sequence[str]) -> DealDiff:
     stages = _stage_model(snapshots)
     cols = [c for c in SHOWN if c in new.columns]
     joined = new.join(old, on=KEY, how="inner", suffix="_old")
+    if joined.height == 0 and old.height and new.height:
+        notes.append(
+            f"no deal id is in both {labels[0]} and {labels[-1]}: every deal shows as created "
+            "and removed (exports of different CRMs, or ids exported differently?)"
+        )
 
     created = new.join(old, on=KEY, how="anti").select(KEY, *cols, *_opt(new, "created_at"))
     removed = old.join(new, on=KEY, how="anti").select(KEY, *[c for c in SHOWN if c in old.columns])

@@ -231,3 +231,11 @@ def test_a_stage_outside_the_order_is_a_move_without_direction():
     diff = compare([old, new], ["old.csv", "new.csv"])
     assert diff.tables["stage_moves"].select("direction", "steps").rows() == [("unordered", None)]
     assert diff.summary["moved_unordered"] == 1
+
+
+def test_exports_with_no_deal_in_common_are_flagged():
+    old = snapshot(("006A", "Acme", "Ana", "Qualified", "open", 10.0, None, None))
+    new = snapshot(("006A000", "Acme", "Ana", "Qualified", "open", 10.0, None, None))
+    diff = compare([old, new], ["old.csv", "new.csv"])
+    assert (diff.summary["created"], diff.summary["removed"]) == (1, 1)
+    assert diff.notes[0].startswith("no deal id is in both old.csv and new.csv")
