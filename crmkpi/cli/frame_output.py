@@ -169,8 +169,18 @@ def _display(value: Any, unit: str) -> str:
 
     if isinstance(value, float) and math.isnan(value):
         return "-"
-    if isinstance(value, datetime) and unit == "":
-        return _iso(value)
+    if unit == "":
+        # A column without a unit (SQL results, ids, years) is shown as it is, like a SQL
+        # client would: no thousands separators that turn 2025 into "2,025".
+        if value is None:
+            return "-"
+        if isinstance(value, datetime | date | time | timedelta):
+            return _iso(value)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float):
+            return f"{value:.6f}".rstrip("0").rstrip(".") if math.isfinite(value) else str(value)
+        return str(value)
     return format_value(value, unit)
 
 

@@ -302,6 +302,9 @@ def test_output_cells() -> None:
     assert json.loads(render([Block("m", frame)], "json")) == {
         "m": [{"owner": "A|B", "rate": None}]
     }
+    plain = pl.DataFrame({"year": [2025], "share": [1 / 3], "won": [True], "rate": [0.5]})
+    text = render([Block("m", plain, {"rate": "ratio"})], "terminal")
+    assert text.split("\n")[2].split() == ["2025", "│", "0.333333", "│", "true", "│", "50.0%"]
     with pytest.raises(UsageError, match="CSV holds one table"):
         render([Block("a", frame), Block("b", frame)], "csv")
 
