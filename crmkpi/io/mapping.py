@@ -89,7 +89,7 @@ def _alias_tables() -> dict[str, set[str]]:
 
 def detect_preset(headers: list[str]) -> Preset | None:
     """The preset whose signature headers the file shows most (at least its minimum)."""
-    norm = {normalise_header(h) for h in headers}
+    norm = {normalise_header(h, split_camel=False) for h in headers}
     best: tuple[int, str] | None = None
     for preset in presets().values():
         score = len(norm & preset.detect_headers)

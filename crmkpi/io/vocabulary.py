@@ -24,10 +24,16 @@ ALIASES_DIR = HERE / "aliases"
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
-def normalise_header(text: str) -> str:
+def normalise_header(text: str, *, split_camel: bool = True) -> str:
     """Split camelCase, casefold, strip accents, collapse spaces/_/-/./ runs:
-    'Close_Date ' -> 'close date', 'MonthlyCharges' -> 'monthly charges'."""
-    text = _CAMEL.sub(" ", str(text).strip().strip("\ufeff"))
+    'Close_Date ' -> 'close date', 'MonthlyCharges' -> 'monthly charges'.
+
+    Preset detection keeps camelCase whole: 'ConvertedDate' is Salesforce's API name, while
+    'Converted Date' could come from any CRM.
+    """
+    text = str(text).strip().strip("\ufeff")
+    if split_camel:
+        text = _CAMEL.sub(" ", text)
     text = unicodedata.normalize("NFKD", text.casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("\u0131", "i").replace("\u200c", " ")  # Turkish dotless i; Persian ZWNJ
@@ -109,7 +115,9 @@ def presets() -> dict[str, Preset]:
             name=path.stem,
             label=raw.get("label", path.stem),
             columns=_columns({t: spec.get("columns", {}) for t, spec in tables.items()}),
-            detect_headers=frozenset(normalise_header(h) for h in detect.get("headers", ())),
+            detect_headers=frozenset(
+                normalise_header(h, split_camel=False) for h in detect.get("headers", ())
+            ),
             detect_min=int(detect.get("min_score", 2)),
             table_hints={t: tuple(spec.get("file_words", ())) for t, spec in tables.items()},
             table_signatures={
