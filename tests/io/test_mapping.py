@@ -51,3 +51,11 @@ def test_config_columns_win_over_aliases() -> None:
     assert mapping.canonical["amount"] == "Net"
     assert {m.canonical: m.rule for m in mapping.matches}["amount"] == "config"
     assert "Amount" in mapping.unmapped  # kept as an extra column
+
+
+def test_spaced_labels_do_not_pass_for_salesforce_api_names() -> None:
+    headers = ["Lead Id", "Lead Owner", "Lead Source", "Lead Status", "Created Time",
+               "Converted", "Converted Date"]  # fmt: skip
+    assert detect_preset(headers).name == "zoho"
+    api = ["Id", "LeadSource", "Status", "IsConverted", "ConvertedDate", "CreatedDate"]
+    assert detect_preset(api).name == "salesforce"
