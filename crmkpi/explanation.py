@@ -122,25 +122,42 @@ class Explanation:
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> dict[str, Any]:
+        since, until = self.window
         return {
             "id": self.id,
             "label": self.label,
             "formula": self.formula,
             "unit": self.unit,
+            "direction": self.direction,
+            "period_date": self.period_date,
+            "notes": self.notes,
+            "reference": self.reference,
             "table": self.table,
             "columns": list(self.columns),
+            "window": {
+                "since": since.isoformat() if since else None,
+                "until": until.isoformat() if until else None,
+            },
             "where": self.where,
             "steps": [{"label": s.label, "rows": s.rows} for s in self.steps],
+            "group_columns": list(self.group_columns),
             "groups": [
                 {"label": g.label, "rows": g.rows, "parts": g.parts, "counted": g.counted}
                 for g in self.groups
             ],
             "parts": [
-                {"name": p.name, "expression": p.text, "value": p.value, "rows": p.rows}
+                {
+                    "name": p.name,
+                    "expression": p.text,
+                    "value": p.value,
+                    "rows": p.rows,
+                    "empty": p.empty,
+                }
                 for p in self.parts
-            ],
+            ],  # fmt: skip
             "arithmetic": self.arithmetic,
             "value": self.value,
+            "values_by_currency": self.values_by_currency,
         }
 
 
