@@ -50,6 +50,11 @@ def _bare_key(name: str) -> str:
     return name if ok else _q(name)
 
 
+def usable(insp: Inspection) -> bool:
+    """A file worth a source: some of its rows load (or it has none to load)."""
+    return insp.rows_loaded > 0 or insp.rows_read == 0
+
+
 def _sources(folder: Path, found: list[Inspection], skipped: list[str]) -> list[str]:
     lines = [_heading("Sources: which file holds which table")]
     if not found:
@@ -66,11 +71,17 @@ def _sources(folder: Path, found: list[Inspection], skipped: list[str]) -> list[
         used[insp.table] = count + 1
         name = insp.table if count == 0 else f"{insp.table}_{count + 1}"
         relative = Path(insp.path).resolve().relative_to(folder.resolve()).as_posix()
-        lines += ["", f"[sources.{name}]", f"path = {_q(relative)}", f"table = {_q(insp.table)}"]
+        section = [f"[sources.{name}]", f"path = {_q(relative)}", f"table = {_q(insp.table)}"]
         if insp.preset:
-            lines.append(f"preset = {_q(insp.preset)}")
+            section.append(f"preset = {_q(insp.preset)}")
         if insp.sheet:
-            lines.append(f"sheet = {_q(insp.sheet)}")
+            section.append(f"sheet = {_q(insp.sheet)}")
+        if not usable(insp):
+            # Every row rejected: the file looked like this table but is not one. Left off.
+            lines += ["", f"# Every row of {relative} was rejected: probably not {insp.table}."]
+            lines += [f"# {line}" for line in section]
+            continue
+        lines += ["", *section]
         lines.append(
             f"# {insp.rows_loaded} of {insp.rows_read} rows loaded; "
             f"{insp.encoding or insp.format}, header row {insp.header_row}"
@@ -241,9 +252,9 @@ def init_command(
         except CrmkpiError as exc:
             skipped.append(str(exc))
     ds = None
-    if found:
+    if any(usable(i) for i in found):
         # Only the recognised files: one file of another kind must not lose the stage order.
-        recognised = list(dict.fromkeys(Path(i.path) for i in found))
+        recognised = list(dict.fromkeys(Path(i.path) for i in found if usable(i)))
         try:
             ds = load(recognised, None)
         except CrmkpiError as exc:

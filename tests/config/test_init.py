@@ -72,3 +72,15 @@ def test_init_in_a_folder_without_exports(tmp_path):
     assert "No exports were recognised" in text
     assert load_config(tmp_path / "crmkpi.toml").sources == ()
     assert init(str(tmp_path / "missing")).exit_code == 2
+
+
+def test_a_file_whose_rows_are_all_rejected_is_left_commented_out(tmp_path):
+    (tmp_path / "deals.csv").write_text(DEALS, encoding="utf-8")
+    broken = "Deal ID,Deal Name,Stage,Created Date\nX1,A,Won,never\nX2,B,Lost,unknown\n"
+    (tmp_path / "old_deals.csv").write_text(broken, encoding="utf-8")
+    result = init(str(tmp_path))
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "crmkpi.toml").read_text(encoding="utf-8")
+    assert "# Every row of old_deals.csv was rejected: probably not deals." in text
+    assert '# path = "old_deals.csv"' in text
+    assert [s.path for s in load_config(tmp_path / "crmkpi.toml").sources] == ["deals.csv"]
