@@ -121,21 +121,19 @@ def _print_overview(store, fmt: str, last: int | None) -> None:  # noqa: ANN001
 def _emit(
     rows: list[dict], fmt: str, kpi: str, owner: str | None, values: list[float | None]
 ) -> None:
-    if fmt != "terminal":
-        if fmt == "json":
-            typer.echo(
-                json.dumps(
-                    {"kpi": kpi, "owner": owner, "values": rows}, ensure_ascii=False, indent=2
-                )
-            )
-        else:
-            _write_rows(rows, fmt)
-        return
     from crmkpi.metrics import CATALOG
 
     metric = CATALOG.get(kpi)
-    title = (metric.label if metric else kpi) + (f" - {owner}" if owner else "")
-    _table(rows, f"{title}  {sparkline(values)}", {"value": metric.unit if metric else ""})
+    label = metric.label if metric else kpi
+    unit = metric.unit if metric else ""
+    if fmt == "json":
+        document = {"kpi": kpi, "label": label, "unit": unit, "owner": owner, "values": rows}
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        _write_rows(rows, fmt)
+    else:
+        title = label + (f" - {owner}" if owner else "")
+        _table(rows, f"{title}  {sparkline(values)}", {"value": unit})
 
 
 def _write_rows(rows: list[dict], fmt: str) -> None:

@@ -80,7 +80,11 @@ def test_save_then_history_series_and_formats(project):
     assert lines[0] == "run_at,window,value"
     assert [line.split(",")[1:] for line in lines[1:]] == [["all data", "2.0"]] * 2
     result = run("history", "deals_won", "--owner", "Ana", "-c", config, "-f", "json")
-    assert [v["value"] for v in json.loads(result.stdout)["values"]] == [1.0, 1.0]
+    doc = json.loads(result.stdout)
+    assert [v["value"] for v in doc["values"]] == [1.0, 1.0]
+    assert (doc["kpi"], doc["label"], doc["unit"], doc["owner"]) == (
+        "deals_won", "Deals won", "count", "Ana",
+    )  # fmt: skip
     result = run("history", "-c", config, "-f", "json")
     overview = {row["kpi"]: row for row in json.loads(result.stdout)}
     assert overview["deals_open"]["runs"] == 2 and overview["deals_open"]["latest"] == 2.0
