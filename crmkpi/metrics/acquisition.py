@@ -26,13 +26,15 @@ SKOK = "David Skok, SaaS Metrics 2.0 (forEntrepreneurs)"
 def _new_customers(ctx: Context) -> pl.LazyFrame:
     """Won deals that are a customer's first win; else customers' first subscriptions."""
     if ctx.has("deals", "status", "closed_at"):
+        ctx.require_by("deals")
         won = ctx.table("deals").filter(WON)
         if ctx.has("deals", "customer_id"):
             first = pl.col("closed_at") == pl.col("closed_at").min().over("customer_id")
             new = pl.col("customer_id").is_null() | first
             won = won.filter(new)
         return ctx.group(ctx.window(won, "closed_at"), pl.len())
-    firsts = ctx.table(SUBS).group_by("customer_id").agg(pl.col("start_at").min())
+    ctx.require_by(SUBS)
+    firsts = ctx.table(SUBS).group_by("customer_id", *ctx.grain.by).agg(pl.col("start_at").min())
     return ctx.group(ctx.window(firsts, "start_at"), pl.len())
 
 

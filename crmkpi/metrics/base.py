@@ -127,6 +127,15 @@ class Context:
 
         return pl.lit(None, dtype=dtype or TABLES[table].dtype(name)).alias(name)
 
+    def require_by(self, table: str) -> None:
+        """Raise the usual reason when `table` lacks a breakdown column (for computes that
+        choose their table from the data)."""
+        absent = [c for c in self.grain.by if not self.ds.has(table, c)]
+        if absent:
+            from crmkpi.errors import UsageError
+
+            raise UsageError(f"{table} has no {', '.join(absent)} column to break down by")
+
     @property
     def base_currency(self) -> str | None:
         return self.config.base_currency if self.config else None

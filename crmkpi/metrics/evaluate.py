@@ -49,8 +49,13 @@ def metric_plans(
             continue
         if isinstance(metric.compute, Aggregate):
             fused.setdefault(metric.compute.fusion_key(ctx), []).append(metric)
-        else:
+            continue
+        try:
             plans[metric.id] = metric.plan(ctx)
+        except UsageError as exc:  # a compute that found its inputs lacking
+            if skipped is None:
+                raise UsageError(f"cannot compute {metric.id}: {exc.message}") from exc
+            skipped[metric.id] = exc.message
     for group in fused.values():
         first = group[0].compute
         assert isinstance(first, Aggregate)
@@ -75,7 +80,12 @@ def table_plans(
                 raise UsageError(f"cannot compute table {spec.id}: {reason}")
             skipped[spec.id] = reason
             continue
-        plans[spec.id] = spec.compute(ctx)
+        try:
+            plans[spec.id] = spec.compute(ctx)
+        except UsageError as exc:
+            if skipped is None:
+                raise UsageError(f"cannot compute table {spec.id}: {exc.message}") from exc
+            skipped[spec.id] = exc.message
     return plans
 
 

@@ -160,3 +160,12 @@ def test_window_on_table_without_the_date_column_is_a_usage_error() -> None:
     assert one(evaluate(nps, ["nps"]), "nps") == 0.0  # (1 - 1) / 2
     with pytest.raises(UsageError, match="answered_at"):
         evaluate(nps, ["nps"], Grain(period="month"))
+
+
+def test_breakdown_column_missing_in_a_data_chosen_table_is_a_reason() -> None:
+    skipped: dict[str, str] = {}
+    got = evaluate(deals_ds(), ["new_customers", "deals_won"], Grain(by=("Industry",)),
+                   skipped=skipped)  # fmt: skip
+    assert "new_customers" in got  # deals have Industry
+    evaluate(deals_ds(), ["new_customers"], Grain(by=("Region",)), skipped=skipped)
+    assert skipped["new_customers"] == "deals has no Region column to break down by"
