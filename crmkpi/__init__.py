@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from crmkpi.api import convert, load, metric, query, report, table, tables
     from crmkpi.dataset import Dataset
     from crmkpi.errors import ConfigError, CrmkpiError, InputError, UsageError
-    from crmkpi.explanation import explain, explain_rows
+    from crmkpi.explanation import explain
+    from crmkpi.kpi_rows import explain_rows
 
 _PUBLIC = {
     "load": "crmkpi.api",
@@ -31,7 +32,7 @@ _PUBLIC = {
     "tables": "crmkpi.api",
     "convert": "crmkpi.api",
     "explain": "crmkpi.explanation",
-    "explain_rows": "crmkpi.explanation",
+    "explain_rows": "crmkpi.kpi_rows",
     "Dataset": "crmkpi.dataset",
     "CrmkpiError": "crmkpi.errors",
     "InputError": "crmkpi.errors",

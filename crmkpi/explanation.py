@@ -90,7 +90,7 @@ class Explanation:
             lines += ["", f"Reads {self.table}: {', '.join(self.columns)}"]
         since, until = self.window
         if since or until:
-            span = f"{_day(since) if since else '...'} to {_day(until) if until else '...'}"
+            span = f"{day_text(since) if since else '...'} to {day_text(until) if until else '...'}"
             lines.append(f"  Window: {span} (end exclusive)")
         if self.where:
             lines.append(f"  Filter (--where): {self.where}")
@@ -176,7 +176,7 @@ def explain(
     from crmkpi.metrics import evaluate
     from crmkpi.metrics.base import VALUE, Aggregate, Context
 
-    metric = _metric(kpi)
+    metric = lookup_kpi(kpi)
     grain = make_grain(ds, since=since, until=until)
     table = metric.needs[0][0] if metric.needs else None
     ds = filtered(ds, where, [table] if table else [])
@@ -235,106 +235,6 @@ def explain(
     )
 
 
-ROW_COLUMNS = ("id", "name", "owner", "stage", "status", "amount", "currency")
-
-
-def explain_rows(
-    ds: Dataset,
-    kpi: str,
-    *,
-    since: date | datetime | str | None = None,
-    until: date | datetime | str | None = None,
-    where: str | None = None,
-) -> pl.DataFrame:
-    """Every row of the KPI's table with `counted_as`: how it counted, or why it was left out.
-
-    The list to check a number against the CRM deal by deal. Rows removed by `where` are not
-    listed (they are not the KPI's rows); the others keep their order in the table.
-    """
-    from dataclasses import replace
-
-    import polars as pl
-
-    from crmkpi.api import filtered, make_grain
-    from crmkpi.metrics.base import Aggregate, Context
-
-    metric = _metric(kpi)
-    compute = metric.compute
-    if not isinstance(compute, Aggregate):
-        raise UsageError(
-            f"{kpi} is computed from other KPIs or over time, not by counting rows of one table",
-            hint="list the rows of one of its parts, e.g. win_rate",
-        )
-    grain = make_grain(ds, since=since, until=until)
-    ds = filtered(ds, where, [compute.table])
-    if compute.table not in ds.frames:
-        raise UsageError(f"cannot list the rows of {kpi}: no {compute.table} table")
-    frame = ds.frames[compute.table].with_row_index("__row")
-    ctx = Context(replace(ds, frames={**ds.frames, compute.table: frame}), grain, ds.config)
-    rows = compute.rows(ctx)
-    schema = rows.collect_schema()
-    flags = []
-    for name, expr in ratio_parts(compute.value, kpi):
-        matches, contents = entering_rows(expr, schema)
-        has_values = (
-            pl.all_horizontal([c.is_not_null() for c in contents]) if contents else pl.lit(True)
-        )
-        flags.append((name, matches & has_values, matches & ~has_values, contents))
-    counted = rows.select(
-        "__row",
-        *(entered.alias(f"__in_{name}") for name, entered, _, _ in flags),
-        *(empty.alias(f"__empty_{name}") for name, _, empty, _ in flags),
-    )
-    date = pl.col(compute.date)
-    windowed = grain.since is not None or grain.until is not None
-    reason = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
-    if compute.where is not None:
-        reason = reason.when(~compute.where.fill_null(False)).then(
-            pl.lit(f"left out: KPI filter {pretty(compute.where)}")
-        )
-    if windowed:
-        reason = reason.when(date.is_null()).then(pl.lit(f"left out: {compute.date} empty"))
-    if grain.since is not None:
-        label = f"left out: {compute.date} before {_day(grain.since)}"
-        reason = reason.when(date < grain.since).then(pl.lit(label))
-    if grain.until is not None:
-        label = f"left out: {compute.date} on or after {_day(grain.until)}"
-        reason = reason.when(date >= grain.until).then(pl.lit(label))
-    how = pl.when(pl.col("__reason").is_not_null()).then(pl.col("__reason"))
-    how = how.when(pl.col(f"__in_{flags[0][0]}").is_null()).then(
-        pl.lit("left out converting currencies")
-    )
-    if len(flags) == 2:
-        num, den = (pl.col(f"__in_{name}") for name, *_ in flags)
-        how = (
-            how.when(num & den).then(pl.lit("counted: numerator and denominator"))
-            .when(den).then(pl.lit("counted: denominator"))
-            .when(num).then(pl.lit("counted: numerator"))
-        )  # fmt: skip
-    else:
-        name, _, _, contents = flags[0]
-        empty_label = ", ".join(c for e in contents for c in e.meta.root_names()) or "value"
-        how = (
-            how.when(pl.col(f"__in_{name}"))
-            .then(pl.lit("counted"))
-            .when(pl.col(f"__empty_{name}"))
-            .then(pl.lit(f"left out: {empty_label} empty"))
-        )
-    how = how.otherwise(pl.lit("not counted: matches no part of the formula"))
-    used = [*compute.value.meta.root_names(), compute.date]
-    if compute.where is not None:
-        used += compute.where.meta.root_names()
-    shown = list(dict.fromkeys([c for c in ROW_COLUMNS if c in frame.columns] + used))
-    return (
-        frame.lazy()
-        .with_columns(reason.alias("__reason"))
-        .join(counted, on="__row", how="left")
-        .sort("__row")
-        .select(*shown, how.alias("counted_as"))
-        .collect()
-    )
-
-
 def _needed_columns_steps(ds: Dataset, needs: Any) -> tuple[Step, ...]:
     """Rows of each table a KPI reads, and how many have an empty cell in a column it needs."""
     import polars as pl
@@ -352,7 +252,8 @@ def _needed_columns_steps(ds: Dataset, needs: Any) -> tuple[Step, ...]:
     return tuple(steps)
 
 
-def _metric(kpi: str) -> Any:
+def lookup_kpi(kpi: str) -> Any:
+    """The Metric declaration of `kpi`, or a UsageError naming the nearest ids."""
     from crmkpi.api import unknown_id
     from crmkpi.metrics import CATALOG, TABLE_CATALOG
 
@@ -364,7 +265,7 @@ def _metric(kpi: str) -> Any:
     return metric
 
 
-def _day(moment: datetime) -> str:
+def day_text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d") if not (moment.hour or moment.minute) else str(moment)
 
 
@@ -386,9 +287,9 @@ def _window_steps(
     col = pl.col(date)
     conditions = [("empty", col.is_null())]
     if grain.since is not None:
-        conditions.append((f"before {_day(grain.since)}", col < grain.since))
+        conditions.append((f"before {day_text(grain.since)}", col < grain.since))
     if grain.until is not None:
-        conditions.append((f"on or after {_day(grain.until)}", col >= grain.until))
+        conditions.append((f"on or after {day_text(grain.until)}", col >= grain.until))
     plans = []
     for _, condition in conditions:
         left_out = frame.filter(condition)

@@ -47,7 +47,7 @@ def explain_command(
     result = explain(ds, kpi, since=since, until=until, where=where)
     if rows is not None:
         from crmkpi.cli.frame_output import Block, emit, input_paths
-        from crmkpi.explanation import explain_rows
+        from crmkpi.kpi_rows import explain_rows
 
         listing = explain_rows(ds, kpi, since=since, until=until, where=where)
         emit([Block("rows", listing)], None, rows, protected=input_paths(ds))
