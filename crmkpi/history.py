@@ -260,17 +260,30 @@ class HistoryStore:
     def previous_run(
         self, window: tuple[datetime | None, datetime | None], before: datetime
     ) -> Run | None:
-        """The latest run over the same window saved before `before`."""
-        rows = self._query(
-            "SELECT id, run_at, window_since, window_until FROM runs"
-            " WHERE window_since = ? AND window_until = ? AND run_at < ?"
-            " ORDER BY run_at DESC, id DESC LIMIT 1",
-            (_window_key(window[0]), _window_key(window[1]), _utc_text(before)),
+        """The latest run saved before `before` over the same window; failing that, over a
+        window of the same kind (both bounded, open-ended, or all data), since a scheduled
+        job moves its dates each run and still wants "open pipeline since last time"."""
+        since, until = _window_key(window[0]), _window_key(window[1])
+        same = (
+            "window_since = ? AND window_until = ?",
+            (since, until),
         )
-        if not rows:
-            return None
-        run_id, run_at, since, until = rows[0]
-        return Run(int(run_id), datetime.fromisoformat(str(run_at)), str(since), str(until))
+        kind = (
+            "(window_since = '') = ? AND (window_until = '') = ?",
+            (since == "", until == ""),
+        )
+        for condition, params in (same, kind):
+            rows = self._query(
+                "SELECT id, run_at, window_since, window_until FROM runs"
+                f" WHERE {condition} AND run_at < ? ORDER BY run_at DESC, id DESC LIMIT 1",
+                (*params, _utc_text(before)),
+            )
+            if rows:
+                run_id, run_at, run_since, run_until = rows[0]
+                return Run(
+                    int(run_id), datetime.fromisoformat(str(run_at)), str(run_since), str(run_until)
+                )
+        return None
 
     def run_values(self, run_id: int) -> dict[tuple[str, str], float | None]:
         rows = self._query("SELECT kpi, owner, value FROM kpi_values WHERE run_id = ?", (run_id,))

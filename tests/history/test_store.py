@@ -153,3 +153,22 @@ def test_a_store_locked_beyond_the_busy_timeout_is_reported(tmp_path, monkeypatc
     with HistoryStore(path) as store:  # once released, the store is whole and writable
         store.save(T0, None, None, [("win_rate", "", 0.5)])
         assert store.run_count() == 1
+
+
+def test_a_moving_window_falls_back_to_the_last_run_of_the_same_kind(tmp_path):
+    feb = (datetime(2025, 2, 1), datetime(2025, 3, 1))
+    mar = (datetime(2025, 3, 1), datetime(2025, 4, 1))
+    since_only = (datetime(2025, 1, 1), None)
+    with HistoryStore(tmp_path / "h.sqlite", create=True) as store:
+        all_data = store.save(T0, None, None, [("deals_open", "", 1.0)])
+        february = store.save(T0 + timedelta(days=1), *feb, [("deals_open", "", 2.0)])
+        later = T0 + timedelta(days=5)
+        # No run over March yet: the February run (also bounded on both ends) is the previous.
+        assert store.previous_run(mar, before=later).id == february
+        # An open-ended window matches neither a bounded one nor all data.
+        assert store.previous_run(since_only, before=later) is None
+        assert store.previous_run((None, None), before=later).id == all_data
+        march = store.save(T0 + timedelta(days=2), *mar, [("deals_open", "", 3.0)])
+        store.save(T0 + timedelta(days=3), *feb, [("deals_open", "", 4.0)])
+        # The same window wins over a later run of another window.
+        assert store.previous_run(mar, before=later).id == march
