@@ -10,6 +10,7 @@ import typer
 from crmkpi.cli.app import app, handle_errors
 from crmkpi.cli.options import parse_when
 from crmkpi.errors import UsageError
+from crmkpi.report.layout import ALERTS_SECTION, SECTION_IDS
 
 if TYPE_CHECKING:
     from crmkpi.report.model import Report
@@ -39,15 +40,20 @@ def report_command(
     ),
     since: str = typer.Option(None, "--since", help="Window start (YYYY-MM-DD), inclusive."),
     until: str = typer.Option(None, "--until", help="Window end (YYYY-MM-DD), exclusive."),
-    period: str = typer.Option(None, "--period", help="day, week, month, quarter or year."),
-    by: str = typer.Option(None, "--by", help="Breakdown column(s), comma-separated."),
+    period: str = typer.Option(
+        None,
+        "--period",
+        help="Trend and comparison period: day, week, month, quarter or year "
+        "(default: from the data's span).",
+    ),
+    by: str = typer.Option(
+        None, "--by", help="Break the KPIs down by these columns, e.g. owner or source,team."
+    ),
     section: list[str] = typer.Option(
         None,
         "--section",
         "-s",
-        help="Only these sections (repeat): kpis, breakdown, funnel, owners, sources, "
-        "lost_reasons, stuck_deals, forecast, saas, nps, leads, activities, outliers, more, "
-        "alerts.",
+        help=f"Only these sections (repeat): {', '.join((*SECTION_IDS, ALERTS_SECTION))}.",
     ),
     table: str = typer.Option(
         None, "--table", "-t", help="With --format csv: the table to write (default: kpis)."
