@@ -27,10 +27,14 @@ MAX_ROWS = 20
 STATUS_MARK = {"ok": "🟢 ok", "warn": "🟡 warn", "bad": "🔴 bad"}
 
 
+MARKUP = str.maketrans({ch: "\\" + ch for ch in "\\|<>[]`"})
+
+
 def cell(text: Any) -> str:
-    """Text safe inside a table cell: pipes escaped, line breaks flattened."""
+    """Text from the data made inert: no table breaks (|, line ends), no raw HTML, links or
+    code spans (a backslash before each such character displays it as itself)."""
     value = str(text if text is not None else "")
-    return value.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return value.translate(MARKUP).replace("\r", " ").replace("\n", " ")
 
 
 def _table(headers: list[str], rows: list[list[str]], right: list[bool]) -> list[str]:

@@ -74,8 +74,10 @@ def test_markdown(report: Report) -> None:
     assert "## Sources\n\n_Skipped: deals has no source column._" in text
     assert "- **bad**: Revenue won 123,456 below target 150,000" in text
     assert "5,000 EUR · 1,200 USD" in text
-    pipe = markdown.cell("a|b\nc")
-    assert pipe == "a\\|b c"
+    assert markdown.cell("a|b\nc") == "a\\|b c"
+    # no raw HTML or links from the data when a chat or mail client renders the markdown
+    assert markdown.cell("<img src=x>") == "\\<img src=x\\>"
+    assert markdown.cell("[x](javascript:1)") == "\\[x\\](javascript:1)"
     # markdown shows up to 20 rows: all 20 stuck deals, no "more rows" line
     assert "| D019 |" in text and "more rows" not in text
 
