@@ -5,7 +5,16 @@ from __future__ import annotations
 import polars as pl
 
 from crmkpi.dataset import Dataset
-from crmkpi.metrics.base import MINUTE_US, Context, Metric, TableSpec, aggregate, needs, safe_div
+from crmkpi.metrics.base import (
+    CURRENCY,
+    MINUTE_US,
+    Context,
+    Metric,
+    TableSpec,
+    aggregate,
+    needs,
+    safe_div,
+)
 from crmkpi.metrics.stages import WON
 
 LEADS = "leads"
@@ -174,42 +183,44 @@ def _qualification(ctx: Context) -> pl.LazyFrame:
 
 
 def _sources(ctx: Context) -> pl.LazyFrame:
-    """Per source: leads and conversion (leads), deals won and revenue (deals), spend (spend)."""
+    """Per source: leads and conversion (leads), deals won and revenue (deals), spend (spend).
+
+    Counts are per source; without a base currency, money columns come per (source, currency)
+    and the counts repeat on each currency's row, so cost per lead and CAC are in that row's
+    currency.
+    """
     source = pl.col("source").fill_null("(none)").alias("source")
-    parts: list[pl.LazyFrame] = []
-    money_keys = ["source"]
-    currency: list[str] = []
+    aggs = [pl.len().alias("leads")]
+    if requires_conversion(ctx.ds, None) is None:
+        aggs.append(converted_expr(ctx).mean().alias("conversion_rate"))
+    counts = ctx.window(ctx.table(LEADS), "created_at").group_by(source).agg(aggs)
+    money: list[pl.LazyFrame] = []
     if ctx.has("deals", "source", "status", "closed_at"):
-        currency = ctx.currency_keys("deals") if ctx.has("deals", "amount") else []
-    if ctx.has("spend", "source") and not currency:
-        currency = ctx.currency_keys("spend")
-    money_keys = ["source", *currency]
-    leads = ctx.window(ctx.table(LEADS), "created_at").group_by(source).agg(
-        pl.len().alias("leads"),
-        *([converted_expr(ctx).mean().alias("conversion_rate")]
-          if requires_conversion(ctx.ds, None) is None else []),
-    )  # fmt: skip
-    parts.append(leads)
-    if ctx.has("deals", "source", "status", "closed_at"):
-        deals = ctx.table("deals").filter(WON)
+        won = ctx.window(ctx.table("deals").filter(WON), "closed_at")
+        per_source = won.group_by(source).agg(pl.len().alias("deals_won"))
+        counts = counts.join(per_source, on="source", how="full", coalesce=True)
         if ctx.has("deals", "amount"):
-            deals = ctx.money(deals, "deals")
-        revenue = [pl.col("amount").sum().alias("revenue")] if ctx.has("deals", "amount") else []
-        keys = money_keys if ctx.has("deals", "currency") or not currency else ["source"]
-        parts.append(
-            ctx.window(deals, "closed_at")
-            .group_by([source, *keys[1:]])
-            .agg(pl.len().alias("deals_won"), *revenue)
-        )
+            won = ctx.window(ctx.money(ctx.table("deals").filter(WON), "deals"), "closed_at")
+            money.append(
+                won.group_by(source, *ctx.currency_keys("deals")).agg(
+                    pl.col("amount").sum().alias("revenue")
+                )
+            )
     if ctx.has("spend", "source", "date", "amount"):
         spend = ctx.window(ctx.money(ctx.table("spend"), "spend"), "date")
-        keys = money_keys if ctx.has("spend", "currency") or not currency else ["source"]
-        parts.append(spend.group_by([source, *keys[1:]]).agg(pl.col("amount").sum().alias("spend")))
-    table = parts[0]
-    for part in parts[1:]:
-        on = [k for k in money_keys if k in part.collect_schema().names()]
-        on = [k for k in on if k in table.collect_schema().names()] or ["source"]
-        table = table.join(part, on=on, how="full", coalesce=True, nulls_equal=True)
+        money.append(
+            spend.group_by(source, *ctx.currency_keys("spend")).agg(
+                pl.col("amount").sum().alias("spend")
+            )
+        )
+    table = counts
+    if money:
+        amounts = money[0]
+        if len(money) == 2:
+            on = [c for c in money[0].collect_schema().names() if c in ("source", CURRENCY)]
+            on = [c for c in on if c in money[1].collect_schema().names()]
+            amounts = money[0].join(money[1], on=on, how="full", coalesce=True, nulls_equal=True)
+        table = counts.join(amounts, on="source", how="full", coalesce=True)
     names = table.collect_schema().names()
     if "spend" in names:
         table = table.with_columns(

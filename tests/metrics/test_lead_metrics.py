@@ -173,3 +173,29 @@ def test_nps() -> None:
     assert by_key(by_segment, "segment") == {"a": 100.0, "b": 0.0}
     monthly = evaluate(ds, ["nps"], Grain(period="month"))["nps"]
     assert monthly["value"].to_list() == [40.0, None]  # February has no valid answer
+
+
+def test_sources_keep_currencies_apart() -> None:
+    deals = pl.DataFrame(
+        {
+            "source": ["web", "web"],
+            "status": ["won", "won"],
+            "amount": [100.0, 50.0],
+            "currency": ["USD", "EUR"],
+            "created_at": [dt(2024, 1, 1)] * 2,
+            "closed_at": [dt(2024, 1, 5)] * 2,
+        }
+    )
+    spend = pl.DataFrame(
+        {"date": [dt(2024, 1, 1)] * 2, "source": ["web", "web"], "amount": [30.0, 20.0],
+         "currency": ["USD", "EUR"]}
+    )  # fmt: skip
+    leads = leads_frame().filter(pl.col("source") == "web")
+    t = evaluate_tables(Dataset(frames={"leads": leads, "deals": deals, "spend": spend}),
+                        ["sources"])["sources"]  # fmt: skip
+    rows = {r["currency"]: r for r in t.iter_rows(named=True)}
+    # Two web leads and two web deals won on each currency's row; money stays per currency.
+    assert rows["EUR"]["revenue"] == 50.0 and rows["EUR"]["spend"] == 20.0
+    assert rows["EUR"]["cost_per_lead"] == 10.0 and rows["EUR"]["cac"] == 10.0
+    assert rows["USD"]["revenue"] == 100.0 and rows["USD"]["cost_per_lead"] == 15.0
+    assert rows["USD"]["deals_won"] == 2 and rows["USD"]["leads"] == 2
