@@ -27,7 +27,7 @@ MAX_ROWS = 20
 STATUS_MARK = {"ok": "🟢 ok", "warn": "🟡 warn", "bad": "🔴 bad"}
 
 
-MARKUP = str.maketrans({ch: "\\" + ch for ch in "\\|<>[]`"})
+MARKUP = str.maketrans({ch: "\\" + ch for ch in "\\|<[]`"})
 
 
 def cell(text: Any) -> str:

@@ -76,7 +76,7 @@ def test_markdown(report: Report) -> None:
     assert "5,000 EUR · 1,200 USD" in text
     assert markdown.cell("a|b\nc") == "a\\|b c"
     # no raw HTML or links from the data when a chat or mail client renders the markdown
-    assert markdown.cell("<img src=x>") == "\\<img src=x\\>"
+    assert markdown.cell("<img src=x>") == "\\<img src=x>"
     assert markdown.cell("[x](javascript:1)") == "\\[x\\](javascript:1)"
     # markdown shows up to 20 rows: all 20 stuck deals, no "more rows" line
     assert "| D019 |" in text and "more rows" not in text
