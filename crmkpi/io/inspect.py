@@ -89,6 +89,8 @@ def inspect_file(
         ambiguous = False
         if plan is not None and plan.date is not None:
             fmt, ambiguous = plan.date.describe(), plan.date.ambiguous
+        elif plan is not None and plan.kind == "bool":
+            fmt = "yes/no words"
         elif plan is not None and plan.number is not None:
             fmt = f"decimal {plan.number.decimal!r}" + (
                 " (guessed: only 1.234-like values)" if plan.number.ambiguous else ""
