@@ -293,7 +293,9 @@ TABLES = [
         _movements_table,
         doc="Per period (month when none is given): MRR at start, new, expansion, contraction, "
         "churned, reactivation, net new MRR, MRR at end, and customers. net_new_mrr = sum of "
-        "the movements = mrr_end - mrr_start. " + __doc__.split("\n\n")[1].replace("\n", " "),
+        "the movements = mrr_end - mrr_start. With a breakdown (e.g. --by plan) a customer is "
+        "followed within each group, so a move between groups is churn in one and new or "
+        "reactivation in the other. " + __doc__.split("\n\n")[1].replace("\n", " "),
         units={
             **{m: "currency" for m in (*MOVES, "mrr_start", "net_new_mrr", "mrr_end")},
             **{

@@ -142,3 +142,21 @@ def test_cac_cost_per_lead_and_payback() -> None:
     # Payback: CAC / ARPA (Feb 9, margin 1) = 200 / 9; CLV 27 -> CLV:CAC = 27 / 200.
     assert feb["cac_payback_months"] == pytest.approx(200 / 9)
     assert feb["clv_cac_ratio"] == pytest.approx(27 / 200)
+
+
+def test_movements_by_plan_add_up_to_the_total() -> None:
+    plans = subscriptions().with_columns(
+        plan=pl.Series(["basic", "pro", "basic", "basic", "basic", "pro", "pro"])
+    )
+    data = Dataset(frames={"subscriptions": plans})
+    grain = Grain(period="month", until=UNTIL)
+    total = evaluate_tables(data, ["mrr_movements"], grain)["mrr_movements"]
+    by_plan = evaluate_tables(data, ["mrr_movements"], grain.with_(by=("plan",)))
+    summed = by_plan["mrr_movements"].group_by("period").agg(pl.col("net_new_mrr", "mrr_end").sum())
+    joined = total.join(summed, on="period", suffix="_by_plan")
+    assert joined["net_new_mrr"].to_list() == joined["net_new_mrr_by_plan"].to_list()
+    assert joined["mrr_end"].to_list() == joined["mrr_end_by_plan"].to_list()
+    # c1 moves from basic (10) to pro (15) in March: churn in basic, new in pro.
+    march = by_plan["mrr_movements"].filter(pl.col("period") == dt(2024, 3, 1))
+    rows = {r["plan"]: r for r in march.iter_rows(named=True)}
+    assert rows["basic"]["churned"] == -10.0 and rows["pro"]["new"] == 15.0
