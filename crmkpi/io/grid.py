@@ -111,15 +111,21 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
     # The sample is at most SNIFF_BYTES: let the csv module's sniffing take a field that long
     # (its default limit, 128 KiB, fails on one huge cell such as a pasted e-mail thread).
     csv.field_size_limit(max(csv.field_size_limit(), SNIFF_BYTES + 1))
-    delimiter = hints.get("delimiter") or sniff_delimiter(lines)
+    # Excel's "sep=;" first line names the delimiter and is not part of the table
+    excel_sep = re.fullmatch(r"sep=(.)", lines[0].strip()) if lines else None
+    offset = 1 if excel_sep else 0
+    delimiter = hints.get("delimiter") or (
+        excel_sep.group(1) if excel_sep else sniff_delimiter(lines)
+    )
     delimiter = "\t" if delimiter in ("\\t", "tab") else delimiter
     if "header_row" in hints:
         skip = int(hints["header_row"]) - 1
     else:
-        sample_rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+        body = lines[offset:]
+        sample_rows = list(csv.reader(io.StringIO("\n".join(body)), delimiter=delimiter))
         # csv rows may span lines; count physical lines up to the header row
         idx = find_header_row([list(r) for r in sample_rows])
-        skip = _physical_line(lines, delimiter, idx)
+        skip = offset + _physical_line(body, delimiter, idx)
     try:
         raw = pl.read_csv(
             utf8,

@@ -189,3 +189,12 @@ def test_header_row_pinned_in_a_workbook(tmp_path: Path) -> None:
     assert ds.inputs[0].header_row == 3
     assert ds.frames["deals"]["id"].to_list() == ["A1"]
     assert ds.frames["deals"]["amount"].to_list() == [10.0]
+
+
+def test_excel_sep_line_names_the_delimiter(tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "deals.csv", "sep=;\nDeal ID;Stage;Created Date\n1;Won;2024-01-01\n2;Won;x\n"
+    )
+    ds = load([f])
+    assert ds.inputs[0].delimiter == ";" and ds.inputs[0].header_row == 2
+    assert ds.rejects.select("row", "value").rows() == [(4, "x")]  # line 4 of the file
