@@ -247,6 +247,7 @@ def build_report(
         data_span=span,
         comparison=comparison,
         by=by,
+        trend_partial=periods.last_period_partial(starts, period_grain, end),
     )
     return finish_report(report, ds, config)
 

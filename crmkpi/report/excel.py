@@ -225,6 +225,8 @@ def _trends(wb: Workbook, report: Report, names: _Names) -> None:
     ws = wb.create_sheet(names.sheet("Trends"))
     labels = [p for p, _ in kpis[0].trend]
     headers = [f"Period ({report.period})", *(k.label for k in kpis)]
+    if report.trend_partial:
+        labels[-1] += " (partial)"
     rows = [[label, *(k.trend[i][1] for k in kpis)] for i, label in enumerate(labels)]
     formats = [None, *(number_format(k.unit, k.currency) for k in kpis)]
     span = add_table(ws, names, "Trends", headers, rows, formats)

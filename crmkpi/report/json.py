@@ -45,6 +45,7 @@ def report_document(report: Report) -> dict[str, Any]:
             "window": {"since": since, "until": until},
             "data_span": {"first": report.data_span[0], "last": report.data_span[1]},
             "period": report.period,
+            "trend_partial": report.trend_partial,
             "by": list(report.by),
             "comparison": None if report.comparison is None else report.comparison.to_json(),
             "inputs": [i.to_json() for i in report.inputs],

@@ -145,6 +145,7 @@ class Report:
     data_span: tuple[datetime | None, datetime | None] = (None, None)
     comparison: Comparison | None = None
     by: tuple[str, ...] = ()
+    trend_partial: bool = False  # the trends' last period is cut short by the data or window
 
     @property
     def covered(self) -> tuple[datetime | None, datetime | None]:

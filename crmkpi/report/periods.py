@@ -132,14 +132,11 @@ def trend_starts(end: datetime, grain: Grain, count: int = TREND_PERIODS) -> lis
     return [shift(last, grain.period, -i) for i in range(count - 1, -1, -1)]
 
 
-def trend_labels(starts: list[datetime], grain: Grain, end: datetime | None) -> list[str]:
-    """Period labels; the last one says "(partial)" when the data or window stops inside it,
-    so a half-month's dip is not read as a fall."""
+def last_period_partial(starts: list[datetime], grain: Grain, end: datetime | None) -> bool:
+    """Whether the data or window stops inside the trend's last period (a half-month's dip is
+    not a fall, so renderers say so)."""
     assert grain.period is not None
-    labels = [period_label(s, grain) for s in starts]
-    if starts and end is not None and shift(starts[-1], grain.period, 1) > end:
-        labels[-1] += " (partial)"
-    return labels
+    return bool(starts) and end is not None and shift(starts[-1], grain.period, 1) > end
 
 
 def window_comparison(since: datetime, until: datetime) -> Comparison:

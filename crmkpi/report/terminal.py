@@ -55,7 +55,8 @@ def _header(report: Report, look: Look) -> list[RenderableType]:
         grid.add_row("Change", report.comparison.label)
     trend_length = max((len(k.trend) for k in report.kpis.values()), default=0)
     if trend_length:
-        grid.add_row("Trend", f"by {report.period}, last {trend_length} periods")
+        partial = ", the last one partial" if report.trend_partial else ""
+        grid.add_row("Trend", f"by {report.period}, last {trend_length} periods{partial}")
     shown = report.inputs[:MAX_INPUTS]
     for i, summary in enumerate(shown):
         rejected = f", {summary.rows_rejected:,} rejected" if summary.rows_rejected else ""

@@ -141,8 +141,7 @@ def kpi_value(
             row[0]: None if row[1] is None else float(row[1])
             for row in trend_frame.select(PERIOD, VALUE).iter_rows()
         }
-        labels = periods.trend_labels(starts, grain, end)
-        kpi.trend = [(label, by_start.get(s)) for label, s in zip(labels, starts, strict=True)]
+        kpi.trend = [(periods.period_label(s, grain), by_start.get(s)) for s in starts]
     if comparison is None:
         return kpi
     if comparison.basis == "window":

@@ -185,8 +185,11 @@ def test_a_period_cut_short_by_the_data_is_marked_partial() -> None:
     rep = cached_report(ReportOptions(period="month"))
     labels = [p for p, _ in rep.kpis["deals_won"].trend]
     # the data ends on 2025-06-28, two days before June does
-    assert labels[-1] == "2025-06 (partial)"
-    assert labels[-2] == "2025-05"
+    assert labels[-1] == "2025-06"
+    assert rep.trend_partial is True
+    assert json.loads(rep.to_json())["trend_partial"] is True
+    closed = cached_report(ReportOptions(until=datetime(2025, 7, 1), period="month"))
+    assert closed.trend_partial is False
 
 
 def test_by_a_column_no_table_has_is_a_usage_error() -> None:

@@ -140,3 +140,9 @@ def test_sheet_and_table_names_are_valid_and_unique() -> None:
     assert names.table("1 by owner") == "T_1_by_owner"
     assert names.table("by owner") == "by_owner"
     assert names.table("by-owner") == "by_owner_2"
+
+
+def test_a_partial_last_period_is_labelled(report: Report) -> None:
+    report.trend_partial = True
+    ws = load_workbook(io.BytesIO(excel.render(report)))["Trends"]
+    assert [ws.cell(r, 1).value for r in (6, 7)] == ["2025-05", "2025-06 (partial)"]

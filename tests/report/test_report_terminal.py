@@ -120,3 +120,8 @@ def test_repeated_team_columns_become_the_team_row(report: Report) -> None:
     assert "Team deals won" not in text
     # team_win_rate (30.0%) wins over the KPI value (31.2%): the table's own figure
     assert re.search(r"Team\s+35\s+30\.0%\s+123,456", text)
+
+
+def test_header_says_when_the_last_trend_period_is_partial(report: Report) -> None:
+    report.trend_partial = True
+    assert "last 6 periods, the last one partial" in terminal.render(report, width=100)
