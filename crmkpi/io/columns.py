@@ -20,7 +20,7 @@ SAMPLE_ROWS = 2000
 SPREAD_ROWS = 20_000
 # Cell texts meaning "no value" in canonical columns (R's NA, Excel's #N/A, SQL NULL, dashes).
 NULL_WORDS = ("NA", "N/A", "n/a", "#N/A", "NULL", "null", "None", "none", "nan", "NaN", "-", "--",
-              "—", "–", "(none)", "(blank)", "#VALUE!", "Select")  # fmt: skip
+              "—", "–", "(none)", "(blank)", "Select")  # fmt: skip
 
 HELPER_KINDS = {"_won_flag": "bool", "_closed_flag": "bool", "_won_at": "date", "_lost_at": "date"}
 
