@@ -8,6 +8,7 @@ import typer
 
 from crmkpi.cli.app import app, handle_errors
 from crmkpi.cli.completion import complete_paths, complete_table_names
+from crmkpi.errors import InputError
 
 
 @app.command("query")
@@ -17,7 +18,7 @@ def query_command(
         ...,
         metavar="SQL",
         help="SELECT over deals, stage_history, leads, activities, spend, subscriptions, nps, "
-        "rejects.",
+        "rejects; @FILE reads it from a file, - from standard input.",
         autocompletion=complete_table_names,
     ),
     paths: list[Path] = typer.Argument(
@@ -39,5 +40,21 @@ def query_command(
     import crmkpi.api as api
     from crmkpi.cli.frame_output import Block, emit, input_paths
 
+    text = read_sql(sql)
     ds = api.load(paths or [], config=config, strict=strict)
-    emit([Block("rows", api.query(ds, sql))], fmt, out, protected=input_paths(ds))
+    emit([Block("rows", api.query(ds, text))], fmt, out, protected=input_paths(ds))
+
+
+def read_sql(argument: str) -> str:
+    """The query itself, or the text of @FILE, or standard input for -."""
+    import sys
+
+    if argument == "-":
+        return sys.stdin.read()
+    if argument.startswith("@"):
+        path = Path(argument[1:])
+        try:
+            return path.read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise InputError(f"cannot read the query: {exc.strerror}", path=str(path)) from exc
+    return argument

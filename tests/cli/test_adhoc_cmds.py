@@ -343,3 +343,24 @@ def test_terminal_keeps_the_leading_columns_that_fit(exports: Path) -> None:
     assert "(2 more columns: created_at, closed_at;" in narrow.stdout
     wide = runner.invoke(app, ["query", sql, str(exports)], env={"COLUMNS": "200"})
     assert "closed_at" in wide.stdout.splitlines()[0] and "more columns" not in wide.stdout
+
+
+def test_query_text_from_a_file_or_standard_input(exports: Path, tmp_path: Path) -> None:
+    sql_file = tmp_path / "won.sql"
+    sql_file.write_text("-- deals won per owner\nSELECT owner, COUNT(*) AS won FROM deals\n"
+                        "WHERE status = 'won' GROUP BY owner ORDER BY owner\n")  # fmt: skip
+    # By hand: Ana won D1 and D3, Bo D4, Cy D8.
+    expected = [
+        {"owner": "Ana", "won": "2"},
+        {"owner": "Bo", "won": "1"},
+        {"owner": "Cy", "won": "1"},
+    ]
+    from_file = run("query", f"@{sql_file}", str(exports), "-f", "csv").stdout
+    assert csv_rows(from_file) == expected
+    piped = runner.invoke(
+        app, ["query", "-", str(exports), "-f", "csv"], input=sql_file.read_text()
+    )
+    assert piped.exit_code == 0, piped.output
+    assert csv_rows(piped.stdout) == expected
+    missing = run("query", f"@{tmp_path / 'nope.sql'}", str(exports), code=2)
+    assert "nope.sql: cannot read the query" in missing.stderr
