@@ -49,9 +49,10 @@ def check_report(report: Report, ds: Dataset, config: Config | None) -> None:
     alerts += target_alerts(report.kpis, targets.team)
     if targets.owner_kpis:
         alerts += owner_target_alerts(ds, config, grain)
-    if settings.change_threshold is not None:
-        label = report.comparison.label if report.comparison else None
-        alerts += change_alerts(report.kpis.values(), settings.change_threshold, label)
+    label = report.comparison.label if report.comparison else None
+    alerts += change_alerts(
+        report.kpis.values(), settings.change_threshold, label, settings.change_threshold_by_kpi
+    )
     alerts += quality_alerts(report, ds, settings, grain)
     report.alerts.extend(alerts)
 
@@ -257,13 +258,19 @@ def _moved_badly(direction: str, change: float, threshold: float) -> bool:
 
 
 def change_alerts(
-    kpis: Iterable[KpiValue], threshold: float, comparison: str | None = None
+    kpis: Iterable[KpiValue],
+    threshold: float | None,
+    comparison: str | None = None,
+    by_kpi: dict[str, float | None] | None = None,
 ) -> list[Alert]:
-    """A KPI moving more than `threshold` (a share) in its bad direction: against the previous
-    period (`comparison` names the two, e.g. "May 2025 vs Apr 2025"), and, for point-in-time
-    KPIs, against the last saved run."""
+    """A KPI moving more than `threshold` (a share; `by_kpi` overrides it per KPI, None: never)
+    in its bad direction: against the previous period (`comparison` names the two, e.g.
+    "May 2025 vs Apr 2025"), and, for point-in-time KPIs, against the last saved run."""
     alerts = []
     for kpi in kpis:
+        limit = (by_kpi or {}).get(kpi.id, threshold)
+        if limit is None:
+            continue
         now = kpi.latest if kpi.latest is not None else kpi.value
         for change, before, against in (
             (kpi.change, kpi.previous, comparison or "against the previous period"),
@@ -273,7 +280,7 @@ def change_alerts(
                 "since the last saved run",
             ),
         ):
-            if change is None or not _moved_badly(kpi.direction, change, threshold):
+            if change is None or not _moved_badly(kpi.direction, change, limit):
                 continue
             current = kpi.value if before is kpi.history_previous else now
             word = "fell" if change < 0 else "rose"

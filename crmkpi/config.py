@@ -24,6 +24,7 @@ class AlertSettings:
     """`[alerts]`: when a change, a rejected row, a stale file or an empty period alerts."""
 
     change_threshold: float | None = 0.2  # share of the previous value; None: no change alerts
+    change_threshold_by_kpi: dict[str, float | None] = field(default_factory=dict)  # None: never
     max_file_age_days: float | None = None  # None: no staleness alerts
     max_rejected_share: float = 0.0  # rows rejected / rows read above this alerts
     no_data_period: str | None = "month"  # None: no empty-period alerts
@@ -322,7 +323,10 @@ def parse_targets(team: dict[str, Any], by_owner: dict[str, Any], path: Path) ->
     return Targets(parsed_team, every_owner, per_owner)
 
 
-_ALERT_KEYS = ("change_threshold", "max_file_age_days", "max_rejected_share", "no_data_period")
+_ALERT_KEYS = (
+    "change_threshold", "change_threshold_by_kpi", "max_file_age_days", "max_rejected_share",
+    "no_data_period",
+)  # fmt: skip
 
 
 def parse_alert_settings(section: dict[str, Any], path: Path) -> AlertSettings:
@@ -361,8 +365,23 @@ def parse_alert_settings(section: dict[str, Any], path: Path) -> AlertSettings:
             path=str(path),
         )
     rejected = share_or_off("max_rejected_share", defaults.max_rejected_share, 1.0)
+    by_kpi = section.get("change_threshold_by_kpi", {})
+    if not isinstance(by_kpi, dict):
+        raise ConfigError(
+            f"alerts.change_threshold_by_kpi must be a table, got {by_kpi!r}",
+            path=str(path),
+            hint="e.g. [alerts.change_threshold_by_kpi] customer_churn_rate = 0.5",
+        )
+    thresholds: dict[str, float | None] = {}
+    for kpi, value in by_kpi.items():
+        key = f"alerts.change_threshold_by_kpi.{kpi}"
+        _kpi_direction(kpi, key, path)
+        thresholds[kpi] = None if value is False else _number(value, key, path)
+        if thresholds[kpi] is not None and thresholds[kpi] < 0:  # type: ignore[operator]
+            raise ConfigError(f"{key} must be 0 or more, got {value!r}", path=str(path))
     return AlertSettings(
         change_threshold=share_or_off("change_threshold", defaults.change_threshold, None),
+        change_threshold_by_kpi=thresholds,
         max_file_age_days=share_or_off("max_file_age_days", None, None),
         max_rejected_share=1.0 if rejected is None else rejected,
         no_data_period=period,

@@ -216,6 +216,7 @@ def starter_config(
         _heading("Alerts"),
         "[alerts]",
         "change_threshold = 0.2      # a KPI moving 20% the wrong way alerts; false: off",
+        "# change_threshold_by_kpi = { customer_churn_rate = 0.5, nps = false }",
         "# max_file_age_days = 2     # an export older than this alerts",
         "max_rejected_share = 0.0    # share of rows rejected that alerts (0: any)",
         'no_data_period = "month"    # a month with no deals/leads/activities alerts; false: off',

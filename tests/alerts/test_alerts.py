@@ -243,3 +243,13 @@ def test_one_kpi_failing_to_compute_does_not_take_the_others_down():
     assert frames["deals_won"]["value"][0] == 2  # deals 1 and 3
     assert "avg_deal_size" not in frames
     assert skipped["avg_deal_size"].startswith("could not compute: ")
+
+
+def test_change_threshold_per_kpi_overrides_the_default():
+    quiet = kpi("higher", -0.3, value=7.0, previous=10.0)  # -30%: over the default 20%
+    noisy = kpi("lower", 0.5, value=15.0, previous=10.0)  # +50% on a lower-is-better KPI
+    # k_higher silenced; k_lower only alerts beyond 60%.
+    assert change_alerts([quiet, noisy], 0.2, None, {"k_higher": None, "k_lower": 0.6}) == []
+    # No default at all: only the KPI given its own threshold is watched.
+    [alert] = change_alerts([quiet, noisy], None, None, {"k_lower": 0.4})
+    assert alert.kpi == "k_lower"

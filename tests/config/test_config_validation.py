@@ -143,3 +143,18 @@ def test_an_owner_table_is_told_apart_from_a_kpi_table(tmp_path):
     # A misspelt KPI with a table form is still a misspelt KPI, not an owner.
     err = error_for(tmp_path, "[targets.by_owner.deals_wn]\nmin = 3\n")
     assert "unknown KPI id 'deals_wn', did you mean 'deals_won'?" in str(err)
+
+
+def test_change_threshold_per_kpi(tmp_path):
+    path = write(
+        tmp_path,
+        "[alerts]\nchange_threshold = false\n"
+        "[alerts.change_threshold_by_kpi]\nwin_rate = 0.1\ndeals_lost = false\n",
+    )
+    settings = load_config(path).alert_settings
+    assert settings.change_threshold is None
+    assert settings.change_threshold_by_kpi == {"win_rate": 0.1, "deals_lost": None}
+    err = error_for(tmp_path, "[alerts.change_threshold_by_kpi]\nwinrate = 0.1\n")
+    assert "alerts.change_threshold_by_kpi.winrate: unknown KPI id" in str(err)
+    err = error_for(tmp_path, "[alerts.change_threshold_by_kpi]\nwin_rate = -1\n")
+    assert "must be 0 or more" in str(err)
