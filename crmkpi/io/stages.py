@@ -9,6 +9,7 @@ which deals entered each stage), else the common stage words of the alias files.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -44,11 +45,14 @@ class StageMeaning:
         return cls(frozenset(won), frozenset(lost))
 
     def status_of_stage(self, stage: str) -> str:
+        """won/lost/open; 'Closed Won (Sales Pipeline)' reads as 'Closed Won'."""
         key = normalise_word(stage)
-        if key in self.won:
-            return STATUS_WON
-        if key in self.lost:
-            return STATUS_LOST
+        bare = normalise_word(re.sub(r"\s*[(\[].*?[)\]]\s*", " ", stage))
+        for candidate in (key, bare):
+            if candidate in self.won:
+                return STATUS_WON
+            if candidate in self.lost:
+                return STATUS_LOST
         return STATUS_OPEN
 
 

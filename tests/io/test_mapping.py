@@ -59,3 +59,11 @@ def test_spaced_labels_do_not_pass_for_salesforce_api_names() -> None:
     assert detect_preset(headers).name == "zoho"
     api = ["Id", "LeadSource", "Status", "IsConverted", "ConvertedDate", "CreatedDate"]
     assert detect_preset(api).name == "salesforce"
+
+
+def test_stage_meaning_ignores_a_pipeline_suffix() -> None:
+    from crmkpi.io.stages import StageMeaning
+
+    meaning = StageMeaning.build(None, None)
+    stages = ["Closed Won (Sales Pipeline)", "Closed Lost [EU]", "Gewonnen", "Proposal (EU)"]
+    assert [meaning.status_of_stage(s) for s in stages] == ["won", "lost", "won", "open"]
