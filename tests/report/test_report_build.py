@@ -225,3 +225,23 @@ def test_base_currency_gives_one_converted_value_in_that_currency() -> None:
     usd = sum(r["amount"] for r in _won(ds) if r["currency"] == "USD")
     # one US dollar was worth between 0.80 and 1.00 euro through 2024-2025 (ECB)
     assert eur + 0.80 * usd < kpi.value < eur + 1.00 * usd
+
+
+def test_a_plan_failing_at_collect_is_reported_and_the_rest_survive(monkeypatch) -> None:  # noqa: ANN001
+    import polars as pl
+
+    from crmkpi.metrics import CATALOG as catalog
+    from crmkpi.metrics.base import Metric, needs
+
+    def broken(ctx):  # noqa: ANN001, ANN202
+        # "Ana Ruiz" cannot be an integer: fails when collected, not when planned
+        return ctx.table("deals").select(pl.col("owner").cast(pl.Int64).sum().alias("value"))
+
+    metric = Metric("broken_kpi", "Broken", "count", "neutral", needs(("deals", ["owner"])),
+                    "owner as a number", broken)  # fmt: skip
+    monkeypatch.setitem(catalog, "broken_kpi", metric)
+    rep = build_report(demo_dataset(saas=False))
+    reasons = {s.get("kpi"): s["reason"] for s in rep.skipped}
+    assert reasons["broken_kpi"].startswith("could not compute: InvalidOperationError")
+    assert rep.kpis["broken_kpi"].value is None
+    assert rep.kpis["deals_won"].value == len(_won(demo_dataset(saas=False)))
