@@ -265,6 +265,11 @@ def read_grids(
         check_workbook_archive(data, path, path.suffix[1:].lower())  # names what is damaged
     if fmt in WORKBOOK_FORMATS:
         return read_workbook(data, fmt, sheet, path, hints.get("header_row"))
+    if sheet is not None:
+        raise InputError(
+            f"no sheet {sheet!r}: this file is {fmt}, not a workbook", path=str(path),
+            hint="sheets apply to XLSX, XLS and ODS files",
+        )  # fmt: skip
     if fmt == "html":
         encoding = hints.get("encoding") or sniff_encoding(data)
         rows = read_html_rows(decode(data, encoding))

@@ -123,6 +123,8 @@ def test_utf16_excel_unicode_text_and_workbook_sheets(tmp_path: Path) -> None:
         from crmkpi.io.load import read_file
 
         read_file(tmp_path / "book.xlsx", None, None, sheet="Nope")
+    with pytest.raises(InputError, match="not a workbook"):
+        read_file(f, None, None, sheet="Deals")
 
 
 def test_probability_percent_and_activity_success(tmp_path: Path) -> None:
