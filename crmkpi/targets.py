@@ -52,7 +52,7 @@ class Target:
         """The target as written: ">= 0.25", "<= 1200 (warn 1000)", "5 .. 20"."""
         return self.describe(_num)
 
-    def describe(self, number: Callable[[float], str]) -> str:
+    def describe(self, number: Callable[[float], str], with_warn: bool = True) -> str:
         """The target with each number shown by `number` (e.g. 25.0% for a ratio KPI)."""
         if self.minimum is not None and self.maximum is not None:
             body = f"{number(self.minimum)} .. {number(self.maximum)}"
@@ -61,7 +61,9 @@ class Target:
         else:
             assert self.maximum is not None
             body = f"{'<' if self.strict_maximum else '<='} {number(self.maximum)}"
-        return body if self.warn is None else f"{body} (warn {number(self.warn)})"
+        if self.warn is None or not with_warn:
+            return body
+        return f"{body} (warn {number(self.warn)})"
 
     def status(self, value: float | None) -> str | None:
         """ok, warn or bad for `value`; None when there is no value to judge."""
@@ -96,7 +98,7 @@ class Target:
             return f"above target {text}"
         assert self.warn is not None
         side = "below" if self.minimum is not None else "above"
-        return f"{side} warn level {number(self.warn)} (target {text})"
+        return f"{side} warn level {number(self.warn)} (target {self.describe(number, False)})"
 
 
 def _num(value: float) -> str:

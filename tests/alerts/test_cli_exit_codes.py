@@ -63,7 +63,7 @@ def test_alerts_are_in_the_json_output(folder):
             "kind": "target",
             "severity": "warn",
             "kpi": "win_rate",
-            "message": "Win rate 50.0% is below warn level 55.0% (target >= 40.0% (warn 55.0%))",
+            "message": "Win rate 50.0% is below warn level 55.0% (target >= 40.0%)",
         }
     ]
     assert doc["kpis"]["win_rate"]["status"] == "warn"

@@ -90,7 +90,7 @@ def test_status_at_the_boundaries():
 def test_text_and_breach_words():
     cac = parse_target("cac", {"max": 1200, "warn": 1000})
     assert cac.text == "<= 1200 (warn 1000)"
-    assert cac.breach_words(1100) == "above warn level 1000 (target <= 1200 (warn 1000))"
+    assert cac.breach_words(1100) == "above warn level 1000 (target <= 1200)"
     assert cac.breach_words(1300).startswith("above target <= 1200")
     rate = parse_target("win_rate", ">= 0.25")
     assert rate.describe(lambda x: f"{x * 100:.0f}%") == ">= 25%"
