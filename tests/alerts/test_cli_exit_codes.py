@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crmkpi.cli import app
-from crmkpi.errors import EXIT_ALERT, EXIT_INPUT, EXIT_OK
+from crmkpi.errors import EXIT_ALERT, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK
 
 DEALS_CSV = """Deal ID,Deal Name,Owner,Stage,Amount,Created Date,Close Date
 1,Acme,Ana,Closed Won,100,2025-01-05,2025-01-20
@@ -104,3 +104,15 @@ def test_alerts_as_a_csv_table(folder):
         "bad,target,deals_won,Ana,Ana: Deals won 1 is below target >= 2",
         "bad,target,deals_won,Bo,Bo: Deals won 1 is below target >= 2",
     ]
+
+
+def test_an_internal_error_exits_1(folder, monkeypatch):
+    import crmkpi.alerts
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(crmkpi.alerts, "check_report", broken)
+    result = run(folder, QUIET_ALERTS)
+    assert result.exit_code == EXIT_INTERNAL
+    assert "internal error: RuntimeError: boom (run with --debug for details)" in result.stderr
