@@ -17,6 +17,7 @@ from crmkpi.metrics.stages import (
     has_history,
     order_source,
     requires_order,
+    stage_days,
     stage_ranks,
     stays,
 )
@@ -73,15 +74,16 @@ def funnel_frame(ctx: Context, by: list[str], with_days: bool = True) -> pl.Lazy
     frame = pl.concat([stages, won]).sort([*by, RANK], nulls_last=True)
     frame = frame.with_columns(_conversions(by))
     if with_days and has_history(ctx):
-        per_deal = (
-            stays(ctx).filter(pl.col("days").is_not_null()).select("deal_id", "stage", "days")
-        )
         if by:
             keys = ctx.table("deals").select(pl.col("id").alias("deal_id"), *by)
-            per_deal = per_deal.join(keys, on="deal_id", how="inner")
-        days = per_deal.group_by([*by, "stage"]).agg(
-            pl.col("days").median().alias("median_days_in_stage")
-        )
+            days = (
+                stays(ctx)
+                .join(keys, on="deal_id", how="inner")
+                .group_by([*by, "stage"])
+                .agg(pl.col("days").median().alias("median_days_in_stage"))
+            )
+        else:
+            days = stage_days(ctx).select("stage", "median_days_in_stage")
         frame = frame.join(days, on=[*by, "stage"], how="left", nulls_equal=True)
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("median_days_in_stage"))
@@ -128,12 +130,7 @@ def _stuck(ctx: Context) -> pl.LazyFrame:
             how="left",
         )  # fmt: skip
         since = pl.coalesce("__entered", "created_at")
-        thresholds = (
-            stays(ctx)
-            .filter(pl.col("days").is_not_null())
-            .group_by("stage")
-            .agg(pl.col("days").quantile(0.9, "linear").alias("__p90"))
-        )
+        thresholds = stage_days(ctx).select("stage", "__p90")
     now = data_end(ctx)
     aged = deals.join(now, how="cross").with_columns(
         ((pl.col("__now") - since).dt.total_microseconds() / DAY_US).alias("days_in_stage")

@@ -14,7 +14,7 @@ from crmkpi.metrics.stages import (
     deal_probability,
     has_history,
     requires_order,
-    stays,
+    stage_days,
 )
 
 AMOUNT = pl.col("amount")
@@ -54,36 +54,31 @@ def _weighted(ctx: Context) -> pl.LazyFrame:
     return stock(ctx, frame, "created_at", stop, weight, OPEN, ctx.currency_keys("deals"))
 
 
+def _days(days: pl.Expr) -> pl.Expr:
+    return pl.duration(microseconds=(days * DAY_US).cast(pl.Int64))
+
+
 def _forecast(ctx: Context) -> pl.LazyFrame:
     deals = _with_probability(ctx, ctx.money(ctx.table("deals").filter(OPEN), "deals"))
     now = data_end(ctx)
     currency = ctx.currency_keys("deals")
     won = ctx.table("deals").filter(WON)
-    entered = pl.col("created_at")
+    cycle = won.select(
+        ((pl.col("closed_at") - pl.col("created_at")).dt.total_microseconds() / DAY_US)
+        .median()
+        .alias("__cycle")
+    )
+    deals = deals.join(cycle, how="cross")
+    by_cycle = pl.col("created_at") + _days(pl.col("__cycle"))
+    projected = by_cycle
     if has_history(ctx) and ctx.has("deals", "id"):
-        to_close = (
-            stays(ctx)
-            .filter(WON)
-            .group_by("stage")
-            .agg(
-                ((pl.col("closed_at") - pl.col("entered_at")).dt.total_microseconds() / DAY_US)
-                .median()
-                .alias("__to_close")
-            )
-        )
+        to_close = stage_days(ctx).select("stage", "__to_close")
         last_entry = current_stage_entry(ctx)
         deals = deals.join(
             last_entry, left_on=["id", "stage"], right_on=["deal_id", "stage"], how="left"
         ).join(to_close, on="stage", how="left")
-        entered = pl.coalesce("__entered", "created_at")
-    else:
-        cycle = won.select(
-            ((pl.col("closed_at") - pl.col("created_at")).dt.total_microseconds() / DAY_US)
-            .median()
-            .alias("__to_close")
-        )
-        deals = deals.join(cycle, how="cross")
-    projected = entered + pl.duration(microseconds=(pl.col("__to_close") * DAY_US).cast(pl.Int64))
+        # A stage that never led to a win has no timing of its own: fall back to the cycle.
+        projected = pl.coalesce(pl.col("__entered") + _days(pl.col("__to_close")), by_cycle)
     expected = pl.col("expected_close_at") if ctx.has("deals", "expected_close_at") else None
     when = pl.coalesce(expected, projected) if expected is not None else projected
     month = pl.max_horizontal(when, pl.col("__now")).dt.truncate("1mo")
@@ -126,7 +121,8 @@ METRICS = [
 
 def _forecast_note(ctx: Context) -> str:
     timing = (
-        "median days from entering the deal's stage to winning (stage history)"
+        "median days from entering the deal's stage to winning (stage history; the median "
+        "sales cycle from creation for a stage with no win yet)"
         if has_history(ctx)
         else "median sales cycle from creation"
     )

@@ -178,6 +178,30 @@ def stays(ctx: Context) -> pl.LazyFrame:
     return out
 
 
+def stage_days(ctx: Context) -> pl.LazyFrame:
+    """Per stage, in one pass over the stays: median and 90th percentile of ended stays, and
+    the median days from entering it to winning (won deals).
+
+    Shared by the funnel, stuck deals and the forecast.
+    """
+    if "stage_days" in ctx.cache:
+        return ctx.cache["stage_days"]
+    days = pl.col("days")
+    to_close = (pl.col("closed_at") - pl.col("entered_at")).dt.total_microseconds() / DAY_US
+    out = (
+        stays(ctx)
+        .group_by("stage")
+        .agg(
+            days.median().alias("median_days_in_stage"),
+            days.quantile(0.9, "linear").alias("__p90"),
+            to_close.filter(WON).median().alias("__to_close"),
+        )
+        .cache()
+    )
+    ctx.cache["stage_days"] = out
+    return out
+
+
 def current_stage_entry(ctx: Context) -> pl.LazyFrame:
     """(deal_id, stage, __entered): when each deal entered the stage of its latest entry."""
     return (

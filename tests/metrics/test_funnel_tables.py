@@ -204,3 +204,32 @@ def test_stage_model_without_order_uses_config_order() -> None:
     ds = Dataset(frames={"deals": current_stage_deals()}, stages=StageModel())
     f = evaluate_tables(ds, ["funnel"], config=config)["funnel"]
     assert f["reached"].to_list() == [5, 3, 2, 1, 1]
+
+
+def test_forecast_times_deals_from_their_stage_with_history() -> None:
+    deals = pl.DataFrame(
+        {
+            "id": ["w1", "o1", "o2"],
+            "stage": ["Won", "Proposal", "Qualified"],
+            "status": ["won", "open", "open"],
+            "amount": [500.0, 100.0, 40.0],
+            "created_at": [dt(2024, 1, 1), dt(2024, 1, 1), dt(2024, 3, 15)],
+            "closed_at": [dt(2024, 1, 31), None, None],
+        }
+    )
+    history = pl.DataFrame(
+        {
+            "deal_id": ["w1", "w1", "o1", "o1", "o2", "o2"],
+            "stage": ["Lead", "Proposal", "Lead", "Proposal", "Lead", "Qualified"],
+            "entered_at": [dt(2024, 1, 1), dt(2024, 1, 21), dt(2024, 1, 1), dt(2024, 3, 1),
+                           dt(2024, 3, 15), dt(2024, 3, 16)],
+        }
+    )  # fmt: skip
+    ds = Dataset(frames={"deals": deals, "stage_history": history}, stages=STAGES)
+    f = evaluate_tables(ds, ["forecast"])["forecast"]
+    # w1 won 10 days after entering Proposal: o1 (Proposal since Mar 1) -> Mar 11, before
+    # "now" (Mar 15, latest date) -> March. No deal was won from Qualified: o2 falls back to
+    # the median cycle (30 days) from creation: Apr 14 -> April. Every stage led to the one
+    # win, so probabilities are 1.
+    assert f["month"].to_list() == [dt(2024, 3, 1), dt(2024, 4, 1)]
+    assert f["expected_revenue"].to_list() == [100.0, 40.0]
