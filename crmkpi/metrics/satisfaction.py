@@ -21,7 +21,8 @@ REFERENCE = "Reichheld, The One Number You Need to Grow, HBR 2003; Bain & Compan
 
 
 def _count(expr: pl.Expr) -> pl.Expr:
-    return (expr & VALID).sum()
+    # Boolean sums are unsigned: cast so that promoters - detractors can go below zero.
+    return (expr & VALID).sum().cast(pl.Int64)
 
 
 NPS_VALUE = safe_div((_count(PROMOTER) - _count(DETRACTOR)) * 100.0, VALID.sum())
