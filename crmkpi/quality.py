@@ -35,9 +35,11 @@ def _with_file(ds: Dataset, table: str) -> pl.DataFrame | None:
     parts = [(s.path, s.rows_loaded) for s in ds.inputs if s.table == table]
     if sum(n for _, n in parts) != frame.height:
         files = pl.Series("__file", ["(all files)"] * frame.height)
+    elif parts:
+        files = pl.concat([pl.repeat(p, n, dtype=pl.String, eager=True) for p, n in parts])
     else:
-        files = pl.Series("__file", [p for p, n in parts for _ in range(n)], dtype=pl.String)
-    return frame.with_columns(files)
+        files = pl.Series("__file", [], dtype=pl.String)
+    return frame.with_columns(files.alias("__file"))
 
 
 def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
@@ -72,15 +74,21 @@ def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
     if not facts and "currency" not in cols:
         return pl.concat(frames).filter(pl.col("count") > 0)
     if facts:
-        flagged = deals.select(
-            pl.col("__file").alias("file"),
-            owner.alias("owner"),
-            *[expr.fill_null(False).alias(name) for name, expr in facts.items()],
+        # Counted per (file, owner) first, then turned long: the unpivot sees a few rows, not
+        # one per deal and fact.
+        counts = (
+            deals.lazy()
+            .select(
+                pl.col("__file").alias("file"),
+                owner.alias("owner"),
+                *[expr.fill_null(False).alias(name) for name, expr in facts.items()],
+            )
+            .group_by(["file", "owner"])
+            .agg(pl.col(name).sum().cast(pl.Int64) for name in facts)
+            .collect()
         )
         frames.append(
-            flagged.unpivot(index=["file", "owner"], variable_name="fact", value_name="hit")
-            .group_by(["file", "owner", "fact"])
-            .agg(pl.col("hit").sum().cast(pl.Int64).alias("count"))
+            counts.unpivot(index=["file", "owner"], variable_name="fact", value_name="count")
         )
     if "currency" in cols:
         frames.append(
@@ -102,8 +110,10 @@ def _history_unknown_deals(ds: Dataset, deals: pl.DataFrame) -> pl.DataFrame:
     history = _with_file(ds, "stage_history")
     if history is None or "deal_id" not in history.columns or "id" not in deals.columns:
         return pl.DataFrame(schema=QUALITY_SCHEMA)
-    known = deals["id"].drop_nulls().unique().implode()
-    unknown = history.filter(pl.col("deal_id").is_not_null() & ~pl.col("deal_id").is_in(known))
+    known = deals.select(pl.col("id").drop_nulls().unique())
+    unknown = history.filter(pl.col("deal_id").is_not_null()).join(
+        known, left_on="deal_id", right_on="id", how="anti"
+    )
     return (
         unknown.group_by("__file")
         .agg(pl.len().cast(pl.Int64).alias("count"))
