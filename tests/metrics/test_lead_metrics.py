@@ -199,3 +199,26 @@ def test_sources_keep_currencies_apart() -> None:
     assert rows["EUR"]["cost_per_lead"] == 10.0 and rows["EUR"]["cac"] == 10.0
     assert rows["USD"]["revenue"] == 100.0 and rows["USD"]["cost_per_lead"] == 15.0
     assert rows["USD"]["deals_won"] == 2 and rows["USD"]["leads"] == 2
+
+
+def test_business_minutes_convert_from_the_data_time_zone() -> None:
+    leads = pl.DataFrame(
+        {"id": ["t1"], "created_at": [dt(2024, 2, 1, 6)], "first_contact_at": [dt(2024, 2, 1, 9)]}
+    )
+    ds = Dataset(frames={"leads": leads})
+    hours = {"start": "09:00", "end": "17:00", "timezone": "Europe/Athens"}
+    kpi = "lead_response_business_minutes_median"
+    # Read as Athens wall time: 06:00 -> 09:00 lies before the working day: 0 minutes.
+    assert one(evaluate(ds, [kpi], config=Config(working_hours=hours)), kpi) == 0.0
+    # Written in UTC: 08:00 -> 11:00 in Athens (UTC+2 in winter): 09:00-11:00 = 120 minutes.
+    utc = Config(working_hours={**hours, "data_timezone": "UTC"})
+    assert one(evaluate(ds, [kpi], config=utc), kpi) == 120.0
+
+
+def test_bad_working_hours_are_a_config_error() -> None:
+    from crmkpi.errors import ConfigError
+
+    ds = Dataset(frames={"leads": leads_frame()})
+    bad = Config(working_hours={"start": "9am"})
+    with pytest.raises(ConfigError, match="HH:MM"):
+        evaluate(ds, ["lead_response_business_minutes_median"], config=bad)
