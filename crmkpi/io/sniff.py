@@ -83,11 +83,34 @@ def sniff_encoding(data: bytes) -> str:
     candidates = ([best.encoding] if best else []) + list(LEGACY_CODEPAGES)
     for codec in candidates:
         try:
-            data.decode(codec)
-            return codec
+            text = data.decode(codec)
         except (UnicodeDecodeError, LookupError):
             continue
+        script = _SCRIPTS.get(codec.replace("_", "").lower())
+        if script and not _mostly(script, text[:200_000]):
+            # a Western text the detector gave to a code page whose own letters hardly show
+            try:
+                data.decode("cp1252")
+                return "cp1252"
+            except UnicodeDecodeError:
+                return "latin-1"  # Western bytes cp1252 leaves undefined (DOS code pages mixed in)
+        return codec
     return "latin-1"
+
+
+def _mostly(script: str, text: str) -> bool:
+    """Whether at least a third of the non-ASCII letters are of `script`."""
+    foreign = [ch for ch in text if ord(ch) > 127 and ch.isalpha()]
+    return bool(foreign) and len(re.findall(script, text)) * 3 >= len(foreign)
+
+
+# The letters only a code page's own language uses: without them it is not that code page.
+_SCRIPTS = {
+    "cp1251": "[\u0400-\u04ff]",
+    "cp1253": "[\u0370-\u03ff]",
+    "cp1256": "[\u0600-\u06ff]",
+    "cp1254": "[\u011e\u011f\u0130\u0131\u015e\u015f]",
+}
 
 
 def decode(data: bytes, encoding: str) -> str:

@@ -67,6 +67,8 @@ def test_language_export(tmp_path: Path, case: tuple) -> None:
     path.write_bytes(text.encode(encoding))
     ds = load([path])
     deals = ds.frames["deals"]
+    if encoding.startswith("cp") and not text.isascii():  # ASCII is also valid UTF-8
+        assert ds.inputs[0].encoding == encoding
     assert ds.inputs[0].columns == {
         "name": headers[0], "owner": headers[1], "stage": headers[2], "amount": headers[3],
         "created_at": headers[4],

@@ -103,6 +103,8 @@ def test_fivetran_hubspot_and_olist_and_botanic() -> None:
     # both exports give the same first-contact dates: ISO vs dotted 2018.02.01
     orig, eu = leads.head(8000), leads.tail(8000)
     assert orig.sort("id")["created_at"].to_list() == eu.sort("id")["created_at"].to_list()
+    # SOURCES.md: mixed Latin-1 and DOS bytes; only latin-1 decodes the whole file
+    assert [s.encoding for s in ds.inputs if s.table == "nps"] == ["latin-1"]
     nps = ds.frames["nps"]
     assert nps.height == 13954 - 342  # SOURCES.md: 342 NA scores, rejected with a reason
     assert nps["score"].min() == 1 and nps["score"].max() == 10
