@@ -180,7 +180,9 @@ def build_report(
     for table_id in table_ids:
         reason = TABLE_CATALOG[table_id].missing(ds, config=config)
         if reason:
-            skipped.append({"table": table_id, "reason": reason})
+            skipped.append(
+                {"table": table_id, "reason": reason, "title": TABLE_CATALOG[table_id].title}
+            )
         else:
             spec = TABLE_CATALOG[table_id]
             plans[(table_id, "table")] = spec.compute(ctx)
@@ -189,8 +191,10 @@ def build_report(
 
     results, failures = _collect(plans)
     for (name, kind), reason in failures.items():
-        if kind in ("value", "table"):
-            skipped.append({"kpi" if kind == "value" else "table": name, "reason": reason})
+        if kind == "value":
+            skipped.append({"kpi": name, "reason": reason})
+        elif kind == "table":
+            skipped.append({"table": name, "reason": reason, "title": TABLE_CATALOG[name].title})
 
     kpis = {
         m.id: kpi_value(m, results, mixed, ds, comparison, starts, period_grain, end, config)

@@ -193,7 +193,8 @@ def skipped_lines(report: Report) -> list[str]:
     for entry in report.skipped:
         name = entry.get("kpi") or entry.get("table") or "?"
         kpi = report.kpis.get(name)
-        grouped.setdefault(entry["reason"], []).append(kpi.label if kpi else name)
+        shown = kpi.label if kpi else entry.get("title", name)
+        grouped.setdefault(entry["reason"], []).append(shown)
     return [f"{reason}: {', '.join(names)}" for reason, names in grouped.items()]
 
 

@@ -118,6 +118,11 @@ def test_every_catalog_kpi_is_computed_or_skipped_with_a_reason() -> None:
     leads_kpis = [m for m in CATALOG.values() if kpi_group(m.needs) == "Leads"]
     for metric in leads_kpis:
         assert skipped[metric.id]  # no leads table: each says why
+    from crmkpi.metrics import TABLE_CATALOG
+
+    tables = [s for s in rep.skipped if "table" in s]
+    assert tables  # no subscriptions: MRR movements and churn reasons at least
+    assert all(s["title"] == TABLE_CATALOG[s["table"]].title for s in tables)
 
 
 def test_breakdown_by_owner_matches_the_rows() -> None:
