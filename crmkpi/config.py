@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from crmkpi.errors import ConfigError
-from crmkpi.targets import ACCEPTED_FORMS, NO_TARGETS, Target, TargetError, Targets, parse_target
+from crmkpi.targets import NO_TARGETS, Targets, kpi_direction, parse_targets
 
 CONFIG_NAME = "crmkpi.toml"
 DEFAULT_HISTORY_PATH = ".crmkpi/history.sqlite"
@@ -168,10 +168,17 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         won=_strings(st.get("won", ()), "stages.won", path),
         lost=_strings(st.get("lost", ()), "stages.lost", path),
         probability={k: _number(v, f"stages.probability.{k}", path)
-                     for k, v in st.get("probability", {}).items()},
+                     for k, v in _table(st, "probability", "stages", path).items()},
         stuck_days={k: _number(v, f"stages.stuck_days.{k}", path)
-                    for k, v in st.get("stuck_days", {}).items()},
+                    for k, v in _table(st, "stuck_days", "stages", path).items()},
     )  # fmt: skip
+    for stage, share in stages.probability.items():
+        if not 0 <= share <= 1:
+            raise ConfigError(
+                f"stages.probability.{stage} must be between 0 and 1, got {share:g}",
+                path=str(path),
+                hint="a share: 0.4 for 40%",
+            )
     periods = _section(raw, "periods", path)
     week_start = str(periods.get("week_start", "monday")).lower()
     if week_start not in _WEEKDAYS:
@@ -219,12 +226,12 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         stages=stages,
         week_start=week_start,
         fiscal_year_start_month=fy,
-        base_currency=currency.get("base"),
-        rates_file=currency.get("rates_file"),
+        base_currency=_currency_code(currency.get("base"), path),
+        rates_file=_optional_string(currency, "rates_file", "currency", path),
         lead_response_sla_minutes=_number(
             leads.get("response_sla_minutes", 60), "leads.response_sla_minutes", path
         ),
-        working_hours=dict(leads.get("working_hours", {})),
+        working_hours=dict(_table(leads, "working_hours", "leads", path)),
         gross_margin=float(margin) if margin is not None else 1.0,
         gross_margin_configured=margin is not None,
         quota={k: _number(v, f"quota.{k}", path) for k, v in _section(raw, "quota", path).items()},
@@ -240,6 +247,36 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
 
 
 _TABLE_NAMES = {"deals", "stage_history", "leads", "activities", "spend", "subscriptions", "nps"}
+
+
+def _table(section: dict[str, Any], key: str, name: str, path: Path) -> dict[str, Any]:
+    value = section.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{name}.{key} must be a table, got {value!r}",
+            path=str(path),
+            hint=f"[{name}.{key}] with one key per line, or {key} = {{ ... }}",
+        )
+    return value
+
+
+def _optional_string(section: dict[str, Any], key: str, name: str, path: Path) -> str | None:
+    value = section.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{name}.{key} must be a string, got {value!r}", path=str(path))
+    return value
+
+
+def _currency_code(value: Any, path: Path) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value.strip()) != 3 or not value.strip().isalpha():
+        raise ConfigError(
+            f"currency.base must be a 3-letter ISO 4217 code, got {value!r}",
+            path=str(path),
+            hint='e.g. base = "EUR"',
+        )
+    return value.strip().upper()
 
 
 def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
@@ -274,53 +311,6 @@ def _check_source(name: str, spec: dict[str, Any], path: Path) -> None:
             raise ConfigError(
                 f"sources.{name}.{key} must be a table, got {value!r}", path=str(path)
             )
-
-
-def _kpi_direction(kpi: str, key: str, path: Path) -> str:
-    from crmkpi.metrics import CATALOG  # polars behind it: only when targets exist
-
-    metric = CATALOG.get(kpi)
-    if metric is None:
-        import difflib
-
-        close = difflib.get_close_matches(kpi, list(CATALOG), n=1)
-        raise ConfigError(
-            f"{key}: unknown KPI id {kpi!r}" + (f", did you mean {close[0]!r}?" if close else ""),
-            path=str(path),
-            hint="`crmkpi metrics` lists the KPI ids",
-        )
-    return metric.direction
-
-
-def _target(kpi: str, spec: Any, key: str, path: Path) -> Target:
-    direction = _kpi_direction(kpi, key, path)
-    try:
-        return parse_target(kpi, spec, direction)
-    except TargetError as exc:
-        raise ConfigError(
-            f"{key}: malformed target: {exc}", path=str(path), hint=f"accepted: {ACCEPTED_FORMS}"
-        ) from exc
-
-
-def parse_targets(team: dict[str, Any], by_owner: dict[str, Any], path: Path) -> Targets:
-    """`[targets]` and `[targets.by_owner]` (a KPI id for every owner, or an owner's own table)."""
-    from crmkpi.metrics import CATALOG
-
-    parsed_team = {k: _target(k, v, f"targets.{k}", path) for k, v in team.items()}
-    every_owner: dict[str, Target] = {}
-    per_owner: dict[str, dict[str, Target]] = {}
-    for key, spec in by_owner.items():
-        # A table whose keys are not min/max/warn (or an empty one) is an owner's own targets.
-        owner_table = isinstance(spec, dict) and (
-            not spec or not set(spec) <= {"min", "max", "warn"}
-        )
-        if key not in CATALOG and owner_table:
-            per_owner[key] = {
-                k: _target(k, v, f"targets.by_owner.{key}.{k}", path) for k, v in spec.items()
-            }
-        else:
-            every_owner[key] = _target(key, spec, f"targets.by_owner.{key}", path)
-    return Targets(parsed_team, every_owner, per_owner)
 
 
 _ALERT_KEYS = (
@@ -375,7 +365,7 @@ def parse_alert_settings(section: dict[str, Any], path: Path) -> AlertSettings:
     thresholds: dict[str, float | None] = {}
     for kpi, value in by_kpi.items():
         key = f"alerts.change_threshold_by_kpi.{kpi}"
-        _kpi_direction(kpi, key, path)
+        kpi_direction(kpi, key, path)
         thresholds[kpi] = None if value is False else _number(value, key, path)
         if thresholds[kpi] is not None and thresholds[kpi] < 0:  # type: ignore[operator]
             raise ConfigError(f"{key} must be 0 or more, got {value!r}", path=str(path))

@@ -10,7 +10,10 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from crmkpi.errors import ConfigError
 
 STATUS_OK = "ok"
 STATUS_WARN = "warn"
@@ -196,3 +199,52 @@ class Targets:
 
 
 NO_TARGETS = Targets({}, {}, {})
+
+
+def kpi_direction(kpi: str, key: str, path: Path) -> str:
+    """The KPI's better direction; a ConfigError naming `key` when the id is unknown."""
+    from crmkpi.metrics import CATALOG  # polars behind it: only when targets exist
+
+    metric = CATALOG.get(kpi)
+    if metric is None:
+        import difflib
+
+        close = difflib.get_close_matches(kpi, list(CATALOG), n=1)
+        raise ConfigError(
+            f"{key}: unknown KPI id {kpi!r}" + (f", did you mean {close[0]!r}?" if close else ""),
+            path=str(path),
+            hint="`crmkpi metrics` lists the KPI ids",
+        )
+    return metric.direction
+
+
+def _target(kpi: str, spec: Any, key: str, path: Path) -> Target:
+    """One target of crmkpi.toml at `key`, as a ConfigError with the accepted forms if bad."""
+    direction = kpi_direction(kpi, key, path)
+    try:
+        return parse_target(kpi, spec, direction)
+    except TargetError as exc:
+        raise ConfigError(
+            f"{key}: malformed target: {exc}", path=str(path), hint=f"accepted: {ACCEPTED_FORMS}"
+        ) from exc
+
+
+def parse_targets(team: dict[str, Any], by_owner: dict[str, Any], path: Path) -> Targets:
+    """`[targets]` and `[targets.by_owner]` (a KPI id for every owner, or an owner's own table)."""
+    from crmkpi.metrics import CATALOG
+
+    parsed_team = {k: _target(k, v, f"targets.{k}", path) for k, v in team.items()}
+    every_owner: dict[str, Target] = {}
+    per_owner: dict[str, dict[str, Target]] = {}
+    for key, spec in by_owner.items():
+        # A table whose keys are not min/max/warn (or an empty one) is an owner's own targets.
+        owner_table = isinstance(spec, dict) and (
+            not spec or not set(spec) <= {"min", "max", "warn"}
+        )
+        if key not in CATALOG and owner_table:
+            per_owner[key] = {
+                k: _target(k, v, f"targets.by_owner.{key}.{k}", path) for k, v in spec.items()
+            }
+        else:
+            every_owner[key] = _target(key, spec, f"targets.by_owner.{key}", path)
+    return Targets(parsed_team, every_owner, per_owner)

@@ -158,3 +158,25 @@ def test_change_threshold_per_kpi(tmp_path):
     assert "alerts.change_threshold_by_kpi.winrate: unknown KPI id" in str(err)
     err = error_for(tmp_path, "[alerts.change_threshold_by_kpi]\nwin_rate = -1\n")
     assert "must be 0 or more" in str(err)
+
+
+def test_stages_currency_and_leads_types(tmp_path):
+    assert "stages.probability.Proposal must be between 0 and 1, got 40" in str(
+        error_for(tmp_path, "[stages.probability]\nProposal = 40\n")
+    )
+    assert "stages.stuck_days must be a table" in str(
+        error_for(tmp_path, "[stages]\nstuck_days = 30\n")
+    )
+    assert "currency.base must be a 3-letter ISO 4217 code, got 'euro'" in str(
+        error_for(tmp_path, '[currency]\nbase = "euro"\n')
+    )
+    assert "currency.rates_file must be a string" in str(
+        error_for(tmp_path, "[currency]\nrates_file = 1\n")
+    )
+    assert "leads.working_hours must be a table" in str(
+        error_for(tmp_path, '[leads]\nworking_hours = "9-18"\n')
+    )
+    config = load_config(
+        write(tmp_path, '[currency]\nbase = "eur"\n[stages.probability]\nA = 0.4\n')
+    )
+    assert (config.base_currency, config.stages.probability) == ("EUR", {"A": 0.4})
