@@ -233,3 +233,21 @@ def test_forecast_times_deals_from_their_stage_with_history() -> None:
     # win, so probabilities are 1.
     assert f["month"].to_list() == [dt(2024, 3, 1), dt(2024, 4, 1)]
     assert f["expected_revenue"].to_list() == [100.0, 40.0]
+
+
+def test_history_in_any_row_order_gives_the_same_tables() -> None:
+    from crmkpi.metrics import Context
+    from crmkpi.metrics.stages import history_in_order
+
+    frames = history_frames()
+    shuffled = {**frames, "stage_history": frames["stage_history"].reverse()}
+    ordered_ds = Dataset(frames=frames, stages=STAGES)
+    shuffled_ds = Dataset(frames=shuffled, stages=STAGES)
+    assert history_in_order(Context(ordered_ds))
+    assert not history_in_order(Context(shuffled_ds))
+    ids = ["funnel", "stuck_deals", "forecast"]
+    grain = _grain_until(dt(2024, 1, 31))
+    a = evaluate_tables(ordered_ds, ids, grain)
+    b = evaluate_tables(shuffled_ds, ids, grain)
+    for table in ids:
+        assert a[table].equals(b[table]), table
