@@ -219,32 +219,37 @@ def _kpi_lines(kpi: KpiValue) -> list[tuple[str, str | None, float | None]]:
 
 
 def _trends(wb: Workbook, report: Report, names: _Names) -> None:
+    """KPIs down, periods across (reads and prints like the KPI table); a line chart per KPI."""
     kpis = [k for k in report.kpis.values() if any(v is not None for _, v in k.trend)]
     if not kpis:
         return
     ws = wb.create_sheet(names.sheet("Trends"))
     labels = [p for p, _ in kpis[0].trend]
-    headers = [f"Period ({report.period})", *(k.label for k in kpis)]
     if report.trend_partial:
         labels[-1] += " (partial)"
-    rows = [[label, *(k.trend[i][1] for k in kpis)] for i, label in enumerate(labels)]
-    formats = [None, *(number_format(k.unit, k.currency) for k in kpis)]
-    span = add_table(ws, names, "Trends", headers, rows, formats)
+    headers = ["KPI", *labels]
+    rows = [[k.label, *(v for _, v in k.trend)] for k in kpis]
+    span = add_table(ws, names, "Trends", headers, rows, [None] * len(headers))
     ws.freeze_panes = "B2"
     if span is None:
         return
-    first, last = span
+    last_col = len(headers)
     charts = wb.create_sheet(names.sheet("Trend charts"))
-    for i, kpi in enumerate(kpis[:MAX_TREND_CHARTS]):
+    for i, kpi in enumerate(kpis):
+        row = span[0] + i
+        fmt = number_format(kpi.unit, kpi.currency)
+        for c in range(2, last_col + 1):
+            ws.cell(row=row, column=c).number_format = fmt
+        if i >= MAX_TREND_CHARTS:
+            continue
         chart = LineChart()
         chart.title = kpi.label
         chart.legend = None
         chart.height, chart.width = 6, 12
-        chart.add_data(
-            Reference(ws, min_col=i + 2, min_row=first - 1, max_row=last), titles_from_data=True
-        )
-        chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
-        chart.y_axis.number_format = formats[i + 1] or "General"
+        values = Reference(ws, min_col=1, max_col=last_col, min_row=row, max_row=row)
+        chart.add_data(values, from_rows=True, titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=2, max_col=last_col, min_row=1, max_row=1))
+        chart.y_axis.number_format = fmt
         for series in chart.series:
             series.smooth = False  # a smoothed line invents values between periods
         _show_axes(chart)

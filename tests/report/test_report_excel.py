@@ -103,8 +103,9 @@ def test_charts_point_at_their_tables(workbook_bytes: bytes) -> None:
     # MRR movements: stacked new and churned per period
     assert "'MRR movements'!$C$5:$C$7" in refs and "'MRR movements'!$D$5:$D$7" in refs
     assert "'MRR movements'!$A$5:$A$7" in refs  # by period, not by currency (B)
-    # trend lines: one per KPI with a trend, over the Trends sheet's 6 periods
-    assert "'Trends'!$B$2:$B$7" in refs
+    # trend lines: one per KPI with a trend (a row of the Trends sheet) over its 6 periods
+    assert "'Trends'!$B$2:$G$2" in refs and "'Trends'!$B$1:$G$1" in refs
+    assert "'Trends'!A2" in refs  # the series is named by the KPI
     kinds = " ".join(charts.values())
     assert kinds.count("<lineChart>") == 3  # deals won, win rate, revenue won
     assert kinds.count("<barChart>") == 3  # funnel, owners, MRR movements
@@ -145,4 +146,14 @@ def test_sheet_and_table_names_are_valid_and_unique() -> None:
 def test_a_partial_last_period_is_labelled(report: Report) -> None:
     report.trend_partial = True
     ws = load_workbook(io.BytesIO(excel.render(report)))["Trends"]
-    assert [ws.cell(r, 1).value for r in (6, 7)] == ["2025-05", "2025-06 (partial)"]
+    assert [ws.cell(1, c).value for c in (6, 7)] == ["2025-05", "2025-06 (partial)"]
+
+
+def test_trends_sheet_has_one_row_per_kpi_in_its_format(wb) -> None:  # noqa: ANN001
+    ws = wb["Trends"]
+    rows = {ws.cell(r, 1).value: r for r in range(2, ws.max_row + 1)}
+    assert set(rows) == {"Deals won", "Win rate", "Revenue won"}
+    win = rows["Win rate"]
+    assert [ws.cell(win, c).value for c in range(2, 8)] == [0.2, 0.25, 0.3, 0.3, 0.25, 0.35]
+    assert ws.cell(win, 2).number_format == "0.0%"
+    assert ws.cell(rows["Deals won"], 4).value is None  # a period without a value stays empty
