@@ -81,6 +81,11 @@ FILES = {
 }
 
 
+def _pick(values: tuple[str, ...], index: np.ndarray) -> pl.Series:
+    """values[index] as a polars String column (no numpy unicode array: 10M rows stay small)."""
+    return pl.Series(values, dtype=pl.String).gather(pl.Series(index, dtype=pl.UInt32))
+
+
 def _timestamps(us: np.ndarray) -> pl.Series:
     return pl.Series(us, dtype=pl.Int64).cast(pl.Datetime("us"))
 
@@ -108,12 +113,12 @@ def deal_tables(n: int, seed: int = SEED) -> dict[str, pl.DataFrame]:
         {
             "id": ids,
             "name": "Deal " + ids,
-            "owner": pl.Series(np.array(OWNERS)[rng.integers(0, len(OWNERS), n)]),
-            "source": pl.Series(np.array(SOURCES)[rng.integers(0, len(SOURCES), n)]),
+            "owner": _pick(OWNERS, rng.integers(0, len(OWNERS), n)),
+            "source": _pick(SOURCES, rng.integers(0, len(SOURCES), n)),
             "pipeline": pl.Series(np.where(rng.random(n) < 0.8, "Sales", "Renewals")),
-            "stage": pl.Series(np.array(STAGES)[stage_index]),
+            "stage": _pick(STAGES, stage_index),
             "amount": amount,
-            "currency": pl.Series(np.array(CURRENCIES)[rng.choice(3, n, p=[0.7, 0.2, 0.1])]),
+            "currency": _pick(CURRENCIES, rng.choice(3, n, p=[0.7, 0.2, 0.1])),
             "created_at": _timestamps(created),
             "closed_at": _timestamps(closed_at),
         }
@@ -133,7 +138,7 @@ def deal_tables(n: int, seed: int = SEED) -> dict[str, pl.DataFrame]:
     history = pl.DataFrame(
         {
             "deal_id": ids.gather(row_deal),
-            "stage": pl.Series(np.array(STAGES)[hist_stage]),
+            "stage": _pick(STAGES, hist_stage),
             "entered_at": _timestamps(entered),
         }
     )
@@ -149,11 +154,11 @@ def lead_table(n: int, seed: int = SEED + 1) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "id": pl.int_range(500_000, 500_000 + n, eager=True).cast(pl.String).alias("id"),
-            "owner": pl.Series(np.array(OWNERS)[rng.integers(0, len(OWNERS), n)]),
-            "source": pl.Series(np.array(SOURCES)[rng.integers(0, len(SOURCES), n)]),
+            "owner": _pick(OWNERS, rng.integers(0, len(OWNERS), n)),
+            "source": _pick(SOURCES, rng.integers(0, len(SOURCES), n)),
             "created_at": _timestamps(created),
             "first_contact_at": _timestamps(first),
-            "status": pl.Series(np.array(LEAD_STATUSES)[rng.integers(0, 4, n)]),
+            "status": _pick(LEAD_STATUSES, rng.integers(0, 4, n)),
             "converted": pl.Series(np.where(rng.random(n) < 0.25, "Yes", "No")),
         }
     ).with_columns(
@@ -170,11 +175,11 @@ def activity_table(n: int, deals: int, seed: int = SEED + 2) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "id": pl.int_range(900_000, 900_000 + n, eager=True).cast(pl.String).alias("id"),
-            "type": pl.Series(np.array(ACTIVITY_TYPES)[rng.integers(0, 4, n)]),
-            "owner": pl.Series(np.array(OWNERS)[rng.integers(0, len(OWNERS), n)]),
+            "type": _pick(ACTIVITY_TYPES, rng.integers(0, 4, n)),
+            "owner": _pick(OWNERS, rng.integers(0, len(OWNERS), n)),
             "at": _timestamps(START_US + rng.integers(0, SPAN_US, n, dtype=np.int64)),
             "deal_id": pl.Series(rng.integers(100_000, 100_000 + deals, n)).cast(pl.String),
-            "outcome": pl.Series(np.array(OUTCOMES)[rng.integers(0, 4, n)]),
+            "outcome": _pick(OUTCOMES, rng.integers(0, 4, n)),
         }
     )
 
