@@ -5,8 +5,9 @@ the period (ChartMogul's rules): new (from 0, never paid before), reactivation (
 before), expansion (up), contraction (down, not to 0), churn (to 0: only when the customer has no
 active subscription left). So net new MRR of a period always equals the change of MRR.
 
-"Now" for subscriptions is the window's end (--until) or today: an end date in the future means
-the subscription is still active. A row that ends at most one day before the customer's next row
+"Now" for subscriptions is the window's end (--until), else the end of the data: the latest
+start or end date that is not after today (an end date in the future means the subscription is
+still active). A row that ends at most one day before the customer's next row
 starts is continuous with it (a plan change or a renewal, not churn and return).
 """
 
@@ -35,12 +36,26 @@ MOVES = ("new", "expansion", "contraction", "churned", "reactivation")
 CHARTMOGUL = "ChartMogul, SaaS metrics: MRR movements"
 
 
+def data_now(ctx: Context) -> datetime:
+    """Just after the latest start or end date that is not after today (see the module doc)."""
+    if "subscriptions_now" not in ctx.cache:
+        tomorrow = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        tomorrow += timedelta(days=1)
+        frame = ctx.ds.frames[SUBS]
+        dates = [c for c in ("start_at", "end_at") if c in frame.columns]
+        latest = frame.select(
+            pl.max_horizontal(pl.col(c).filter(pl.col(c) < tomorrow).max() for c in dates)
+        ).item()
+        now = tomorrow if latest is None else latest + timedelta(microseconds=1)
+        ctx.cache["subscriptions_now"] = now
+    return ctx.cache["subscriptions_now"]
+
+
 def sub_context(ctx: Context) -> Context:
     """`ctx` with `until` set to now when the window is open (subscriptions are read as of it)."""
     if ctx.grain.until is not None:
         return ctx
-    today = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    return replace(ctx, grain=ctx.grain.with_(until=today + timedelta(days=1)))
+    return replace(ctx, grain=ctx.grain.with_(until=data_now(ctx)))
 
 
 def _next_start() -> pl.Expr:

@@ -160,3 +160,10 @@ def test_movements_by_plan_add_up_to_the_total() -> None:
     march = by_plan["mrr_movements"].filter(pl.col("period") == dt(2024, 3, 1))
     rows = {r["plan"]: r for r in march.iter_rows(named=True)}
     assert rows["basic"]["churned"] == -10.0 and rows["pro"]["new"] == 15.0
+
+
+def test_now_is_the_end_of_the_data_without_a_window() -> None:
+    # Latest date in the rows: c2's return on Apr 10. MRR just after it: 15 + 5 + 6 + 8.
+    assert one(evaluate(ds(), ["mrr"]), "mrr") == 34.0
+    monthly = evaluate(ds(), ["mrr"], Grain(period="month"))["mrr"]
+    assert monthly["period"].to_list() == MONTHS  # the grid ends with the data's last month
