@@ -119,6 +119,7 @@ def plan_column(
     series: pl.Series,
     *,
     decimal: str | None = None,
+    decimal_default: str = ".",
     date_order: str | None = None,
     calendar: str | None = None,
 ) -> ColumnPlan:
@@ -131,7 +132,7 @@ def plan_column(
         return ColumnPlan(canonical, header, kind, text.str.to_uppercase(), "text")
     distinct = sample_values(series)
     if kind in ("number", "integer", "probability"):
-        fmt = sniff_number_format(distinct, decimal)
+        fmt = sniff_number_format(distinct, decimal, decimal_default)
         over_one = False
         if kind == "probability":
             sample = pl.Series(distinct, dtype=pl.String).to_frame("v")

@@ -42,7 +42,7 @@ from crmkpi.io.stages import (
     status_word_expr,
     times_status_expr,
 )
-from crmkpi.io.vocabulary import Preset, languages, normalise_word, presets, words
+from crmkpi.io.vocabulary import Language, Preset, languages, normalise_word, presets, words
 from crmkpi.schema import STATUS_OPEN, TABLES, TIMESTAMP
 
 _FOOTER = re.compile(
@@ -135,20 +135,18 @@ def convert(
         if needed
     )
     lazy = frame.lazy().with_columns(lines.alias(LINE))
+    # the language the headers are written in knows its date order and decimal separator
+    language = _header_language(mapping)
     date_order = hints.get("date_order") or (preset.date_order if preset else None)
-    if date_order is None:  # the language the headers are written in knows its date order
-        langs = languages()
-        for m in mapping.matches:
-            code = m.rule.partition(":")[2]
-            if m.rule.startswith("alias") and code != "en" and langs[code].date_order:
-                date_order = langs[code].date_order
-                break
+    date_order = date_order or (language.date_order if language else None)
+    decimal_default = (language.decimal if language else None) or "."
 
     plans: dict[str, ColumnPlan] = {}
     for match in mapping.matches:
         plans[match.canonical] = plan_column(
             table, match.canonical, match.header, frame[match.header],
-            decimal=hints.get("decimal"), date_order=date_order, calendar=hints.get("calendar"),
+            decimal=hints.get("decimal"), decimal_default=decimal_default, date_order=date_order,
+            calendar=hints.get("calendar"),
         )  # fmt: skip
     exprs = {col: plan.expr for col, plan in plans.items()}
     if "stage" in plans and preset and preset.stage_labels:
@@ -229,6 +227,16 @@ def wide_history(
         modified_at=deals.modified_at,
     )  # fmt: skip
     return Converted("stage_history", frame, rejects, summary, mapping, {"entered_at": plan})
+
+
+def _header_language(mapping: Mapping) -> Language | None:
+    """The first language other than English whose aliases named a column of the file."""
+    langs = languages()
+    for m in mapping.matches:
+        code = m.rule.partition(":")[2]
+        if m.rule.startswith("alias") and code in langs and code != "en":
+            return langs[code]
+    return None
 
 
 def _line_numbers(frame: pl.DataFrame, grid: Grid) -> pl.Expr:

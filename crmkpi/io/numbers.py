@@ -97,13 +97,18 @@ def _vote(core: str) -> str | None:
     return None
 
 
-def sniff_number_format(values: Iterable[str], decimal_hint: str | None = None) -> NumberFormat:
-    """Decide the decimal separator of a column from (a sample of) its values."""
+def sniff_number_format(
+    values: Iterable[str], decimal_hint: str | None = None, default: str = "."
+) -> NumberFormat:
+    """Decide the decimal separator of a column from (a sample of) its values; `default` (the
+    headers' language) only settles a column whose values cannot tell."""
     votes = {".": 0, ",": 0, ARABIC_DECIMAL: 0}
     percent = False
     undecided: set[str] = set()
     values = list(values)
-    if values and decimal_hint != "," and all(_PLAIN.match(v) for v in values):
+    comma_first = decimal_hint == "," or (decimal_hint is None and default == ",")
+    plain = bool(values) and all(_PLAIN.match(v) for v in values)
+    if plain and not (comma_first and any("." in v for v in values)):
         return NumberFormat(".", plain=True)
     for raw in values:
         value = ascii_digits_text(raw)
@@ -123,6 +128,8 @@ def sniff_number_format(values: Iterable[str], decimal_hint: str | None = None) 
     # is taken as decimal (1.234 = 1.234), flagged ambiguous so inspect can say so.
     if "," in undecided and "." not in undecided:
         return NumberFormat(".", percent)
+    if "." in undecided and default == ",":  # 1.234 in a German export is one thousand ...
+        return NumberFormat(",", percent, ambiguous=True)
     return NumberFormat(".", percent, ambiguous="." in undecided)
 
 

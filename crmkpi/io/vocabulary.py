@@ -85,6 +85,7 @@ class Language:
     footer_words: tuple[str, ...] = ()
     months: dict[str, str] = field(default_factory=dict)  # local month word -> English abbr
     date_order: str | None = None
+    decimal: str | None = None
 
 
 def _columns(section: dict[str, Any]) -> dict[str, dict[str, tuple[str, ...]]]:
@@ -158,6 +159,7 @@ def languages() -> dict[str, Language]:
             footer_words=_words(raw.get("footer", {}).get("words")),
             months={k.lower(): v for k, v in raw.get("months", {}).items()},
             date_order=raw.get("date_order"),
+            decimal=raw.get("decimal"),
         )
     return out
 

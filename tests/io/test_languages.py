@@ -102,3 +102,17 @@ def test_persian_export_in_windows_1256(tmp_path: Path) -> None:
     assert deals["status"].to_list() == ["won", "lost"]
     # Jalali 1402/10/23 and 1402/10/24 are 13 and 14 January 2024
     assert deals["created_at"].to_list() == [datetime(2024, 1, 13), datetime(2024, 1, 14)]
+
+
+def test_header_language_settles_an_undecidable_decimal(tmp_path: Path) -> None:
+    # only 1.234-like amounts: German headers mean thousands, English ones a decimal point
+    german = tmp_path / "de.csv"
+    german.write_text(
+        "Verkaufschance;Phase;Betrag;Erstellt am\nA;Gewonnen;1.234;13.01.2024\n"
+        "B;Verloren;2.500;14.01.2024\n",
+        encoding="utf-8",
+    )
+    english = tmp_path / "en.csv"
+    english.write_text("Deal Name,Stage,Amount,Created Date\nA,Won,1.234,2024-01-13\n")
+    assert load([german]).frames["deals"]["amount"].to_list() == [1234.0, 2500.0]
+    assert load([english]).frames["deals"]["amount"].to_list() == [1.234]
