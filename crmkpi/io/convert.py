@@ -32,7 +32,7 @@ from crmkpi.io.columns import (
     sample_values,
     stripped,
 )
-from crmkpi.io.grid import Grid
+from crmkpi.io.grid import WORKBOOK_FORMATS, Grid
 from crmkpi.io.mapping import Mapping
 from crmkpi.io.numbers import currency_expr
 from crmkpi.io.stages import (
@@ -140,6 +140,8 @@ def convert(
     date_order = hints.get("date_order") or (preset.date_order if preset else None)
     date_order = date_order or (language.date_order if language else None)
     decimal_default = (language.decimal if language else None) or "."
+    if grid.format in WORKBOOK_FORMATS:  # numeric cells come from the reader as 1234.567
+        decimal_default = "."
 
     plans: dict[str, ColumnPlan] = {}
     for match in mapping.matches:

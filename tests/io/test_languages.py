@@ -116,3 +116,15 @@ def test_header_language_settles_an_undecidable_decimal(tmp_path: Path) -> None:
     english.write_text("Deal Name,Stage,Amount,Created Date\nA,Won,1.234,2024-01-13\n")
     assert load([german]).frames["deals"]["amount"].to_list() == [1234.0, 2500.0]
     assert load([english]).frames["deals"]["amount"].to_list() == [1.234]
+
+
+def test_workbook_numbers_keep_their_point_under_german_headers(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Verkaufschance", "Phase", "Betrag", "Erstellt am"])
+    ws.append(["A", "Gewonnen", 1234.567, datetime(2024, 1, 13)])
+    wb.save(tmp_path / "de.xlsx")
+    # a numeric cell is a number, whatever the language: 1234.567, not 1234567
+    assert load([tmp_path / "de.xlsx"]).frames["deals"]["amount"].to_list() == [1234.567]
