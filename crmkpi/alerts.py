@@ -361,7 +361,9 @@ def empty_periods(dates: pl.Series, grain: Grain) -> list[datetime]:
     starts = pl.datetime_range(first, last, PERIODS[grain.period], eager=True, time_unit="us")
     if grain.until is not None:  # only periods the window covers to their end
         starts = starts.filter(starts.dt.offset_by(PERIODS[grain.period]) <= grain.until)
-    periods = pl.DataFrame({"d": dates}).select(period_start(pl.col("d"), grain).alias(PERIOD))
+    # Periods are whole days or longer: place each distinct day, not each row.
+    days = dates.dt.truncate("1d").unique()
+    periods = pl.DataFrame({"d": days}).select(period_start(pl.col("d"), grain).alias(PERIOD))
     present = set(periods[PERIOD].unique().to_list())
     return [s for s in starts.to_list() if s not in present]
 
