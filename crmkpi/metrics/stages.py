@@ -253,6 +253,13 @@ def stage_probability(ctx: Context) -> pl.LazyFrame:
     The historic win rate of a stage is won / closed among closed deals that reached it.
     """
     configured = dict(ctx.config.stages.probability) if ctx.config else {}
+    order = declared_order(ctx.ds, ctx.config)[0]
+    if order and all(stage in configured for stage in order):
+        # Every open stage has a configured probability: no history is needed.
+        return pl.LazyFrame(
+            {"stage": list(configured), "__prob": [float(v) for v in configured.values()],
+             "__prob_source": ["config"] * len(configured)},
+        )  # fmt: skip
     reach = deal_reach(ctx, [])
     per_reach = (
         reach.filter(CLOSED)

@@ -251,3 +251,12 @@ def test_history_in_any_row_order_gives_the_same_tables() -> None:
     b = evaluate_tables(shuffled_ds, ids, grain)
     for table in ids:
         assert a[table].equals(b[table]), table
+
+
+def test_weighted_pipeline_with_every_stage_configured() -> None:
+    probability = {"Lead": 0.1, "Qualified": 0.2, "Proposal": 0.5, "Negotiation": 0.8}
+    config = Config(stages=StagesConfig(probability=probability))
+    ds = Dataset(frames={"deals": current_stage_deals()}, stages=STAGES)
+    # Open: d1 Proposal 100 x 0.5 + d2 Lead 60 x 0.1.
+    got = evaluate(ds, ["weighted_pipeline"], config=config)
+    assert one(got, "weighted_pipeline") == pytest.approx(56.0)
