@@ -111,10 +111,22 @@ class Context:
     cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def table(self, name: str) -> pl.LazyFrame:
+        """The canonical table; categorical text columns are read as text, so labels join and
+        compare with literals whatever dictionary the frame was built with."""
         frame = self.ds.table(name)
         if frame is None:
             raise LookupError(f"no {name} table")
-        return frame
+        from crmkpi.schema import TABLES
+
+        canonical = TABLES[name]
+        as_text = [
+            column
+            for column, dtype in self.ds.frames[name].schema.items()
+            if isinstance(dtype, pl.Categorical | pl.Enum)
+            and column in canonical.names
+            and canonical.dtype(column) == pl.String
+        ]
+        return frame.with_columns(pl.col(as_text).cast(pl.String)) if as_text else frame
 
     def has(self, table: str, *columns: str) -> bool:
         return self.ds.has(table, *columns)

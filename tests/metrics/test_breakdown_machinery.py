@@ -169,3 +169,22 @@ def test_breakdown_column_missing_in_a_data_chosen_table_is_a_reason() -> None:
     assert "new_customers" in got  # deals have Industry
     evaluate(deals_ds(), ["new_customers"], Grain(by=("Region",)), skipped=skipped)
     assert skipped["new_customers"] == "deals has no Region column to break down by"
+
+
+def test_categorical_text_columns_give_the_same_results() -> None:
+    from metric_frames import STAGES, deals_frame
+
+    plain = deals_frame().with_columns(stage=pl.Series(["Won", "Lost", "Lead", "Won", "Won",
+                                                        "Proposal"]))  # fmt: skip
+    coded = plain.with_columns(pl.col("owner", "status", "stage").cast(pl.Categorical))
+    ids = ["deals_won", "win_rate", "revenue_won", "deals_open", "weighted_pipeline"]
+    grain = Grain(by=("owner",))
+    a = evaluate(Dataset(frames={"deals": plain}, stages=STAGES), ids, grain)
+    b = evaluate(Dataset(frames={"deals": coded}, stages=STAGES), ids, grain)
+    for kpi in ids:
+        assert a[kpi]["value"].to_list() == b[kpi]["value"].to_list(), kpi
+    from crmkpi.metrics import evaluate_tables
+
+    fa = evaluate_tables(Dataset(frames={"deals": plain}, stages=STAGES), ["funnel"])
+    fb = evaluate_tables(Dataset(frames={"deals": coded}, stages=STAGES), ["funnel"])
+    assert fa["funnel"].equals(fb["funnel"])
