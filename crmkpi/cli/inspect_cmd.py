@@ -30,3 +30,7 @@ def inspect_command(
     cfg = load_config(find_config(config))
     insp = inspect_file(path, cfg, sheet)
     typer.echo(emit(insp) if emit_config else render_text(insp))
+    if insp.problem:  # shown above; the exit status still says the file does not load
+        from crmkpi.errors import InputError
+
+        raise InputError(insp.problem, path=str(path))

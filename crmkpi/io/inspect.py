@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crmkpi.config import Config
+from crmkpi.config import Config, SourceConfig
 from crmkpi.dataset import Dataset
 from crmkpi.errors import InputError
+from crmkpi.io.grid import read_grids
 from crmkpi.io.load import read_file, source_for
+from crmkpi.io.mapping import detect_preset
 from crmkpi.io.stages import build_stage_model
 from crmkpi.io.vocabulary import presets
 
@@ -55,6 +57,7 @@ class Inspection:
     quality: dict[str, int] = field(default_factory=dict)
     table_scores: dict[str, float] = field(default_factory=dict)
     sheets: tuple[str, ...] = ()
+    problem: str | None = None  # why the file does not load as it is (then table is "?")
 
     @property
     def ambiguous_dates(self) -> tuple[str, ...]:
@@ -72,7 +75,11 @@ def inspect_file(
         raise InputError("no such file", path=str(p))
     if p.is_dir():
         raise InputError("inspect takes one file, not a folder", path=str(p))
-    converted = read_file(p, source_for(p, config), config, sheet)
+    source = source_for(p, config)
+    try:
+        converted = read_file(p, source, config, sheet)
+    except InputError as exc:
+        return _unreadable(p, source, sheet, exc)
     grid, conv = converted[0]
     plans = conv.plans
     by_header = {m.header: m for m in conv.mapping.matches}
@@ -137,6 +144,34 @@ def inspect_file(
     )
 
 
+def _unreadable(
+    path: Path, source: SourceConfig | None, sheet: str | None, error: InputError
+) -> Inspection:
+    """What can still be told about a file that does not map to a table: how it was read, its
+    headers with an example value each, and why it does not load."""
+    hints = dict(source.parse) if source else {}
+    grids = [g for g in read_grids(path, sheet or (source.sheet if source else None), hints)
+             if g.headers]  # fmt: skip
+    if not grids:
+        raise error
+    grid = grids[0]
+    grid.frame.columns = grid.headers
+    columns = []
+    for header in grid.headers:
+        values = grid.frame[header].drop_nulls().str.strip_chars().head(50).to_list()
+        columns.append(
+            ColumnReport(header, None, None, example=next((v for v in values if v), None))
+        )
+    preset = detect_preset(grid.headers)
+    return Inspection(
+        path=str(path), format=grid.format, encoding=grid.encoding, delimiter=grid.delimiter,
+        header_row=grid.header_row, sheet=grid.sheet, table="?",
+        preset=preset.name if preset else None, columns=tuple(columns), unmapped=(),
+        rows_read=grid.frame.height, rows_loaded=0, rows_rejected=0,
+        problem=error.message + (f" ({error.hint})" if error.hint else ""),
+    )  # fmt: skip
+
+
 def _delimiter_name(delimiter: str | None) -> str:
     return {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(delimiter or "", "-")
 
@@ -149,6 +184,14 @@ def render_text(insp: Inspection) -> str:
         f"delimiter {_delimiter_name(insp.delimiter)}  header row {insp.header_row}"
     )
     lines.append(f"Table:       {insp.table}  preset {insp.preset or '-'}")
+    if insp.problem:
+        lines.append(f"Rows:        {insp.rows_read} below the header, not loaded")
+        lines += ["", "Columns:"]
+        width = max((len(c.header) for c in insp.columns), default=6)
+        lines += [f"  {c.header:<{width}}" + (f"  e.g. {c.example[:40]!r}" if c.example else "")
+                  for c in insp.columns]  # fmt: skip
+        lines += ["", f"Problem:     {insp.problem}"]
+        return "\n".join(lines)
     if len(insp.sheets) > 1:
         lines.append(f"Sheets:      {', '.join(insp.sheets)} (showing one; choose with --sheet)")
     lines.append(
@@ -193,6 +236,8 @@ def _toml_string(value: str) -> str:
 
 def emit_config(insp: Inspection, name: str | None = None) -> str:
     """A crmkpi.toml [sources] section pinning what was detected, ready to edit."""
+    if insp.problem:
+        return _config_template(insp, name or Path(insp.path).stem)
     source = name or insp.table
     lines = [f"[sources.{source}]", f"path = {_toml_string(Path(insp.path).name)}"]
     lines.append(f"table = {_toml_string(insp.table)}")
@@ -220,4 +265,28 @@ def emit_config(insp: Inspection, name: str | None = None) -> str:
         ]
         lines.append("won = [" + ", ".join(map(_toml_string, insp.won_stages)) + "]")
         lines.append("lost = [" + ", ".join(map(_toml_string, insp.lost_stages)) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def _config_template(insp: Inspection, name: str) -> str:
+    """For a file that does not load as it is: the section to fill in, headers listed."""
+    from crmkpi.schema import TABLES
+
+    key = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in name) or "source"
+    lines = [
+        f"# {insp.problem}",
+        f"[sources.{key}]",
+        f"path = {_toml_string(Path(insp.path).name)}",
+    ]
+    lines.append(f'table = ""  # one of: {", ".join(TABLES)}')
+    if insp.sheet:
+        lines.append(f"sheet = {_toml_string(insp.sheet)}")
+    lines += ["", f"[sources.{key}.columns]", "# canonical = header; the headers of this file:"]
+    lines += [f"# ? = {_toml_string(c.header)}" for c in insp.columns]
+    lines += ["", f"[sources.{key}.parse]"]
+    if insp.encoding:
+        lines.append(f"encoding = {_toml_string(insp.encoding)}")
+    if insp.delimiter:
+        lines.append(f"delimiter = {_toml_string(insp.delimiter)}")
+    lines.append(f"header_row = {insp.header_row}")
     return "\n".join(lines) + "\n"

@@ -89,3 +89,19 @@ def test_quality_facts_per_file_and_owner() -> None:
         ("a.csv", "Bob", "negative_amounts"): 1,
         ("a.csv", None, "mixed_currencies"): 1,  # EUR and USD
     }
+
+
+def test_inspect_a_file_that_does_not_load(tmp_path: Path) -> None:
+    f = tmp_path / "churn.csv"
+    f.write_text("customerID,MonthlyCharges,Churn\nA-1,29.85,No\nB-2,56.95,Yes\n")
+    insp = inspect_file(f)
+    # subscriptions would fit but there is no start date: shown, not a crash
+    assert insp.table == "?" and "start_at" in insp.problem
+    assert [(c.header, c.example) for c in insp.columns] == [
+        ("customerID", "A-1"), ("MonthlyCharges", "29.85"), ("Churn", "No"),
+    ]  # fmt: skip
+    assert insp.rows_read == 2
+    template = tomllib.loads(emit_config(insp))
+    assert template["sources"]["churn"]["path"] == "churn.csv"
+    result = CliRunner().invoke(app, ["inspect", str(f)])
+    assert result.exit_code == 2 and "MonthlyCharges" in result.output
