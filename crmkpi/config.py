@@ -234,7 +234,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         working_hours=dict(_table(leads, "working_hours", "leads", path)),
         gross_margin=float(margin) if margin is not None else 1.0,
         gross_margin_configured=margin is not None,
-        quota={k: _number(v, f"quota.{k}", path) for k, v in _section(raw, "quota", path).items()},
+        quota=_quota(_section(raw, "quota", path), path),
         targets=targets,
         targets_by_owner=dict(by_owner),
         alerts=dict(_section(raw, "alerts", path)),
@@ -247,6 +247,21 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
 
 
 _TABLE_NAMES = {"deals", "stage_history", "leads", "activities", "spend", "subscriptions", "nps"}
+
+
+_QUOTA_PERIODS = ("day", "week", "month", "quarter", "year")
+
+
+def _quota(section: dict[str, Any], path: Path) -> dict[str, float]:
+    """`[quota]`: the team's quota per period; other periods are prorated from it."""
+    unknown = sorted(set(section) - set(_QUOTA_PERIODS))
+    if unknown:
+        raise ConfigError(
+            f"quota.{unknown[0]} is not a period",
+            path=str(path),
+            hint=f"use {', '.join(_QUOTA_PERIODS)}: e.g. month = 120000",
+        )
+    return {k: _number(v, f"quota.{k}", path) for k, v in section.items()}
 
 
 def _table(section: dict[str, Any], key: str, name: str, path: Path) -> dict[str, Any]:

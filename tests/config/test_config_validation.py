@@ -180,3 +180,9 @@ def test_stages_currency_and_leads_types(tmp_path):
         write(tmp_path, '[currency]\nbase = "eur"\n[stages.probability]\nA = 0.4\n')
     )
     assert (config.base_currency, config.stages.probability) == ("EUR", {"A": 0.4})
+
+
+def test_quota_keys_are_periods(tmp_path):
+    assert load_config(write(tmp_path, "[quota]\nmonth = 120000\n")).quota == {"month": 120000.0}
+    err = error_for(tmp_path, "[quota]\nAna = 120000\n")
+    assert "quota.Ana is not a period" in str(err) and "month = 120000" in str(err)
