@@ -124,10 +124,31 @@ _KNOWN_SECTIONS = {
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
+# The keys each fixed section knows; a misspelt key would otherwise be ignored without a word.
+_SECTION_KEYS = {
+    "periods": ("week_start", "fiscal_year_start_month"),
+    "currency": ("base", "rates_file"),
+    "leads": ("response_sla_minutes", "working_hours"),
+    "economics": ("gross_margin",),
+    "stages": ("order", "won", "lost", "probability", "stuck_days"),
+}
+
+
 def _section(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
     value = raw.get(key, {})
     if not isinstance(value, dict):
         raise ConfigError(f"[{key}] must be a table, got {type(value).__name__}", path=str(path))
+    known = _SECTION_KEYS.get(key)
+    unknown = sorted(set(value) - set(known)) if known else []
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        raise ConfigError(
+            f"unknown key {key}.{unknown[0]}" + (f", did you mean {close[0]!r}?" if close else ""),
+            path=str(path),
+            hint=f"known in [{key}]: {', '.join(known)}",
+        )
     return value
 
 

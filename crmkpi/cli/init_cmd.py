@@ -250,9 +250,14 @@ def init_command(
     skipped: list[str] = []
     for path, _source in collect_files([folder], None):
         try:
-            found.append(inspect_file(path))
+            insp = inspect_file(path)
         except CrmkpiError as exc:
             skipped.append(str(exc))
+            continue
+        if insp.problem:  # read, but not a table of any known kind
+            skipped.append(f"{insp.path}: {insp.problem}")
+        else:
+            found.append(insp)
     ds = None
     if any(usable(i) for i in found):
         # Only the recognised files: one file of another kind must not lose the stage order.

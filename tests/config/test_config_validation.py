@@ -186,3 +186,11 @@ def test_quota_keys_are_periods(tmp_path):
     assert load_config(write(tmp_path, "[quota]\nmonth = 120000\n")).quota == {"month": 120000.0}
     err = error_for(tmp_path, "[quota]\nAna = 120000\n")
     assert "quota.Ana is not a period" in str(err) and "month = 120000" in str(err)
+
+
+def test_a_misspelt_key_in_a_fixed_section_is_named(tmp_path):
+    err = error_for(tmp_path, '[periods]\nweek_starts = "sunday"\n')
+    assert "unknown key periods.week_starts, did you mean 'week_start'?" in str(err)
+    assert "known in [periods]: week_start, fiscal_year_start_month" in str(err)
+    assert "unknown key leads.sla_minutes" in str(error_for(tmp_path, "[leads]\nsla_minutes = 5\n"))
+    assert "unknown key stages.orders" in str(error_for(tmp_path, '[stages]\norders = ["A"]\n'))
