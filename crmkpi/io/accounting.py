@@ -66,7 +66,13 @@ def _required_checks(
 
 
 def account(
-    out: pl.DataFrame, plans: dict[str, ColumnPlan], canonical: list[str], table: str, path: str
+    out: pl.DataFrame,
+    plans: dict[str, ColumnPlan],
+    canonical: list[str],
+    table: str,
+    path: str,
+    long_lines: dict[int, int] | None = None,
+    width: int = 0,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, tuple[int, int]]]:
     """Split rows into loaded and rejected and list flagged cells: (loaded, rejects, counts)."""
     reason, column, value = _required_checks(out, plans, table)
@@ -109,7 +115,27 @@ def account(
                     pl.lit("flagged").alias("action"),
                 )
             )
-    frame = pl.concat([r.cast(REJECTS_SCHEMA) for r in rejects]).sort("row")
+    if long_lines:
+        # the reader kept the header's width: say which rows had more, and may be shifted
+        lines = pl.DataFrame({"row": list(long_lines), "n": list(long_lines.values())})
+        hit = out.select(pl.col(LINE).alias("row")).join(lines, on="row", how="inner")
+        rejects.append(
+            hit.select(
+                pl.lit(path).alias("file"),
+                pl.col("row"),
+                pl.lit(None, dtype=pl.String).alias("column"),
+                pl.lit(None, dtype=pl.String).alias("value"),
+                pl.format(
+                    "{} fields where the header has {}: the extra ones were dropped and the row "
+                    "may be shifted (a delimiter inside an unquoted value?)",
+                    pl.col("n"),
+                    pl.lit(width),
+                ).alias("reason"),
+                pl.lit("flagged").alias("action"),
+            )
+        )
+    frame = pl.concat([r.cast(REJECTS_SCHEMA) for r in rejects], how="vertical")
+    frame = frame.sort("row", maintain_order=True)
     return loaded, frame, counts
 
 

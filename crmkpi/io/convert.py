@@ -170,7 +170,9 @@ def convert(
     ).collect()
     out = _repair(_row_kind(out, len(grid.headers)), plans)
     # rejects name "book.xlsx [Sheet]" for a sheet of a workbook with several
-    out, rejects, counts = account(out, plans, canonical, table, label or path)
+    out, rejects, counts = account(
+        out, plans, canonical, table, label or path, grid.long_lines, len(grid.headers)
+    )
     if table == "deals" and "status" in out.columns:
         out = _close_dates(out)
         if "expected_close_at" in out.columns and "expected_close_at" not in canonical:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any
@@ -43,6 +43,9 @@ class Grid:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
+    # line number -> field count, for lines with more fields than the header (the reader keeps
+    # the header's width; the loader flags these rows so no dropped field goes unnoticed)
+    long_lines: dict[int, int] = field(default_factory=dict)
 
     @property
     def first_line(self) -> int:
@@ -144,7 +147,28 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
     header = list(raw.row(0))
     body = raw.slice(1)
     body.columns = [f"c{j}" for j in range(body.width)]
-    return Grid(_header_names(header), body, "csv", skip + 1, encoding, delimiter)
+    grid = Grid(_header_names(header), body, "csv", skip + 1, encoding, delimiter)
+    grid.long_lines = _long_lines(utf8, skip, delimiter, len(header))
+    return grid
+
+
+def _long_lines(data: bytes, skip: int, delimiter: str, width: int) -> dict[int, int]:
+    """Lines holding more fields than the header, counted per physical line in one vectorised
+    pass: quoted parts are removed first; a line left with an unpaired quote (part of a cell
+    spanning lines) cannot be judged alone and is left out."""
+    lines = pl.read_csv(
+        data, has_header=False, separator="\x1f", quote_char=None, infer_schema=False,
+        skip_lines=skip, raise_if_empty=False, truncate_ragged_lines=True,
+    )  # fmt: skip
+    if lines.width == 0:
+        return {}
+    text = lines.to_series(0).str.replace_all(r'"[^"]*"', "")
+    fields = text.str.count_matches(delimiter, literal=True) + 1
+    numbers = pl.int_range(skip + 1, skip + 1 + text.len(), eager=True)
+    many = pl.DataFrame({"line": numbers, "fields": fields, "text": text}).filter(
+        (pl.col("fields") > width) & ~pl.col("text").str.contains('"', literal=True)
+    )
+    return dict(many.select("line", "fields").iter_rows())
 
 
 def _physical_line(lines: list[str], delimiter: str, record: int) -> int:

@@ -200,3 +200,19 @@ def test_excel_sep_line_names_the_delimiter(tmp_path: Path) -> None:
     ds = load([f])
     assert ds.inputs[0].delimiter == ";" and ds.inputs[0].header_row == 2
     assert ds.rejects.select("row", "value").rows() == [(4, "x")]  # line 4 of the file
+
+
+def test_rows_with_more_fields_than_the_header_are_explained(tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "deals.csv",
+        "Deal ID,Deal Name,Stage,Amount,Created Date\n"
+        "1,Acme, Inc,Won,100,2024-01-01\n"  # unquoted comma: 6 fields, everything shifts
+        '2,"Beta, Ltd",Won,50,2024-01-02\n'  # quoted comma: 5 fields, fine
+        "3,Gamma,Won,7,2024-01-03,\n",  # a trailing empty field: 6 fields, data intact
+    )
+    ds = load([f])
+    assert ds.frames["deals"]["id"].to_list() == ["2", "3"]
+    rows = ds.rejects.select("row", "action", "reason").rows()
+    # line 2 is rejected (its date slot holds '100') and flagged as too wide; line 4 flagged
+    assert [(r, a) for r, a, _ in rows] == [(2, "rejected"), (2, "flagged"), (4, "flagged")]
+    assert rows[1][2].startswith("6 fields where the header has 5")
