@@ -7,14 +7,13 @@ import polars as pl
 from crmkpi.metrics.base import DAY_US, Context, TableSpec, needs, safe_div
 from crmkpi.metrics.stages import (
     LOST,
-    OPEN,
     RANK,
     REACH,
     WON,
-    current_stage_entry,
     data_end,
     deal_reach,
     has_history,
+    open_deals_entered,
     order_source,
     requires_order,
     stage_days,
@@ -116,20 +115,14 @@ def _by_owner(ctx: Context) -> pl.LazyFrame:
 
 
 def _stuck(ctx: Context) -> pl.LazyFrame:
-    deals = ctx.table("deals").filter(OPEN)
     shown = [
         c for c in ("id", "name", "owner", "stage", "amount", "currency") if ctx.has("deals", c)
     ]
-    deals = deals.select(*shown, "created_at")
-    since = pl.col("created_at")
+    deals = open_deals_entered(ctx).select(*shown, "created_at", "__entered")
+    since = pl.coalesce("__entered", "created_at")
     configured = dict(ctx.config.stages.stuck_days) if ctx.config else {}
     thresholds: pl.LazyFrame | None = None
     if has_history(ctx) and ctx.has("deals", "id"):
-        deals = deals.join(
-            current_stage_entry(ctx), left_on=["id", "stage"], right_on=["deal_id", "stage"],
-            how="left",
-        )  # fmt: skip
-        since = pl.coalesce("__entered", "created_at")
         thresholds = stage_days(ctx).select("stage", "__p90")
     now = data_end(ctx)
     aged = deals.join(now, how="cross").with_columns(

@@ -9,10 +9,10 @@ from crmkpi.metrics.breakdown import stock
 from crmkpi.metrics.stages import (
     OPEN,
     WON,
-    current_stage_entry,
     data_end,
     deal_probability,
     has_history,
+    open_deals_entered,
     requires_order,
     stage_days,
 )
@@ -59,7 +59,7 @@ def _days(days: pl.Expr) -> pl.Expr:
 
 
 def _forecast(ctx: Context) -> pl.LazyFrame:
-    deals = _with_probability(ctx, ctx.money(ctx.table("deals").filter(OPEN), "deals"))
+    deals = _with_probability(ctx, ctx.money(open_deals_entered(ctx), "deals"))
     now = data_end(ctx)
     currency = ctx.currency_keys("deals")
     won = ctx.table("deals").filter(WON)
@@ -73,10 +73,7 @@ def _forecast(ctx: Context) -> pl.LazyFrame:
     projected = by_cycle
     if has_history(ctx) and ctx.has("deals", "id"):
         to_close = stage_days(ctx).select("stage", "__to_close")
-        last_entry = current_stage_entry(ctx)
-        deals = deals.join(
-            last_entry, left_on=["id", "stage"], right_on=["deal_id", "stage"], how="left"
-        ).join(to_close, on="stage", how="left")
+        deals = deals.join(to_close, on="stage", how="left")
         # A stage that never led to a win has no timing of its own: fall back to the cycle.
         projected = pl.coalesce(pl.col("__entered") + _days(pl.col("__to_close")), by_cycle)
     expected = pl.col("expected_close_at") if ctx.has("deals", "expected_close_at") else None

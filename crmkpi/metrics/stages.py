@@ -223,6 +223,23 @@ def stage_days(ctx: Context) -> pl.LazyFrame:
     return out
 
 
+def open_deals_entered(ctx: Context) -> pl.LazyFrame:
+    """Open deals with `__entered`: when they entered their current stage (null without
+    history). Shared by stuck deals and the forecast."""
+    if "open_entered" in ctx.cache:
+        return ctx.cache["open_entered"]
+    deals = ctx.table("deals").filter(OPEN)
+    if has_history(ctx) and ctx.has("deals", "id"):
+        out = deals.join(
+            current_stage_entry(ctx), left_on=["id", "stage"], right_on=["deal_id", "stage"],
+            how="left",
+        )  # fmt: skip
+    else:
+        out = deals.with_columns(pl.lit(None, dtype=pl.Datetime("us")).alias("__entered"))
+    ctx.cache["open_entered"] = out
+    return out
+
+
 def current_stage_entry(ctx: Context) -> pl.LazyFrame:
     """(deal_id, stage, __entered): when each deal entered the stage of its latest entry."""
     return (
