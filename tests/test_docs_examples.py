@@ -12,9 +12,9 @@ written below) and `sample_data/` (the repository's demo company, when present).
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +117,8 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (exports / "deals.csv").write_text(DEALS_CSV, encoding="utf-8")
     (exports / "leads.csv").write_text(LEADS_CSV, encoding="utf-8")
     if (REPO / "sample_data").is_dir():
-        os.symlink(REPO / "sample_data", tmp_path / "sample_data")
+        # A copy, not a link: an example that writes (init --force) must not touch the repo.
+        shutil.copytree(REPO / "sample_data", tmp_path / "sample_data")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "120")
     return tmp_path
