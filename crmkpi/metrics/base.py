@@ -185,6 +185,15 @@ class Context:
             )
         return frame
 
+    def in_window(self, date: str) -> pl.Expr:
+        """True for rows whose `date` lies in the window (every row when it is open)."""
+        keep = pl.lit(True)
+        if self.grain.since is not None:
+            keep = keep & (pl.col(date) >= self.grain.since)
+        if self.grain.until is not None:
+            keep = keep & (pl.col(date) < self.grain.until)
+        return keep
+
     def rows(
         self,
         table: str,

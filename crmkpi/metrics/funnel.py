@@ -45,6 +45,8 @@ def _conversions(by: list[str]) -> list[pl.Expr]:
 def funnel_frame(ctx: Context, by: list[str], with_days: bool = True) -> pl.LazyFrame:
     """Per `by` group and open stage in order, then a final won row (see crmkpi.metrics.stages)."""
     reach = deal_reach(ctx, by).filter(pl.col(REACH).is_not_null())
+    if ctx.has("deals", "created_at"):
+        reach = reach.filter(ctx.in_window("created_at"))
     counts = reach.group_by([*by, REACH]).agg(
         pl.len().alias("__n"), LOST.sum().cast(pl.Int64).alias("lost_at")
     )
@@ -165,8 +167,10 @@ TABLES = [
         "Funnel",
         needs(("deals", ["id", "status", "stage"])),
         _funnel,
-        doc="Per stage in order: deals that reached it, conversion from the previous and the "
-        "first stage, lost deals whose furthest stage it was, median days of a stay in it "
+        doc="Per stage in order, over the deals created in the window: deals that reached it, "
+        "conversion from the previous and the "
+        "first stage, lost deals whose furthest stage it was, median days of a stay in it over "
+        "the whole history "
         "(each entry of a deal that re-enters counts as a stay). Reached means ever entered: "
         "skipped stages count as reached, backward moves count once.",
         units=FUNNEL_UNITS,

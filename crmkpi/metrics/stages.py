@@ -85,7 +85,7 @@ def order_source(ctx: Context) -> str:
 
 def _reach_columns(ctx: Context, keep: list[str]) -> list[str]:
     """One column set for every caller, so the plans are identical and computed once."""
-    optional = [c for c in ("owner", "lost_reason") if ctx.has("deals", c)]
+    optional = [c for c in ("owner", "lost_reason", "created_at") if ctx.has("deals", c)]
     return list(dict.fromkeys(["id", "status", "stage", *optional, *ctx.grain.by, *keep]))
 
 
