@@ -14,7 +14,7 @@ from crmkpi.cli.app import app, handle_errors
 def inspect_command(
     path: Path = typer.Argument(..., help="One export file (CSV, TSV, XLSX, XLS, ODS, HTML)."),
     emit_config: bool = typer.Option(
-        False, "--emit-config", help="Print a crmkpi.toml [sources] snippet for this file."
+        False, "--emit-config", help="Print a crmkpi.toml sources section for this file."
     ),
     sheet: str = typer.Option(None, "--sheet", help="Workbook sheet to inspect."),
     config: Path = typer.Option(
