@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from crmkpi.metrics import CATALOG, MODULES, TABLE_CATALOG
+from crmkpi.metrics import CATALOG, MODULES, TABLE_CATALOG, stages, worktime
 from crmkpi.metrics.base import Metric, TableSpec
 from crmkpi.metrics.deal_tables import MAD_TO_SIGMA, OUTLIER_Z
 from crmkpi.metrics.values import __doc__ as VALUES_DOC
@@ -26,6 +26,9 @@ SECTION_TITLES = {
     "team": "Team",
     "money": "Currencies",
 }
+
+# Rules shared by several sections, written once beside the code that applies them.
+EXTRA_DOCS = {"funnel": stages.__doc__, "leads": worktime.__doc__}
 
 INTRO = """# Metrics
 
@@ -117,6 +120,8 @@ def render() -> str:
         out.append(f"## {SECTION_TITLES.get(name, name)}\n")
         if module.__doc__ and "\n\n" in module.__doc__:
             out.append(module.__doc__.split("\n\n", 1)[1].strip() + "\n")
+        if name in EXTRA_DOCS:
+            out.append(str(EXTRA_DOCS[name]).strip() + "\n")
         for metric in metrics:
             out.extend(metric_section(metric))
         for spec in tables:
