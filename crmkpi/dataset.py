@@ -89,6 +89,7 @@ class Dataset:
     rejects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REJECTS_SCHEMA))
     stages: StageModel = field(default_factory=StageModel)
     config: Config | None = None
+    unused: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of folder files
 
     def table(self, name: str) -> pl.LazyFrame | None:
         """The canonical table as a LazyFrame, or None when no input held it."""

@@ -49,6 +49,14 @@ class InputError(CrmkpiError):
     """A file that cannot be read, is not a table, or lacks what a table needs."""
 
 
+class UnknownTableError(InputError):
+    """A readable table whose headers match no canonical table.
+
+    Named on the command line it is an error; found while scanning a folder (a full CRM export
+    also holds accounts, users, products...) it is listed as not used and the rest is read.
+    """
+
+
 class ConfigError(CrmkpiError):
     """A crmkpi.toml that is malformed or names unknown things."""
 

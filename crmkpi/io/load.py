@@ -21,7 +21,7 @@ import polars as pl
 from crmkpi.cache import ParseCache, cached_read
 from crmkpi.config import Config, SourceConfig
 from crmkpi.dataset import REJECTS_SCHEMA, Dataset, InputSummary, StageModel
-from crmkpi.errors import InputError
+from crmkpi.errors import InputError, UnknownTableError
 from crmkpi.io.accounting import strict_check
 from crmkpi.io.convert import Converted, convert
 from crmkpi.io.grid import Grid, read_grids
@@ -75,6 +75,13 @@ def collect_files(
     paths: Sequence[str | Path], config: Config | None
 ) -> list[tuple[Path, SourceConfig | None]]:
     """The files to read, each with the config source that claims it (if any)."""
+    return [(f, source) for f, source, _ in _collect_files(paths, config)]
+
+
+def _collect_files(
+    paths: Sequence[str | Path], config: Config | None
+) -> list[tuple[Path, SourceConfig | None, bool]]:
+    """The files to read, with their config source and whether a folder scan found them."""
     claimed: dict[Path, SourceConfig] = {}
     for source in config.sources if config else ():
         if not source.path:
@@ -87,17 +94,18 @@ def collect_files(
             )
         for m in matches:
             claimed.setdefault(m.resolve(), source)
-    seen: dict[Path, SourceConfig | None] = {}
+    seen: dict[Path, tuple[SourceConfig | None, bool]] = {}
     for raw in paths:
         p = Path(raw).expanduser()
         if not p.exists():
             raise InputError("no such file or folder", path=str(p))
         files = _folder_files(p) if p.is_dir() else [p]
         for f in files:
-            seen.setdefault(f.resolve(), claimed.get(f.resolve()))
+            source = claimed.get(f.resolve())
+            seen.setdefault(f.resolve(), (source, p.is_dir() and source is None))
     for f, source in claimed.items():
-        seen.setdefault(f, source)
-    return list(seen.items())
+        seen.setdefault(f, (source, False))
+    return [(f, source, scanned) for f, (source, scanned) in seen.items()]
 
 
 def source_for(path: Path, config: Config | None) -> SourceConfig | None:
@@ -206,7 +214,10 @@ def load(
     With a `cache`, a file unchanged since an earlier run is not parsed again (crmkpi.cache).
     `progress(done, files)` is called before each file and once after the last.
     """
-    files = collect_files(paths, config)
+    found = _collect_files(paths, config)
+    files = [(f, source) for f, source, _ in found]
+    scanned = {f for f, _, from_folder in found if from_folder}
+    unused: list[UnknownTableError] = []
     if not files:
         raise InputError(
             "no input files",
@@ -234,11 +245,17 @@ def load(
             converted_folders.add(path.parent)
             continue
         source = source or source_for(path, config)
-        parsed = (
-            cached_read(cache, path, source, config, read_file)
-            if cache is not None
-            else read_file(path, source, config)
-        )
+        try:
+            parsed = (
+                cached_read(cache, path, source, config, read_file)
+                if cache is not None
+                else read_file(path, source, config)
+            )
+        except UnknownTableError as exc:
+            if path not in scanned or source is not None:
+                raise
+            unused.append(exc)  # a folder's accounts, users, products...: listed, not fatal
+            continue
         for _grid, conv in parsed:
             parts = [conv] + ([conv.history] if conv.history is not None else [])
             for part in parts:
@@ -251,6 +268,8 @@ def load(
                 first_preset = conv.mapping.preset
     if progress is not None:
         progress(len(files), [f for f, _ in files])
+    if unused and not by_table:
+        raise unused[0]  # nothing in the folder was usable: say why the first file was not
     frames = {}
     for table, parts in by_table.items():
         frame = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
@@ -277,6 +296,7 @@ def load(
         rejects=pl.concat(rejects, how="vertical"),
         stages=stage_model,
         config=config,
+        unused=[(str(exc.path), exc.message) for exc in unused],
     )
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from crmkpi.config import SourceConfig
-from crmkpi.errors import InputError
+from crmkpi.errors import InputError, UnknownTableError
 from crmkpi.io.vocabulary import Preset, languages, normalise_header, presets
 from crmkpi.schema import TABLES
 
@@ -22,7 +23,7 @@ from crmkpi.schema import TABLES
 FILE_WORDS: dict[str, tuple[str, ...]] = {
     "deals": ("deal", "opportunit", "potential", "pipeline", "сделк", "معامل", "فرصت", "ευκαιρ",
               "oportunidad", "negocio", "oportunitat", "chance", "affaire", "opportunit", "fırsat"),
-    "stage_history": ("history", "histor", "flow", "stage change", "stagechange", "истори",
+    "stage_history": ("history", "histor", "flow", "stage", "stage change", "stagechange", "истори",
                       "تاریخچه", "ιστορικ", "historial", "verlauf", "storico", "geçmiş"),
     "leads": ("lead", "mql", "prospect", "inquir", "лид", "سرنخ", "υποψήφ", "cliente potencial"),
     "activities": ("activit", "call", "task", "event", "meeting", "engagement", "звонк", "дела",
@@ -31,6 +32,13 @@ FILE_WORDS: dict[str, tuple[str, ...]] = {
     "subscriptions": ("subscription", "mrr", "billing", "churn", "подписк", "اشتراک", "συνδρομ"),
     "nps": ("nps", "survey", "feedback", "опрос", "نظرسنجی", "έρευνα", "encuesta"),
 }  # fmt: skip
+
+# Records a full CRM export holds beside the canonical tables. A file named after one of them
+# (and after no canonical table) is not guessed into a table by a chance header match: Salesforce's
+# Product2 or a Zoho Invoices file has an Id and a CreatedDate too, but holds no leads.
+OTHER_RECORD_WORDS = ("account", "contact", "user", "role", "product", "pricebook", "recordtype",
+                      "case", "invoice", "quote", "order", "company", "companies", "owner",
+                      "territor", "vendor", "solution", "price", "team")  # fmt: skip
 
 HELPER_PREFIX = "_"
 
@@ -161,6 +169,15 @@ def _file_bonus(table: str, file_name: str, preset: Preset | None) -> float:
     return 4.0 if mine and mine >= max(longest(t) for t in TABLES) else 0.0
 
 
+def _other_record(file_name: str, preset: Preset | None) -> str | None:
+    """The non-canonical record kind a file's name announces ("account"), unless the name also
+    names a canonical table ("OpportunityContactRole" is about deals)."""
+    stem = re.sub(r"[^a-z]", "", Path(file_name).stem.casefold())
+    if any(_file_bonus(t, stem, preset) for t in TABLES):
+        return None
+    return next((w for w in OTHER_RECORD_WORDS if w in stem), None)
+
+
 def wide_history_columns(headers: list[str]) -> list[tuple[str, str]]:
     """Headers like `Date entered "Closed Won (Sales Pipeline)"`: (header, stage label)."""
     out = []
@@ -195,6 +212,13 @@ def map_headers(headers: list[str], file_name: str, source: SourceConfig | None 
             raise InputError(
                 f"unknown table {t!r}", path=file_name, hint=f"known: {', '.join(TABLES)}"
             )
+    other = _other_record(file_name, preset)
+    if other and not (source and source.table):
+        raise UnknownTableError(
+            f"holds {other} records, which no KPI reads",
+            path=file_name,
+            hint="if it is one of the tables, say so in crmkpi.toml [sources.NAME] table = ...",
+        )
     candidates: dict[str, tuple[float, list[ColumnMatch]]] = {}
     wide = wide_history_columns(headers)
     for table in tables:
@@ -256,7 +280,7 @@ def _no_table_error(
             f"{t} (needs {', '.join(' or '.join(alts) for alts in spec.required)})"
             for t, spec in TABLES.items()
         )
-        return InputError(
+        return UnknownTableError(
             f"not a table of a known kind; headers found: {shown}",
             path=file_name,
             hint=f"expected one of: {needs}; or map its columns in crmkpi.toml "
@@ -275,7 +299,7 @@ def _no_table_error(
         need = " or ".join(alts)
         hints.append(f"{need} (closest header: {norm_headers[near[0]]!r})" if near else need)
     expected = ", ".join(TABLES) if not (source and source.table) else source.table
-    return InputError(
+    return UnknownTableError(
         f"cannot tell which table this file holds: closest is {best}, which needs "
         f"{'; '.join(hints)}; headers found: {shown}",
         path=file_name,

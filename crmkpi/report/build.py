@@ -161,6 +161,10 @@ def build_report(
         if kind == "value":
             computable = [m for m in metrics if m.id in found]
     skipped += [{"kpi": m.id, "reason": reasons[m.id]} for m in metrics if m.id in reasons]
+    skipped += [
+        {"file": path, "reason": "files not used (no known table)", "detail": why}
+        for path, why in ds.unused
+    ]
     for metric in computable:
         table = metric.needs[0][0] if metric.needs else ""
         summed_across = metric.unit in CURRENCY_UNITS and table in mixed and not metric.monetary

@@ -401,7 +401,8 @@ def render(report: Report, **_: Any) -> bytes:
     )  # fmt: skip
     _plain_sheet(
         wb, names, "Not computed", ["KPI or table", "Reason"],
-        [[s.get("kpi") or s.get("table"), s["reason"]] for s in report.skipped],
+        [[s.get("kpi") or s.get("table") or s.get("file"), s.get("detail", s["reason"])]
+         for s in report.skipped],
     )  # fmt: skip
     _plain_sheet(
         wb, names, "Definitions", ["KPI id", "KPI", "Group", "Unit", "Better when", "Formula"],

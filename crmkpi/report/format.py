@@ -191,6 +191,9 @@ def skipped_lines(report: Report) -> list[str]:
     """One line per reason: which KPIs and tables were left out and why."""
     grouped: dict[str, list[str]] = {}
     for entry in report.skipped:
+        if "file" in entry:
+            grouped.setdefault(entry["reason"], []).append(display_path(entry["file"]))
+            continue
         name = entry.get("kpi") or entry.get("table") or "?"
         kpi = report.kpis.get(name)
         shown = kpi.label if kpi else entry.get("title", name)
