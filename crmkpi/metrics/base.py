@@ -101,14 +101,33 @@ def period_end(start: pl.Expr, grain: Grain) -> pl.Expr:
     return start.dt.offset_by(PERIODS[grain.period])
 
 
+_SHARED = "_metric_plan_cache"
+
+
+def shared_cache(ds: Dataset, config: Config | None) -> dict[str, Any]:
+    """Plans that do not depend on the grain (stage history passes, rates), shared by every
+    Context on the same frames and config, so a report cutting KPIs at several grains in one
+    collect builds them once. Replacing a frame, the stage model or the config starts afresh."""
+    key = (id(config), id(ds.stages), *(id(frame) for frame in ds.frames.values()))
+    store = ds.__dict__.setdefault(_SHARED, {})
+    if key not in store:
+        store.clear()
+        store[key] = {}
+    return store[key]
+
+
 @dataclass(frozen=True)
 class Context:
-    """What a metric sees: the dataset, the grain and the config (plus a per-run cache)."""
+    """What a metric sees: the dataset, the grain and the config (plus the shared plan cache)."""
 
     ds: Dataset
     grain: Grain = field(default_factory=Grain)
     config: Config | None = None
-    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    cache: dict[str, Any] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.cache is None:
+            object.__setattr__(self, "cache", shared_cache(self.ds, self.config))
 
     def table(self, name: str) -> pl.LazyFrame:
         """The canonical table; categorical text columns are read as text, so labels join and
