@@ -89,6 +89,27 @@ def table_plans(
     return plans
 
 
+# Shared intermediates (see crmkpi.metrics.stages) worth keeping once computed: a later call on
+# the same data (the tables after the KPIs, another grain) starts from them.
+_KEEP = ("deal_reach:", "stays", "stage_days")
+_KEPT = "__kept"
+
+
+def collect(ctx: Context, plans: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:
+    """Collect `plans` in one `pl.collect_all`, keeping the shared intermediates they built."""
+    kept: set[str] = ctx.cache.setdefault(_KEPT, set())
+    extra = {
+        key: plan
+        for key, plan in ctx.cache.items()
+        if isinstance(plan, pl.LazyFrame) and key.startswith(_KEEP) and key not in kept
+    }
+    frames = pl.collect_all([*plans.values(), *extra.values()])
+    for key, frame in zip(extra, frames[len(plans) :], strict=True):
+        ctx.cache[key] = frame.lazy()
+        kept.add(key)
+    return dict(zip(plans, frames[: len(plans)], strict=True))
+
+
 def _context(ds: Dataset, grain: Grain | None, config: Config | None) -> Context:
     config = config if config is not None else ds.config
     grain = grain or Grain()
@@ -117,8 +138,7 @@ def evaluate(
     from crmkpi.metrics import CATALOG
 
     ctx = _context(ds, grain, config)
-    plans = metric_plans(ctx, _lookup(CATALOG, ids, "metric"), skipped)
-    return dict(zip(plans, pl.collect_all(list(plans.values())), strict=True))
+    return collect(ctx, metric_plans(ctx, _lookup(CATALOG, ids, "metric"), skipped))
 
 
 def evaluate_tables(
@@ -133,5 +153,4 @@ def evaluate_tables(
     from crmkpi.metrics import TABLE_CATALOG
 
     ctx = _context(ds, grain, config)
-    plans = table_plans(ctx, _lookup(TABLE_CATALOG, ids, "table"), skipped)
-    return dict(zip(plans, pl.collect_all(list(plans.values())), strict=True))
+    return collect(ctx, table_plans(ctx, _lookup(TABLE_CATALOG, ids, "table"), skipped))

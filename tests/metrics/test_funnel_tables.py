@@ -273,3 +273,14 @@ def _grain_since(since):  # noqa: ANN001, ANN202
     from crmkpi.metrics import Grain
 
     return Grain(since=since)
+
+
+def test_kept_intermediates_give_the_same_tables() -> None:
+    fresh = evaluate_tables(Dataset(frames=history_frames(), stages=STAGES),
+                            ["funnel", "stuck_deals", "forecast"])  # fmt: skip
+    ds = Dataset(frames=history_frames(), stages=STAGES)
+    evaluate(ds, ["weighted_pipeline"])  # keeps the deals' reach for the next call
+    again = evaluate_tables(ds, ["funnel", "stuck_deals", "forecast"])
+    twice = evaluate_tables(ds, ["funnel", "stuck_deals", "forecast"])
+    for table, frame in fresh.items():
+        assert again[table].equals(frame) and twice[table].equals(frame), table
