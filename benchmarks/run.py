@@ -57,10 +57,16 @@ class Timing:
     seconds: list[float] = field(default_factory=list)
     peak_kb: list[int] = field(default_factory=list)
     cpu_seconds: list[float] = field(default_factory=list)  # user + system: load-independent
-    killed: bool = False  # a run passed --max-rss-gb and was stopped
+    killed_after: float | None = None  # seconds until a run passed --max-rss-gb and was stopped
+
+    @property
+    def killed(self) -> bool:
+        return self.killed_after is not None
 
     def cell(self, value: float, unit: str = "s") -> str:
-        return f"killed at {MAX_RSS_KB / 1024**2:.0f} GB" if self.killed else f"{value:.2f} {unit}"
+        if self.killed:
+            return f"killed at {MAX_RSS_KB / 1024**2:.0f} GB after {self.killed_after:.0f} s"
+        return f"{value:.2f} {unit}"
 
     @property
     def median(self) -> float:
@@ -125,7 +131,7 @@ def run_once(
         if stdout:
             out.close()  # type: ignore[union-attr]
     if killed.is_set():
-        raise OverMemory(" ".join(args))
+        raise OverMemory(elapsed)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}): {err.decode()[-2000:]}")
     return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
@@ -137,8 +143,8 @@ def measure(args: list[str], runs: int, stdout: Path | None = None) -> Timing:
         try:
             seconds, peak, cpu = run_once(args, stdout)
         except OverMemory as exc:
-            print(f"    killed above {MAX_RSS_KB / 1024**2:.1f} GiB: {exc}", flush=True)
-            timing.killed = True
+            timing.killed_after = exc.args[0]
+            print(f"    killed above {MAX_RSS_KB / 1024**2:.1f} GiB after {exc.args[0]:.0f} s")
             break
         timing.seconds.append(seconds)
         timing.peak_kb.append(peak)
@@ -321,11 +327,7 @@ def bench_size(n: int, runs: int, pandas: bool, scratch: Path) -> SizeResult:
         baseline = measure(
             [PYTHON, str(HERE / "pandas_baseline.py"), str(folder)], runs, pandas_out
         )
-        if report.killed:
-            problems = ["not compared: the crmkpi run was killed"]
-        elif baseline.killed:
-            problems = ["not compared: the pandas run was killed"]
-        else:
+        if not (report.killed or baseline.killed):  # a killed run's output is not a report
             problems = cross_check(report_out, pandas_out)
     return SizeResult(n, report, floor, baseline, cached, before, load_average(), problems)
 
@@ -358,7 +360,13 @@ def bench_help(runs: int = 10) -> Timing:
     return measure([CRMKPI, "--help"], runs)
 
 
+def _ratio(value: float) -> str:
+    return f"{value:.2f}x" if math.isfinite(value) and value > 0 else "–"
+
+
 def _verdict(value: float, limit: float) -> str:
+    if not math.isfinite(value) or value <= 0:
+        return "missed (the crmkpi run was killed)"
     if value <= limit:
         return "met"
     return f"missed by {value / limit - 1:.0%}"
@@ -410,8 +418,8 @@ def render(
                     f"{r.pandas.peak_mb:,.0f} MB",
                 ]
                 speed_cells = [
-                    f"{r.pandas.median / r.report.median:.2f}x",
-                    f"{r.pandas.cpu_median / r.report.cpu_median:.2f}x",
+                    _ratio(r.pandas.median / r.report.median),
+                    _ratio(r.pandas.cpu_median / r.report.cpu_median),
                 ]
             cached = f"{r.cached.median:.2f} s" if r.cached else "–"
             lines.append(
@@ -422,33 +430,42 @@ def render(
                 f"| {r.load_before} → {r.load_after} |"
             )
             ratios.append(
-                f"| {r.deals:,} | {vs_floor:.2f}x "
-                f"| {r.report.cpu_median / r.floor.cpu_median:.2f}x | {' | '.join(speed_cells)} |"
+                f"| {r.deals:,} | {_ratio(vs_floor)} "
+                f"| {_ratio(r.report.cpu_median / r.floor.cpu_median)} "
+                f"| {' | '.join(speed_cells)} |"
             )
             label = {1_000_000: "1m", 10_000_000: "10m"}.get(r.deals)
             if label:
                 limit = GOALS[f"report_vs_floor_{label}"]
                 goals.append(
-                    (f"report within {limit}x of the floor at {r.deals:,}", f"{vs_floor:.2f}x",
+                    (f"report within {limit}x of the floor at {r.deals:,}", _ratio(vs_floor),
                      _verdict(vs_floor, limit))
                 )  # fmt: skip
                 if r.pandas:
                     limit = GOALS[f"pandas_vs_report_{label}"]
                     speedup = r.pandas.median / r.report.median
+                    verdict = (
+                        "met" if speedup >= limit
+                        else "missed (the crmkpi run was killed)" if r.report.killed
+                        else f"missed ({speedup / limit:.0%} of the goal)"
+                    )  # fmt: skip
                     goals.append(
-                        (f"at least {limit}x faster than pandas at {r.deals:,}",
-                         f"{speedup:.2f}x", "met" if speedup >= limit
-                         else f"missed ({speedup / limit:.0%} of the goal)")
+                        (f"at least {limit}x faster than pandas at {r.deals:,}", _ratio(speedup),
+                         verdict)
                     )  # fmt: skip
             if r.deals == 10_000_000:
                 gb = r.report.peak_mb / 1024
                 limit = GOALS["memory_10m_gb"]
-                goals.append((f"peak memory under {limit} GB at 10M", f"{gb:.2f} GB",
-                              _verdict(gb, limit)))  # fmt: skip
+                measured = f"over {gb:.0f} GB (killed)" if r.report.killed else f"{gb:.2f} GB"
+                verdict = f"missed by over {gb / limit - 1:.0%}" if r.report.killed else (
+                    _verdict(gb, limit))  # fmt: skip
+                goals.append((f"peak memory under {limit} GB at 10M", measured, verdict))
         lines += ratios
         lines.append("")
         for r in sizes:
             status = "agree" if not r.problems else "DISAGREE: " + "; ".join(r.problems)
+            if r.report.killed or (r.pandas and r.pandas.killed):
+                status = "were not compared (a run was killed)"
             checked = "headline KPIs and funnel" if r.pandas else "(pandas not run)"
             lines.append(f"- {r.deals:,} deals: crmkpi and pandas {checked} {status}.")
         lines.append("")
