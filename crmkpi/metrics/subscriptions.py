@@ -142,9 +142,9 @@ def movements(ctx: Context) -> pl.LazyFrame:
         .group_by([*others, PERIOD])
         .agg(
             *(pl.col(m).sum() for m in MOVES),
-            pl.col("__new_c").sum().alias("new_customers"),
-            pl.col("__react_c").sum().alias("reactivated_customers"),
-            pl.col("__churn_c").sum().alias("churned_customers"),
+            pl.col("__new_c").sum().cast(pl.Int64).alias("new_customers"),
+            pl.col("__react_c").sum().cast(pl.Int64).alias("reactivated_customers"),
+            pl.col("__churn_c").sum().cast(pl.Int64).alias("churned_customers"),
         )
         .filter(pl.col(PERIOD) <= last)
     )

@@ -153,13 +153,20 @@ def test_mrr_movements_add_up_to_the_mrr_change(subs: pl.DataFrame) -> None:
         if same and timedelta(0) <= nxt["start_at"] - r["end_at"] <= timedelta(days=1):
             r["end_at"] = nxt["start_at"]
     by_month = dict(zip(mrr["period"], mrr["value"], strict=True))
-    for start, end_value in zip(table["period"], table["mrr_end"], strict=True):
+    for start, end_value, customers in zip(
+        table["period"], table["mrr_end"], table["customers_end"], strict=True
+    ):
         end = (start + timedelta(days=32)).replace(day=1)
-        expected = sum(
-            r["mrr"] for r in rows
+        alive = [
+            r for r in rows
             if r["start_at"] < end and (r["end_at"] is None or r["end_at"] >= end)
-        )  # fmt: skip
+        ]  # fmt: skip
+        expected = sum(r["mrr"] for r in alive)
         assert abs(end_value - expected) < 1e-6
         assert abs(by_month[start] - expected) < 1e-6
+        per_customer: dict[str, float] = {}
+        for r in alive:
+            per_customer[r["customer_id"]] = per_customer.get(r["customer_id"], 0.0) + r["mrr"]
+        assert customers == sum(1 for v in per_customer.values() if v > 1e-9)
     churn = evaluate(ds, ["customer_churn_rate"], grain)["customer_churn_rate"]["value"]
     assert ((churn.drop_nulls() >= 0) & (churn.drop_nulls() <= 1)).all()
