@@ -100,10 +100,14 @@ def add_change(frame: pl.LazyFrame, others: Sequence[str]) -> pl.LazyFrame:
 
 
 def finish(metric: Metric, ctx: Context, frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Per period: fill the calendar gaps and add the change against the previous period."""
+    """Counts as signed integers (a difference of two never wraps around); per period, fill the
+    calendar gaps and add the change against the previous period."""
+    schema = frame.collect_schema()
+    if schema.get(VALUE) in (pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64):
+        frame = frame.with_columns(pl.col(VALUE).cast(pl.Int64))
     if not ctx.grain.period:
         return frame
-    names = frame.collect_schema().names()
+    names = schema.names()
     others = [c for c in names if c not in (PERIOD, VALUE, PREVIOUS, CHANGE)]
     if not metric.point_in_time:
         frame = complete_periods(frame, ctx.grain, others, 0 if metric.additive else None)

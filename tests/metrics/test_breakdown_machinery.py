@@ -188,3 +188,11 @@ def test_categorical_text_columns_give_the_same_results() -> None:
     fa = evaluate_tables(Dataset(frames={"deals": plain}, stages=STAGES), ["funnel"])
     fb = evaluate_tables(Dataset(frames={"deals": coded}, stages=STAGES), ["funnel"])
     assert fa["funnel"].equals(fb["funnel"])
+
+
+def test_counts_are_signed_so_differences_never_wrap() -> None:
+    got = evaluate(deals_ds(), ["deals_won", "deals_created", "deals_open"], Grain(period="month"))
+    for kpi, frame in got.items():
+        assert frame["value"].dtype == pl.Int64, kpi
+        diff = frame["value"].diff().drop_nulls()
+        assert (diff.abs() < 10).all(), kpi  # Jan->Feb deals_won is 0 - 1 = -1, not 2**32 - 1
