@@ -135,7 +135,7 @@ METRICS = [
     arpa,
     clv,
     Metric(
-        "clv_cac_ratio", "CLV : CAC", "ratio", "higher",
+        "clv_cac_ratio", "CLV : CAC", "multiple", "higher",
         needs(("spend", ["date", "amount"]), (SUBS, ["customer_id", "start_at", "mrr"])),
         "clv / cac", combine({"clv": clv, "cac": cac}, lambda c: safe_div(c["clv"], c["cac"])),
         period_date="as clv and cac", monetary=True, reference=SKOK + " (healthy above 3)",

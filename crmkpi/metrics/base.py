@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 UNITS = (
     "count",
     "ratio",
+    "multiple",
     "currency",
     "currency_per_day",
     "days",

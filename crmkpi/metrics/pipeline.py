@@ -228,7 +228,7 @@ METRICS = [
         null_reason="no won deal in the period (no win rate, size or cycle)",
     ),
     Metric(
-        "pipeline_coverage", "Pipeline coverage", "ratio", "higher",
+        "pipeline_coverage", "Pipeline coverage", "multiple", "higher",
         needs(("deals", ["status", "created_at", "amount"])),
         "open_pipeline_value / quota of one period",
         _coverage,

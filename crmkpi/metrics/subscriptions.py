@@ -256,7 +256,7 @@ METRICS = [
         point_in_time=True, additive=True, monetary=True, reference=CHARTMOGUL,
     ),
     Metric(
-        "quick_ratio", "SaaS quick ratio", "ratio", "higher", NEED,
+        "quick_ratio", "SaaS quick ratio", "multiple", "higher", NEED,
         "(new + expansion + reactivation MRR) / (churned + contraction MRR)",
         _from_movements(QUICK), period_date="movement dates", notes=_LATEST, monetary=True,
         reference="Mamoon Hamid (Social Capital), SaaS quick ratio",

@@ -52,6 +52,8 @@ def number_format(unit: str, currency: str | None = None) -> str:
     """The Excel number format for a unit: 0.0% for ratios, #,##0 "EUR" for money."""
     if unit == "ratio":
         return "0.0%"
+    if unit == "multiple":
+        return '0.0"x"'
     if unit in ("currency", "currency_per_day"):
         suffix = f' "{currency}"' if currency else ""
         per_day = '"/d"' if unit == "currency_per_day" else ""

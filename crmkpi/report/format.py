@@ -54,6 +54,8 @@ def format_value(value: Any, unit: str = "", currency: str | None = None) -> str
         value = abs(value)  # -0.0 would print as "-0"
     if unit == "ratio":
         return _no_minus_zero(f"{value * 100:.1f}%")
+    if unit == "multiple":
+        return f"{value:,.1f}x"
     if unit in ("currency", "currency_per_day"):
         text = f"{value:,.0f}" if abs(value) >= 10 or value == 0 else f"{value:,.2f}"
         text = _no_minus_zero(text)
