@@ -401,9 +401,6 @@ def test_report_owner_table_matches_plain_python(report, deals):
             assert rows[owner][column] == pytest.approx(values[column], rel=1e-9), (owner, column)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the owners table names the count 'won'; the JSON contract says 'deals_won'"
-)
 def test_report_owner_table_counts_deals_won(report, deals):
     rows = owner_rows(report)
     for owner, values in expected_owners(deals).items():

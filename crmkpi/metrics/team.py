@@ -21,8 +21,8 @@ def _deal_columns(ctx: Context, keys: list[str]) -> pl.LazyFrame:
         return frame
     closed = ctx.window(ctx.money(ctx.table("deals"), "deals").filter(CLOSED), "closed_at")
     aggs = [
-        WON.sum().cast(pl.Int64).alias("won"),
-        LOST.sum().cast(pl.Int64).alias("lost"),
+        WON.sum().cast(pl.Int64).alias("deals_won"),
+        LOST.sum().cast(pl.Int64).alias("deals_lost"),
         safe_div(WON.sum(), pl.len()).alias("win_rate"),
         cycle_days().filter(WON).median().alias("cycle_days_median"),
     ]
@@ -80,7 +80,7 @@ def _owners(ctx: Context) -> pl.LazyFrame:
 
 
 UNITS = {
-    "deals": "count", "won": "count", "lost": "count", "win_rate": "ratio",
+    "deals": "count", "deals_won": "count", "deals_lost": "count", "win_rate": "ratio",
     "cycle_days_median": "days", "revenue_won": "currency", "avg_deal_size": "currency",
     "lead_response_minutes_median": "minutes", "activities": "count", "rank": "count",
 }  # fmt: skip
