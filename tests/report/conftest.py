@@ -6,11 +6,11 @@ from datetime import datetime
 
 import polars as pl
 import pytest
+from injected_text import INJECTED  # noqa: E402
 
 from crmkpi.dataset import InputSummary
 from crmkpi.report.model import Alert, Comparison, KpiValue, Report, Section, TableResult
 
-INJECTED = '=HYPERLINK("http://evil.example","x")'
 MONTHS = [f"2025-{m:02d}" for m in range(1, 7)]
 
 

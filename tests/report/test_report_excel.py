@@ -8,7 +8,7 @@ import re
 import zipfile
 
 import pytest
-from conftest import INJECTED
+from injected_text import INJECTED
 from openpyxl import load_workbook
 
 from crmkpi.report import excel

@@ -8,9 +8,9 @@ import json
 import re
 
 import pytest
-from conftest import INJECTED
 from hypothesis import given
 from hypothesis import strategies as st
+from injected_text import INJECTED
 
 from crmkpi.errors import UsageError
 from crmkpi.report import csv as csv_renderer
