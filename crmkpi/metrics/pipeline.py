@@ -29,9 +29,16 @@ AMOUNT = pl.col("amount")
 HUBSPOT = "HubSpot, Salesforce sales reporting definitions"
 
 
+CYCLE_NOTE = (
+    "A deal closed before it was created (a data error, counted in the data-quality facts, "
+    "e.g. a CRM migration that reset creation dates) has no cycle and is left out."
+)
+
+
 def cycle_days() -> pl.Expr:
-    """Days from creation to close, fractional when times are known."""
-    return (pl.col("closed_at") - pl.col("created_at")).dt.total_microseconds() / DAY_US
+    """Days from creation to close, fractional when times are known; null when negative."""
+    days = (pl.col("closed_at") - pl.col("created_at")).dt.total_microseconds() / DAY_US
+    return pl.when(days >= 0).then(days)
 
 
 def open_stock(ctx: Context, weight: pl.Expr, amount: bool = False) -> pl.LazyFrame:
@@ -103,7 +110,7 @@ sales_cycle_days_mean = Metric(
     needs(("deals", ["status", "created_at", "closed_at"])),
     "mean of closed_at - created_at over won deals, in fractional days",
     aggregate("deals", "closed_at", cycle_days().filter(WON).mean()),
-    period_date="closed_at", reference=HUBSPOT,
+    period_date="closed_at", reference=HUBSPOT, notes=CYCLE_NOTE,
     null_reason="no won deal with both dates in the period",
 )  # fmt: skip
 
@@ -207,7 +214,7 @@ METRICS = [
         needs(("deals", ["status", "created_at", "closed_at"])),
         "median of closed_at - created_at over won deals, in fractional days",
         aggregate("deals", "closed_at", cycle_days().filter(WON).median()),
-        period_date="closed_at", reference=HUBSPOT,
+        period_date="closed_at", reference=HUBSPOT, notes=CYCLE_NOTE,
         null_reason="no won deal with both dates in the period",
     ),
     sales_cycle_days_mean,
