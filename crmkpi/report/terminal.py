@@ -90,14 +90,17 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
     period_basis = comparison is not None and comparison.basis == "period"
     has["latest"] = period_basis and any(k.latest is not None for k in kpis)
     has["previous"] = comparison is not None and any(k.previous is not None for k in kpis)
+    has["last_run"] = any(k.history_previous is not None for k in kpis)
     headers = {
         "change": "Change", "status": "Status", "target": "Target", "trend": "Trend",
         "latest": comparison.current_name if comparison else "",
         "previous": (comparison.previous_name or "Previous") if comparison else "",
+        "last_run": "Last run",
     }  # fmt: skip
     shown = {
         "latest": {k.id: format_value(k.latest, k.unit) for k in kpis},
         "previous": {k.id: format_value(k.previous, k.unit) for k in kpis},
+        "last_run": {k.id: format_value(k.history_previous, k.unit) for k in kpis},
     }
     widths = {
         "target": max([6, *(len(k.target or "") for k in kpis)]),
@@ -106,7 +109,7 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
         "trend": max([5, *(len(k.trend) for k in kpis)]),
         **{n: max(len(headers[n]), *(len(v) for v in shown[n].values())) for n in shown},
     }
-    order = ("target", "status", "latest", "previous", "change", "trend")
+    order = ("target", "status", "latest", "previous", "last_run", "change", "trend")
     names = ["kpi", "value", *(n for n in order if has[n])]
 
     def needed() -> int:
@@ -115,7 +118,7 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
 
     # Narrow terminals: the period values go first (change says it), then labels give up to
     # 12 cells, then the least needed columns go.
-    for name in ("latest", "previous"):
+    for name in ("latest", "previous", "last_run"):
         if needed() > look.width and name in names:
             names.remove(name)
     label_width -= min(max(0, label_width - 16), max(0, needed() - look.width))
@@ -145,6 +148,8 @@ def _kpi_cells(kpi: KpiValue, names: list[str], value: list[str], look: Look) ->
     for name in names[2:]:
         if name in ("latest", "previous"):
             cells.append(Text(format_value(getattr(kpi, name), kpi.unit), style="dim"))
+        elif name == "last_run":
+            cells.append(Text(format_value(kpi.history_previous, kpi.unit), style="dim"))
         elif name == "change":
             style = CHANGE_STYLE.get(kpi.change_direction or "", "")
             cells.append(Text(format_change(kpi, not look.unicode), style=style))
