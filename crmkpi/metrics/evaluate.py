@@ -96,7 +96,12 @@ _KEPT = "__kept"
 
 
 def collect(ctx: Context, plans: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFrame]:
-    """Collect `plans` in one `pl.collect_all`, keeping the shared intermediates they built."""
+    """Collect `plans` in one `pl.collect_all`, keeping the shared intermediates they built.
+
+    With no plans there is nothing to share the intermediates with: they are left unbuilt
+    (a report asks for no extra KPI most of the time, and building them costs seconds)."""
+    if not plans:
+        return {}
     kept: set[str] = ctx.cache.setdefault(_KEPT, set())
     extra = {
         key: plan
