@@ -176,6 +176,15 @@ def outcome_success(outcome: pl.Expr, distinct: list[str]) -> pl.Expr:
     """activities.success from outcome words: success words -> true, failure words -> false."""
     w = words()
     table: dict[str, object] = {**{k: False for k in w.failure}, **{k: True for k in w.success}}
-    return outcome.replace_strict(
-        word_lookup(distinct, table), default=None, return_dtype=pl.Boolean
-    )
+    lookup = word_lookup(distinct, table)
+    # Outcomes are often phrases ("Meeting held", "No reply yet"): a failure phrase inside the
+    # text decides first (so "not connected" is not read as "connected"), then a success word.
+    for value in distinct:
+        if value in lookup:
+            continue
+        text = f" {normalise_word(value)} "
+        if any(f" {phrase} " in text for phrase in w.failure):
+            lookup[value] = False
+        elif any(f" {word} " in text for word in w.success):
+            lookup[value] = True
+    return outcome.replace_strict(lookup, default=None, return_dtype=pl.Boolean)
