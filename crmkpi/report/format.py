@@ -87,7 +87,7 @@ def kpi_value_lines(kpi: KpiValue, show_currency: bool = True) -> list[str]:
 
 
 def format_change(kpi: KpiValue, ascii_only: bool = False) -> str:
-    """Change against the previous period: points for ratios, percent for everything else."""
+    """Change against the previous period: points for ratios and scores, percent otherwise."""
     if kpi.change is None and kpi.delta is None:
         return ""
     up, down = ("+", "-") if ascii_only else ("▲", "▼")
@@ -96,6 +96,11 @@ def format_change(kpi: KpiValue, ascii_only: bool = False) -> str:
         if round(points, 1) == 0:
             return "0.0 pp"
         return f"{up if points > 0 else down}{abs(points):.1f} pp"
+    if kpi.unit == "score" and kpi.delta is not None:
+        # NPS runs from -100 to 100: a relative change of a score near zero means nothing.
+        if round(kpi.delta, 1) == 0:
+            return "0.0 pts"
+        return f"{up if kpi.delta > 0 else down}{abs(kpi.delta):.1f} pts"
     if kpi.change is None:
         return "new" if kpi.delta else ""
     if round(kpi.change * 100) == 0:

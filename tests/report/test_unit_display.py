@@ -1,4 +1,4 @@
-"""KPIs that are multiples (CLV : CAC, quick ratio, coverage) read as 3.0x, not as 300%."""
+"""How units read: multiples as 3.0x, ratios as percentages, score changes in points."""
 
 from __future__ import annotations
 
@@ -23,3 +23,13 @@ def test_a_multiple_prints_with_an_x() -> None:
 def test_excel_formats_a_multiple_as_a_number_with_x() -> None:
     assert number_format("multiple") == '0.0"x"'
     assert number_format("ratio") == "0.0%"
+
+
+def test_a_score_changes_by_points() -> None:
+    from crmkpi.report.format import format_change
+    from crmkpi.report.model import KpiValue
+
+    # NPS from 0.0 to 14.6: +14.6 points (a relative change from zero is undefined).
+    kpi = KpiValue("nps", "Net Promoter Score", "score", 14.6, delta=14.6, change=None)
+    assert format_change(kpi) == "▲14.6 pts"
+    assert format_change(kpi, ascii_only=True) == "+14.6 pts"
