@@ -246,14 +246,19 @@ def _header_language(mapping: Mapping) -> Language | None:
 def _line_numbers(frame: pl.DataFrame, grid: Grid) -> pl.Expr:
     """Each row's first line in the file: a quoted cell spanning lines pushes later rows down."""
     rows = pl.int_range(frame.height, dtype=pl.Int64)
-    if grid.format != "csv" or not frame.width:
+    if grid.format != "csv" or not frame.width or grid.multiline_cells is False:
         return rows + grid.first_line
     breaks = pl.sum_horizontal(
         pl.col(h).str.count_matches("\n", literal=True).fill_null(0) for h in frame.columns
     ).cast(pl.Int64)
-    has_breaks = frame.select(
-        pl.any_horizontal(pl.col(h).str.contains("\n", literal=True) for h in frame.columns).any()
-    ).item()
+    has_breaks = (
+        grid.multiline_cells
+        or frame.select(
+            pl.any_horizontal(
+                pl.col(h).str.contains("\n", literal=True) for h in frame.columns
+            ).any()
+        ).item()
+    )
     if not has_breaks:
         return rows + grid.first_line
     height = breaks + 1

@@ -46,6 +46,8 @@ class Grid:
     # line number -> field count, for lines with more fields than the header (the reader keeps
     # the header's width; the loader flags these rows so no dropped field goes unnoticed)
     long_lines: dict[int, int] = field(default_factory=dict)
+    # whether some cell holds a line break, so rows and lines part ways (None: not known)
+    multiline_cells: bool | None = None
 
     @property
     def first_line(self) -> int:
@@ -129,17 +131,19 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
         # csv rows may span lines; count physical lines up to the header row
         idx = find_header_row([list(r) for r in sample_rows])
         skip = offset + _physical_line(body, delimiter, idx)
+    options: dict[str, Any] = {
+        "has_header": False, "skip_lines": skip, "separator": delimiter, "infer_schema": False,
+        "quote_char": '"', "raise_if_empty": False,
+    }  # fmt: skip
     try:
-        raw = pl.read_csv(
-            utf8,
-            has_header=False,
-            skip_lines=skip,
-            separator=delimiter,
-            infer_schema=False,
-            truncate_ragged_lines=True,
-            quote_char='"',
-            raise_if_empty=False,
-        )
+        # No row wider than the header is the common case: reading strictly proves it.
+        raw = pl.read_csv(utf8, truncate_ragged_lines=False, **options)
+        ragged = False
+    except pl.exceptions.ComputeError:
+        ragged = True
+    try:
+        if ragged:
+            raw = pl.read_csv(utf8, truncate_ragged_lines=True, **options)
     except pl.exceptions.ComputeError as exc:
         raise InputError(f"cannot read as delimited text: {exc}", path=str(path)) from exc
     if raw.height == 0:
@@ -148,23 +152,37 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
     body = raw.slice(1)
     body.columns = [f"c{j}" for j in range(body.width)]
     grid = Grid(_header_names(header), body, "csv", skip + 1, encoding, delimiter)
-    grid.long_lines = _long_lines(utf8, skip, delimiter, len(header))
+    # Every row on its own line (lines counted after the skipped ones = header + rows): no cell
+    # holds a line break, and a line without quotes is judged alone exactly as the reader did.
+    lines = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1)
+    grid.multiline_cells = lines != skip + raw.height
+    if ragged or grid.multiline_cells:
+        grid.long_lines = _long_lines(utf8, skip, delimiter, len(header))
+    elif b'"' in utf8:  # the strict read passed: only lines with quotes can be judged apart
+        grid.long_lines = _long_lines(utf8, skip, delimiter, len(header), quoted_only=True)
     return grid
 
 
-def _long_lines(data: bytes, skip: int, delimiter: str, width: int) -> dict[int, int]:
+def _long_lines(
+    data: bytes, skip: int, delimiter: str, width: int, *, quoted_only: bool = False
+) -> dict[int, int]:
     """Lines holding more fields than the header, counted per physical line in one vectorised
     pass: quoted parts are removed first; a line left with an unpaired quote (part of a cell
-    spanning lines) cannot be judged alone and is left out."""
+    spanning lines) cannot be judged alone and is left out. `quoted_only` looks at lines
+    holding a quote only (the others are known not to be wider than the header)."""
     lines = pl.read_csv(
         data, has_header=False, separator="\x1f", quote_char=None, infer_schema=False,
         skip_lines=skip, raise_if_empty=False, truncate_ragged_lines=True,
     )  # fmt: skip
     if lines.width == 0:
         return {}
-    text = lines.to_series(0).str.replace_all(r'"[^"]*"', "")
-    fields = text.str.count_matches(delimiter, literal=True) + 1
+    text = lines.to_series(0)
     numbers = pl.int_range(skip + 1, skip + 1 + text.len(), eager=True)
+    if quoted_only:
+        quoted = text.str.contains('"', literal=True)
+        text, numbers = text.filter(quoted), numbers.filter(quoted)
+    text = text.str.replace_all(r'"[^"]*"', "")
+    fields = text.str.count_matches(delimiter, literal=True) + 1
     many = pl.DataFrame({"line": numbers, "fields": fields, "text": text}).filter(
         (pl.col("fields") > width) & ~pl.col("text").str.contains('"', literal=True)
     )

@@ -71,6 +71,8 @@ def sniff_encoding(data: bytes) -> str:
         return "utf-16"
     if _utf16_without_bom(data[:4096]):
         return "utf-16-le" if data[1:4096:2].count(0) > data[0:4096:2].count(0) else "utf-16-be"
+    if data.isascii():  # ASCII is UTF-8, and checking is many times cheaper than decoding
+        return "utf-8"
     try:
         data.decode("utf-8")
         return "utf-8"
