@@ -188,6 +188,22 @@ def xlsx_zip_bomb(folder: Path, unpacked_gib: float = 1.0) -> Path:
     return path
 
 
+def xlsx_lying_zip_bomb(folder: Path) -> Path:
+    """The same 1 GiB sheet, but its zip headers declare 1 KiB (with the CRC of that first KiB),
+    so that a check of the declared sizes alone lets it through."""
+    row = b'<row><c t="inlineStr"><is><t>bomb</t></is></c></row>'
+    chunk = row * ((1 << 20) // len(row))
+    entries = [_stored(name, data) for name, data in _small_parts().items()]
+    sheet = _deflated_member("xl/worksheets/sheet1.xml", chunk, 1024, _SHEET_OPEN, _SHEET_CLOSE)
+    fields = list(struct.unpack("<IHHHHHIIIHH", sheet[:30]))
+    declared = (_SHEET_OPEN + chunk)[:1024]
+    fields[6], fields[8] = zlib.crc32(declared), len(declared)  # crc, uncompressed size
+    entries.append(struct.pack("<IHHHHHIIIHH", *fields) + sheet[30:])
+    path = folder / "deals.xlsx"
+    path.write_bytes(_zip(entries))
+    return path
+
+
 def xml_entity_bomb(folder: Path) -> Path:
     """A workbook whose sheet declares nested entities (billion laughs) and uses the last one."""
     entities = ['<!ENTITY lol0 "lol">'] + [

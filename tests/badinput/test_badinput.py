@@ -99,7 +99,11 @@ def test_truncated_xlsx(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("build", "words"),
-    [(corpus.xlsx_zip_bomb, ("zip bomb",)), (corpus.xml_entity_bomb, ("XML entities",))],
+    [
+        (corpus.xlsx_zip_bomb, ("zip bomb",)),
+        (corpus.xlsx_lying_zip_bomb, ("declares 1,024 bytes but unpacks to more",)),
+        (corpus.xml_entity_bomb, ("XML entities",)),
+    ],
 )
 def test_bombs_are_refused_before_any_reader_unpacks_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, build: Any, words: tuple[str, ...]
@@ -126,6 +130,8 @@ def test_bombs_keep_memory_bounded(tmp_path: Path) -> None:
     bomb = corpus.xlsx_zip_bomb(tmp_path)  # unpacks to 1 GiB
     (tmp_path / "entities").mkdir()
     entities = corpus.xml_entity_bomb(tmp_path / "entities")
+    (tmp_path / "lying").mkdir()
+    lying = corpus.xlsx_lying_zip_bomb(tmp_path / "lying")  # 1 GiB declared as 1 KiB
     script = (
         "import resource, sys\n"
         "from crmkpi.cli import app\n"
@@ -137,12 +143,12 @@ def test_bombs_keep_memory_bounded(tmp_path: Path) -> None:
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", script, str(bomb), str(entities)],
+        [sys.executable, "-c", script, str(bomb), str(entities), str(lying)],
         capture_output=True, text=True, cwd=tmp_path, check=True,
     )  # fmt: skip
     peak_mb = int(out.stdout.strip().splitlines()[-1]) / 1024
     assert peak_mb < 400, f"peak RSS {peak_mb:.0f} MB"  # the bomb alone would be 1,024 MB
-    assert out.stderr.count("crmkpi: error:") == 2
+    assert out.stderr.count("crmkpi: error:") == 3
 
 
 def test_a_50_mb_cell_is_kept_whole(tmp_path: Path) -> None:
