@@ -7,24 +7,17 @@ from pathlib import Path
 import typer
 
 from crmkpi.cli.app import app, handle_errors
-from crmkpi.cli.completion import complete_paths
+from crmkpi.cli.options import config_option, paths_argument, strict_option
 
 
 @app.command("convert")
 @handle_errors
 def convert_command(
-    paths: list[Path] = typer.Argument(
-        None,
-        metavar="PATH",
-        help="Export files or folders (default: config sources).",
-        autocompletion=complete_paths,
-    ),
+    paths: list[Path] = paths_argument(),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write the tables into."),
     csv: bool = typer.Option(False, "--csv", help="Also write CSV copies (in OUT/csv/)."),
-    config: Path = typer.Option(
-        None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
-    ),
-    strict: bool = typer.Option(False, "--strict", help="Fail on the first rejected value."),
+    config: Path = config_option(),
+    strict: bool = strict_option(),
 ) -> None:
     """Write the canonical tables as Parquet, one file per table, plus the rejected rows.
 

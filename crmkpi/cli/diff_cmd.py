@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from crmkpi.cli.app import app, handle_errors
+from crmkpi.cli.options import config_option
 from crmkpi.errors import UsageError
 
 if TYPE_CHECKING:
@@ -190,9 +191,7 @@ def diff_command(
     new: list[Path] = typer.Argument(
         ..., help="The newer export; give several in date order to count repeated slips."
     ),
-    config: Path = typer.Option(
-        None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
-    ),
+    config: Path = config_option(),
     fmt: str = typer.Option("terminal", "--format", "-f", help="terminal, json, markdown or csv."),
     out: str = typer.Option(
         None, "--out", "-o", help="Write to a file (format from the extension); {date} works."

@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 
 from crmkpi.cli.app import app, handle_errors
-from crmkpi.cli.completion import complete_kpi_ids, complete_paths
+from crmkpi.cli.completion import complete_kpi_ids
+from crmkpi.cli.options import config_option, paths_argument, since_option, until_option
 from crmkpi.errors import UsageError
 
 
@@ -18,14 +19,9 @@ def explain_command(
     kpi: str = typer.Argument(
         ..., metavar="ID", help="KPI id (see `crmkpi metrics`).", autocompletion=complete_kpi_ids
     ),
-    paths: list[Path] = typer.Argument(
-        None,
-        metavar="PATH",
-        help="Export files or folders (default: config sources).",
-        autocompletion=complete_paths,
-    ),
-    since: str = typer.Option(None, "--since", help="Window start (YYYY-MM-DD), inclusive."),
-    until: str = typer.Option(None, "--until", help="Window end (YYYY-MM-DD), exclusive."),
+    paths: list[Path] = paths_argument(),
+    since: str = since_option(),
+    until: str = until_option(),
     where: str = typer.Option(None, "--where", "-w", help="Row filter, as for `crmkpi metric`."),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     rows: Path = typer.Option(
@@ -33,9 +29,7 @@ def explain_command(
         "--rows",
         help="Also write every row of the KPI's table with how it counted (.csv, .json, .md).",
     ),
-    config: Path = typer.Option(
-        None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
-    ),
+    config: Path = config_option(),
 ) -> None:
     """Show how a KPI's value comes from the rows: definition, rows left out, arithmetic."""
     import crmkpi.api as api

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from crmkpi.cli.app import app, handle_errors
+from crmkpi.cli.options import config_option
 from crmkpi.errors import UsageError
 
 HISTORY_FORMATS = ("terminal", "csv", "json")
@@ -45,9 +46,7 @@ def _window(since: str, until: str) -> str:
 def history_command(
     kpi: str = typer.Argument(None, help="KPI id (default: list every KPI saved)."),
     owner: str = typer.Option(None, "--owner", help="The series of one owner's value."),
-    config: Path = typer.Option(
-        None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
-    ),
+    config: Path = config_option(),
     fmt: str = typer.Option("terminal", "--format", "-f", help="terminal, csv or json."),
     last: int = typer.Option(None, "--last", "-n", min=1, help="Only the last N runs."),
 ) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from crmkpi.cli.app import app, handle_errors
+from crmkpi.cli.options import config_option
 
 
 @app.command("inspect")
@@ -17,9 +18,7 @@ def inspect_command(
         False, "--emit-config", help="Print a crmkpi.toml sources section for this file."
     ),
     sheet: str = typer.Option(None, "--sheet", help="Workbook sheet to inspect."),
-    config: Path = typer.Option(
-        None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
-    ),
+    config: Path = config_option(),
 ) -> None:
     """Show format, encoding, delimiter, header row, table, preset, column mapping and parse
     success, ambiguous dates, won/lost stages and data-quality counts of one file."""

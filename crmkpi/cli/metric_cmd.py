@@ -9,6 +9,14 @@ import typer
 
 from crmkpi.cli.app import app, handle_errors
 from crmkpi.cli.completion import complete_columns, complete_kpi_ids_or_paths, complete_periods
+from crmkpi.cli.options import (
+    config_option,
+    since_option,
+    strict_option,
+    table_format_option,
+    table_out_option,
+    until_option,
+)
 from crmkpi.errors import InputError, UsageError
 
 _LOOKS_LIKE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -53,19 +61,15 @@ def metric_command(
         help="day, week, month, quarter or year.",
         autocompletion=complete_periods,
     ),
-    since: str = typer.Option(None, "--since", help="Window start (YYYY-MM-DD), inclusive."),
-    until: str = typer.Option(None, "--until", help="Window end (YYYY-MM-DD), exclusive."),
+    since: str = since_option(),
+    until: str = until_option(),
     where: str = typer.Option(
         None, "--where", "-w", help="Row filter, e.g. 'source = \"Referral\" and amount >= 10000'."
     ),
-    fmt: str = typer.Option(
-        None, "--format", "-f", help="terminal, csv, json or markdown (default: from --out)."
-    ),
-    out: Path = typer.Option(None, "--out", "-o", help="Write to this file (atomically)."),
-    config: Path = typer.Option(
-        None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
-    ),
-    strict: bool = typer.Option(False, "--strict", help="Fail on the first rejected value."),
+    fmt: str = table_format_option(),
+    out: Path = table_out_option(),
+    config: Path = config_option(),
+    strict: bool = strict_option(),
 ) -> None:
     """Print chosen KPIs, broken down by columns and periods.
 

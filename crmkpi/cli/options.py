@@ -1,9 +1,13 @@
-"""Option parsing shared by several commands (dates, lists)."""
+"""Options shared by several commands: their declarations and the parsing of their values."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+import typer
+
+from crmkpi.cli.completion import complete_paths
 from crmkpi.errors import UsageError
 
 
@@ -15,3 +19,39 @@ def parse_when(text: str | None, option: str) -> datetime | None:
         return datetime.fromisoformat(text.strip())
     except ValueError as exc:
         raise UsageError(f"{option} {text!r} is not a date", hint="use YYYY-MM-DD") from exc
+
+
+# Options several commands share, declared once so their names and help stay the same everywhere.
+def paths_argument() -> Any:
+    return typer.Argument(
+        None,
+        metavar="PATH",
+        help="Export files or folders (default: config sources).",
+        autocompletion=complete_paths,
+    )
+
+
+def config_option() -> Any:
+    return typer.Option(None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml).")
+
+
+def strict_option() -> Any:
+    return typer.Option(False, "--strict", help="Fail on the first rejected value.")
+
+
+def since_option() -> Any:
+    return typer.Option(None, "--since", help="Window start (YYYY-MM-DD), inclusive.")
+
+
+def until_option() -> Any:
+    return typer.Option(None, "--until", help="Window end (YYYY-MM-DD), exclusive.")
+
+
+def table_format_option() -> Any:
+    return typer.Option(
+        None, "--format", "-f", help="terminal, csv, json or markdown (default: from --out)."
+    )
+
+
+def table_out_option() -> Any:
+    return typer.Option(None, "--out", "-o", help="Write to this file (atomically).")

@@ -7,7 +7,14 @@ from pathlib import Path
 import typer
 
 from crmkpi.cli.app import app, handle_errors
-from crmkpi.cli.completion import complete_paths, complete_table_names
+from crmkpi.cli.completion import complete_table_names
+from crmkpi.cli.options import (
+    config_option,
+    paths_argument,
+    strict_option,
+    table_format_option,
+    table_out_option,
+)
 from crmkpi.errors import InputError
 
 
@@ -21,20 +28,11 @@ def query_command(
         "rejects; @FILE reads it from a file, - from standard input.",
         autocompletion=complete_table_names,
     ),
-    paths: list[Path] = typer.Argument(
-        None,
-        metavar="PATH",
-        help="Export files or folders (default: config sources).",
-        autocompletion=complete_paths,
-    ),
-    fmt: str = typer.Option(
-        None, "--format", "-f", help="terminal, csv, json or markdown (default: from --out)."
-    ),
-    out: Path = typer.Option(None, "--out", "-o", help="Write to this file (atomically)."),
-    config: Path = typer.Option(
-        None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
-    ),
-    strict: bool = typer.Option(False, "--strict", help="Fail on the first rejected value."),
+    paths: list[Path] = paths_argument(),
+    fmt: str = table_format_option(),
+    out: Path = table_out_option(),
+    config: Path = config_option(),
+    strict: bool = strict_option(),
 ) -> None:
     """Run SQL over the canonical tables (see `crmkpi tables` for their columns)."""
     import crmkpi.api as api

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 import typer
 
 from crmkpi.cli.app import app, handle_errors
-from crmkpi.cli.options import parse_when
+from crmkpi.cli.options import (
+    config_option,
+    parse_when,
+    paths_argument,
+    since_option,
+    strict_option,
+    until_option,
+)
 from crmkpi.errors import UsageError
 from crmkpi.report.layout import ALERTS_SECTION, SECTION_IDS
 
@@ -19,12 +26,8 @@ if TYPE_CHECKING:
 @app.command("report")
 @handle_errors
 def report_command(
-    paths: list[Path] = typer.Argument(
-        None, help="Export files or folders (default: config sources)."
-    ),
-    config: Path = typer.Option(
-        None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
-    ),
+    paths: list[Path] = paths_argument(),
+    config: Path = config_option(),
     fmt: str = typer.Option(
         None,
         "--format",
@@ -38,8 +41,8 @@ def report_command(
         "-o",
         help="Write to a file; format from the extension; {date} {week} {month}.",
     ),
-    since: str = typer.Option(None, "--since", help="Window start (YYYY-MM-DD), inclusive."),
-    until: str = typer.Option(None, "--until", help="Window end (YYYY-MM-DD), exclusive."),
+    since: str = since_option(),
+    until: str = until_option(),
     period: str = typer.Option(
         None,
         "--period",
@@ -64,7 +67,7 @@ def report_command(
     width: int = typer.Option(
         None, "--width", help="Terminal report width in columns (default: the terminal's)."
     ),
-    strict: bool = typer.Option(False, "--strict", help="Fail on the first rejected value."),
+    strict: bool = strict_option(),
     rejects: Path = typer.Option(None, "--rejects", help="Write rejected rows to this CSV."),
     save: bool = typer.Option(
         False, "--save", help="Record this run's KPI values in the history store."

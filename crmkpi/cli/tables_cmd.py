@@ -4,28 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
-
 from crmkpi.cli.app import app, handle_errors
-from crmkpi.cli.completion import complete_paths
+from crmkpi.cli.options import config_option, paths_argument, table_format_option, table_out_option
 
 
 @app.command("tables")
 @handle_errors
 def tables_command(
-    paths: list[Path] = typer.Argument(
-        None,
-        metavar="PATH",
-        help="Export files or folders (default: config sources).",
-        autocompletion=complete_paths,
-    ),
-    fmt: str = typer.Option(
-        None, "--format", "-f", help="terminal, csv, json or markdown (default: from --out)."
-    ),
-    out: Path = typer.Option(None, "--out", "-o", help="Write to this file (atomically)."),
-    config: Path = typer.Option(
-        None, "--config", "-c", help="crmkpi.toml (default: ./crmkpi.toml)."
-    ),
+    paths: list[Path] = paths_argument(),
+    fmt: str = table_format_option(),
+    out: Path = table_out_option(),
+    config: Path = config_option(),
 ) -> None:
     """List the tables of the inputs with their columns, dtypes and row counts.
 
