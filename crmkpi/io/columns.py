@@ -71,9 +71,10 @@ def needs_cleaning(header: str, mapped: bool) -> pl.Expr:
     """Whether a column holds any cell that cleaning would change (most columns hold none,
     and checking is several times cheaper than cleaning)."""
     col = pl.col(header)
-    edge = [col.str.starts_with(s) | col.str.ends_with(s) for s in _EDGE_SPACES]
+    # a cell starts or ends with one of them exactly when stripping them shortens it
+    edge = col.str.strip_chars("".join(_EDGE_SPACES)).str.len_bytes() != col.str.len_bytes()
     words = col.is_in([*NULL_WORDS, ""]) if mapped else col == ""
-    return pl.any_horizontal(words, *edge).any().alias(header)
+    return (words | edge).any().alias(header)
 
 
 def stripped(header: str) -> pl.Expr:

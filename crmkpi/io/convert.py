@@ -92,7 +92,9 @@ def _row_kind(out: pl.DataFrame, width: int) -> pl.DataFrame:
     """Mark blank rows and footers ('Grand Totals', 'Confidential...'): a footer fills at most
     half the row, so only those few rows' first cells are looked at in Python."""
     sparse = pl.col(FILLED) <= max(1, (width + 1) // 2)
-    candidates = out.filter(sparse & (pl.col(FILLED) > 0))[FIRST].unique().to_list()
+    # one column filtered, not the whole frame
+    candidates = out.select(pl.col(FIRST).filter(sparse & (pl.col(FILLED) > 0)).unique())
+    candidates = candidates.to_series().to_list()
     footers = [v for v in candidates if _is_footer(v)]
     kind = (
         pl.when(pl.col(FILLED) == 0)
@@ -272,7 +274,7 @@ def _repair(out: pl.DataFrame, plans: dict[str, ColumnPlan]) -> pl.DataFrame:
             continue
         raw = pl.col(f"__raw_{col}")
         missed = pl.col(col).is_null() & raw.is_not_null()
-        failed = out.filter(missed)[f"__raw_{col}"].unique()
+        failed = out.select(raw.filter(missed).unique()).to_series()
         if failed.len() == 0:
             continue
         fixed = failed.to_frame(plan.header).select(plan.repair.alias("v"))["v"]
