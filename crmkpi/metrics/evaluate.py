@@ -62,7 +62,9 @@ def metric_plans(
         keys = [*ctx.grain.keys, *first.extra_keys(ctx)]
         values = [m.compute.value.alias(m.id) for m in group]  # type: ignore[union-attr]
         rows = first.rows(ctx)
-        shared = rows.group_by(keys).agg(values) if keys else rows.select(values)
+        # Each metric keeps one column of the group-by; without the cache node projection
+        # pushdown gives every metric its own group-by and the passes are no longer shared.
+        shared = (rows.group_by(keys).agg(values) if keys else rows.select(values)).cache()
         for metric in group:
             one = shared.select(*keys, pl.col(metric.id).alias(VALUE))
             plans[metric.id] = finish(metric, ctx, one.sort(keys, nulls_last=True) if keys else one)
