@@ -66,6 +66,13 @@ _ENGLISH_MONTHS = frozenset(
 )  # fmt: skip
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _NATIVE_DIGITS = re.compile("[\u06f0-\u06f9\u0660-\u0669]")
+# compiled once: the sniffer runs them over every sampled value
+_SPACE_RUN = re.compile(r"\s+")
+_ODD_SPACES = re.compile(r"\s\s|[^\S ]")
+_ZULU = re.compile(r"(\d)(?:Z| ?UTC| ?GMT)$")
+_DOTTED_AMPM = re.compile(r"(?i)\b([ap])\.m\.")
+_COMPACT = re.compile(r"\d{8}")
+_YEAR_FIRST = re.compile(r"^(\d{4})[-/.]")
 
 
 def normalise_text(column: pl.Expr, fmt: DateFormat | None = None) -> pl.Expr:
@@ -91,9 +98,9 @@ def normalise_text(column: pl.Expr, fmt: DateFormat | None = None) -> pl.Expr:
 
 
 def _normalise_value(value: str, months: dict[str, str] | None = None) -> str:
-    value = re.sub(r"\s+", " ", ascii_digits_text(value.strip()))
-    value = re.sub(r"(\d)(?:Z| ?UTC| ?GMT)$", r"\1+00:00", value)
-    value = re.sub(r"(?i)\b([ap])\.m\.", r"\1M", value)
+    value = _SPACE_RUN.sub(" ", ascii_digits_text(value.strip()))
+    value = _ZULU.sub(r"\1+00:00", value)
+    value = _DOTTED_AMPM.sub(r"\1M", value)
     if months:
         lowered = value.lower()
         found = _WORD.search(lowered)
@@ -186,9 +193,9 @@ def sniff_date_format(
     raw = [v for v in values if v and v.strip()][:SAMPLE_VALUES]
     native = any(_NATIVE_DIGITS.search(v) for v in raw)
     cleanups = {
-        "odd_spaces": any(re.search(r"\s\s|[^\S ]", v) for v in raw),
-        "zulu": any(re.search(r"\d(?:Z| ?UTC| ?GMT)$", v) for v in raw),
-        "dotted_ampm": any(re.search(r"(?i)\b[ap]\.m\.", v) for v in raw),
+        "odd_spaces": any(_ODD_SPACES.search(v) for v in raw),
+        "zulu": any(_ZULU.search(v) for v in raw),
+        "dotted_ampm": any(_DOTTED_AMPM.search(v) for v in raw),
     }
     months = _local_month_words(raw)
     sample = [_normalise_value(v, months) for v in raw]
@@ -205,7 +212,7 @@ def sniff_date_format(
     for value in sample:
         match = _TIME.search(value)
         date_part = value[: match.start()] if match else value
-        if re.fullmatch(r"\d{8}", date_part):
+        if _COMPACT.fullmatch(date_part):
             shape = ("%Y%m%d", None)
         else:
             found = _date_shape(date_part)
@@ -244,7 +251,7 @@ def sniff_date_format(
 
 
 def _looks_jalali(sample: list[str]) -> bool:
-    years = [int(m.group(1)) for v in sample if (m := re.match(r"^(\d{4})[-/.]", v))]
+    years = [int(m.group(1)) for v in sample if (m := _YEAR_FIRST.match(v))]
     return bool(years) and all(1300 <= y <= 1499 for y in years)
 
 

@@ -48,8 +48,11 @@ def ascii_digits(expr: pl.Expr) -> pl.Expr:
     return expr.str.replace_many(_DIGIT_FROM, _DIGIT_TO)
 
 
+_ASCII_DIGITS = str.maketrans("".join(_DIGIT_FROM), "".join(_DIGIT_TO))
+
+
 def ascii_digits_text(text: str) -> str:
-    return text.translate(str.maketrans("".join(_DIGIT_FROM), "".join(_DIGIT_TO)))
+    return text.translate(_ASCII_DIGITS)
 
 
 @dataclass(frozen=True)
