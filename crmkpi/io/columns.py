@@ -64,15 +64,21 @@ def cleaned(header: str) -> pl.Expr:
     return pl.when(text.is_in(NULL_WORDS) | (text.str.len_bytes() == 0)).then(None).otherwise(text)
 
 
-_EDGE_SPACES = (" ", "\t", "\r", "\n", "\u00a0")
+EDGE_SPACES = (" ", "\t", "\r", "\n", "\u00a0")
 
 
-def needs_cleaning(header: str, mapped: bool) -> pl.Expr:
+def needs_cleaning(header: str, mapped: bool, spaces: str | None = None) -> pl.Expr:
     """Whether a column holds any cell that cleaning would change (most columns hold none,
-    and checking is several times cheaper than cleaning)."""
+    and checking is several times cheaper than cleaning). `spaces`: the ones of EDGE_SPACES
+    the file holds at all (None: any of them)."""
     col = pl.col(header)
-    # a cell starts or ends with one of them exactly when stripping them shortens it
-    edge = col.str.strip_chars("".join(_EDGE_SPACES)).str.len_bytes() != col.str.len_bytes()
+    spaces = "".join(EDGE_SPACES) if spaces is None else spaces
+    if not spaces:
+        edge = pl.lit(False)
+    elif spaces == " ":
+        edge = col.str.starts_with(" ") | col.str.ends_with(" ")
+    else:  # a cell starts or ends with one of them exactly when stripping them shortens it
+        edge = col.str.strip_chars(spaces).str.len_bytes() != col.str.len_bytes()
     words = col.is_in([*NULL_WORDS, ""]) if mapped else col == ""
     return (words | edge).any().alias(header)
 

@@ -130,7 +130,9 @@ def convert(
     # expression below reads these cleaned columns.
     lines = _line_numbers(frame, grid)
     mapped = {m.header for m in mapping.matches}
-    dirty = frame.select(needs_cleaning(h, h in mapped) for h in grid.headers).row(0)
+    dirty = frame.select(
+        needs_cleaning(h, h in mapped, grid.edge_spaces) for h in grid.headers
+    ).row(0)
     frame = frame.with_columns(
         (cleaned(h) if h in mapped else stripped(h)).alias(h)
         for h, needed in zip(grid.headers, dirty, strict=True)

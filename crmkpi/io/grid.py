@@ -18,6 +18,7 @@ import polars as pl
 
 from crmkpi.errors import InputError
 from crmkpi.io.archive import check_workbook_archive
+from crmkpi.io.columns import EDGE_SPACES
 from crmkpi.io.html_table import read_html_rows
 from crmkpi.io.sniff import (
     decode,
@@ -48,6 +49,8 @@ class Grid:
     long_lines: dict[int, int] = field(default_factory=dict)
     # whether some cell holds a line break, so rows and lines part ways (None: not known)
     multiline_cells: bool | None = None
+    # the edge spaces (columns.EDGE_SPACES) the file holds at all (None: not known)
+    edge_spaces: str | None = None
 
     @property
     def first_line(self) -> int:
@@ -156,6 +159,11 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
     # holds a line break, and a line without quotes is judged alone exactly as the reader did.
     lines = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1)
     grid.multiline_cells = lines != skip + raw.height
+    # a space the bytes lack cannot start or end a cell: cleaning checks test the others only
+    grid.edge_spaces = "".join(
+        c for c in EDGE_SPACES
+        if (c != "\n" or grid.multiline_cells) and c.encode("utf-8") in utf8
+    )  # fmt: skip
     if ragged or grid.multiline_cells:
         grid.long_lines = _long_lines(utf8, skip, delimiter, len(header))
     elif b'"' in utf8:  # the strict read passed: only lines with quotes can be judged apart
