@@ -11,16 +11,26 @@ ACT = "activities"
 SUCCESS = pl.col("success")
 
 
+def won_deal_activities(ctx: Context) -> pl.LazyFrame:
+    """Won deals with `__acts`, the activities linked to each (null for none).
+
+    The same whatever the grain, so it is joined once and shared by every grain of a report
+    (the window only keeps some of its rows)."""
+    if "won_deal_activities" not in ctx.cache:
+        per_deal = (
+            ctx.table(ACT)
+            .filter(pl.col("deal_id").is_not_null())
+            .group_by("deal_id")
+            .agg(pl.len().alias("__acts"))
+        )
+        won = ctx.table("deals").filter(WON)
+        joined = won.join(per_deal, left_on="id", right_on="deal_id", how="left")
+        ctx.cache["won_deal_activities"] = joined.cache()
+    return ctx.cache["won_deal_activities"]
+
+
 def _per_won_deal(ctx: Context) -> pl.LazyFrame:
-    per_deal = (
-        ctx.table(ACT)
-        .filter(pl.col("deal_id").is_not_null())
-        .group_by("deal_id")
-        .agg(pl.len().alias("__acts"))
-    )
-    won = ctx.window(ctx.table("deals").filter(WON), "closed_at").join(
-        per_deal, left_on="id", right_on="deal_id", how="left"
-    )
+    won = ctx.window(won_deal_activities(ctx), "closed_at")
     return ctx.group(won, safe_div(pl.col("__acts").fill_null(0).sum(), pl.len()))
 
 
