@@ -140,16 +140,18 @@ def history_in_order(ctx: Context) -> bool:
     list a deal's stage changes one after another), so the sort can be skipped.
 
     Checked once on the loaded frame: two cheap passes instead of sorting millions of rows.
+    Grouped means no deal starts two runs of rows: every id is at some run's start, so
+    the distinct ids of the run starts are all the ids, one per run.
     """
     if "history_in_order" not in ctx.cache:
         deal, entered = pl.col("deal_id"), pl.col("entered_at")
-        same = deal == deal.shift(1)
+        starts = (deal != deal.shift(1)).fill_null(True)
         check = (
             ctx.table("stage_history")
             .filter(entered.is_not_null())
             .select(
-                (~same | (entered >= entered.shift(1))).fill_null(True).all().alias("timed"),
-                ((~same).fill_null(True).sum() == deal.n_unique()).alias("grouped"),
+                (starts | (entered >= entered.shift(1))).fill_null(True).all().alias("timed"),
+                (starts.sum() == deal.filter(starts).n_unique()).alias("grouped"),
             )
             .collect()
         )
