@@ -389,9 +389,19 @@ def combine(parts: dict[str, Metric], formula: Callable[[dict[str, pl.Expr]], pl
     parts without it are broadcast to every currency.
     """
 
+    def part(ctx: Context, metric: Metric) -> pl.LazyFrame:
+        """The part's own compute, or its column of the pass the report already fused."""
+        if isinstance(metric.compute, Aggregate):
+            from crmkpi.metrics.evaluate import fused_key, fused_value
+
+            shared = ctx.cache.get(fused_key(ctx, metric))
+            if shared is not None:
+                return fused_value(ctx, shared, metric)
+        return metric.compute(ctx)
+
     def compute(ctx: Context) -> pl.LazyFrame:
         keys = ctx.grain.keys
-        frames = {name: m.compute(ctx).rename({VALUE: f"__{name}"}) for name, m in parts.items()}
+        frames = {name: part(ctx, m).rename({VALUE: f"__{name}"}) for name, m in parts.items()}
         with_currency = [
             n for n, m in parts.items() if m.monetary and ctx.currency_keys(m.needs[0][0])
         ]

@@ -40,6 +40,7 @@ def metric_plans(
     """A finished lazy plan per computable metric; the reason for each other one in `skipped`."""
     fused: dict[tuple[object, ...], list[Metric]] = {}
     plans: dict[str, pl.LazyFrame] = {}
+    computable: list[Metric] = []
     for metric in metrics:
         reason = metric.missing(ctx.ds, ctx.grain.by, ctx.config)
         if reason is not None:
@@ -47,8 +48,12 @@ def metric_plans(
                 raise UsageError(f"cannot compute {metric.id}: {reason}")
             skipped[metric.id] = reason
             continue
+        computable.append(metric)
         if isinstance(metric.compute, Aggregate):
             fused.setdefault(metric.compute.fusion_key(ctx), []).append(metric)
+    shared_by_key = {key: _fused_pass(ctx, group) for key, group in fused.items()}
+    for metric in computable:
+        if isinstance(metric.compute, Aggregate):
             continue
         try:
             plans[metric.id] = metric.plan(ctx)
@@ -56,19 +61,42 @@ def metric_plans(
             if skipped is None:
                 raise UsageError(f"cannot compute {metric.id}: {exc.message}") from exc
             skipped[metric.id] = exc.message
-    for group in fused.values():
-        first = group[0].compute
-        assert isinstance(first, Aggregate)
-        keys = [*ctx.grain.keys, *first.extra_keys(ctx)]
-        values = [m.compute.value.alias(m.id) for m in group]  # type: ignore[union-attr]
-        rows = first.rows(ctx)
-        # Each metric keeps one column of the group-by; without the cache node projection
-        # pushdown gives every metric its own group-by and the passes are no longer shared.
-        shared = (rows.group_by(keys).agg(values) if keys else rows.select(values)).cache()
+    for key, group in fused.items():
         for metric in group:
-            one = shared.select(*keys, pl.col(metric.id).alias(VALUE))
-            plans[metric.id] = finish(metric, ctx, one.sort(keys, nulls_last=True) if keys else one)
+            one = fused_value(ctx, shared_by_key[key], metric)
+            plans[metric.id] = finish(metric, ctx, one)
     return plans
+
+
+def _fused_pass(ctx: Context, group: list[Metric]) -> pl.LazyFrame:
+    """One group-by for every aggregate of `group` (same rows), a column per metric id.
+
+    Registered in the shared cache under the grain, so a metric combined from some of them
+    (pipeline velocity from win rate, deal size...) reads the same pass."""
+    first = group[0].compute
+    assert isinstance(first, Aggregate)
+    keys = [*ctx.grain.keys, *first.extra_keys(ctx)]
+    values = [m.compute.value.alias(m.id) for m in group]  # type: ignore[union-attr]
+    rows = first.rows(ctx)
+    # Each metric keeps one column of the group-by; without the cache node projection
+    # pushdown gives every metric its own group-by and the passes are no longer shared.
+    shared = (rows.group_by(keys).agg(values) if keys else rows.select(values)).cache()
+    for metric in group:
+        ctx.cache[fused_key(ctx, metric)] = shared
+    return shared
+
+
+def fused_key(ctx: Context, metric: Metric) -> str:
+    assert isinstance(metric.compute, Aggregate)
+    return f"fused:{ctx.grain!r}:{metric.compute.fusion_key(ctx)!r}:{metric.id}"
+
+
+def fused_value(ctx: Context, shared: pl.LazyFrame, metric: Metric) -> pl.LazyFrame:
+    """The grain's keys and `value` of `metric` from its fused pass, as its compute gives them."""
+    assert isinstance(metric.compute, Aggregate)
+    keys = [*ctx.grain.keys, *metric.compute.extra_keys(ctx)]
+    one = shared.select(*keys, pl.col(metric.id).alias(VALUE))
+    return one.sort(keys, nulls_last=True) if keys else one
 
 
 def table_plans(
