@@ -88,10 +88,27 @@ def _row_shape_exprs(headers: list[str]) -> list[pl.Expr]:
     ]
 
 
+def _sparse_limit(width: int) -> int:
+    """A row filling at most this many cells may be a footer (a blank row fills none)."""
+    return max(1, (width + 1) // 2)
+
+
+def _may_hold_sparse_rows(frame: pl.DataFrame) -> bool:
+    """Whether some row can be blank or a footer: it needs that many empty cells, and a row has
+    no more empty cells than there are columns holding any (null counts are known for free)."""
+    with_nulls = sum(1 for column in frame.get_columns() if column.null_count())
+    return with_nulls >= frame.width - _sparse_limit(frame.width)
+
+
+def _no_row_kind(out: pl.DataFrame) -> pl.DataFrame:
+    none = pl.lit(None, dtype=pl.String)
+    return out.with_columns(none.alias(REASON), none.alias(REJECT_COLUMN), none.alias(REJECT_VALUE))
+
+
 def _row_kind(out: pl.DataFrame, width: int) -> pl.DataFrame:
     """Mark blank rows and footers ('Grand Totals', 'Confidential...'): a footer fills at most
     half the row, so only those few rows' first cells are looked at in Python."""
-    sparse = pl.col(FILLED) <= max(1, (width + 1) // 2)
+    sparse = pl.col(FILLED) <= _sparse_limit(width)
     # one column filtered, not the whole frame
     candidates = out.select(pl.col(FIRST).filter(sparse & (pl.col(FILLED) > 0)).unique())
     candidates = candidates.to_series().to_list()
@@ -138,6 +155,7 @@ def convert(
         for h, needed in zip(grid.headers, dirty, strict=True)
         if needed
     )
+    sparse_rows = _may_hold_sparse_rows(frame)
     lazy = frame.lazy().with_columns(lines.alias(LINE))
     # the language the headers are written in knows its date order and decimal separator
     language = _header_language(mapping)
@@ -165,14 +183,15 @@ def convert(
     extras = {h: (h if h not in spec.names else f"{h}_original") for h in mapping.unmapped}
     out = lazy.select(
         pl.col(LINE),
-        *_row_shape_exprs(grid.headers),
+        *(_row_shape_exprs(grid.headers) if sparse_rows else []),
         *[exprs[c].alias(c) for c in canonical],
         *[exprs[c].alias(c) for c in exprs if c.startswith("_")],
         *[pl.col(p.header).alias(f"__raw_{c}") for c, p in plans.items()],
         *[pl.col(h).alias(new) for h, new in extras.items()],
         *[pl.col(h).alias(f"__wide_{i}") for i, (h, _) in enumerate(mapping.wide_history)],
     ).collect(engine="in-memory")  # one chunk per column: later passes need no realigning
-    out = _repair(_row_kind(out, len(grid.headers)), plans)
+    out = _row_kind(out, len(grid.headers)) if sparse_rows else _no_row_kind(out)
+    out = _repair(out, plans)
     # rejects name "book.xlsx [Sheet]" for a sheet of a workbook with several
     out, rejects, counts = account(
         out, plans, canonical, table, label or path, grid.long_lines, len(grid.headers)
