@@ -157,8 +157,9 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
     grid = Grid(_header_names(header), body, "csv", skip + 1, encoding, delimiter)
     # Every row on its own line (lines counted after the skipped ones = header + rows): no cell
     # holds a line break, and a line without quotes is judged alone exactly as the reader did.
-    lines = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1)
-    grid.multiline_cells = lines != skip + raw.height
+    quoted = b'"' in utf8  # without quotes no cell can hold a line break
+    lines = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1) if quoted else 0
+    grid.multiline_cells = quoted and lines != skip + raw.height
     # a space the bytes lack cannot start or end a cell: cleaning checks test the others only
     # (NBSP is looked for by its last byte: one-byte searches are many times faster)
     grid.edge_spaces = "".join(
@@ -167,7 +168,7 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
     )  # fmt: skip
     if ragged or grid.multiline_cells:
         grid.long_lines = _long_lines(utf8, skip, delimiter, len(header))
-    elif b'"' in utf8:  # the strict read passed: only lines with quotes can be judged apart
+    elif quoted:  # the strict read passed: only lines with quotes can be judged apart
         grid.long_lines = _long_lines(utf8, skip, delimiter, len(header), quoted_only=True)
     return grid
 
