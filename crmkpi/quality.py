@@ -110,7 +110,7 @@ def _history_unknown_deals(ds: Dataset, deals: pl.DataFrame) -> pl.DataFrame:
     history = _with_file(ds, "stage_history")
     if history is None or "deal_id" not in history.columns or "id" not in deals.columns:
         return pl.DataFrame(schema=QUALITY_SCHEMA)
-    known = deals.select(pl.col("id").drop_nulls().unique())
+    known = deals.select(pl.col("id").drop_nulls())  # an anti join needs no distinct keys
     unknown = history.filter(pl.col("deal_id").is_not_null()).join(
         known, left_on="deal_id", right_on="id", how="anti"
     )
