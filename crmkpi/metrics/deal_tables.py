@@ -68,7 +68,11 @@ def _outliers(ctx: Context) -> pl.LazyFrame:
             .otherwise(pl.lit("low"))
             .alias("side"),
         )  # fmt: skip
-        .sort(pl.col("robust_z").abs(), descending=True)
+        .sort(
+            [pl.col("robust_z").abs(), *shown],
+            descending=[True, *(False for _ in shown)],
+            nulls_last=True,
+        )
         .select(*shown, "amount", *currency, "typical_amount", "robust_z", "side")
     )
 

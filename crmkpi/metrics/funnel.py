@@ -150,7 +150,12 @@ def _stuck(ctx: Context) -> pl.LazyFrame:
             .alias("threshold_source"),
         )
         .filter(pl.col("days_in_stage") > pl.col("threshold_days"))
-        .sort("days_in_stage", descending=True, nulls_last=True)
+        # Ties broken by the shown columns (id first), so the same data lists in the same order.
+        .sort(
+            ["days_in_stage", *shown],
+            descending=[True, *(False for _ in shown)],
+            nulls_last=True,
+        )
         .select(*shown, "days_in_stage", "threshold_days", "threshold_source")
     )
 

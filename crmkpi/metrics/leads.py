@@ -234,7 +234,8 @@ def _sources(ctx: Context) -> pl.LazyFrame:
         )
         if "deals_won" in names:
             table = table.with_columns(safe_div(pl.col("spend"), pl.col("deals_won")).alias("cac"))
-    return table.sort(["leads", "source"], descending=[True, False], nulls_last=True)
+    tie = [c for c in ("source", CURRENCY) if c in table.collect_schema().names()]
+    return table.sort(["leads", *tie], descending=[True, *(False for _ in tie)], nulls_last=True)
 
 
 TABLES = [
