@@ -289,6 +289,9 @@ class Metric:
         return finish(self, ctx, self.compute(ctx))
 
 
+REPORT_LIST_ROWS = 200  # rows of a list table (stuck deals, outliers) the report keeps
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """A breakdown table of the report (funnel, owners, sources...), declared like a metric.
@@ -306,6 +309,9 @@ class TableSpec:
     note: Callable[[Context], str | None] | None = None
     supports_by: bool = False
     requires: Callable[[Dataset, Config | None], str | None] | None = None
+    # A list of deals rather than a breakdown: the report keeps its first rows, and
+    # `crmkpi metric ID` prints them all.
+    report_rows: int | None = None
 
     def missing(
         self, ds: Dataset, by: Sequence[str] = (), config: Config | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmkpi.metrics.base import Context, TableSpec, needs
+from crmkpi.metrics.base import REPORT_LIST_ROWS, Context, TableSpec, needs
 from crmkpi.metrics.stages import LOST, OPEN, REACH, WON, deal_reach, requires_order, stage_ranks
 
 NO_REASON = "(no reason given)"
@@ -99,5 +99,6 @@ TABLES = [
         "absolute deviation (MAD) are not pulled by the outliers themselves. When most deals "
         "have the same size (MAD = 0) nothing is flagged.",
         units={"amount": "currency", "typical_amount": "currency", "robust_z": "score"},
+        report_rows=REPORT_LIST_ROWS,
     ),
 ]

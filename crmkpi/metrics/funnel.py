@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmkpi.metrics.base import DAY_US, Context, TableSpec, needs, safe_div
+from crmkpi.metrics.base import DAY_US, REPORT_LIST_ROWS, Context, TableSpec, needs, safe_div
 from crmkpi.metrics.stages import (
     LOST,
     RANK,
@@ -206,5 +206,6 @@ TABLES = [
         "(stage history), else of the ages of open deals in it. Oldest first.",
         units={"amount": "currency", "days_in_stage": "days", "threshold_days": "days"},
         note=_stuck_note,
+        report_rows=REPORT_LIST_ROWS,
     ),
 ]

@@ -237,10 +237,16 @@ def build_report(
     for table_id in table_ids:
         if (table_id, "table") in results:
             spec = TABLE_CATALOG[table_id]
+            frame, note = results[(table_id, "table")], notes.get(table_id)
+            if spec.report_rows is not None and frame.height > spec.report_rows:
+                kept = f"the first {spec.report_rows:,} of {frame.height:,} rows"
+                note = f"{kept}; `crmkpi metric {table_id}` lists them all" + (
+                    f"; {note}" if note else ""
+                )
+                frame = frame.head(spec.report_rows)
             tables[table_id] = TableResult(
-                table_id, spec.title, results[(table_id, "table")], units=dict(spec.units),
-                doc=spec.doc, note=notes.get(table_id),
-            )  # fmt: skip
+                table_id, spec.title, frame, units=dict(spec.units), doc=spec.doc, note=note
+            )
     report = Report(
         title=options.title or (config.title if config and config.title else "Sales KPIs"),
         generated_at=datetime.now().astimezone(),
