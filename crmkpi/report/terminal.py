@@ -121,10 +121,13 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
     for name in ("latest", "previous", "last_run"):
         if needed() > look.width and name in names:
             names.remove(name)
+    full_label_width = label_width
     label_width -= min(max(0, label_width - 16), max(0, needed() - look.width))
     for name in ("target", "trend", "status", "change"):
         if needed() > look.width and name in names:
             names.remove(name)
+    # A dropped column may leave room the labels gave up: give it back to them.
+    label_width = min(full_label_width, label_width + max(0, look.width - needed()))
 
     table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("KPI", no_wrap=True, overflow=look.overflow, max_width=label_width)
