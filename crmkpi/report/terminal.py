@@ -71,6 +71,10 @@ def _header(report: Report, look: Look) -> list[RenderableType]:
     return lines
 
 
+# Columns of values the KPI is compared with, and the KpiValue field each one shows.
+COMPARED_VALUES = {"latest": "latest", "previous": "previous", "last_run": "history_previous"}
+
+
 def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
     """KPI, value, target, status, change and trend, grouped under Pipeline, Leads..."""
     kpis = [report.kpis[k] for k in kpi_ids]
@@ -98,9 +102,8 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
         "last_run": "Last run",
     }  # fmt: skip
     shown = {
-        "latest": {k.id: format_value(k.latest, k.unit) for k in kpis},
-        "previous": {k.id: format_value(k.previous, k.unit) for k in kpis},
-        "last_run": {k.id: format_value(k.history_previous, k.unit) for k in kpis},
+        name: {k.id: format_value(getattr(k, field), k.unit) for k in kpis}
+        for name, field in COMPARED_VALUES.items()
     }
     widths = {
         "target": max([6, *(len(k.target or "") for k in kpis)]),
@@ -118,7 +121,7 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
 
     # Narrow terminals: the period values go first (change says it), then labels give up to
     # 12 cells, then the least needed columns go.
-    for name in ("latest", "previous", "last_run"):
+    for name in COMPARED_VALUES:
         if needed() > look.width and name in names:
             names.remove(name)
     full_label_width = label_width
@@ -149,10 +152,9 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
 def _kpi_cells(kpi: KpiValue, names: list[str], value: list[str], look: Look) -> list[Any]:
     cells: list[Any] = [kpi.label, "\n".join(value)]
     for name in names[2:]:
-        if name in ("latest", "previous"):
-            cells.append(Text(format_value(getattr(kpi, name), kpi.unit), style="dim"))
-        elif name == "last_run":
-            cells.append(Text(format_value(kpi.history_previous, kpi.unit), style="dim"))
+        if name in COMPARED_VALUES:
+            value = getattr(kpi, COMPARED_VALUES[name])
+            cells.append(Text(format_value(value, kpi.unit), style="dim"))
         elif name == "change":
             style = CHANGE_STYLE.get(kpi.change_direction or "", "")
             cells.append(Text(format_change(kpi, not look.unicode), style=style))
