@@ -82,8 +82,11 @@ def account(
         pl.when(is_row_kind).then(pl.col(REJECT_COLUMN)).otherwise(column).alias(REJECT_COLUMN),
         pl.when(is_row_kind).then(pl.col(REJECT_VALUE)).otherwise(value).alias(REJECT_VALUE),
     )
-    rejected = out.filter(pl.col(REASON).is_not_null())
-    loaded = out.filter(pl.col(REASON).is_null())
+    if out[REASON].null_count() == out.height:  # the usual case: no copy of every column
+        rejected, loaded = out.clear(), out
+    else:
+        rejected = out.filter(pl.col(REASON).is_not_null())
+        loaded = out.filter(pl.col(REASON).is_null())
     stats = loaded.select(
         *[(pl.col(f"__raw_{c}").is_not_null() & pl.col(c).is_not_null()).sum().alias(f"ok_{c}")
           for c in plans if c in loaded.columns],

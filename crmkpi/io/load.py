@@ -266,6 +266,8 @@ def load(
                 rejects.append(part.rejects)
             if conv.table == "deals" and conv.mapping.preset and first_preset is None:
                 first_preset = conv.mapping.preset
+        # the file's text cells are no longer needed: free them before the next file is read
+        parsed = _grid = conv = None
     if progress is not None:
         progress(len(files), [f for f, _ in files])
     if unused and not by_table:
