@@ -27,34 +27,34 @@ FACTS = {
 QUALITY_SCHEMA = {"file": pl.String, "owner": pl.String, "fact": pl.String, "count": pl.Int64}
 
 
-def _with_file(ds: Dataset, table: str) -> pl.DataFrame | None:
-    """The table with the file each row came from (frames concatenate inputs in order)."""
+FILE = "__file"
+
+
+def _with_file(ds: Dataset, table: str) -> tuple[pl.LazyFrame, list[str]] | None:
+    """The table with the index of the file each row came from (frames concatenate inputs in
+    order), and the file names by index: a small integer per row, not the path repeated."""
     frame = ds.frames.get(table)
     if frame is None:
         return None
     parts = [(s.path, s.rows_loaded) for s in ds.inputs if s.table == table]
-    if sum(n for _, n in parts) != frame.height:
-        files = pl.Series("__file", ["(all files)"] * frame.height)
-    elif parts:
-        files = pl.concat([pl.repeat(p, n, dtype=pl.String, eager=True) for p, n in parts])
+    if sum(n for _, n in parts) != frame.height or not parts:
+        names, counts = ["(all files)"], [frame.height]
     else:
-        files = pl.Series("__file", [], dtype=pl.String)
-    return frame.with_columns(files.alias("__file"))
+        names, counts = [p for p, _ in parts], [n for _, n in parts]
+    index = pl.concat([pl.repeat(i, n, dtype=pl.UInt32, eager=True) for i, n in enumerate(counts)])
+    return frame.lazy().with_columns(index.alias(FILE)), names
 
 
 def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
     """One row per (file, owner, fact) with a non-zero count, for the deals table."""
-    deals = _with_file(ds, "deals")
-    if deals is None or deals.height == 0:
+    found = _with_file(ds, "deals")
+    if found is None or ds.frames["deals"].height == 0:
         return pl.DataFrame(schema=QUALITY_SCHEMA)
-    cols = set(deals.columns)
+    deals, names = found
+    cols = set(ds.frames["deals"].columns)
     now = as_of or datetime.now()
     owner = pl.col("owner") if "owner" in cols else pl.lit(None, dtype=pl.String)
     facts: dict[str, pl.Expr] = {}
-    if "id" in cols:
-        facts["duplicate_ids"] = pl.col("id").is_not_null() & pl.col("id").is_duplicated().over(
-            "__file"
-        )
     if {"status", "expected_close_at"} <= cols:
         facts["overdue_open"] = (pl.col("status") == STATUS_OPEN) & (
             pl.col("expected_close_at") < now
@@ -70,59 +70,87 @@ def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
     future = [pl.col(c) > now for c in ("created_at", "closed_at") if c in cols]
     if future:
         facts["future_dates"] = pl.any_horizontal(future)
-    frames = [_history_unknown_deals(ds, deals)]
-    if not facts and "currency" not in cols:
-        return pl.concat(frames).filter(pl.col("count") > 0)
+    plans = [_history_unknown_deals(ds)]
+    if "id" in cols:
+        plans.append(_duplicate_ids(deals, owner).pipe(_named, names))
     if facts:
         # Counted per (file, owner) first, then turned long: the unpivot sees a few rows, not
         # one per deal and fact.
-        counts = (
-            deals.lazy()
-            .select(
-                pl.col("__file").alias("file"),
+        plans.append(
+            deals.select(
+                pl.col(FILE),
                 owner.alias("owner"),
                 *[expr.fill_null(False).alias(name) for name, expr in facts.items()],
             )
-            .group_by(["file", "owner"])
+            .group_by([FILE, "owner"])
             .agg(pl.col(name).sum().cast(pl.Int64) for name in facts)
-            .collect()
-        )
-        frames.append(
-            counts.unpivot(index=["file", "owner"], variable_name="fact", value_name="count")
+            .unpivot(index=[FILE, "owner"], variable_name="fact", value_name="count")
+            .pipe(_named, names)
         )
     if "currency" in cols:
-        frames.append(
-            deals.group_by("__file")
+        plans.append(
+            deals.group_by(FILE)
             .agg((pl.col("currency").drop_nulls().n_unique() - 1).clip(0).cast(pl.Int64))
             .select(
-                pl.col("__file").alias("file"),
+                pl.col(FILE),
                 pl.lit(None, dtype=pl.String).alias("owner"),
                 pl.lit("mixed_currencies").alias("fact"),
                 pl.col("currency").alias("count"),
             )
+            .pipe(_named, names)
         )
-    out = pl.concat([f.cast(QUALITY_SCHEMA) for f in frames])
+    counted = [p for p in plans if p is not None]
+    out = pl.concat([f.cast(QUALITY_SCHEMA) for f in pl.collect_all(counted)])
     return out.filter(pl.col("count") > 0).sort(["fact", "file", "owner"], nulls_last=True)
 
 
-def _history_unknown_deals(ds: Dataset, deals: pl.DataFrame) -> pl.DataFrame:
+def _duplicate_ids(deals: pl.LazyFrame, owner: pl.Expr) -> pl.LazyFrame:
+    """Rows per (file, owner) whose id another row of the same file has: the repeated ids are
+    found by a group-by (few, usually none), then their rows by a semi join."""
+    repeated = (
+        deals.filter(pl.col("id").is_not_null())
+        .group_by([FILE, "id"])
+        .agg(pl.len().alias("__n"))
+        .filter(pl.col("__n") > 1)
+        .select(FILE, "id")
+    )
+    return (
+        deals.join(repeated, on=[FILE, "id"], how="semi")
+        .group_by([FILE, owner.alias("owner")])
+        .agg(pl.len().cast(pl.Int64).alias("count"))
+        .select(FILE, "owner", pl.lit("duplicate_ids").alias("fact"), "count")
+    )
+
+
+def _named(counts: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
+    """Counts per file index -> counts per file name (looked up after counting, a few rows)."""
+    file = pl.lit(pl.Series(names, dtype=pl.String)).gather(pl.col(FILE)).alias("file")
+    return counts.select(file, pl.exclude(FILE))
+
+
+def _history_unknown_deals(ds: Dataset) -> pl.LazyFrame | None:
     """Stage-history rows per file whose deal id no deal has (a partial or mismatched export)."""
-    history = _with_file(ds, "stage_history")
-    if history is None or "deal_id" not in history.columns or "id" not in deals.columns:
-        return pl.DataFrame(schema=QUALITY_SCHEMA)
-    known = deals.select(pl.col("id").drop_nulls())  # an anti join needs no distinct keys
+    found = _with_file(ds, "stage_history")
+    deals = ds.frames.get("deals")
+    if found is None or deals is None:
+        return None
+    history, names = found
+    if "deal_id" not in ds.frames["stage_history"].columns or "id" not in deals.columns:
+        return None
+    known = deals.lazy().select(pl.col("id").drop_nulls())  # an anti join needs no distinct keys
     unknown = history.filter(pl.col("deal_id").is_not_null()).join(
         known, left_on="deal_id", right_on="id", how="anti"
     )
     return (
-        unknown.group_by("__file")
+        unknown.group_by(FILE)
         .agg(pl.len().cast(pl.Int64).alias("count"))
         .select(
-            pl.col("__file").alias("file"),
+            pl.col(FILE),
             pl.lit(None, dtype=pl.String).alias("owner"),
             pl.lit("history_unknown_deals").alias("fact"),
             pl.col("count"),
         )
+        .pipe(_named, names)
     )
 
 
