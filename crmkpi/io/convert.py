@@ -190,6 +190,7 @@ def convert(
         *[pl.col(h).alias(new) for h, new in extras.items()],
         *[pl.col(h).alias(f"__wide_{i}") for i, (h, _) in enumerate(mapping.wide_history)],
     ).collect(engine="streaming")  # parallel over the chunks the reader made
+    out = out.rechunk()  # one chunk per column: later passes need no realigning
     out = _row_kind(out, len(grid.headers)) if sparse_rows else _no_row_kind(out)
     out = _repair(out, plans)
     # rejects name "book.xlsx [Sheet]" for a sheet of a workbook with several

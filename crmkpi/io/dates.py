@@ -277,16 +277,26 @@ def date_expr(column: pl.Expr, fmt: DateFormat) -> pl.Expr:
         return micros.cast(pl.Datetime("us"))
     if fmt.kind == "jalali":
         return jalali_expr(text)
+    # Polars caches each distinct text's result: a win for dates (a few thousand days), a loss
+    # twice over for date-times, which are nearly all distinct.
     parsed = [
         _strip_tz(
             text.str.to_datetime(
-                f, strict=False, time_unit="us", time_zone="UTC" if "%z" in f else None
+                f,
+                strict=False,
+                time_unit="us",
+                time_zone="UTC" if "%z" in f else None,
+                cache=not _has_time(f),
             ),
             f,
-        )
+        )  # fmt: skip
         for f in fmt.formats
     ]
     return pl.coalesce(parsed).cast(TIMESTAMP) if len(parsed) > 1 else parsed[0].cast(TIMESTAMP)
+
+
+def _has_time(strptime_format: str) -> bool:
+    return any(code in strptime_format for code in ("%H", "%I", "%M", "%S", "%T", "%R"))
 
 
 _JALALI = r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
