@@ -24,6 +24,8 @@ OPEN = pl.col("status") == STATUS_OPEN
 CLOSED = WON | LOST
 RANK = "rank"
 REACH = "reach"
+HISTORY_RUNS = "history_runs"
+HISTORY_DEALS = "history_deals"
 
 
 def declared_order(ds: Dataset, config: object | None) -> tuple[tuple[str, ...], set[str]]:
@@ -89,6 +91,23 @@ def _reach_columns(ctx: Context, keep: list[str]) -> list[str]:
     return list(dict.fromkeys(["id", "status", "stage", *optional, *ctx.grain.by, *keep]))
 
 
+def _rank_of(order: tuple[str, ...]) -> pl.Expr:
+    """Rank of `stage` in the declared open order; null for any other stage."""
+    mapping = {stage: i for i, stage in enumerate(order)}
+    if len(mapping) > _COMPARED_STAGES:
+        return pl.col("stage").replace_strict(mapping, default=None, return_dtype=pl.Int32)
+    # A few comparisons of short labels cost less than a hash lookup per row.
+    stages = iter(mapping.items())
+    stage, rank = next(stages)
+    ranked = pl.when(pl.col("stage") == stage).then(pl.lit(rank, dtype=pl.Int32))
+    for stage, rank in stages:
+        ranked = ranked.when(pl.col("stage") == stage).then(pl.lit(rank, dtype=pl.Int32))
+    return ranked.otherwise(pl.lit(None, dtype=pl.Int32))
+
+
+_COMPARED_STAGES = 8
+
+
 def deal_reach(ctx: Context, keep: list[str]) -> pl.LazyFrame:
     """Deals with `id`, `status`, `keep` columns and `reach`: rank of the furthest open stage."""
     cols = _reach_columns(ctx, keep)
@@ -97,28 +116,36 @@ def deal_reach(ctx: Context, keep: list[str]) -> pl.LazyFrame:
         return ctx.cache[key]
     ranks = stage_ranks(ctx)
     order = declared_order(ctx.ds, ctx.config)[0]
-    deals = ctx.table("deals").select(cols)
+    if order and has_history(ctx):
+        # Furthest entry per deal from the deals joined once with their history (see
+        # `_history_deals`), plus entries without a time, which that join leaves out.
+        deals = _history_deals(ctx).filter(pl.col("__in_deals")).select(*cols, "__hist")
+        untimed = _untimed_history(ctx)
+        if untimed is not None:
+            untimed_max = untimed.select("deal_id", _rank_of(order).alias(RANK))
+            untimed_max = untimed_max.group_by("deal_id").agg(pl.col(RANK).max().alias("__u"))
+            deals = deals.join(untimed_max, left_on="id", right_on="deal_id", how="left")
+            deals = deals.with_columns(pl.max_horizontal("__hist", "__u").alias("__hist"))
+            deals = deals.drop("__u")
+    else:
+        deals = ctx.table("deals").select(cols)
     if order:
         # A declared order is known now: map stages to ranks without joins.
-        mapping = {stage: i for i, stage in enumerate(order)}
-        rank_of = pl.col("stage").replace_strict(mapping, default=None, return_dtype=pl.Int32)
+        rank_of = _rank_of(order)
         deals = deals.with_columns(
             rank_of.alias("__cur"), pl.lit(len(order) - 1, dtype=pl.Int32).alias("__last")
         )
     else:
-        rank_of = None
         last = ranks.select(pl.col(RANK).max().alias("__last"))
         deals = deals.join(ranks.rename({RANK: "__cur"}), on="stage", how="left")
         deals = deals.join(last, how="cross")
     furthest = pl.col("__cur")
     if has_history(ctx):
-        history = ctx.table("stage_history").select("deal_id", "stage")
-        if rank_of is not None:
-            history = history.select("deal_id", rank_of.alias(RANK))
-        else:
+        if not order:
+            history = ctx.table("stage_history").select("deal_id", "stage")
             history = history.join(ranks, on="stage", how="inner")
-        history_max = history.group_by("deal_id").agg(pl.col(RANK).max().alias("__hist"))
-        deals = deals.join(history_max, left_on="id", right_on="deal_id", how="left")
+            history_max = history.group_by("deal_id").agg(pl.col(RANK).max().alias("__hist"))
+            deals = deals.join(history_max, left_on="id", right_on="deal_id", how="left")
         furthest = pl.max_horizontal("__cur", "__hist")
     reach = (
         pl.when(WON)
@@ -159,44 +186,136 @@ def history_in_order(ctx: Context) -> bool:
     return ctx.cache["history_in_order"]
 
 
-def stays(ctx: Context) -> pl.LazyFrame:
-    """Each stay in a stage: deal_id, stage, entered_at, days (null while it lasts), the deal's
-    status and closed_at, and `last` (the deal's latest entry).
+def _untimed_history(ctx: Context) -> pl.LazyFrame | None:
+    """History rows without `entered_at`, when there are any: they count for how far a deal
+    got, but not as stays."""
+    if ctx.ds.frames["stage_history"]["entered_at"].null_count() == 0:
+        return None
+    return ctx.table("stage_history").filter(pl.col("entered_at").is_null())
 
-    A stay ends at `left_at`, else when the deal entered its next stage, else when the deal
-    closed; a stay of an open deal in its last stage has not ended. One sort of the history
-    (cheaper than a window function over a million deals) finds each next entry; a deal that
-    re-enters a stage has one stay per entry.
+
+def _history_runs(ctx: Context) -> pl.LazyFrame:
+    """History rows with a time, each deal's rows together in time order, plus `__end` (when
+    the stay ended, if known from the history), `last` (the deal's latest entry) and `__g`:
+    the number of the deal's run of rows, 0, 1, 2... in row order.
+
+    `__g` is a cheap integer key: per-deal facts are taken at the run ends and spread back to
+    the rows by position, where joins on the text deal id would hash millions of rows. With a
+    declared stage order `__hist` holds, at each run end, the furthest open stage of the run.
     """
-    if "stays" in ctx.cache:
-        return ctx.cache["stays"]
+    if HISTORY_RUNS in ctx.cache:
+        return ctx.cache[HISTORY_RUNS]
     cols = ["deal_id", "stage", "entered_at"]
     if ctx.has("stage_history", "left_at"):
         cols.append("left_at")
-    deals = ctx.table("deals").select(
-        pl.col("id").alias("deal_id"), "status", ctx.column("deals", "closed_at")
-    )
     same_deal = pl.col("deal_id").shift(-1) == pl.col("deal_id")
     following = pl.when(same_deal).then(pl.col("entered_at").shift(-1))
     end = pl.coalesce(*([pl.col("left_at")] if "left_at" in cols else []), following)
-    days = pl.coalesce("__end", "closed_at") - pl.col("entered_at")
     ordered = ctx.table("stage_history").select(cols).filter(pl.col("entered_at").is_not_null())
     if not history_in_order(ctx):
+        # One sort of the history, cheaper than a window function over a million deals.
         ordered = ordered.sort("deal_id", "entered_at")
-    out = (
-        ordered.with_columns(end.alias("__end"), (~same_deal).fill_null(True).alias("last"))
-        .join(deals, on="deal_id", how="left")
-        .select(
-            "deal_id",
-            "stage",
-            "entered_at",
-            (days.dt.total_microseconds() / DAY_US).alias("days"),
-            "status",
-            "closed_at",
-            "last",
+    runs = ordered.with_columns(end.alias("__end"), (~same_deal).fill_null(True).alias("last"))
+    # A run ends at each deal's last row (a row without deal id is a run of its own).
+    runs = runs.with_columns(pl.col("last").shift(1, fill_value=False).cum_sum().alias("__g"))
+    order = declared_order(ctx.ds, ctx.config)[0]
+    if order:
+        # Runs come in `__g` order, so g * width + (rank + 1) only grows from one run to the
+        # next: its running maximum, read at a run's end, is the run's furthest rank.
+        width = len(order) + 1
+        base = pl.col("__g").cast(pl.Int64) * width
+        coded = base + _rank_of(order).fill_null(-1).cast(pl.Int64) + 1
+        furthest = coded.cum_max() - base - 1
+        runs = runs.with_columns(
+            pl.when(furthest >= 0).then(furthest).cast(pl.Int32).alias("__hist")
         )
+    runs = runs.cache()
+    ctx.cache[HISTORY_RUNS] = runs
+    return runs
+
+
+def _history_deals(ctx: Context) -> pl.LazyFrame:
+    """Every deal row and every deal of the history, matched in one join on the deal id: the
+    deals' columns, `__in_deals` (true for a row of the deals table), and from the history
+    `__g`, `__last_stage`, `__last_entered` (the deal's latest entry) and `__hist`.
+
+    A deal id given to several deals rows matches each of them; a history deal absent from
+    the deals table keeps null deal columns; a deal without history has a null `__g`.
+    """
+    if HISTORY_DEALS in ctx.cache:
+        return ctx.cache[HISTORY_DEALS]
+    runs = _history_runs(ctx)
+    facts = ["__hist"] if "__hist" in runs.collect_schema().names() else []
+    per_deal = runs.filter(pl.col("last")).select(
+        pl.col("deal_id").alias("__deal_id"),
+        "__g",
+        pl.col("stage").alias("__last_stage"),
+        pl.col("entered_at").alias("__last_entered"),
+        *facts,
     )
-    out = out.cache()  # shared by days in stage, stuck deals and the forecast
+    deals = ctx.table("deals").with_columns(pl.lit(True).alias("__in_deals"))
+    out = deals.join(per_deal, left_on="id", right_on="__deal_id", how="full", coalesce=False)
+    out = out.drop("__deal_id").cache()
+    ctx.cache[HISTORY_DEALS] = out
+    return out
+
+
+def _deal_of_run(ctx: Context) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(first, more): per run of history rows in `__g` order, `__closed` and `__won` of the
+    first deals row with its id (nulls when there is none); `more` holds the same for each
+    further deals row with that id (`__g` repeated), empty when deal ids are unique."""
+    matched = (
+        _history_deals(ctx)
+        .filter(pl.col("__g").is_not_null())
+        .select(
+            "__g",
+            ctx.column("deals", "closed_at").alias("__closed"),
+            WON.alias("__won"),
+        )
+        .sort("__g")
+        .with_columns((pl.col("__g") != pl.col("__g").shift(1)).fill_null(True).alias("__first"))
+        .cache()
+    )
+    first = matched.filter(pl.col("__first")).drop("__first")
+    more = matched.filter(~pl.col("__first")).drop("__first")
+    return first, more
+
+
+def stays(ctx: Context) -> pl.LazyFrame:
+    """Each stay in a stage: deal_id, stage, entered_at, days (null while it lasts), the
+    deal's `won` and closed_at, and `last` (the deal's latest entry).
+
+    A stay ends at `left_at`, else when the deal entered its next stage, else when the deal
+    closed; a stay of an open deal in its last stage has not ended. A deal that re-enters a
+    stage has one stay per entry; a deal id given to several deals rows has its stays once
+    per row, as a join of the history with the deals would give them.
+    """
+    if "stays" in ctx.cache:
+        return ctx.cache["stays"]
+    runs = _history_runs(ctx)
+    first, more = _deal_of_run(ctx)
+    # `first` has one row per run, in run order: row `__g` holds the run's deal.
+    spread = pl.concat(
+        [runs, first.select("__closed", "__won")], how="horizontal_extend"
+    ).with_columns(pl.col("__closed", "__won").gather("__g"))
+    repeated = runs.join(more, on="__g", how="inner")
+    days = pl.coalesce("__end", "__closed") - pl.col("entered_at")
+    out = pl.concat(
+        [
+            frame.select(
+                "deal_id",
+                "stage",
+                "entered_at",
+                (days.dt.total_microseconds() / DAY_US).alias("days"),
+                pl.col("__won").alias("won"),
+                pl.col("__closed").alias("closed_at"),
+                "last",
+            )
+            for frame in (spread, repeated)
+        ]
+    )
+    # No cache node here: common-subplan elimination shares it all the same, and a cache
+    # node over the shared history plans, collected on its own, trips the planner of Polars 2.1.
     ctx.cache["stays"] = out
     return out
 
@@ -217,38 +336,44 @@ def stage_days(ctx: Context) -> pl.LazyFrame:
         .agg(
             days.median().alias("median_days_in_stage"),
             days.quantile(0.9, "linear").alias("__p90"),
-            to_close.filter(WON).median().alias("__to_close"),
+            to_close.filter(pl.col("won")).median().alias("__to_close"),
         )
         .cache()
+        # A bare cache node over the shared history plans, collected on its own, trips the
+        # planner of Polars 2.1: a projection on top keeps it out of that case.
+        .select(pl.all())
     )
     ctx.cache["stage_days"] = out
     return out
 
 
 def open_deals_entered(ctx: Context) -> pl.LazyFrame:
-    """Open deals with `__entered`: when they entered their current stage (null without
-    history). Shared by stuck deals and the forecast."""
+    """Open deals with `__entered`: when they entered their current stage, if it is the stage
+    of their latest history entry (null otherwise, and without history). Shared by stuck deals
+    and the forecast.
+
+    A deal id given to k deals rows has k latest stays (see `stays`): each of its open rows
+    in that stage comes k times, as a join with the stays would give it."""
     if "open_entered" in ctx.cache:
         return ctx.cache["open_entered"]
-    deals = ctx.table("deals").filter(OPEN)
+    deals = ctx.table("deals")
     if has_history(ctx) and ctx.has("deals", "id"):
-        out = deals.join(
-            current_stage_entry(ctx), left_on=["id", "stage"], right_on=["deal_id", "stage"],
-            how="left",
-        )  # fmt: skip
+        names = deals.collect_schema().names()
+        in_stage = pl.col("stage") == pl.col("__last_stage")
+        rows = (
+            _history_deals(ctx)
+            .filter(pl.col("__in_deals") & OPEN)
+            .with_columns(pl.when(in_stage).then(pl.col("__last_entered")).alias("__entered"))
+        )
+        more = _deal_of_run(ctx)[1].select("__g")
+        repeated = rows.filter(pl.col("__entered").is_not_null()).join(more, on="__g")
+        out = pl.concat([frame.select(*names, "__entered") for frame in (rows, repeated)])
     else:
-        out = deals.with_columns(pl.lit(None, dtype=pl.Datetime("us")).alias("__entered"))
+        out = deals.filter(OPEN).with_columns(
+            pl.lit(None, dtype=pl.Datetime("us")).alias("__entered")
+        )
     ctx.cache["open_entered"] = out
     return out
-
-
-def current_stage_entry(ctx: Context) -> pl.LazyFrame:
-    """(deal_id, stage, __entered): when each deal entered the stage of its latest entry."""
-    return (
-        stays(ctx)
-        .filter(pl.col("last"))
-        .select("deal_id", "stage", pl.col("entered_at").alias("__entered"))
-    )
 
 
 def as_of(ctx: Context) -> pl.Expr:
