@@ -24,6 +24,10 @@ OPEN = pl.col("status") == STATUS_OPEN
 CLOSED = WON | LOST
 RANK = "rank"
 REACH = "reach"
+# Microseconds to days the way Polars divides a column by a number: times the reciprocal.
+# Written out, a stay's days keep their last bit in any batch: Polars divides a batch of one
+# value exactly, and the stays of a repeated deal id can come in such small batches.
+DAYS_PER_US = 1 / DAY_US
 HISTORY_RUNS = "history_runs"
 HISTORY_DEALS = "history_deals"
 
@@ -306,7 +310,7 @@ def stays(ctx: Context) -> pl.LazyFrame:
                 "deal_id",
                 "stage",
                 "entered_at",
-                (days.dt.total_microseconds() / DAY_US).alias("days"),
+                (days.dt.total_microseconds() * DAYS_PER_US).alias("days"),
                 pl.col("__won").alias("won"),
                 pl.col("__closed").alias("closed_at"),
                 "last",
@@ -329,12 +333,15 @@ def stage_days(ctx: Context) -> pl.LazyFrame:
     if "stage_days" in ctx.cache:
         return ctx.cache["stage_days"]
     days = pl.col("days")
-    to_close = (pl.col("closed_at") - pl.col("entered_at")).dt.total_microseconds() / DAY_US
+    to_close = (pl.col("closed_at") - pl.col("entered_at")).dt.total_microseconds() * DAYS_PER_US
     out = (
         stays(ctx)
         .group_by("stage")
         .agg(
-            days.median().alias("median_days_in_stage"),
+            # Without nulls Polars selects the median in place instead of sorting the stays;
+            # the value is the same to the bit (its position is a whole or half index either
+            # way). The percentile keeps the nulls: its interpolation weight would round apart.
+            days.drop_nulls().median().alias("median_days_in_stage"),
             days.quantile(0.9, "linear").alias("__p90"),
             to_close.filter(pl.col("won")).median().alias("__to_close"),
         )
