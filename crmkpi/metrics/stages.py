@@ -95,6 +95,9 @@ def _reach_columns(ctx: Context, keep: list[str]) -> list[str]:
     return list(dict.fromkeys(["id", "status", "stage", *optional, *ctx.grain.by, *keep]))
 
 
+_COMPARED_STAGES = 8  # up to this many open stages, ranks come from comparisons
+
+
 def _rank_of(order: tuple[str, ...]) -> pl.Expr:
     """Rank of `stage` in the declared open order; null for any other stage."""
     mapping = {stage: i for i, stage in enumerate(order)}
@@ -107,9 +110,6 @@ def _rank_of(order: tuple[str, ...]) -> pl.Expr:
     for stage, rank in stages:
         ranked = ranked.when(pl.col("stage") == stage).then(pl.lit(rank, dtype=pl.Int32))
     return ranked.otherwise(pl.lit(None, dtype=pl.Int32))
-
-
-_COMPARED_STAGES = 8
 
 
 def deal_reach(ctx: Context, keep: list[str]) -> pl.LazyFrame:
