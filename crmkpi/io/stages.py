@@ -141,7 +141,11 @@ def build_stage_model(
     meaning = StageMeaning.build(stages_config, preset)
     seen = list(dict.fromkeys(deal_stages))
     if history is not None and "stage" in history.columns:
-        seen += [s for s in history["stage"].drop_nulls().unique().to_list() if s not in seen]
+        seen += [
+            s
+            for s in history["stage"].drop_nulls().unique(maintain_order=True).to_list()
+            if s not in seen
+        ]
     if stages_config and stages_config.order:
         order, origin = tuple(stages_config.order), "config"
     elif preset and preset.stage_order:
