@@ -130,13 +130,14 @@ def _named(counts: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
 
 def _history_unknown_deals(ds: Dataset) -> pl.LazyFrame | None:
     """Stage-history rows per file whose deal id no deal has (a partial or mismatched export)."""
+    history_frame, deals = ds.frames.get("stage_history"), ds.frames.get("deals")
+    if history_frame is None or deals is None:
+        return None
+    if "deal_id" not in history_frame.columns or "id" not in deals.columns:
+        return None
     found = _with_file(ds, "stage_history")
-    deals = ds.frames.get("deals")
-    if found is None or deals is None:
-        return None
+    assert found is not None
     history, names = found
-    if "deal_id" not in ds.frames["stage_history"].columns or "id" not in deals.columns:
-        return None
     known = deals.lazy().select(pl.col("id").drop_nulls())  # an anti join needs no distinct keys
     unknown = history.filter(pl.col("deal_id").is_not_null()).join(
         known, left_on="deal_id", right_on="id", how="anti"

@@ -289,7 +289,7 @@ def date_expr(column: pl.Expr, fmt: DateFormat) -> pl.Expr:
                 cache=not _has_time(f),
             ),
             f,
-        )  # fmt: skip
+        )
         for f in fmt.formats
     ]
     return pl.coalesce(parsed).cast(TIMESTAMP) if len(parsed) > 1 else parsed[0].cast(TIMESTAMP)

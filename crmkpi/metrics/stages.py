@@ -143,14 +143,12 @@ def deal_reach(ctx: Context, keep: list[str]) -> pl.LazyFrame:
         last = ranks.select(pl.col(RANK).max().alias("__last"))
         deals = deals.join(ranks.rename({RANK: "__cur"}), on="stage", how="left")
         deals = deals.join(last, how="cross")
-    furthest = pl.col("__cur")
-    if has_history(ctx):
-        if not order:
-            history = ctx.table("stage_history").select("deal_id", "stage")
-            history = history.join(ranks, on="stage", how="inner")
-            history_max = history.group_by("deal_id").agg(pl.col(RANK).max().alias("__hist"))
-            deals = deals.join(history_max, left_on="id", right_on="deal_id", how="left")
-        furthest = pl.max_horizontal("__cur", "__hist")
+    if has_history(ctx) and not order:
+        history = ctx.table("stage_history").select("deal_id", "stage")
+        history = history.join(ranks, on="stage", how="inner")
+        history_max = history.group_by("deal_id").agg(pl.col(RANK).max().alias("__hist"))
+        deals = deals.join(history_max, left_on="id", right_on="deal_id", how="left")
+    furthest = pl.max_horizontal("__cur", "__hist") if has_history(ctx) else pl.col("__cur")
     reach = (
         pl.when(WON)
         .then(pl.col("__last"))
