@@ -175,17 +175,29 @@ def history_in_order(ctx: Context) -> bool:
     if "history_in_order" not in ctx.cache:
         deal, entered = pl.col("deal_id"), pl.col("entered_at")
         starts = (deal != deal.shift(1)).fill_null(True)
-        check = (
-            ctx.table("stage_history")
-            .filter(entered.is_not_null())
-            .select(
-                (starts | (entered >= entered.shift(1))).fill_null(True).all().alias("timed"),
-                (starts.sum() == deal.filter(starts).n_unique()).alias("grouped"),
-            )
-            .collect()
-        )
-        ctx.cache["history_in_order"] = bool(check["timed"][0] and check["grouped"][0])
+        timed = ctx.table("stage_history").filter(entered.is_not_null())
+        check = timed.select(
+            (starts | (entered >= entered.shift(1))).fill_null(True).all().alias("timed"),
+            _sorted_ids(deal).alias("sorted"),
+        ).collect()
+        in_order = bool(check["timed"][0])
+        if in_order and not check["sorted"][0]:
+            grouped = timed.select(starts.sum() == deal.filter(starts).n_unique()).collect()
+            in_order = bool(grouped.item())
+        ctx.cache["history_in_order"] = in_order
     return ctx.cache["history_in_order"]
+
+
+def _sorted_ids(deal: pl.Expr) -> pl.Expr:
+    """Whether the ids come sorted, as text or as numbers (shorter first, then as text), up
+    or down: sorted ids are grouped, which costs a comparison per row to find out instead of
+    hashing every id. (Any total order will do: equal ids sit together in it.)"""
+    before = deal.shift(1)
+    size, size_before = deal.str.len_bytes(), before.str.len_bytes()
+    same = size == size_before
+    up = ((size > size_before) | (same & (deal >= before))).all()
+    down = ((size < size_before) | (same & (deal <= before))).all()
+    return (deal.null_count() == 0) & ((deal >= before).all() | up | down)
 
 
 def _untimed_history(ctx: Context) -> pl.LazyFrame | None:
@@ -224,11 +236,12 @@ def _history_runs(ctx: Context) -> pl.LazyFrame:
     if order:
         # Runs come in `__g` order, so g * width + (rank + 1) only grows from one run to the
         # next: its running maximum, read at a run's end, is the run's furthest rank.
+        # `__rank` (the row's open stage, null for any other) is kept for the stage days.
         width = len(order) + 1
         base = pl.col("__g").cast(pl.Int64) * width
-        coded = base + _rank_of(order).fill_null(-1).cast(pl.Int64) + 1
+        coded = base + pl.col("__rank").fill_null(-1).cast(pl.Int64) + 1
         furthest = coded.cum_max() - base - 1
-        runs = runs.with_columns(
+        runs = runs.with_columns(_rank_of(order).alias("__rank")).with_columns(
             pl.when(furthest >= 0).then(furthest).cast(pl.Int32).alias("__hist")
         )
     runs = runs.cache()
@@ -302,6 +315,7 @@ def stays(ctx: Context) -> pl.LazyFrame:
     ).with_columns(pl.col("__closed", "__won").gather("__g"))
     repeated = runs.join(more, on="__g", how="inner")
     days = pl.coalesce("__end", "__closed") - pl.col("entered_at")
+    rank = ["__rank"] if "__rank" in runs.collect_schema().names() else []
     out = pl.concat(
         [
             frame.select(
@@ -312,6 +326,7 @@ def stays(ctx: Context) -> pl.LazyFrame:
                 pl.col("__won").alias("won"),
                 pl.col("__closed").alias("closed_at"),
                 "last",
+                *rank,
             )
             for frame in (spread, repeated)
         ]
@@ -323,31 +338,36 @@ def stays(ctx: Context) -> pl.LazyFrame:
 
 
 def stage_days(ctx: Context) -> pl.LazyFrame:
-    """Per stage, in one pass over the stays: median and 90th percentile of ended stays, and
-    the median days from entering it to winning (won deals).
+    """Per open stage, in one pass over its stays: median and 90th percentile of ended stays,
+    and the median days from entering it to winning (won deals).
 
-    Shared by the funnel, stuck deals and the forecast.
+    Shared by the funnel, stuck deals and the forecast, which ask it about open stages only:
+    the stays in closing stages (a third of a typical history) are left out.
     """
     if "stage_days" in ctx.cache:
         return ctx.cache["stage_days"]
     days = pl.col("days")
     to_close = (pl.col("closed_at") - pl.col("entered_at")).dt.total_microseconds() * DAYS_PER_US
-    out = (
-        stays(ctx)
-        .group_by("stage")
-        .agg(
-            # Without nulls Polars selects the median in place instead of sorting the stays;
-            # the value is the same to the bit (its position is a whole or half index either
-            # way). The percentile keeps the nulls: its interpolation weight would round apart.
-            days.drop_nulls().median().alias("median_days_in_stage"),
-            days.quantile(0.9, "linear").alias("__p90"),
-            to_close.filter(pl.col("won")).median().alias("__to_close"),
-        )
-        .cache()
-        # A bare cache node over the shared history plans, collected on its own, trips the
-        # planner of Polars 2.1: a projection on top keeps it out of that case.
-        .select(pl.all())
-    )
+    # Without nulls Polars selects the values in place instead of sorting the stays. The
+    # median comes out the same to the bit (a whole or half position); the percentile's
+    # interpolation may differ in its last bit, as it already does with the memory layout.
+    aggs = [
+        days.drop_nulls().median().alias("median_days_in_stage"),
+        days.drop_nulls().quantile(0.9, "linear").alias("__p90"),
+        to_close.filter(pl.col("won")).median().alias("__to_close"),
+    ]
+    rows, ranks = stays(ctx), stage_ranks(ctx)
+    if "__rank" in rows.collect_schema().names():
+        # A declared order ranked every stay already: grouping by that small integer costs
+        # less than hashing the stage labels.
+        per_rank = rows.filter(pl.col("__rank").is_not_null()).group_by("__rank").agg(aggs)
+        out = ranks.join(per_rank, left_on=RANK, right_on="__rank", how="inner").drop(RANK)
+    else:
+        per_stage = rows.group_by("stage").agg(aggs)
+        out = ranks.join(per_stage, on="stage", how="inner").drop(RANK)
+    # A bare cache node over the shared history plans, collected on its own, trips the
+    # planner of Polars 2.1: a projection on top keeps it out of that case.
+    out = out.cache().select(pl.all())
     ctx.cache["stage_days"] = out
     return out
 
