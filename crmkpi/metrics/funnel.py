@@ -203,7 +203,9 @@ TABLES = [
         _stuck,
         doc="Open deals whose days in their current stage exceed the stage's threshold: "
         "[stages] stuck_days in crmkpi.toml, else the 90th percentile of past stays in it "
-        "(stage history), else of the ages of open deals in it. Oldest first.",
+        "(stage history; kept for the open stages of the stage order, so a deal in a stage "
+        "outside it is checked against stuck_days only), else of the ages of open deals in "
+        "it. Oldest first.",
         units={"amount": "currency", "days_in_stage": "days", "threshold_days": "days"},
         note=_stuck_note,
         report_rows=REPORT_LIST_ROWS,
