@@ -66,7 +66,9 @@ def responded_leads(ctx: Context) -> pl.LazyFrame:
 
 def _response(stat: str) -> object:
     def compute(ctx: Context) -> pl.LazyFrame:
-        minutes = pl.col("__minutes")
+        # Without the nulls (leads never answered) Polars selects the value in place per
+        # group instead of sorting the group.
+        minutes = pl.col("__minutes").drop_nulls()
         value = minutes.median() if stat == "median" else minutes.quantile(0.9, "linear")
         return ctx.group(responded_leads(ctx), value)
 

@@ -189,15 +189,14 @@ def history_in_order(ctx: Context) -> bool:
 
 
 def _sorted_ids(deal: pl.Expr) -> pl.Expr:
-    """Whether the ids come sorted, as text or as numbers (shorter first, then as text), up
-    or down: sorted ids are grouped, which costs a comparison per row to find out instead of
+    """Whether the ids come in ascending order, as text or as numbers (shorter first, then as
+    text): sorted ids are grouped, which costs a comparison per row to find out instead of
     hashing every id. (Any total order will do: equal ids sit together in it.)"""
     before = deal.shift(1)
     size, size_before = deal.str.len_bytes(), before.str.len_bytes()
-    same = size == size_before
-    up = ((size > size_before) | (same & (deal >= before))).all()
-    down = ((size < size_before) | (same & (deal <= before))).all()
-    return (deal.null_count() == 0) & ((deal >= before).all() | up | down)
+    not_less = deal >= before
+    as_number = (size > size_before) | ((size == size_before) & not_less)
+    return (deal.null_count() == 0) & (not_less.all() | as_number.all())
 
 
 def _untimed_history(ctx: Context) -> pl.LazyFrame | None:
