@@ -295,3 +295,25 @@ def test_repeated_and_unknown_deal_ids_by_hand() -> None:
     reach = deal_reach(ctx, []).collect().sort("id").select("id", "reach").rows()
     # a furthest Qualified (1), twice; b won: the last open stage, Negotiation (3).
     assert reach == [("a", 1), ("a", 1), ("b", 3)]
+
+
+def _history(ids: list[str]) -> Dataset:
+    history = pl.DataFrame(
+        {"deal_id": ids, "stage": ["Lead"] * len(ids),
+         "entered_at": [START + i * DAY for i in range(len(ids))]},
+        schema={"deal_id": pl.String, "stage": pl.String, "entered_at": pl.Datetime("us")},
+    )  # fmt: skip
+    deals = pl.DataFrame(schema=DEALS_SCHEMA)
+    return Dataset(frames={"deals": deals, "stage_history": history}, stages=STAGES)
+
+
+def test_ids_sorted_as_numbers_or_as_text_are_grouped() -> None:
+    # "9" < "10" as numbers (shorter first) but not as text; each order keeps equal ids
+    # together, so the rows are the deals' runs as they come.
+    assert history_in_order(Context(_history(["9", "9", "10", "10", "11"])))
+    assert history_in_order(Context(_history(["10", "10", "9", "9"])))  # as text
+    # Deal 9 comes back after 10: not grouped, whatever order is tried.
+    assert not history_in_order(Context(_history(["9", "10", "9"])))
+    # Grouped without being sorted is found by counting distinct ids.
+    assert history_in_order(Context(_history(["b", "b", "a", "c"])))
+    assert not history_in_order(Context(_history(["b", "a", "b"])))

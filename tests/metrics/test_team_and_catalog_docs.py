@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
-from metric_frames import deals_ds
+from metric_frames import STAGES, deals_ds, deals_frame
 from typer.testing import CliRunner
 
 from crmkpi.cli import app
+from crmkpi.dataset import Dataset
 from crmkpi.metrics import CATALOG, TABLE_CATALOG, evaluate_tables
 from crmkpi.metrics.docs import render
 
@@ -56,3 +58,18 @@ def test_metrics_command_table_and_bad_format() -> None:
     result = runner.invoke(app, ["metrics"])
     assert result.exit_code == 0 and "win_rate" in result.output
     assert runner.invoke(app, ["metrics", "--format", "yaml"]).exit_code == 2
+
+
+def test_owner_without_a_win_has_won_nothing() -> None:
+    frame = deals_frame().with_columns(
+        pl.when(pl.col("id") == "b").then(pl.lit("z")).otherwise(pl.col("owner")).alias("owner")
+    )
+    ds = Dataset(frames={"deals": frame}, stages=STAGES)
+    z = evaluate_tables(ds, ["owners"])["owners"].filter(pl.col("owner") == "z").row(0, named=True)
+    # z owns b only: created, closed lost. Revenue is a sum over no won deal (0); the size and
+    # cycle of its won deals are averages over none (null); the win rate is 0 of 1 closed.
+    assert (z["deals"], z["deals_won"], z["deals_lost"], z["win_rate"]) == (1, 0, 1, 0.0)
+    assert z["revenue_won"] == 0.0
+    assert z["avg_deal_size"] is None and z["cycle_days_median"] is None
+    # The team keeps all six deals: won a, d, e (100 + 200 + 60); lost b.
+    assert (z["team_deals"], z["team_deals_won"], z["team_revenue_won"]) == (6, 3, 360.0)
