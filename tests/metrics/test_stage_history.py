@@ -225,7 +225,10 @@ def test_stage_days_are_medians_and_p90_of_the_stays(case: tuple[Dataset, bool])
     for stay, count in expected_stays(ds).items():
         if stay[1] in _open_stages(ds):
             by_stage.setdefault(stay[1], []).extend([stay] * count)
-    assert set(got) == set(by_stage)
+    # A stage whose stays all last still and led to no win has nothing to show: no row.
+    shown = {s for s, rows in by_stage.items() if any(r[3] is not None or r[4] for r in rows)}
+    assert set(got) == shown
+    by_stage = {s: rows for s, rows in by_stage.items() if s in shown}
     for stage, rows in by_stage.items():
         days = [r[3] for r in rows if r[3] is not None]
         to_close = [_days(r[5] - r[2]) for r in rows if r[4] and r[5] is not None]
@@ -252,7 +255,11 @@ def test_stage_median_days_equal_the_plain_group_median_to_the_bit(
         .agg(pl.col("days").median().alias("median_days_in_stage"))
     )
     got = stage_days(ctx).select("stage", "median_days_in_stage").collect()
-    assert_frame_equal(got, plain.collect(), check_row_order=False, check_exact=True)
+    # Stages without an ended stay have no median either way (and may have no row).
+    ended = pl.col("median_days_in_stage").is_not_null()
+    assert_frame_equal(
+        got.filter(ended), plain.collect().filter(ended), check_row_order=False, check_exact=True
+    )
 
 
 @SETTINGS
