@@ -170,8 +170,11 @@ def query(ds: Dataset, sql: str) -> pl.DataFrame:
 
 
 def sql_frames(ds: Dataset) -> dict[str, pl.LazyFrame]:
-    """Every table of `ds` by name, lazily, as `query` registers them."""
-    frames = {name: frame.lazy() for name, frame in ds.frames.items()}
+    """Every table of `ds` by name, lazily, as `query` registers them: label columns as text,
+    so text functions and comparisons in SQL work on them as on any text."""
+    from crmkpi.metrics.base import labels_as_text
+
+    frames = {name: labels_as_text(frame.lazy()) for name, frame in ds.frames.items()}
     frames[REJECTS] = ds.rejects.lazy()
     return frames
 
@@ -191,11 +194,12 @@ def tables(ds: Dataset) -> list[TableInfo]:
 
     out = []
     names = [n for n in TABLES if n in ds.frames] + [n for n in ds.frames if n not in TABLES]
+    seen = sql_frames(ds)
     for name in names:
-        frame = ds.frames[name]
         canonical = set(TABLES[name].names) if name in TABLES else set()
-        cols = tuple((c, dtype_name(t), c in canonical) for c, t in frame.schema.items())
-        out.append(TableInfo(name, frame.height, cols))
+        schema = seen[name].collect_schema()
+        cols = tuple((c, dtype_name(t), c in canonical) for c, t in schema.items())
+        out.append(TableInfo(name, ds.frames[name].height, cols))
     rejects = tuple((c, dtype_name(t), True) for c, t in ds.rejects.schema.items())
     out.append(TableInfo(REJECTS, ds.rejects.height, rejects))
     return out

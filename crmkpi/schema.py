@@ -17,6 +17,9 @@ STATUS_LOST = "lost"
 DEAL_STATUSES = (STATUS_OPEN, STATUS_WON, STATUS_LOST)
 
 TIMESTAMP = pl.Datetime("us")
+# Labels repeat a few values over many rows: dictionary-encoded, grouping and comparing them
+# reads small integers instead of hashing text. Results give them back as text.
+LABEL = pl.Categorical()
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,14 @@ DEALS = Table(
     (
         _c("id", pl.String, "Deal id as exported; unique per file"),
         _c("name", pl.String, "Deal name"),
-        _c("owner", pl.String, "Sales rep who owns the deal"),
-        _c("team", pl.String, "Team or region of the owner"),
-        _c("source", pl.String, "Lead source / channel the deal came from"),
-        _c("pipeline", pl.String, "Pipeline name when the CRM has several"),
+        _c("owner", LABEL, "Sales rep who owns the deal"),
+        _c("team", LABEL, "Team or region of the owner"),
+        _c("source", LABEL, "Lead source / channel the deal came from"),
+        _c("pipeline", LABEL, "Pipeline name when the CRM has several"),
         _c("stage", pl.String, "Current stage label"),
-        _c("status", pl.String, "open, won or lost"),
+        _c("status", LABEL, "open, won or lost"),
         _c("amount", pl.Float64, "Deal value in `currency`"),
-        _c("currency", pl.String, "ISO 4217 code of `amount`"),
+        _c("currency", LABEL, "ISO 4217 code of `amount`"),
         _c("probability", pl.Float64, "Win probability as a fraction 0..1"),
         _c("created_at", TIMESTAMP, "When the deal was created"),
         _c("closed_at", TIMESTAMP, "When the deal was won or lost; null while open"),
@@ -93,11 +96,11 @@ LEADS = Table(
     "One row per lead (contact, MQL, inquiry) before it becomes a deal.",
     (
         _c("id", pl.String, "Lead id"),
-        _c("owner", pl.String, "Rep responsible for the lead"),
-        _c("source", pl.String, "Lead source / channel"),
+        _c("owner", LABEL, "Rep responsible for the lead"),
+        _c("source", LABEL, "Lead source / channel"),
         _c("created_at", TIMESTAMP, "When the lead arrived"),
         _c("first_contact_at", TIMESTAMP, "First reply / touch by the team"),
-        _c("status", pl.String, "Lead status label"),
+        _c("status", LABEL, "Lead status label"),
         _c("converted", pl.Boolean, "Whether the lead became a deal or customer"),
         _c("converted_at", TIMESTAMP, "When it converted"),
         _c("qualification", pl.String, "Score band / rating / qualification label"),
@@ -111,8 +114,8 @@ ACTIVITIES = Table(
     "Calls, e-mails, meetings and tasks logged by the team.",
     (
         _c("id", pl.String, "Activity id"),
-        _c("type", pl.String, "call, email, meeting, task, ..."),
-        _c("owner", pl.String, "Who did it"),
+        _c("type", LABEL, "call, email, meeting, task, ..."),
+        _c("owner", LABEL, "Who did it"),
         _c("at", TIMESTAMP, "When it happened (or was due)"),
         _c("deal_id", pl.String, "Linked deal id"),
         _c("lead_id", pl.String, "Linked lead id"),
@@ -127,10 +130,10 @@ SPEND = Table(
     "Marketing and sales spend per channel and day or month.",
     (
         _c("date", TIMESTAMP, "Day or first day of the month the spend belongs to"),
-        _c("source", pl.String, "Channel / source, matching leads.source and deals.source"),
+        _c("source", LABEL, "Channel / source, matching leads.source and deals.source"),
         _c("amount", pl.Float64, "Amount spent"),
-        _c("currency", pl.String, "ISO 4217 code"),
-        _c("category", pl.String, "marketing or sales"),
+        _c("currency", LABEL, "ISO 4217 code"),
+        _c("category", LABEL, "marketing or sales"),
     ),
     (("date",), ("amount",)),
 )
@@ -143,7 +146,7 @@ SUBSCRIPTIONS = Table(
         _c("start_at", TIMESTAMP, "Start of this subscription row"),
         _c("end_at", TIMESTAMP, "End; null while active"),
         _c("mrr", pl.Float64, "Monthly recurring revenue of the row"),
-        _c("currency", pl.String, "ISO 4217 code"),
+        _c("currency", LABEL, "ISO 4217 code"),
         _c("plan", pl.String, "Plan name"),
         _c("churn_reason", pl.String, "Why it ended, when it ended in churn"),
     ),

@@ -105,6 +105,14 @@ def period_end(start: pl.Expr, grain: Grain) -> pl.Expr:
 _SHARED = "_metric_plan_cache"
 
 
+def labels_as_text(plan: pl.LazyFrame) -> pl.LazyFrame:
+    """A result with its dictionary-encoded label columns (see crmkpi.schema.LABEL) as text:
+    the encoding is how the frames are held, not what a KPI or table gives."""
+    import polars.selectors as cs
+
+    return plan.with_columns(cs.categorical().cast(pl.String))
+
+
 def shared_cache(ds: Dataset, config: Config | None) -> dict[str, Any]:
     """Plans that do not depend on the grain (stage history passes, rates), shared by every
     Context on the same frames and config, so a report cutting KPIs at several grains in one

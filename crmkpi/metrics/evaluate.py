@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from crmkpi.errors import UsageError
-from crmkpi.metrics.base import VALUE, Aggregate, Context, Grain, Metric
+from crmkpi.metrics.base import VALUE, Aggregate, Context, Grain, Metric, labels_as_text
 from crmkpi.metrics.breakdown import finish
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def collect(ctx: Context, plans: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFr
         for key, plan in ctx.cache.items()
         if isinstance(plan, pl.LazyFrame) and key.startswith(_KEEP) and key not in kept
     }
-    frames = pl.collect_all([*plans.values(), *extra.values()])
+    frames = pl.collect_all([*map(labels_as_text, plans.values()), *extra.values()])
     for key, frame in zip(extra, frames[len(plans) :], strict=True):
         ctx.cache[key] = frame.lazy()
         kept.add(key)

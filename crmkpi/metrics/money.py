@@ -127,7 +127,9 @@ def convert(ctx: Context, frame: pl.LazyFrame, table: str, amount: str) -> pl.La
     rates = rates_to_base(ctx).lazy()
     date = CONVERSION_DATE.get(table, pl.lit(None, dtype=pl.Datetime("us")))
     earliest = rates.group_by(CURRENCY).agg(pl.col("rate").sort_by("date").first().alias("__first"))
-    code = pl.col(CURRENCY).str.strip_chars().str.to_uppercase().fill_null(base)
+    # Codes compared as text: the rates table spells them so (the frame may hold labels).
+    code = pl.col(CURRENCY).cast(pl.String).str.strip_chars().str.to_uppercase().fill_null(base)
+    label = frame.collect_schema()[CURRENCY]
     keyed = frame.with_columns(
         code.alias("__code"), date.fill_null(pl.datetime(9999, 1, 1)).alias("__date")
     )
@@ -148,7 +150,7 @@ def convert(ctx: Context, frame: pl.LazyFrame, table: str, amount: str) -> pl.La
         .otherwise(pl.coalesce(pl.col("rate"), pl.col("__first")))
     )
     return matched.with_columns(
-        (pl.col(amount) * rate).alias(amount), pl.lit(base).alias(CURRENCY)
+        (pl.col(amount) * rate).alias(amount), pl.lit(base).cast(label).alias(CURRENCY)
     ).drop("__code", "__date", "rate", "__first")
 
 
@@ -170,7 +172,8 @@ def _conversions(ctx: Context) -> pl.LazyFrame:
     for table, amount in _AMOUNTS:
         if not ctx.has(table, amount, CURRENCY):
             continue
-        code = pl.col(CURRENCY).str.strip_chars().str.to_uppercase().fill_null(str(base))
+        code = pl.col(CURRENCY).cast(pl.String).str.strip_chars().str.to_uppercase()
+        code = code.fill_null(str(base))
         frame = ctx.table(table).with_columns(code.alias("__from"), pl.col(amount).alias("__orig"))
         converted = convert(ctx, frame, table, amount)
         rate = pl.col(amount) / pl.col("__orig")

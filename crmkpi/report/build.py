@@ -16,7 +16,7 @@ import polars as pl
 
 from crmkpi.errors import CrmkpiError, UsageError
 from crmkpi.metrics import CATALOG, TABLE_CATALOG
-from crmkpi.metrics.base import CURRENCY, PERIOD, PERIODS, Context, Grain, Metric
+from crmkpi.metrics.base import CURRENCY, PERIOD, PERIODS, Context, Grain, Metric, labels_as_text
 from crmkpi.metrics.evaluate import metric_plans
 from crmkpi.report import periods
 from crmkpi.report.layout import (
@@ -62,6 +62,7 @@ def _collect(plans: dict[Any, pl.LazyFrame]) -> tuple[dict[Any, pl.DataFrame], d
     and the failure is reported for its own KPI or table."""
     if not plans:
         return {}, {}
+    plans = {key: labels_as_text(plan) for key, plan in plans.items()}
     try:
         return dict(zip(plans, pl.collect_all(list(plans.values())), strict=True)), {}
     except Exception:  # noqa: BLE001 - isolated below, every failure is reported by key
