@@ -64,7 +64,7 @@ DEALS = Table(
         _c("team", LABEL, "Team or region of the owner"),
         _c("source", LABEL, "Lead source / channel the deal came from"),
         _c("pipeline", LABEL, "Pipeline name when the CRM has several"),
-        _c("stage", pl.String, "Current stage label"),
+        _c("stage", LABEL, "Current stage label"),
         _c("status", LABEL, "open, won or lost"),
         _c("amount", pl.Float64, "Deal value in `currency`"),
         _c("currency", LABEL, "ISO 4217 code of `amount`"),
@@ -84,7 +84,7 @@ STAGE_HISTORY = Table(
     "One row per stage a deal entered (long form of the deal's path through the pipeline).",
     (
         _c("deal_id", pl.String, "Deal id, as in deals.id"),
-        _c("stage", pl.String, "Stage label entered"),
+        _c("stage", LABEL, "Stage label entered"),
         _c("entered_at", TIMESTAMP, "When the deal entered the stage"),
         _c("left_at", TIMESTAMP, "When it left the stage (optional)"),
     ),

@@ -17,6 +17,7 @@ from crmkpi.metrics.stages import (
     order_source,
     requires_order,
     stage_days,
+    stage_dtype,
     stage_ranks,
     stays,
 )
@@ -67,7 +68,7 @@ def funnel_frame(ctx: Context, by: list[str], with_days: bool = True) -> pl.Lazy
     ).join(ranks.select((pl.col(RANK).max() + 1).alias(RANK)), how="cross")
     won = won.select(
         *by,
-        pl.lit(WON_ROW).alias("stage"),
+        pl.lit(WON_ROW).cast(stage_dtype(ctx)).alias("stage"),
         pl.col(RANK).cast(pl.Int32),
         "reached",
         pl.lit(None, dtype=pl.Int64).alias("lost_at"),
@@ -137,6 +138,7 @@ def _stuck(ctx: Context) -> pl.LazyFrame:
     aged = aged.join(thresholds, on="stage", how="left")
     if configured:
         conf = pl.LazyFrame({"stage": list(configured), "__conf": list(configured.values())})
+        conf = conf.with_columns(pl.col("stage").cast(stage_dtype(ctx)))
         aged = aged.join(conf, on="stage", how="left")
     else:
         aged = aged.with_columns(pl.lit(None, dtype=pl.Float64).alias("__conf"))

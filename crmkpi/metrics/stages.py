@@ -55,6 +55,15 @@ def requires_order(ds: Dataset, config: object | None) -> str | None:
     return "no stage order: set [stages] order in crmkpi.toml or give stage history"
 
 
+def stage_dtype(ctx: Context) -> pl.DataType:
+    """How the data holds stage labels (a label column, or text in a hand-built frame): frames
+    of stages from the config take it, to join and stack with the data's."""
+    for table in ("deals", "stage_history"):
+        if ctx.has(table, "stage"):
+            return ctx.ds.frames[table].schema["stage"]
+    return pl.String()
+
+
 def stage_ranks(ctx: Context) -> pl.LazyFrame:
     """(stage, rank) of the open stages, rank 0 first."""
     cached = ctx.cache.get("stage_ranks")
@@ -64,7 +73,7 @@ def stage_ranks(ctx: Context) -> pl.LazyFrame:
     if order:
         ranks = pl.LazyFrame(
             {"stage": list(order), RANK: list(range(len(order)))},
-            schema={"stage": pl.String, RANK: pl.Int32},
+            schema={"stage": stage_dtype(ctx), RANK: pl.Int32},
         )
     else:
         history = ctx.table("stage_history")
@@ -434,7 +443,7 @@ def stage_probability(ctx: Context) -> pl.LazyFrame:
         return pl.LazyFrame(
             {"stage": list(configured), "__prob": [float(v) for v in configured.values()],
              "__prob_source": ["config"] * len(configured)},
-        )  # fmt: skip
+        ).with_columns(pl.col("stage").cast(stage_dtype(ctx)))  # fmt: skip
     reach = deal_reach(ctx, [])
     per_reach = (
         reach.filter(CLOSED)
@@ -452,7 +461,7 @@ def stage_probability(ctx: Context) -> pl.LazyFrame:
     if configured:
         conf = pl.LazyFrame(
             {"stage": list(configured), "__conf": [float(v) for v in configured.values()]}
-        )
+        ).with_columns(pl.col("stage").cast(stage_dtype(ctx)))
         frame = frame.join(conf, on="stage", how="full", coalesce=True)
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("__conf"))
