@@ -139,8 +139,8 @@ class Context:
             object.__setattr__(self, "cache", shared_cache(self.ds, self.config))
 
     def table(self, name: str) -> pl.LazyFrame:
-        """The canonical table; categorical text columns are read as text, so labels join and
-        compare with literals whatever dictionary the frame was built with."""
+        """The canonical table. Label columns (crmkpi.schema.LABEL) stay dictionary-encoded;
+        any other text column that arrives encoded is read as text, as the schema has it."""
         frame = self.ds.table(name)
         if frame is None:
             raise LookupError(f"no {name} table")
