@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+import polars.selectors as cs
 
 if TYPE_CHECKING:
     from crmkpi.config import Config
@@ -108,8 +109,6 @@ _SHARED = "_metric_plan_cache"
 def labels_as_text(plan: pl.LazyFrame) -> pl.LazyFrame:
     """A result with its dictionary-encoded label columns (see crmkpi.schema.LABEL) as text:
     the encoding is how the frames are held, not what a KPI or table gives."""
-    import polars.selectors as cs
-
     return plan.with_columns(cs.categorical().cast(pl.String))
 
 

@@ -127,8 +127,7 @@ def convert(ctx: Context, frame: pl.LazyFrame, table: str, amount: str) -> pl.La
     rates = rates_to_base(ctx).lazy()
     date = CONVERSION_DATE.get(table, pl.lit(None, dtype=pl.Datetime("us")))
     earliest = rates.group_by(CURRENCY).agg(pl.col("rate").sort_by("date").first().alias("__first"))
-    # Codes compared as text: the rates table spells them so (the frame may hold labels).
-    code = pl.col(CURRENCY).cast(pl.String).str.strip_chars().str.to_uppercase().fill_null(base)
+    code = _code(base)
     label = frame.collect_schema()[CURRENCY]
     keyed = frame.with_columns(
         code.alias("__code"), date.fill_null(pl.datetime(9999, 1, 1)).alias("__date")
@@ -154,6 +153,12 @@ def convert(ctx: Context, frame: pl.LazyFrame, table: str, amount: str) -> pl.La
     ).drop("__code", "__date", "rate", "__first")
 
 
+def _code(base: str) -> pl.Expr:
+    """A row's currency code as the rates table spells it (text, trimmed, upper case); a row
+    without one is in the base currency."""
+    return pl.col(CURRENCY).cast(pl.String).str.strip_chars().str.to_uppercase().fill_null(base)
+
+
 def conversion_note(ctx: Context) -> str | None:
     """One sentence naming the rate source, for the report, once a conversion was planned."""
     source = ctx.cache.get("rates_source")
@@ -172,9 +177,9 @@ def _conversions(ctx: Context) -> pl.LazyFrame:
     for table, amount in _AMOUNTS:
         if not ctx.has(table, amount, CURRENCY):
             continue
-        code = pl.col(CURRENCY).cast(pl.String).str.strip_chars().str.to_uppercase()
-        code = code.fill_null(str(base))
-        frame = ctx.table(table).with_columns(code.alias("__from"), pl.col(amount).alias("__orig"))
+        frame = ctx.table(table).with_columns(
+            _code(str(base)).alias("__from"), pl.col(amount).alias("__orig")
+        )
         converted = convert(ctx, frame, table, amount)
         rate = pl.col(amount) / pl.col("__orig")
         parts.append(

@@ -245,11 +245,12 @@ def _history_runs(ctx: Context) -> pl.LazyFrame:
         # Runs come in `__g` order, so g * width + (rank + 1) only grows from one run to the
         # next: its running maximum, read at a run's end, is the run's furthest rank.
         # `__rank` (the row's open stage, null for any other) is kept for the stage days.
+        runs = runs.with_columns(_rank_of(order).alias("__rank"))
         width = len(order) + 1
         base = pl.col("__g").cast(pl.Int64) * width
         coded = base + pl.col("__rank").fill_null(-1).cast(pl.Int64) + 1
         furthest = coded.cum_max() - base - 1
-        runs = runs.with_columns(_rank_of(order).alias("__rank")).with_columns(
+        runs = runs.with_columns(
             pl.when(furthest >= 0).then(furthest).cast(pl.Int32).alias("__hist")
         )
     runs = runs.cache()
@@ -376,10 +377,7 @@ def stage_days(ctx: Context) -> pl.LazyFrame:
     )
     won = rows.filter(pl.col("won")).group_by(key).agg(to_close.median().alias("__to_close"))
     per_key = ended.join(won, on=key, how="full", coalesce=True)
-    if key == "__rank":
-        out = ranks.join(per_key, left_on=RANK, right_on="__rank", how="inner")
-    else:
-        out = ranks.join(per_key, on="stage", how="inner")
+    out = ranks.join(per_key, left_on=RANK if key == "__rank" else key, right_on=key)
     # A bare cache node over the shared history plans, collected on its own, trips the
     # planner of Polars 2.1: a projection on top keeps it out of that case.
     out = out.drop(RANK).cache().select(pl.all())
