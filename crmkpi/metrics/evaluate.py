@@ -121,7 +121,7 @@ def table_plans(
 
 # Shared intermediates (see crmkpi.metrics.stages) worth keeping once computed: a later call on
 # the same data (the tables after the KPIs, another grain) starts from them.
-_KEEP = ("deal_reach:", "history_", "stays", "stage_days")
+_KEEP = ("deal_reach:", "history_", "stage_days")
 _KEPT = "__kept"
 
 

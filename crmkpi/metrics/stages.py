@@ -12,6 +12,8 @@ Rules, shared by the funnel, stuck deals, weighted pipeline and forecast:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import polars as pl
 
 from crmkpi.dataset import Dataset
@@ -173,28 +175,76 @@ def deal_reach(ctx: Context, keep: list[str]) -> pl.LazyFrame:
     return out
 
 
+class HistoryLayout(NamedTuple):
+    """How the stage history lies beside the deals, read once from the loaded frames."""
+
+    in_order: bool  # each deal's rows together and in time order: no sort needed
+    aligned: bool  # its deals, run by run, are the deals rows one for one: no join needed
+    integer_ids: bool  # every deal id an integer written as Int64 writes it: join on integers
+
+
 def history_in_order(ctx: Context) -> bool:
     """Whether each deal's history rows already sit together in time order (exports usually
-    list a deal's stage changes one after another), so the sort can be skipped.
+    list a deal's stage changes one after another), so the sort can be skipped."""
+    return history_layout(ctx).in_order
 
-    Checked once on the loaded frame: two cheap passes instead of sorting millions of rows.
-    Grouped means no deal starts two runs of rows: every id is at some run's start, so
-    the distinct ids of the run starts are all the ids, one per run.
+
+def history_layout(ctx: Context) -> HistoryLayout:
+    """The layout, checked once: a pass over the history for the deal ids at the start of each
+    run of rows, then work on those alone, instead of sorting millions of rows or hashing
+    their ids.
+
+    Grouped means no deal starts two runs. Run ids ascending (as text or as numbers) are all
+    distinct, since each differs from the one before; otherwise they are counted. Aligned is
+    the common export of one CRM listing deals and stage changes by deal id, every deal with
+    its entries: run k's facts then belong beside deals row k.
     """
-    if "history_in_order" not in ctx.cache:
+    if "history_layout" not in ctx.cache:
         deal, entered = pl.col("deal_id"), pl.col("entered_at")
         starts = (deal != deal.shift(1)).fill_null(True)
         timed = ctx.table("stage_history").filter(entered.is_not_null())
         check = timed.select(
+            deal.filter(starts).alias("runs"),
             (starts | (entered >= entered.shift(1))).fill_null(True).all().alias("timed"),
-            _sorted_ids(deal).alias("sorted"),
         ).collect()
-        in_order = bool(check["timed"][0])
-        if in_order and not check["sorted"][0]:
-            grouped = timed.select(starts.sum() == deal.filter(starts).n_unique()).collect()
-            in_order = bool(grouped.item())
-        ctx.cache["history_in_order"] = in_order
-    return ctx.cache["history_in_order"]
+        runs = check["runs"]
+        in_order = check.height == 0 or bool(check["timed"][0])
+        if in_order and not check.lazy().select(_sorted_ids(pl.col("runs"))).collect().item():
+            in_order = runs.n_unique() == len(runs)
+        ids = ctx.ds.frames["deals"]["id"] if ctx.has("deals", "id") else None
+        aligned = in_order and ids is not None and _same_ids(runs, ids)
+        integer = not aligned and ids is not None and _integer_ids(runs, ids)
+        ctx.cache["history_layout"] = HistoryLayout(in_order, aligned, integer)
+    return ctx.cache["history_layout"]
+
+
+def _same_ids(runs: pl.Series, ids: pl.Series) -> bool:
+    """Whether the deals' `ids` are the history's run ids, row for row, none missing."""
+    if len(ids) != len(runs) or ids.dtype != runs.dtype or ids.null_count() > 0:
+        return False
+    return bool((ids == runs).fill_null(False).all())
+
+
+def _integer_ids(runs: pl.Series, ids: pl.Series) -> bool:
+    """Whether every deal id (the history's, the deals') is an integer written the one way
+    Int64 writes it back, so distinct ids cast to distinct numbers and a join on the numbers
+    matches exactly as one on the text, at half the cost (most CRMs number their records)."""
+    if runs.dtype != pl.String or ids.dtype != pl.String:
+        return False
+    checks = [pl.LazyFrame([column]).select(_integer(column.name)) for column in (runs, ids)]
+    return all(frame.item() for frame in pl.collect_all(checks))
+
+
+def _integer(column: str) -> pl.Expr:
+    text = pl.col(column)
+    # What the cast accepts beside that spelling: a plus sign, leading zeros, minus zero.
+    other_spelling = (
+        text.str.starts_with("+")
+        | text.str.starts_with("-0")
+        | (text.str.starts_with("0") & (text != "0"))
+    )
+    cast = text.cast(pl.Int64, strict=False)
+    return (cast.null_count() == text.null_count()) & ~other_spelling.any()
 
 
 def _sorted_ids(deal: pl.Expr) -> pl.Expr:
@@ -202,7 +252,8 @@ def _sorted_ids(deal: pl.Expr) -> pl.Expr:
     text): sorted ids are grouped, which costs a comparison per row to find out instead of
     hashing every id. (Any total order will do: equal ids sit together in it.)"""
     before = deal.shift(1)
-    size, size_before = deal.str.len_bytes(), before.str.len_bytes()
+    size = deal.str.len_bytes()
+    size_before = size.shift(1)
     not_less = deal >= before
     as_number = (size > size_before) | ((size == size_before) & not_less)
     return (deal.null_count() == 0) & (not_less.all() | as_number.all())
@@ -278,8 +329,17 @@ def _history_deals(ctx: Context) -> pl.LazyFrame:
         *facts,
     )
     deals = ctx.table("deals").with_columns(pl.lit(True).alias("__in_deals"))
-    out = deals.join(per_deal, left_on="id", right_on="__deal_id", how="full", coalesce=False)
-    out = out.drop("__deal_id").cache()
+    layout = history_layout(ctx)
+    if layout.aligned:
+        # Run k of the history is the deal of deals row k: its facts sit beside the row.
+        out = pl.concat([deals, per_deal.drop("__deal_id")], how="horizontal")
+    else:
+        key = (lambda c: pl.col(c).cast(pl.Int64)) if layout.integer_ids else pl.col
+        out = deals.join(
+            per_deal, left_on=key("id"), right_on=key("__deal_id"), how="full", coalesce=False
+        )
+        out = out.drop("__deal_id")
+    out = out.cache()
     ctx.cache[HISTORY_DEALS] = out
     return out
 

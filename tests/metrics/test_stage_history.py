@@ -20,6 +20,7 @@ from crmkpi.metrics.base import Context
 from crmkpi.metrics.stages import (
     deal_reach,
     history_in_order,
+    history_layout,
     open_deals_entered,
     stage_days,
     stays,
@@ -39,19 +40,29 @@ DEALS_SCHEMA = {"id": pl.String, "stage": pl.String, "status": pl.String,
                 "created_at": pl.Datetime("us"), "closed_at": pl.Datetime("us")}  # fmt: skip
 
 
+# Ids as CRMs spell them: as text, as numbers (joined as numbers), and as numbers with a
+# leading zero or plus sign beside the plain ones ("01" and "1" are two deals).
+SPELLINGS = [
+    {},
+    {"a": "1", "b": "2", "c": "10", "d": "3", "e": "20", "f": "-7"},
+    {"a": "1", "b": "01", "c": "10", "d": "+3", "e": "3", "f": "0"},
+]
+
+
+def _deal(draw: st.DrawFn, deal_id: str | None) -> dict:
+    return {
+        "id": deal_id,
+        "stage": draw(STAGE_DRAWS),
+        "status": draw(st.sampled_from(["open", "won", "lost"])),
+        "created_at": START,
+        "closed_at": draw(st.one_of(st.none(), CLOSE_DATES)),
+    }
+
+
 @st.composite
 def datasets(draw: st.DrawFn) -> tuple[Dataset, bool]:
     """(dataset, whether the history rows were laid out deal by deal in time order)."""
-    deals = [
-        {
-            "id": draw(st.sampled_from(IDS)),
-            "stage": draw(STAGE_DRAWS),
-            "status": draw(st.sampled_from(["open", "won", "lost"])),
-            "created_at": START,
-            "closed_at": draw(st.one_of(st.none(), CLOSE_DATES)),
-        }
-        for _ in range(draw(st.integers(0, 8)))
-    ]
+    deals = [_deal(draw, draw(st.sampled_from(IDS))) for _ in range(draw(st.integers(0, 8)))]
     n = draw(st.integers(0, 14))
     # Distinct hours, so that the time order of a deal's entries is never a tie.
     hours = draw(st.lists(st.integers(0, 24 * 60), min_size=n, max_size=n, unique=True))
@@ -72,6 +83,16 @@ def datasets(draw: st.DrawFn) -> tuple[Dataset, bool]:
     if grouped:
         first_seen = {row["deal_id"]: i for i, row in reversed(list(enumerate(history)))}
         history.sort(key=lambda r: (first_seen[r["deal_id"]], r["entered_at"] or START))
+        if draw(st.booleans()):
+            # The deals listed as the history lists them: a row per run of timed entries.
+            timed = [r["deal_id"] for r in history if r["entered_at"] is not None]
+            runs = [x for i, x in enumerate(timed) if i == 0 or x is None or x != timed[i - 1]]
+            deals = [_deal(draw, deal_id) for deal_id in runs]
+    spelling = draw(st.sampled_from(SPELLINGS))
+    for row in deals:
+        row["id"] = spelling.get(row["id"], row["id"])
+    for row in history:
+        row["deal_id"] = spelling.get(row["deal_id"], row["deal_id"])
     schema = {"deal_id": pl.String, "stage": pl.String, "entered_at": pl.Datetime("us")}
     if with_left:
         schema["left_at"] = pl.Datetime("us")
@@ -324,3 +345,51 @@ def test_ids_sorted_as_numbers_or_as_text_are_grouped() -> None:
     # Grouped without being sorted is found by counting distinct ids.
     assert history_in_order(Context(_history(["b", "b", "a", "c"])))
     assert not history_in_order(Context(_history(["b", "a", "b"])))
+
+
+@SETTINGS
+@given(datasets())
+def test_history_layout_is_read_right(case: tuple[Dataset, bool]) -> None:
+    """Aligned: history in order and its runs' deal ids are the deals' ids one for one.
+    Integer ids: every id round-trips through a Python int (so casting keeps them apart)."""
+    ds, _ = case
+    layout = history_layout(Context(ds))
+    runs = [run[0]["deal_id"] for run in _timed_runs_in_row_order(ds)]
+    ids = ds.frames["deals"]["id"].to_list()
+    aligned = layout.in_order and None not in ids and ids == runs
+    assert layout.aligned == aligned
+    texts = [x for x in [*ids, *runs] if x is not None]
+    integer = all(x.lstrip("-").isdigit() and str(int(x)) == x for x in texts)
+    assert layout.integer_ids == (not aligned and integer)
+
+
+def _timed_runs_in_row_order(ds: Dataset) -> list[list[dict]]:
+    """The timed history rows cut where the deal id changes (an entry without one is alone)."""
+    rows = [r for r in ds.frames["stage_history"].to_dicts() if r["entered_at"] is not None]
+    runs: list[list[dict]] = []
+    for row in rows:
+        if runs and row["deal_id"] is not None and row["deal_id"] == runs[-1][-1]["deal_id"]:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return runs
+
+
+def test_history_layout_by_hand() -> None:
+    history = pl.DataFrame(
+        {"deal_id": ["9", "9", "10", "11"], "stage": ["Lead"] * 4,
+         "entered_at": [START, START + DAY, START, START]},
+    )  # fmt: skip
+
+    def layout(ids: list[str]) -> tuple[bool, bool, bool]:
+        deals = pl.DataFrame({"id": ids}, schema={"id": pl.String})
+        ds = Dataset(frames={"deals": deals, "stage_history": history}, stages=STAGES)
+        return tuple(history_layout(Context(ds)))
+
+    # in order, aligned, integer ids
+    assert layout(["9", "10", "11"]) == (True, True, False)  # runs 9, 10, 11 as listed
+    assert layout(["10", "9", "11"]) == (True, False, True)  # same deals, another order
+    assert layout(["10", "9"]) == (True, False, True)  # deal 11 only in the history
+    assert layout(["10", "09", "11"]) == (True, False, False)  # "09" would cast to 9
+    assert layout(["10", "+9", "11"]) == (True, False, False)
+    assert layout(["10", "a", "11"]) == (True, False, False)
