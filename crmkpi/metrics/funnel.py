@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmkpi.metrics.base import DAY_US, REPORT_LIST_ROWS, Context, TableSpec, needs, safe_div
+from crmkpi.metrics.base import (
+    DAY_US,
+    REPORT_LIST_ROWS,
+    Context,
+    TableSpec,
+    median,
+    needs,
+    quantile,
+    safe_div,
+)
 from crmkpi.metrics.stages import (
     LOST,
     RANK,
@@ -82,7 +91,7 @@ def funnel_frame(ctx: Context, by: list[str], with_days: bool = True) -> pl.Lazy
                 stays(ctx)
                 .join(keys, on="deal_id", how="inner")
                 .group_by([*by, "stage"])
-                .agg(pl.col("days").median().alias("median_days_in_stage"))
+                .agg(median(pl.col("days")).alias("median_days_in_stage"))
             )
         else:
             days = stage_days(ctx).select("stage", "median_days_in_stage")
@@ -133,7 +142,7 @@ def _stuck(ctx: Context) -> pl.LazyFrame:
     )
     if thresholds is None:
         thresholds = aged.group_by("stage").agg(
-            pl.col("days_in_stage").quantile(0.9, "linear").alias("__p90")
+            quantile(pl.col("days_in_stage"), 0.9).alias("__p90")
         )
     aged = aged.join(thresholds, on="stage", how="left")
     if configured:

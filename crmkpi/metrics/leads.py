@@ -12,7 +12,9 @@ from crmkpi.metrics.base import (
     Metric,
     TableSpec,
     aggregate,
+    median,
     needs,
+    quantile,
     safe_div,
 )
 from crmkpi.metrics.stages import WON
@@ -69,7 +71,7 @@ def _response(stat: str) -> object:
         # Without the nulls (leads never answered) Polars selects the value in place per
         # group instead of sorting the group.
         minutes = pl.col("__minutes").drop_nulls()
-        value = minutes.median() if stat == "median" else minutes.quantile(0.9, "linear")
+        value = median(minutes) if stat == "median" else quantile(minutes, 0.9)
         return ctx.group(responded_leads(ctx), value)
 
     return compute
@@ -97,7 +99,7 @@ def _business_median(ctx: Context) -> pl.LazyFrame:
         .then(hours.minutes_between(pl.col("created_at"), first_contact(ctx)))
         .alias("__business")
     )
-    return ctx.group(frame, pl.col("__business").median())
+    return ctx.group(frame, median(pl.col("__business")))
 
 
 def converted_expr(ctx: Context) -> pl.Expr:

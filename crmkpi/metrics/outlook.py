@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmkpi.metrics.base import DAY_US, Context, Metric, TableSpec, needs
+from crmkpi.metrics.base import DAY_US, Context, Metric, TableSpec, median, needs
 from crmkpi.metrics.breakdown import stock
 from crmkpi.metrics.stages import (
     OPEN,
@@ -63,11 +63,8 @@ def _forecast(ctx: Context) -> pl.LazyFrame:
     now = data_end(ctx)
     currency = ctx.currency_keys("deals")
     won = ctx.table("deals").filter(WON)
-    cycle = won.select(
-        ((pl.col("closed_at") - pl.col("created_at")).dt.total_microseconds() / DAY_US)
-        .median()
-        .alias("__cycle")
-    )
+    days = (pl.col("closed_at") - pl.col("created_at")).dt.total_microseconds() / DAY_US
+    cycle = won.select(median(days).alias("__cycle"))
     deals = deals.join(cycle, how="cross")
     by_cycle = pl.col("created_at") + _days(pl.col("__cycle"))
     projected = by_cycle

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmkpi.metrics.base import CURRENCY, Context, TableSpec, needs, safe_div
+from crmkpi.metrics.base import CURRENCY, Context, TableSpec, median, needs, safe_div
 from crmkpi.metrics.leads import requires_response, responded_leads
 from crmkpi.metrics.pipeline import CLOSED, LOST, WON, cycle_days
 
@@ -27,7 +27,7 @@ def _deal_columns(ctx: Context, keys: list[str]) -> pl.LazyFrame:
     ]
     # The won deals' figures come from their own pass: a median over rows filtered inside a
     # group-by costs Polars three times a median over rows filtered before it.
-    of_won = [cycle_days().median().alias("cycle_days_median")]
+    of_won = [median(cycle_days()).alias("cycle_days_median")]
     if ctx.has("deals", "amount"):
         of_won += [
             pl.col("amount").sum().alias("revenue_won"),
@@ -52,7 +52,8 @@ def _deal_columns(ctx: Context, keys: list[str]) -> pl.LazyFrame:
 
 def _side(ctx: Context, table: str, keys: list[str]) -> pl.LazyFrame | None:
     if table == "leads" and ctx.has("leads", OWNER) and requires_response(ctx.ds, None) is None:
-        value = pl.col("__minutes").drop_nulls().median().alias("lead_response_minutes_median")
+        minutes = median(pl.col("__minutes").drop_nulls())
+        value = minutes.alias("lead_response_minutes_median")
         leads = responded_leads(ctx)
         return leads.group_by(keys).agg(value) if keys else leads.select(value)
     if table == "activities" and ctx.has("activities", OWNER, "at"):
