@@ -180,7 +180,9 @@ class HistoryLayout(NamedTuple):
 
     in_order: bool  # each deal's rows together and in time order: no sort needed
     aligned: bool  # its deals, run by run, are the deals rows one for one: no join needed
-    integer_ids: bool  # every deal id an integer written as Int64 writes it: join on integers
+    # every deal id an integer written as Int64 writes it: join on integers (read when needed,
+    # that is when not aligned)
+    integer_ids: bool
 
 
 def history_in_order(ctx: Context) -> bool:
@@ -231,11 +233,11 @@ def _integer_ids(runs: pl.Series, ids: pl.Series) -> bool:
     matches exactly as one on the text, at half the cost (most CRMs number their records)."""
     if runs.dtype != pl.String or ids.dtype != pl.String:
         return False
-    checks = [pl.LazyFrame([column]).select(_integer(column.name)) for column in (runs, ids)]
+    checks = [pl.LazyFrame([c]).select(_written_as_int64(c.name)) for c in (runs, ids)]
     return all(frame.item() for frame in pl.collect_all(checks))
 
 
-def _integer(column: str) -> pl.Expr:
+def _written_as_int64(column: str) -> pl.Expr:
     text = pl.col(column)
     # What the cast accepts beside that spelling: a plus sign, leading zeros, minus zero.
     other_spelling = (
@@ -248,9 +250,9 @@ def _integer(column: str) -> pl.Expr:
 
 
 def _sorted_ids(deal: pl.Expr) -> pl.Expr:
-    """Whether the ids come in ascending order, as text or as numbers (shorter first, then as
-    text): sorted ids are grouped, which costs a comparison per row to find out instead of
-    hashing every id. (Any total order will do: equal ids sit together in it.)"""
+    """Whether the ids ascend, as text or as numbers (shorter first, then as text): run ids
+    that ascend are all distinct, found with a comparison per id instead of hashing them.
+    (Any total order will do.)"""
     before = deal.shift(1)
     size = deal.str.len_bytes()
     size_before = size.shift(1)
