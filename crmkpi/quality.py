@@ -12,6 +12,7 @@ from datetime import datetime
 import polars as pl
 
 from crmkpi.dataset import Dataset
+from crmkpi.ids import ascending
 from crmkpi.schema import STATUS_OPEN
 
 FACTS = {
@@ -71,7 +72,7 @@ def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
     if future:
         facts["future_dates"] = pl.any_horizontal(future)
     plans = [_history_unknown_deals(ds)]
-    if "id" in cols:
+    if "id" in cols and not _ids_ascend(ds.frames["deals"]):
         plans.append(_duplicate_ids(deals, owner).pipe(_named, names))
     if facts:
         # Counted per (file, owner) first, then turned long: the unpivot sees a few rows, not
@@ -102,6 +103,11 @@ def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
     counted = [p for p in plans if p is not None]
     out = pl.concat([f.cast(QUALITY_SCHEMA) for f in pl.collect_all(counted)])
     return out.filter(pl.col("count") > 0).sort(["fact", "file", "owner"], nulls_last=True)
+
+
+def _ids_ascend(deals: pl.DataFrame) -> bool:
+    """Ids that strictly ascend repeat nowhere (exports listed by id): no group-by needed."""
+    return deals.schema["id"] == pl.String and bool(deals.select(ascending(pl.col("id"))).item())
 
 
 def _duplicate_ids(deals: pl.LazyFrame, owner: pl.Expr) -> pl.LazyFrame:
@@ -139,12 +145,22 @@ def _history_unknown_deals(ds: Dataset) -> pl.LazyFrame | None:
     assert found is not None
     history, names = found
     known = deals.lazy().select(pl.col("id").drop_nulls())  # an anti join needs no distinct keys
-    unknown = history.filter(pl.col("deal_id").is_not_null()).join(
-        known, left_on="deal_id", right_on="id", how="anti"
+    # A deal's rows usually come together: each run of one id in one file is looked up once and
+    # counts its rows (a third of the lookups of one per row).
+    deal, file = pl.col("deal_id"), pl.col(FILE)
+    starts = ((deal != deal.shift(1)) | (file != file.shift(1))).fill_null(True)
+    rows = history_frame.height - history_frame["deal_id"].null_count()
+    runs = (
+        history.filter(deal.is_not_null())
+        .select(FILE, "deal_id")
+        .with_row_index("__i")
+        .filter(starts)
+        .with_columns((pl.col("__i").shift(-1).fill_null(rows) - pl.col("__i")).alias("__n"))
     )
+    unknown = runs.join(known, left_on="deal_id", right_on="id", how="anti")
     return (
         unknown.group_by(FILE)
-        .agg(pl.len().cast(pl.Int64).alias("count"))
+        .agg(pl.col("__n").sum().cast(pl.Int64).alias("count"))
         .select(
             pl.col(FILE),
             pl.lit(None, dtype=pl.String).alias("owner"),

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import polars as pl
 
 from crmkpi.dataset import Dataset
+from crmkpi.ids import ascending
 from crmkpi.metrics.base import DAY_US, Context
 from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON
 
@@ -196,10 +197,10 @@ def history_layout(ctx: Context) -> HistoryLayout:
     run of rows, then work on those alone, instead of sorting millions of rows or hashing
     their ids.
 
-    Grouped means no deal starts two runs. Run ids ascending (as text or as numbers) are all
-    distinct, since each differs from the one before; otherwise they are counted. Aligned is
-    the common export of one CRM listing deals and stage changes by deal id, every deal with
-    its entries: run k's facts then belong beside deals row k.
+    Grouped means no deal starts two runs: run ids that ascend (as text or as numbers) are all
+    distinct; otherwise they are counted. Aligned is the common export of one CRM listing deals
+    and stage changes by deal id, every deal with its entries: run k's facts then belong beside
+    deals row k.
     """
     if "history_layout" not in ctx.cache:
         deal, entered = pl.col("deal_id"), pl.col("entered_at")
@@ -211,7 +212,7 @@ def history_layout(ctx: Context) -> HistoryLayout:
         ).collect()
         runs = check["runs"]
         in_order = check.height == 0 or bool(check["timed"][0])
-        if in_order and not check.lazy().select(_sorted_ids(pl.col("runs"))).collect().item():
+        if in_order and not check.lazy().select(ascending(pl.col("runs"))).collect().item():
             in_order = runs.n_unique() == len(runs)
         ids = ctx.ds.frames["deals"]["id"] if ctx.has("deals", "id") else None
         aligned = in_order and ids is not None and _same_ids(runs, ids)
@@ -247,18 +248,6 @@ def _written_as_int64(column: str) -> pl.Expr:
     )
     cast = text.cast(pl.Int64, strict=False)
     return (cast.null_count() == text.null_count()) & ~other_spelling.any()
-
-
-def _sorted_ids(deal: pl.Expr) -> pl.Expr:
-    """Whether the ids ascend, as text or as numbers (shorter first, then as text): run ids
-    that ascend are all distinct, found with a comparison per id instead of hashing them.
-    (Any total order will do.)"""
-    before = deal.shift(1)
-    size = deal.str.len_bytes()
-    size_before = size.shift(1)
-    not_less = deal >= before
-    as_number = (size > size_before) | ((size == size_before) & not_less)
-    return (deal.null_count() == 0) & (not_less.all() | as_number.all())
 
 
 def _untimed_history(ctx: Context) -> pl.LazyFrame | None:
