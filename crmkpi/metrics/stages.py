@@ -17,7 +17,7 @@ from typing import NamedTuple
 import polars as pl
 
 from crmkpi.dataset import Dataset
-from crmkpi.ids import ascending
+from crmkpi.ids import ascending, plain_integers
 from crmkpi.metrics.base import DAY_US, Context
 from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON
 
@@ -234,20 +234,8 @@ def _integer_ids(runs: pl.Series, ids: pl.Series) -> bool:
     matches exactly as one on the text, at half the cost (most CRMs number their records)."""
     if runs.dtype != pl.String or ids.dtype != pl.String:
         return False
-    checks = [pl.LazyFrame([c]).select(_written_as_int64(c.name)) for c in (runs, ids)]
+    checks = [pl.LazyFrame([c]).select(plain_integers(pl.col(c.name))) for c in (runs, ids)]
     return all(frame.item() for frame in pl.collect_all(checks))
-
-
-def _written_as_int64(column: str) -> pl.Expr:
-    text = pl.col(column)
-    # What the cast accepts beside that spelling: a plus sign, leading zeros, minus zero.
-    other_spelling = (
-        text.str.starts_with("+")
-        | text.str.starts_with("-0")
-        | (text.str.starts_with("0") & (text != "0"))
-    )
-    cast = text.cast(pl.Int64, strict=False)
-    return (cast.null_count() == text.null_count()) & ~other_spelling.any()
 
 
 def _untimed_history(ctx: Context) -> pl.LazyFrame | None:

@@ -1,6 +1,6 @@
 """Duplicate deal ids and history rows of unknown deals, counted per file, against a plain-Python
 count on random ids: sorted (the check that spares the group-by) or not, with runs of one
-deal's history rows, ids missing, and several files."""
+deal's history rows, ids missing, and several files; and the id checks of crmkpi.ids."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkpi.dataset import Dataset, InputSummary
-from crmkpi.ids import ascending
+from crmkpi.ids import ascending, plain_integers
 from crmkpi.quality import quality_facts
 
 IDS = st.one_of(st.none(), st.sampled_from(["1", "2", "9", "10", "11", "a", "b"]))
@@ -73,3 +73,16 @@ def test_ascending_ids_by_hand() -> None:
     assert not check(["9", "10", "9"])  # 9 again
     assert not check(["1", "1", "2"])  # repeated: not strictly
     assert not check(["1", None, "2"])  # a missing id proves nothing
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789+-٣ ", min_size=1, max_size=5))
+def test_plain_integers_are_those_that_read_back_the_same(text: str) -> None:
+    """Python's int() reads more spellings (signs, spaces, other digits); an id is plain when
+    writing the number back gives the text again."""
+    got = pl.select(plain_integers(pl.lit(pl.Series([text], dtype=pl.String)))).item()
+    try:
+        plain = str(int(text)) == text
+    except ValueError:
+        plain = False
+    assert got == plain
