@@ -350,16 +350,17 @@ def missing_inputs(needs: Needs, ds: Dataset, by: Sequence[str] = ()) -> str | N
 def median(values: pl.Expr) -> pl.Expr:
     """The median of `values` (nulls skipped), over the whole frame or each group.
 
-    Taken over the values gathered into one list: handed a whole column, Polars' streaming
-    engine sorts it in pieces, where over one list it selects the middle value in place (four
-    times faster on a million rows); within a group-by the list costs a few percent."""
-    return values.implode().list.median()
+    Taken over the non-null values gathered into one list: handed a whole column, Polars'
+    streaming engine sorts it in pieces, and so it does a list holding a null, where over a
+    list without one it selects the middle value in place (six to eight times faster on a
+    million rows); within a group-by the list costs a few percent."""
+    return values.drop_nulls().implode().list.median()
 
 
 def quantile(values: pl.Expr, q: float) -> pl.Expr:
     """The `q` quantile of `values` (nulls skipped, linear interpolation), gathered as for
     `median`."""
-    return values.implode().list.eval(pl.element().quantile(q, "linear")).list.first()
+    return values.drop_nulls().implode().list.eval(pl.element().quantile(q, "linear")).list.first()
 
 
 def safe_div(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:

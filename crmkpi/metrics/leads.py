@@ -68,9 +68,7 @@ def responded_leads(ctx: Context) -> pl.LazyFrame:
 
 def _response(stat: str) -> object:
     def compute(ctx: Context) -> pl.LazyFrame:
-        # Without the nulls (leads never answered) Polars selects the value in place per
-        # group instead of sorting the group.
-        minutes = pl.col("__minutes").drop_nulls()
+        minutes = pl.col("__minutes")
         value = median(minutes) if stat == "median" else quantile(minutes, 0.9)
         return ctx.group(responded_leads(ctx), value)
 

@@ -52,8 +52,7 @@ def _deal_columns(ctx: Context, keys: list[str]) -> pl.LazyFrame:
 
 def _side(ctx: Context, table: str, keys: list[str]) -> pl.LazyFrame | None:
     if table == "leads" and ctx.has("leads", OWNER) and requires_response(ctx.ds, None) is None:
-        minutes = median(pl.col("__minutes").drop_nulls())
-        value = minutes.alias("lead_response_minutes_median")
+        value = median(pl.col("__minutes")).alias("lead_response_minutes_median")
         leads = responded_leads(ctx)
         return leads.group_by(keys).agg(value) if keys else leads.select(value)
     if table == "activities" and ctx.has("activities", OWNER, "at"):
