@@ -376,24 +376,24 @@ def bench_imports(runs: int, scratch: Path) -> dict[str, Timing]:
         floor = FLOOR_SNIPPET.format(folder=str(big), tables=["deals"])
         out["csv_1m_floor"] = in_process(floor, runs)["floor"]
         print("  catalog, 1M deals + 3M stage history + 1M leads", flush=True)
-        config = catalog_config(big, scratch)
-        tables = ["deals", "stage_history", "leads"]
-        floor = FLOOR_SNIPPET.format(folder=str(big), tables=tables)
-        # At least five rounds: the ratio of two sub-second timings moves with the load.
-        catalog, floors = alternating(
-            [CATALOG_SNIPPET.format(config=str(config)), floor], max(runs, 5)
-        )
-        out["catalog_load"], out["catalog"] = catalog["load"], catalog["catalog"]
-        out["catalog_floor"] = floors["floor"]
+        catalog, floor = _catalog_and_floor(big, scratch, runs)
+        out["catalog_load"], out["catalog"], out["catalog_floor"] = (
+            catalog["load"], catalog["catalog"], floor
+        )  # fmt: skip
         print("  catalog, the same with the deals' rows shuffled", flush=True)
         shuffled = shuffled_deals(big, scratch / "shuffled")
-        config = catalog_config(shuffled, scratch / "shuffled")
-        floor = FLOOR_SNIPPET.format(folder=str(shuffled), tables=tables)
-        catalog, floors = alternating(
-            [CATALOG_SNIPPET.format(config=str(config)), floor], max(runs, 5)
-        )
-        out["catalog_shuffled"], out["catalog_shuffled_floor"] = catalog["catalog"], floors["floor"]
+        catalog, floor = _catalog_and_floor(shuffled, shuffled, runs)
+        out["catalog_shuffled"], out["catalog_shuffled_floor"] = catalog["catalog"], floor
     return out
+
+
+def _catalog_and_floor(folder: Path, scratch: Path, runs: int) -> tuple[dict[str, Timing], Timing]:
+    """The catalog on `folder`'s deals, history and leads, and the floor reading them, in turns:
+    at least five rounds, as the ratio of two sub-second timings moves with the load."""
+    config = catalog_config(folder, scratch)
+    floor = FLOOR_SNIPPET.format(folder=str(folder), tables=["deals", "stage_history", "leads"])
+    catalog, floors = alternating([CATALOG_SNIPPET.format(config=str(config)), floor], max(runs, 5))
+    return catalog, floors["floor"]
 
 
 def bench_help(runs: int = 10) -> Timing:
