@@ -129,7 +129,12 @@ SPEND = Table(
     "spend",
     "Marketing and sales spend per channel and day or month.",
     (
-        _c("date", TIMESTAMP, "Day or first day of the month the spend belongs to"),
+        _c("date", TIMESTAMP, "Day the spend belongs to, or the first day of its period"),
+        _c(
+            "date_grain",
+            LABEL,
+            "month, quarter or year when `date` names a period (`2025-01`, `2025-Q1`); null: a day",
+        ),
         _c("source", LABEL, "Channel / source, matching leads.source and deals.source"),
         _c("amount", pl.Float64, "Amount spent"),
         _c("currency", LABEL, "ISO 4217 code"),

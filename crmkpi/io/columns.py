@@ -129,6 +129,7 @@ def plan_column(
     decimal_default: str = ".",
     date_order: str | None = None,
     calendar: str | None = None,
+    fiscal_start_month: int = 1,
 ) -> ColumnPlan:
     """Sniff one column's convention from its values and build its parse expression."""
     kind = kind_of(table, canonical)
@@ -156,7 +157,10 @@ def plan_column(
             repair = _number_value(kind, number_expr(text, full), over_one)
         return ColumnPlan(canonical, header, kind, value, expected, number=fmt, repair=repair)
     if kind == "date":
-        fmt = sniff_date_format(distinct, date_order=date_order, calendar=calendar)
+        fmt = sniff_date_format(
+            distinct, date_order=date_order, calendar=calendar,
+            fiscal_start_month=fiscal_start_month,
+        )  # fmt: skip
         expected = f"a date ({fmt.describe()})"
         repair = date_expr(text, fmt.complete()) if fmt.kind == "strptime" else None
         return ColumnPlan(

@@ -35,6 +35,7 @@ from crmkpi.io.columns import (
 from crmkpi.io.grid import WORKBOOK_FORMATS, Grid
 from crmkpi.io.mapping import Mapping
 from crmkpi.io.numbers import currency_expr
+from crmkpi.io.periods import period_grain_expr
 from crmkpi.io.stages import (
     StageMeaning,
     flags_status_expr,
@@ -171,6 +172,7 @@ def convert(
             table, match.canonical, match.header, frame[match.header],
             decimal=hints.get("decimal"), decimal_default=decimal_default, date_order=date_order,
             calendar=hints.get("calendar"),
+            fiscal_start_month=hints.get("fiscal_year_start_month", 1),
         )  # fmt: skip
     exprs = {col: plan.expr for col, plan in plans.items()}
     if "stage" in plans and preset and preset.stage_labels:
@@ -368,6 +370,11 @@ def _derived(
         out["success"] = outcome_success(exprs["outcome"], distinct)
     if table == "leads" and "converted" not in plans and "converted_at" in plans:
         out["converted"] = exprs["converted_at"].is_not_null()
+    if "date_grain" in TABLES[table].names and "date" in plans and "date_grain" not in plans:
+        fmt = plans["date"].date
+        if fmt is not None and fmt.kind == "period":  # "2025-01": the month, not its 1st
+            out["date_grain"] = period_grain_expr(pl.col(plans["date"].header),
+                                                  fmt.fiscal_start_month)  # fmt: skip
     return out
 
 

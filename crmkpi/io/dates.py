@@ -20,6 +20,7 @@ from datetime import datetime
 import polars as pl
 
 from crmkpi.io.numbers import ascii_digits, ascii_digits_text
+from crmkpi.io.periods import looks_like_periods, period_start_expr
 from crmkpi.io.vocabulary import words
 from crmkpi.schema import TIMESTAMP
 
@@ -37,7 +38,7 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)
 class DateFormat:
     """How one column writes dates: strptime formats tried in order, or a numeric/calendar kind."""
 
-    kind: str = "strptime"  # strptime, excel_serial, epoch_s, epoch_ms, jalali, none
+    kind: str = "strptime"  # strptime, excel_serial, epoch_s, epoch_ms, jalali, period, none
     formats: tuple[str, ...] = ()
     day_first: bool | None = None  # None: no day/month fields to order
     ambiguous: bool = False  # day/month order not provable from the values
@@ -48,6 +49,7 @@ class DateFormat:
     odd_spaces: bool = False  # runs of spaces, tabs, NBSP
     zulu: bool = False  # a trailing Z / UTC / GMT
     dotted_ampm: bool = False  # a.m. / p.m.
+    fiscal_start_month: int = 1  # which month FY2025 starts in (kind "period")
 
     def complete(self) -> DateFormat:
         """The same formats with every clean-up on, for values the lean parser missed."""
@@ -56,6 +58,8 @@ class DateFormat:
     def describe(self) -> str:
         if self.kind == "strptime":
             return " | ".join(self.formats) or "no date format found"
+        if self.kind == "period":
+            return "a month, quarter or year: 2025-01, Jan 2025, 2025-Q1, FY2025"
         return self.kind.replace("_", " ")
 
 
@@ -187,10 +191,16 @@ def _numeric_kind(values: list[str]) -> str | None:
 
 
 def sniff_date_format(
-    values: Iterable[str], *, date_order: str | None = None, calendar: str | None = None
+    values: Iterable[str],
+    *,
+    date_order: str | None = None,
+    calendar: str | None = None,
+    fiscal_start_month: int = 1,
 ) -> DateFormat:
     """Work out the formats a column's values use. `date_order` ("dmy"/"mdy") breaks ties."""
     raw = [v for v in values if v and v.strip()][:SAMPLE_VALUES]
+    if looks_like_periods(raw):
+        return DateFormat(kind="period", fiscal_start_month=fiscal_start_month)
     native = any(_NATIVE_DIGITS.search(v) for v in raw)
     cleanups = {
         "odd_spaces": any(_ODD_SPACES.search(v) for v in raw),
@@ -277,6 +287,8 @@ def date_expr(column: pl.Expr, fmt: DateFormat) -> pl.Expr:
         return micros.cast(pl.Datetime("us"))
     if fmt.kind == "jalali":
         return jalali_expr(text)
+    if fmt.kind == "period":
+        return period_start_expr(column, fmt.fiscal_start_month)
     # Polars caches each distinct text's result: a win for dates (a few thousand days), a loss
     # twice over for date-times, which are nearly all distinct.
     parsed = [

@@ -121,6 +121,8 @@ def read_file(
 ) -> list[tuple[Grid, Converted]]:
     """Read one file (every recognisable sheet of a workbook) into converted tables."""
     hints: dict[str, Any] = dict(source.parse) if source else {}
+    if config is not None:  # "FY2025" starts in the configured fiscal month
+        hints.setdefault("fiscal_year_start_month", config.fiscal_year_start_month)
     grids = read_grids(path, sheet or (source.sheet if source else None), hints)
     stages_config = config.stages if config else None
     out: list[tuple[Grid, Converted]] = []

@@ -84,6 +84,7 @@ class Language:
     failure_words: tuple[str, ...] = ()
     footer_words: tuple[str, ...] = ()
     months: dict[str, str] = field(default_factory=dict)  # local month word -> English abbr
+    jalali_months: dict[str, int] = field(default_factory=dict)  # Jalali month name -> 1..12
     date_order: str | None = None
     decimal: str | None = None
 
@@ -158,6 +159,7 @@ def languages() -> dict[str, Language]:
             failure_words=_words(outcomes.get("failure")),
             footer_words=_words(raw.get("footer", {}).get("words")),
             months={k.lower(): v for k, v in raw.get("months", {}).items()},
+            jalali_months=dict(raw.get("jalali_months", {})),
             date_order=raw.get("date_order"),
             decimal=raw.get("decimal"),
         )
@@ -180,6 +182,7 @@ class Words:
     failure: frozenset[str]
     footer: frozenset[str]
     months: dict[str, str]
+    jalali_months: dict[str, int]
 
 
 @cache
@@ -189,8 +192,10 @@ def words() -> Words:
     for lang in langs:
         open_order.extend(w for w in lang.stage_open if w not in open_order)
     months: dict[str, str] = {}
+    jalali_months: dict[str, int] = {}
     for lang in langs:
         months.update(lang.months)
+        jalali_months.update(lang.jalali_months)
 
     def merged(attr: str) -> frozenset[str]:
         return frozenset(w for lang in langs for w in getattr(lang, attr))
@@ -211,4 +216,5 @@ def words() -> Words:
         failure=merged("failure_words"),
         footer=merged("footer_words"),
         months=months,
+        jalali_months=jalali_months,
     )

@@ -32,6 +32,7 @@ UNITS = (
 )
 DIRECTIONS = ("higher", "lower", "neutral")
 PERIODS = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
+SPAN_RANK = {name: rank for rank, name in enumerate(PERIODS)}
 _WEEKDAY_INDEX = {
     "monday": 0,
     "tuesday": 1,
@@ -202,10 +203,39 @@ class Context:
 
                 raise UsageError(f"no {date} column to place rows in the window or in periods")
             return frame
+        if "date_grain" in frame.collect_schema().names():
+            return self._window_spans(frame, col)
         if self.grain.since is not None:
             frame = frame.filter(col >= self.grain.since)
         if self.grain.until is not None:
             frame = frame.filter(col < self.grain.until)
+        if self.grain.period:
+            frame = frame.filter(col.is_not_null()).with_columns(
+                period_start(col, self.grain).alias(PERIOD)
+            )
+        return frame
+
+    def _window_spans(self, frame: pl.LazyFrame, col: pl.Expr) -> pl.LazyFrame:
+        """Rows dated by a period ("2025-01": the month): a row is in the window when its whole
+        period is, and is placed only in periods at least as long as its own; a month's spend
+        in weeks cannot be placed without a guess, so the caller is told why it cannot be."""
+        grains = [g for g in self.ds.frames["spend"]["date_grain"].unique().to_list() if g]
+        if self.grain.period and grains:
+            coarsest = max(grains, key=SPAN_RANK.__getitem__)
+            if SPAN_RANK[self.grain.period] < SPAN_RANK[coarsest]:
+                from crmkpi.errors import UsageError
+
+                raise UsageError(f"spend is dated by {coarsest}: it cannot be placed in "
+                                 f"{self.grain.period}s without a guess")  # fmt: skip
+        end = pl.coalesce(
+            *(pl.when(pl.col("date_grain") == g).then(col.dt.offset_by(PERIODS[g]))
+              for g in grains),
+            col,
+        )  # fmt: skip
+        if self.grain.since is not None:
+            frame = frame.filter(col >= self.grain.since)
+        if self.grain.until is not None:
+            frame = frame.filter((end <= self.grain.until) & (col < self.grain.until))
         if self.grain.period:
             frame = frame.filter(col.is_not_null()).with_columns(
                 period_start(col, self.grain).alias(PERIOD)
