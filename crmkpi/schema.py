@@ -31,12 +31,19 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """A canonical table; `required` lists alternatives: each entry is satisfied by any one name."""
+    """A canonical table. `required`: the columns a file must have to be read as this table;
+    `row_required`: what each row must hold to mean anything (default: the same). Both list
+    alternatives: each entry is satisfied by any one name."""
 
     name: str
     doc: str
     columns: tuple[Column, ...]
     required: tuple[tuple[str, ...], ...]
+    row_required: tuple[tuple[str, ...], ...] | None = None
+
+    @property
+    def required_per_row(self) -> tuple[tuple[str, ...], ...]:
+        return self.required if self.row_required is None else self.row_required
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -76,7 +83,7 @@ DEALS = Table(
         _c("customer_id", pl.String, "Account / company / customer id"),
         _c("qualification", pl.String, "Segment, tier, score band or qualification label"),
     ),
-    (("id", "name"), ("stage", "status"), ("created_at",)),
+    (("id", "name"), ("stage", "status")),
 )
 
 STAGE_HISTORY = Table(
@@ -106,7 +113,9 @@ LEADS = Table(
         _c("qualification", pl.String, "Score band / rating / qualification label"),
         _c("customer_id", pl.String, "Customer id once converted"),
     ),
-    (("id",), ("created_at",)),
+    # a leads file shows an id and something about the lead; a row needs only what names it
+    (("id", "customer_id"), ("created_at", "source", "status", "converted")),
+    (("id", "customer_id", "created_at"),),
 )
 
 ACTIVITIES = Table(
@@ -155,7 +164,7 @@ SUBSCRIPTIONS = Table(
         _c("plan", pl.String, "Plan name"),
         _c("churn_reason", pl.String, "Why it ended, when it ended in churn"),
     ),
-    (("customer_id",), ("start_at",), ("mrr",)),
+    (("customer_id",), ("mrr",)),
 )
 
 NPS = Table(

@@ -33,7 +33,7 @@ def _required_checks(
     column: Any = pl
     value: Any = pl
     any_group = False
-    for alts in TABLES[table].required:
+    for alts in TABLES[table].required_per_row:
         present = [a for a in alts if a in out.columns]
         if not present:
             continue
@@ -73,8 +73,17 @@ def account(
     path: str,
     long_lines: dict[int, int] | None = None,
     width: int = 0,
+    shifted_lines: frozenset[int] = frozenset(),
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, tuple[int, int]]]:
     """Split rows into loaded and rejected and list flagged cells: (loaded, rejects, counts)."""
+    if shifted_lines:  # values moved one column on: no cell of the row is where it belongs
+        shifted = pl.col(LINE).is_in(list(shifted_lines)) & pl.col(REASON).is_null()
+        out = out.with_columns(
+            pl.when(shifted)
+            .then(pl.lit("a value holds the delimiter unquoted: every later cell is shifted"))
+            .otherwise(pl.col(REASON))
+            .alias(REASON)
+        )
     reason, column, value = _required_checks(out, plans, table)
     is_row_kind = pl.col(REASON).is_not_null()
     out = out.with_columns(

@@ -202,7 +202,14 @@ def convert(
     out = _repair(out, plans)
     # rejects name "book.xlsx [Sheet]" for a sheet of a workbook with several
     out, rejects, counts = account(
-        out, plans, canonical, table, label or path, grid.long_lines, len(grid.headers)
+        out,
+        plans,
+        canonical,
+        table,
+        label or path,
+        grid.long_lines,
+        len(grid.headers),
+        grid.shifted_lines,
     )
     if table == "deals" and "status" in out.columns:
         out = _close_dates(out)

@@ -47,6 +47,8 @@ class Grid:
     # line number -> field count, for lines with more fields than the header (the reader keeps
     # the header's width; the loader flags these rows so no dropped field goes unnoticed)
     long_lines: dict[int, int] = field(default_factory=dict)
+    # those of them whose extra fields hold text: every value after the stray delimiter moved
+    shifted_lines: frozenset[int] = frozenset()
     # whether some cell holds a line break, so rows and lines part ways (None: not known)
     multiline_cells: bool | None = None
     # the edge spaces (columns.EDGE_SPACES) the file holds at all (None: not known)
@@ -167,9 +169,11 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
         if (c != "\n" or grid.multiline_cells) and c.encode("utf-8")[-1:] in utf8
     )  # fmt: skip
     if ragged or grid.multiline_cells:
-        grid.long_lines = _long_lines(utf8, skip, delimiter, len(header))
+        grid.long_lines, grid.shifted_lines = _long_lines(utf8, skip, delimiter, len(header))
     elif quoted:  # the strict read passed: only lines with quotes can be judged apart
-        grid.long_lines = _long_lines(utf8, skip, delimiter, len(header), quoted_only=True)
+        grid.long_lines, grid.shifted_lines = _long_lines(
+            utf8, skip, delimiter, len(header), quoted_only=True
+        )
     return grid
 
 
@@ -181,7 +185,7 @@ def _read_csv(data: bytes, **options: Any) -> pl.DataFrame:
 
 def _long_lines(
     data: bytes, skip: int, delimiter: str, width: int, *, quoted_only: bool = False
-) -> dict[int, int]:
+) -> tuple[dict[int, int], frozenset[int]]:
     """Lines holding more fields than the header, counted per physical line in one vectorised
     pass: quoted parts are removed first; a line left with an unpaired quote (part of a cell
     spanning lines) cannot be judged alone and is left out. `quoted_only` looks at lines
@@ -191,7 +195,7 @@ def _long_lines(
         skip_lines=skip, raise_if_empty=False, truncate_ragged_lines=True,
     )  # fmt: skip
     if lines.width == 0:
-        return {}
+        return {}, frozenset()
     text = lines.to_series(0)
     numbers = pl.int_range(skip + 1, skip + 1 + text.len(), eager=True)
     if quoted_only:
@@ -202,7 +206,9 @@ def _long_lines(
     many = pl.DataFrame({"line": numbers, "fields": fields, "text": text}).filter(
         (pl.col("fields") > width) & ~pl.col("text").str.contains('"', literal=True)
     )
-    return dict(many.select("line", "fields").iter_rows())
+    extra = pl.col("text").str.split(delimiter).list.slice(width).list.join("").str.strip_chars()
+    shifted = many.filter(extra.str.len_bytes() > 0)["line"].to_list()
+    return dict(many.select("line", "fields").iter_rows()), frozenset(shifted)
 
 
 def _physical_line(lines: list[str], delimiter: str, record: int) -> int:

@@ -89,8 +89,8 @@ new_customers = Metric(
     requires=_requires_customers,
 )  # fmt: skip
 leads_created = Metric(
-    "leads_created", "Leads created", "count", "higher", needs((LEADS, ["created_at"])),
-    "count of leads", aggregate(LEADS, "created_at", pl.col("created_at").is_not_null().sum()),
+    "leads_created", "Leads created", "count", "higher", needs((LEADS, [])),
+    "count of leads", aggregate(LEADS, "created_at", pl.len()),
 )  # fmt: skip
 cac = Metric(
     "cac", "Customer acquisition cost", "currency", "lower", needs(("spend", ["date", "amount"])),

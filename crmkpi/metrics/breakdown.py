@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from crmkpi.errors import UsageError
 from crmkpi.metrics.base import (
     CHANGE,
     PERIOD,
@@ -133,11 +134,16 @@ def stock(
     grain = ctx.grain
     others = [*grain.by, *extra]
     start_col = pl.col(start)
-    frame = frame.filter(start_col.is_not_null())
+    if start not in frame.collect_schema().names():
+        if grain.period or grain.until is not None:
+            raise UsageError(f"no {start} column to place rows in time")
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Datetime("us")).alias(start))
     if not grain.period:
         if grain.until is None:
+            # alive now whatever the dates say: a row without a start date still counts
             alive = alive_now
         else:
+            frame = frame.filter(start_col.is_not_null())
             until = pl.lit(grain.until, dtype=pl.Datetime("us"))
             placed = alive_now | stop.is_not_null()
             alive = placed & (start_col < until) & (stop.is_null() | (stop >= until))
@@ -146,6 +152,7 @@ def stock(
             return frame.select(total)
         return frame.group_by(others).agg(total).sort(others, nulls_last=True)
 
+    frame = frame.filter(start_col.is_not_null())  # a row without a start has no period
     stop_clamped = pl.max_horizontal(stop, start_col)
     rows = frame.filter(alive_now | stop.is_not_null()).select(
         *others,

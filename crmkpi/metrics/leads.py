@@ -126,8 +126,8 @@ _RESPONSE_NOTE = (
 METRICS = [
     Metric(
         "leads_created", "Leads created", "count", "higher",
-        needs((LEADS, ["created_at"])), "count of leads created in the period",
-        aggregate(LEADS, "created_at", pl.col("created_at").is_not_null().sum()),
+        needs((LEADS, [])), "count of leads created in the period (every lead without one)",
+        aggregate(LEADS, "created_at", pl.len()),
         period_date="created_at", additive=True,
     ),
     Metric(
@@ -163,7 +163,7 @@ METRICS = [
     ),
     Metric(
         "lead_conversion_rate", "Lead conversion rate", "ratio", "higher",
-        needs((LEADS, ["created_at"])),
+        needs((LEADS, [])),
         "converted leads / leads created in the period (cohort)",
         _conversion, period_date="created_at (of the lead)",
         notes="Converted: the `converted` flag, else a filled converted_at. A cohort rate: "
@@ -244,7 +244,7 @@ TABLES = [
     TableSpec(
         "lead_qualification",
         "Lead qualification",
-        needs((LEADS, ["created_at", "qualification"])),
+        needs((LEADS, ["qualification"])),
         _qualification,
         doc="Per qualification band (score band, rating, tier): leads created in the window, "
         "converted leads and the conversion rate; best converting first.",
@@ -259,7 +259,7 @@ TABLES = [
     TableSpec(
         "sources",
         "Sources",
-        needs((LEADS, ["created_at", "source"])),
+        needs((LEADS, ["source"])),
         _sources,
         doc="Per source: leads created, lead conversion rate, deals won and revenue (deals "
         "closed in the window), spend (spend dated in the window), cost per lead = spend / "

@@ -56,12 +56,13 @@ def open_stock(ctx: Context, weight: pl.Expr, amount: bool = False) -> pl.LazyFr
 _OPEN_NOTE = (
     "Without a period: open now (status open), or at the window's end when --until is given "
     "(created before it and not closed before it). With a period: open at each period's end. "
-    "Closed deals without closed_at cannot be placed in time and count in no period."
+    "Closed deals without closed_at cannot be placed in time and count in no period; an open "
+    "deal without created_at is open now, but in no period and at no earlier --until."
 )
 
 deals_open = Metric(
     "deals_open", "Open deals", "count", "neutral",
-    needs(("deals", ["status", "created_at"])),
+    needs(("deals", ["status"])),
     "count of deals open at the moment (period end, window end, or now)",
     lambda ctx: open_stock(ctx, pl.lit(1, dtype=pl.Int64)),
     period_date="created_at and closed_at (open between them)",
@@ -70,7 +71,7 @@ deals_open = Metric(
 
 open_pipeline_value = Metric(
     "open_pipeline_value", "Open pipeline value", "currency", "higher",
-    needs(("deals", ["status", "created_at", "amount"])),
+    needs(("deals", ["status", "amount"])),
     "sum of amount of deals open at the moment (period end, window end, or now)",
     lambda ctx: open_stock(ctx, AMOUNT, amount=True),
     period_date="created_at and closed_at (open between them)",

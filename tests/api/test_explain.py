@@ -124,14 +124,14 @@ def test_rows_listing_needs_a_kpi_counted_from_rows(ds: Dataset) -> None:
 
 def test_a_stock_kpi_reports_empty_cells_in_the_columns_it_needs(ds: Dataset) -> None:
     deals = ds.frames["deals"].with_columns(
-        pl.when(pl.col("id") == "D2").then(None).otherwise(pl.col("created_at")).alias("created_at")
+        pl.when(pl.col("id") == "D2").then(None).otherwise(pl.col("status")).alias("status")
     )
     why = crmkpi.explain(Dataset(frames={"deals": deals}), "deals_open")
     assert [(s.label, s.rows) for s in why.steps] == [
         ("rows in deals", 10),
-        ("deals.created_at empty", 1),
+        ("deals.status empty", 1),
     ]
-    assert why.value == 1  # D7 is the one open deal
+    assert why.value == 1  # D7 is the one open deal (D2, lost, lost its status)
 
 
 STATUSES = ["won", "lost", "open"]

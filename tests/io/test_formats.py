@@ -21,7 +21,7 @@ def test_sheet_starting_below_row_one_keeps_excel_row_numbers(tmp_path: Path) ->
     ds = load([tmp_path / "offset.xlsx"])
     assert ds.inputs[0].header_row == 4
     # row 6 is empty, row 7 holds the unreadable date: the numbers Excel shows
-    assert ds.rejects.select("row", "action").rows() == [(6, "rejected"), (7, "rejected")]
+    assert ds.rejects.select("row", "action").rows() == [(6, "rejected"), (7, "flagged")]
 
 
 def test_ods_workbook(tmp_path: Path) -> None:

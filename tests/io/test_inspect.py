@@ -93,15 +93,15 @@ def test_quality_facts_per_file_and_owner() -> None:
 
 def test_inspect_a_file_that_does_not_load(tmp_path: Path) -> None:
     f = tmp_path / "churn.csv"
-    f.write_text("customerID,MonthlyCharges,Churn\nA-1,29.85,No\nB-2,56.95,Yes\n")
+    f.write_text("customerID,Gender,Churn\nA-1,Female,No\nB-2,Male,Yes\n")
     insp = inspect_file(f)
-    # subscriptions would fit but there is no start date: shown, not a crash
-    assert insp.table == "?" and "start_at" in insp.problem
+    # subscriptions would fit but there is no monthly amount: shown, not a crash
+    assert insp.table == "?" and "mrr" in insp.problem
     assert [(c.header, c.example) for c in insp.columns] == [
-        ("customerID", "A-1"), ("MonthlyCharges", "29.85"), ("Churn", "No"),
+        ("customerID", "A-1"), ("Gender", "Female"), ("Churn", "No"),
     ]  # fmt: skip
     assert insp.rows_read == 2
     template = tomllib.loads(emit_config(insp))
     assert template["sources"]["churn"]["path"] == "churn.csv"
     result = CliRunner().invoke(app, ["inspect", str(f)])
-    assert result.exit_code == 2 and "MonthlyCharges" in result.output
+    assert result.exit_code == 2 and "Gender" in result.output

@@ -30,25 +30,20 @@ def test_csv_deals_mapped_parsed_and_accounted(tmp_path: Path) -> None:
     )
     ds = load([f])
     deals = ds.frames["deals"]
-    # rows 1-3 load; the blank line and the row without a created date are rejected
-    assert deals["id"].to_list() == ["1", "2", "3"]
-    assert deals["status"].to_list() == ["won", "lost", "open"]
-    assert deals["amount"].to_list() == [1200.5, 300.0, None]  # 'abc' flagged, set null
+    # every deal loads, Delta too: a deal needs an id and a stage, not a creation date
+    assert deals["id"].to_list() == ["1", "2", "3", "4"]
+    assert deals["status"].to_list() == ["won", "lost", "open", "open"]
+    assert deals["amount"].to_list() == [1200.5, 300.0, None, 50.0]  # 'abc' flagged, set null
     assert deals["created_at"].to_list()[0] == datetime(2024, 1, 5)
-    assert deals["Industry"].to_list() == ["Retail", "Finance", "Retail"]
+    assert deals["created_at"].to_list()[3] is None
+    assert deals["Industry"].to_list() == ["Retail", "Finance", "Retail", "Retail"]
     (summary,) = ds.inputs
-    assert (summary.rows_read, summary.rows_loaded, summary.rows_rejected) == (5, 3, 2)
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_rejected) == (5, 4, 1)
     assert summary.cells_flagged == {"amount": 1}
     rejects = ds.rejects.sort("row")
-    # header is line 1: 'abc' is on line 4, the blank line is 5, Delta is line 6
-    assert rejects.select("row", "action").rows() == [
-        (4, "flagged"),
-        (5, "rejected"),
-        (6, "rejected"),
-    ]
+    # header is line 1: 'abc' is on line 4, the blank line is 5
+    assert rejects.select("row", "action").rows() == [(4, "flagged"), (5, "rejected")]
     assert rejects["reason"][1] == "blank"
-    assert "Created Date" in rejects["reason"][2]
-    assert rejects.select("column", "value").rows()[2] == ("Created Date", None)
 
 
 def test_xlsx_with_title_rows_and_footer(tmp_path: Path) -> None:
