@@ -309,7 +309,8 @@ def quality_alerts(
             alerts.append(
                 Alert(
                     KIND_QUALITY,
-                    f"{name}: {item.rows_rejected} of {item.rows_read} rows rejected",
+                    f"{name}: {item.rows_rejected} of {item.rows_read} rows rejected"
+                    + main_reasons(ds.rejects, name),
                 )
             )
         if settings.max_file_age_days is not None and item.modified_at is not None:
@@ -326,6 +327,19 @@ def quality_alerts(
         alerts += empty_period_alerts(ds, grain.with_(period=settings.no_data_period, by=()))
     alerts += fact_alerts(ds)
     return alerts
+
+
+def main_reasons(rejects: pl.DataFrame, file: str, shown: int = 3) -> str:
+    """' (500 missing engage_date; 3 blank)': the commonest reasons a file's rows were
+    rejected, a cell's own text left out so that one reason gathers all its rows."""
+    rows = rejects.filter((pl.col("file") == file) & (pl.col("action") == "rejected"))
+    if rows.height == 0:
+        return ""
+    kind = pl.col("reason").str.replace(r"cannot read '.*' as", "cannot read a value as")
+    counts = rows.group_by(kind).len().sort(["len", "reason"], descending=[True, False])
+    parts = [f"{n} {reason}" for reason, n in counts.head(shown).iter_rows()]
+    more = counts.height - shown
+    return " (" + "; ".join(parts) + (f"; {more} other reasons" if more > 0 else "") + ")"
 
 
 def fact_alerts(ds: Dataset) -> list[Alert]:

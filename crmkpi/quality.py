@@ -24,6 +24,8 @@ FACTS = {
     "mixed_currencies": "currencies beyond the first in a file (0 when one currency)",
     "future_dates": "deals created or closed after today",
     "history_unknown_deals": "stage-history rows of deal ids absent from the deals",
+    "no_created_at": "deals without a creation date: counted in deals, open deals, pipeline and "
+    "win rate; left out of Deals created by period, the sales cycle and stocks by period",
 }
 QUALITY_SCHEMA = {"file": pl.String, "owner": pl.String, "fact": pl.String, "count": pl.Int64}
 
@@ -66,6 +68,8 @@ def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
         )
     if {"closed_at", "created_at"} <= cols:
         facts["closed_before_created"] = pl.col("closed_at") < pl.col("created_at")
+    if "created_at" in cols:
+        facts["no_created_at"] = pl.col("created_at").is_null()
     if "amount" in cols:
         facts["negative_amounts"] = pl.col("amount") < 0
     future = [pl.col(c) > now for c in ("created_at", "closed_at") if c in cols]
