@@ -163,6 +163,8 @@ SUBSCRIPTIONS = Table(
         _c("currency", LABEL, "ISO 4217 code"),
         _c("plan", pl.String, "Plan name"),
         _c("churn_reason", pl.String, "Why it ended, when it ended in churn"),
+        _c("churned", pl.Boolean, "Whether the customer has left (a snapshot's churn flag)"),
+        _c("tenure_months", pl.Float64, "Months the customer has been subscribed (snapshot)"),
     ),
     (("customer_id",), ("mrr",)),
 )

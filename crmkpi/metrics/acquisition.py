@@ -16,6 +16,7 @@ from crmkpi.metrics.base import (
     safe_div,
 )
 from crmkpi.metrics.leads import LEADS
+from crmkpi.metrics.snapshot import is_snapshot, snapshot_arpa
 from crmkpi.metrics.stages import WON
 from crmkpi.metrics.subscriptions import SUBS, movements
 
@@ -59,6 +60,8 @@ def _from_moves(ctx: Context, value: pl.Expr) -> pl.LazyFrame:
 
 
 def _arpa(ctx: Context) -> pl.LazyFrame:
+    if is_snapshot(ctx.ds):
+        return snapshot_arpa(ctx)
     return _from_moves(ctx, safe_div(pl.col("mrr_end"), pl.col("customers_end")))
 
 
@@ -102,10 +105,11 @@ cac = Metric(
     "new_customers.", null_reason="no new customer in the period", requires=_requires_customers,
 )  # fmt: skip
 arpa = Metric(
-    "arpa", "ARPA", "currency", "higher", needs((SUBS, ["customer_id", "start_at", "mrr"])),
+    "arpa", "ARPA", "currency", "higher", needs((SUBS, ["customer_id", "mrr"])),
     "MRR / active customers, at the moment", _arpa, period_date="period end",
     point_in_time=True, monetary=True, reference=SKOK,
-    notes="Without a period: at the end of the latest month of the window.",
+    notes="Without a period: at the end of the latest month of the window. A subscriptions "
+    "file without start dates (a snapshot): as of the export, in no period.",
     null_reason="no active customer",
 )  # fmt: skip
 clv = Metric(

@@ -29,8 +29,15 @@ from crmkpi.metrics.base import (
     safe_div,
 )
 from crmkpi.metrics.breakdown import complete_periods, stock
+from crmkpi.metrics.snapshot import (
+    SUBS,
+    is_snapshot,
+    requires_churn_flag,
+    snapshot_churn_rate,
+    snapshot_churned_mrr,
+    snapshot_mrr,
+)
 
-SUBS = "subscriptions"
 EPS = 1e-9
 MOVES = ("new", "expansion", "contraction", "churned", "reactivation")
 CHARTMOGUL = "ChartMogul, SaaS metrics: MRR movements"
@@ -81,6 +88,8 @@ def subscription_rows(ctx: Context) -> pl.LazyFrame:
 
 
 def _mrr(ctx: Context) -> pl.LazyFrame:
+    if is_snapshot(ctx.ds):
+        return snapshot_mrr(ctx)
     ctx = sub_context(ctx)
     rows = subscription_rows(ctx)
     now = pl.lit(ctx.grain.until, dtype=pl.Datetime("us"))
@@ -175,10 +184,13 @@ def movements(ctx: Context) -> pl.LazyFrame:
     return out
 
 
-def _from_movements(formula: pl.Expr) -> object:
-    """A rate per period from the movements; without a period, for the latest month."""
+def _from_movements(formula: pl.Expr, snapshot: object = None) -> object:
+    """A rate per period from the movements; without a period, for the latest month. With
+    `snapshot`, what a subscriptions file without dates gives instead (as of the export)."""
 
     def compute(ctx: Context) -> pl.LazyFrame:
+        if snapshot is not None and is_snapshot(ctx.ds):
+            return snapshot(ctx)  # type: ignore[operator]
         frame = movements(ctx)
         others = [*ctx.grain.by, *ctx.currency_keys(SUBS)]
         keys = [*others, PERIOD] if ctx.grain.period else others
@@ -237,12 +249,20 @@ def _movements_table(ctx: Context) -> pl.LazyFrame:
 
 _LATEST = "Without a period: the latest month of the window (possibly partial)."
 NEED = needs((SUBS, ["customer_id", "start_at", "mrr"]))
+# MRR, churn rate and churned MRR are given by a snapshot without dates too (metrics.snapshot)
+NEED_OR_SNAPSHOT = needs((SUBS, ["customer_id", "mrr"]))
+_SNAPSHOT_NOTE = (
+    " A subscriptions file without start dates is a snapshot (a row per customer, a churn "
+    "flag): the figure is as of the export, over rows whose churn flag is filled, and in no "
+    "period or window."
+)
 NEED_END = needs((SUBS, ["customer_id", "start_at", "end_at", "mrr"]))
 mrr = Metric(
-    "mrr", "MRR", "currency", "higher", NEED, "sum of mrr of subscriptions active at the moment",
+    "mrr", "MRR", "currency", "higher", NEED_OR_SNAPSHOT,
+    "sum of mrr of subscriptions active at the moment",
     _mrr, period_date="start_at and end_at (active between them)",
     notes="At each period's end; without a period now (or at the window's end). " + __doc__
-    .split("\n\n")[2].replace("\n", " "),
+    .split("\n\n")[2].replace("\n", " ") + _SNAPSHOT_NOTE,
     reference=CHARTMOGUL, point_in_time=True, additive=True, monetary=True,
 )  # fmt: skip
 
@@ -250,7 +270,7 @@ mrr = Metric(
 METRICS = [
     mrr,
     Metric(
-        "arr", "ARR", "currency", "higher", NEED, "12 x mrr",
+        "arr", "ARR", "currency", "higher", NEED_OR_SNAPSHOT, "12 x mrr",
         lambda ctx: mrr.compute(ctx).with_columns(pl.col(VALUE) * 12),
         period_date="start_at and end_at (active between them)",
         point_in_time=True, additive=True, monetary=True, reference=CHARTMOGUL,
@@ -263,10 +283,19 @@ METRICS = [
         null_reason="no churned or contracted MRR in the period",
     ),
     Metric(
-        "customer_churn_rate", "Customer churn rate", "ratio", "lower", NEED,
+        "customer_churn_rate", "Customer churn rate", "ratio", "lower", NEED_OR_SNAPSHOT,
         "customers churned in the period / customers active at its start",
-        _from_movements(CUSTOMER_CHURN), period_date="end_at", notes=_LATEST, monetary=True,
-        reference=CHARTMOGUL, null_reason="no active customer at the period's start",
+        _from_movements(CUSTOMER_CHURN, snapshot_churn_rate), period_date="end_at",
+        notes=_LATEST + _SNAPSHOT_NOTE + " Snapshot: churned customers / customers in it.",
+        monetary=True, reference=CHARTMOGUL, requires=requires_churn_flag,
+        null_reason="no active customer at the period's start",
+    ),
+    Metric(
+        "churned_mrr", "Churned MRR", "currency", "lower", NEED_OR_SNAPSHOT,
+        "MRR of the customers who left in the period (as it was before they left)",
+        _from_movements(-C("churned"), snapshot_churned_mrr), period_date="end_at",
+        notes=_LATEST + _SNAPSHOT_NOTE + " Snapshot: the mrr of the churned rows.",
+        monetary=True, reference=CHARTMOGUL, requires=requires_churn_flag,
     ),
     Metric(
         "revenue_churn_rate", "Revenue churn rate (gross MRR churn)", "ratio", "lower", NEED,
