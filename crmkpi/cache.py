@@ -252,6 +252,8 @@ def source_options(source: SourceConfig | None, config: Config | None) -> dict[s
     return {
         "source": dataclasses.asdict(source) if source else None,
         "stages": dataclasses.asdict(config.stages) if config else None,
+        # "FY2025" is read from the fiscal year's first month
+        "fiscal_year_start_month": config.fiscal_year_start_month if config else 1,
     }
 
 

@@ -41,6 +41,10 @@ class SourceConfig:
     sheet: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
     parse: dict[str, Any] = field(default_factory=dict)
+    # what the file leaves unsaid (see SOURCE_FILL_KEYS): canonical column -> the value every
+    # row has, and link column (lead_id...) -> the header holding it (it may be mapped as well)
+    values: dict[str, str] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
                 sheet=spec.get("sheet"),
                 columns=dict(spec.get("columns", {})),
                 parse=dict(spec.get("parse", {})),
+                **_source_fills(name, spec, path),
             )
         )
     st = _section(raw, "stages", path)
@@ -316,8 +321,6 @@ def _currency_code(value: Any, path: Path) -> str | None:
 
 
 def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise ConfigError(
             f"{key} must be a list of strings, got {value!r}",
@@ -347,6 +350,63 @@ def _check_source(name: str, spec: dict[str, Any], path: Path) -> None:
             raise ConfigError(
                 f"sources.{name}.{key} must be a table, got {value!r}", path=str(path)
             )
+
+
+# Keys of a [sources.NAME] section that say what its file leaves unsaid: `values` (a
+# constant per canonical column: values = { status = "won" }) and `links` (a header holding the
+# id of a row of another table: links = { lead_id = "mql_id" }).
+SOURCE_FILL_KEYS = ("values", "links")
+# The link columns a source may fill, per table: what each points to is named in schema.py.
+LINK_COLUMNS = {
+    "deals": ("lead_id", "customer_id"),
+    "activities": ("lead_id", "deal_id"),
+    "subscriptions": ("customer_id", "owner"),
+    "nps": ("customer_id", "owner"),
+    "leads": ("customer_id",),
+}
+
+
+def _source_fills(name: str, spec: dict[str, Any], path: Path) -> dict[str, dict[str, str]]:
+    """`values` and `links` of a source, checked: tables of strings, known columns."""
+    table = spec.get("table", name if name in _TABLE_NAMES else None)
+    out: dict[str, dict[str, str]] = {}
+    for key in SOURCE_FILL_KEYS:
+        section = spec.get(key, {})
+        where = f"sources.{name}.{key}"
+        if not isinstance(section, dict):
+            raise ConfigError(
+                f"{where} must be a table, got {section!r}",
+                path=str(path),
+                hint='e.g. values = { status = "won" }'
+                if key == "values"
+                else 'e.g. links = { lead_id = "mql_id" }',
+            )
+        for column, value in section.items():
+            if not isinstance(value, str):
+                raise ConfigError(
+                    f"{where}.{column} must be a string, got {value!r}", path=str(path)
+                )
+            if table is None:
+                raise ConfigError(
+                    f"{where} needs the source's table", path=str(path), hint='table = "deals"'
+                )
+            known = LINK_COLUMNS.get(table, ()) if key == "links" else _table_columns(table)
+            if column not in known:
+                raise ConfigError(
+                    f"{where}.{column}: {table} has no such {'link ' if key == 'links' else ''}"
+                    "column",
+                    path=str(path),
+                    hint=f"known: {', '.join(known)}",
+                )
+        out[key] = dict(section)
+    return out
+
+
+def _table_columns(table: str) -> tuple[str, ...]:
+    # here, not at the top: the schema loads Polars, which reading a config needs only for this
+    from crmkpi.schema import TABLES
+
+    return TABLES[table].names
 
 
 _ALERT_KEYS = (

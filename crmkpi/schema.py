@@ -82,6 +82,7 @@ DEALS = Table(
         _c("lost_reason", pl.String, "Why a lost deal was lost"),
         _c("customer_id", pl.String, "Account / company / customer id"),
         _c("qualification", pl.String, "Segment, tier, score band or qualification label"),
+        _c("lead_id", pl.String, "Id of the lead the deal came from (a link to leads.id)"),
     ),
     (("id", "name"), ("stage", "status")),
 )
@@ -157,6 +158,13 @@ SUBSCRIPTIONS = Table(
     "One row per subscription period of a customer at one MRR (a plan change starts a new row).",
     (
         _c("customer_id", pl.String, "Customer id"),
+        _c(
+            "subscription_id",
+            pl.String,
+            "Subscription id: of rows sharing one, the latest "
+            "version (by updated_at, else the last row) is kept",
+        ),
+        _c("updated_at", TIMESTAMP, "When this version of the row was written"),
         _c("start_at", TIMESTAMP, "Start of this subscription row"),
         _c("end_at", TIMESTAMP, "End; null while active"),
         _c("mrr", pl.Float64, "Monthly recurring revenue of the row"),

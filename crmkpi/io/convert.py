@@ -43,6 +43,7 @@ from crmkpi.io.stages import (
     status_word_expr,
     times_status_expr,
 )
+from crmkpi.io.versions import latest_versions
 from crmkpi.io.vocabulary import Language, Preset, languages, normalise_word, presets, words
 from crmkpi.schema import STATUS_OPEN, TABLES, TIMESTAMP
 
@@ -211,6 +212,7 @@ def convert(
         len(grid.headers),
         grid.shifted_lines,
     )
+    out, rejects = latest_versions(table, out, rejects, label or path)
     if table == "deals" and "status" in out.columns:
         out = _close_dates(out)
         if "expected_close_at" in out.columns and "expected_close_at" not in canonical:

@@ -25,7 +25,9 @@ from crmkpi.errors import InputError, UnknownTableError
 from crmkpi.io.accounting import strict_check
 from crmkpi.io.convert import Converted, convert
 from crmkpi.io.grid import Grid, read_grids
+from crmkpi.io.links import apply_links
 from crmkpi.io.mapping import map_headers
+from crmkpi.io.source_fill import check_headers, fill
 from crmkpi.io.stages import StageMeaning, build_stage_model
 from crmkpi.io.vocabulary import presets
 from crmkpi.schema import TABLES, conform
@@ -138,7 +140,11 @@ def read_file(
             errors.append(InputError("empty file: no header row", path=where))
             continue
         try:
-            mapping = map_headers(grid.headers, path.name, source)
+            sheet_source = source
+            if source is not None:  # what the config says the file leaves unsaid
+                check_headers(grid, source, where)
+                grid, sheet_source = fill(grid, source)
+            mapping = map_headers(grid.headers, path.name, sheet_source)
         except InputError as exc:
             exc.path = where
             errors.append(exc)
@@ -281,6 +287,7 @@ def load(
             [c for c in TABLES[table].names if c in frame.columns])).collect()  # fmt: skip
         extras = frame.select([c for c in frame.columns if c not in TABLES[table].names])
         frames[table] = pl.concat([canonical, extras], how="horizontal")
+    frames = apply_links(frames)
     history = frames.get("stage_history")
     deal_stages: list[str] = []
     if "deals" in frames and "stage" in frames["deals"].columns:

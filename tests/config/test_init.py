@@ -76,7 +76,8 @@ def test_init_in_a_folder_without_exports(tmp_path):
 
 def test_a_file_whose_rows_are_all_rejected_is_left_commented_out(tmp_path):
     (tmp_path / "deals.csv").write_text(DEALS, encoding="utf-8")
-    broken = "Deal ID,Deal Name,Stage,Created Date\nX1,A,Won,never\nX2,B,Lost,unknown\n"
+    # a deal with neither an id nor a name means nothing: both rows are rejected
+    broken = "Deal ID,Deal Name,Stage,Created Date\n,,Won,2024-01-01\n,,Lost,2024-01-02\n"
     (tmp_path / "old_deals.csv").write_text(broken, encoding="utf-8")
     result = init(str(tmp_path))
     assert result.exit_code == 0, result.output
