@@ -76,14 +76,19 @@ def account(
     shifted_lines: frozenset[int] = frozenset(),
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, tuple[int, int]]]:
     """Split rows into loaded and rejected and list flagged cells: (loaded, rejects, counts)."""
-    if shifted_lines:  # values moved one column on: no cell of the row is where it belongs
-        shifted = pl.col(LINE).is_in(list(shifted_lines)) & pl.col(REASON).is_null()
+    unread = [pl.col(f"__raw_{c}").is_not_null() & pl.col(c).is_null() for c, p in plans.items()
+              if p.kind not in ("text", "currency") and c in out.columns]  # fmt: skip
+    if shifted_lines and unread:
+        # wider than the header, and a value that does not read where it stands: a delimiter
+        # inside an unquoted value moved every later cell one column on
+        shifted = pl.col(LINE).is_in(list(shifted_lines)) & pl.any_horizontal(unread)
         out = out.with_columns(
-            pl.when(shifted)
-            .then(pl.lit("a value holds the delimiter unquoted: every later cell is shifted"))
+            pl.when(shifted & pl.col(REASON).is_null())
+            .then(pl.lit("more fields than the header and a value that does not read: a "
+                         "delimiter inside an unquoted value shifted the row"))
             .otherwise(pl.col(REASON))
             .alias(REASON)
-        )
+        )  # fmt: skip
     reason, column, value = _required_checks(out, plans, table)
     is_row_kind = pl.col(REASON).is_not_null()
     out = out.with_columns(

@@ -168,12 +168,11 @@ def test_ragged_rows_short_row_rejected_with_its_line(tmp_path: Path) -> None:
     path = corpus.ragged_rows(tmp_path)
     doc = run_report(path, "--rejects", str(tmp_path / "rejects.csv")).report
     (item,) = doc["inputs"]
-    # 4 data rows: D2 (line 3) lacks its create date (required) -> rejected; others loaded.
-    assert (item["rows_read"], item["rows_loaded"], item["rows_rejected"]) == (4, 3, 1)
+    # 4 data rows: D2 (line 3) lacks its dates and owner, which a deal can do without: all load
+    assert (item["rows_read"], item["rows_loaded"], item["rows_rejected"]) == (4, 4, 0)
     rejects = read_rejects(tmp_path / "rejects.csv")
-    # D3 on line 4 carries two cells beyond the header: kept, flagged
-    assert [(r["row"], r["action"]) for r in rejects] == [("3", "rejected"), ("4", "flagged")]
-    assert "Create Date" in rejects[0]["reason"] + rejects[0]["column"]
+    # D3 on line 4 carries two cells beyond the header, its own all readable: kept, flagged
+    assert [(r["row"], r["action"]) for r in rejects] == [("4", "flagged")]
 
 
 def test_ragged_rows_extra_cells_are_flagged(tmp_path: Path) -> None:
@@ -187,26 +186,29 @@ def test_mixed_types_flag_cells_and_reject_rows_without_a_date(tmp_path: Path) -
     path = corpus.mixed_types(tmp_path)
     doc = run_report(path, "--rejects", str(tmp_path / "rejects.csv")).report
     (item,) = doc["inputs"]
-    # D3 'yesterday' as create date: required, so the row goes; 'two hundred' and 'TRUE' as
-    # amounts are optional cells: flagged, the rows stay.
-    assert (item["rows_read"], item["rows_loaded"], item["rows_rejected"]) == (4, 3, 1)
-    assert item["cells_flagged"] == {"amount": 2}
+    # D3 'yesterday' as create date, 'two hundred' and 'TRUE' as amounts: cells a deal can do
+    # without, so each is flagged and set empty, and every row stays.
+    assert (item["rows_read"], item["rows_loaded"], item["rows_rejected"]) == (4, 4, 0)
+    assert item["cells_flagged"] == {"amount": 2, "created_at": 1}
     rejects = read_rejects(tmp_path / "rejects.csv")
     flagged = {r["value"]: (r["row"], r["column"]) for r in rejects if r["action"] == "flagged"}
-    assert flagged == {"two hundred": ("3", "Amount"), "TRUE": ("5", "Amount")}
-    (rejected,) = [r for r in rejects if r["action"] == "rejected"]
-    assert rejected["row"] == "4"
-    assert "Create Date" in rejected["reason"] and "yesterday" in rejected["reason"]
-    assert f"{path}: 1 of 4 rows rejected" in alerts(doc)
+    assert flagged == {
+        "two hundred": ("3", "Amount"),
+        "yesterday": ("4", "Create Date"),
+        "TRUE": ("5", "Amount"),
+    }
+    assert not [r for r in rejects if r["action"] == "rejected"]
+    assert not any("rows rejected" in a for a in alerts(doc))
 
 
 def test_every_date_and_number_unparseable(tmp_path: Path) -> None:
     path = corpus.unparseable_dates_and_numbers(tmp_path)
     doc = run_report(path).report
     (item,) = doc["inputs"]
-    assert (item["rows_read"], item["rows_loaded"], item["rows_rejected"]) == (3, 0, 3)
-    assert f"{path}: 3 of 3 rows rejected" in alerts(doc)
-    assert doc["kpis"]["deals_total"]["value"] is None
+    # each deal has its id and stage: the deals count, every unreadable cell is flagged
+    assert (item["rows_read"], item["rows_loaded"], item["rows_rejected"]) == (3, 3, 0)
+    assert item["cells_flagged"] == {"amount": 3, "created_at": 3, "closed_at": 2}
+    assert doc["kpis"]["deals_total"]["value"] == 3
 
 
 def test_duplicate_headers_use_the_first_and_keep_the_second(tmp_path: Path) -> None:
