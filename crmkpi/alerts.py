@@ -346,13 +346,16 @@ def fact_alerts(ds: Dataset) -> list[Alert]:
     """Rows kept but suspect (duplicate ids, closed before created, negative amounts...), per
     file: they count in the KPIs, so the reader must be told. Mixed currencies are left to the
     KPIs, which already split money per currency and say so."""
-    from crmkpi.quality import FACTS, quality_facts
+    from crmkpi.quality import FACTS, quality_facts, undated_rows
 
     facts = quality_facts(ds).filter(pl.col("fact") != "mixed_currencies")
     per_file = facts.group_by(["file", "fact"]).agg(pl.col("count").sum()).sort(["file", "fact"])
     return [
         Alert(KIND_QUALITY, f"{file}: {count} {FACTS[fact]}")
         for file, fact, count in per_file.iter_rows()
+    ] + [
+        Alert(KIND_QUALITY, f"{file}: {count} {message}")
+        for file, message, count in undated_rows(ds)
     ]
 
 

@@ -175,6 +175,32 @@ def _history_unknown_deals(ds: Dataset) -> pl.LazyFrame | None:
     )
 
 
+# Tables whose rows load without their date, and what such a row is left out of.
+UNDATED = {
+    ("leads", "created_at"): "leads without a creation date: counted in leads and conversion; "
+    "left out of every figure by period and of response times",
+    ("subscriptions", "start_at"): "subscription rows without a start date: left out of MRR, "
+    "churn and every subscription figure",
+}
+
+
+def undated_rows(ds: Dataset) -> list[tuple[str, str, int]]:
+    """(file, message, count) for rows of leads and subscriptions loaded without their date
+    (deals have theirs among the quality facts). A file without the date column at all is
+    read without periods (a snapshot) and is not listed."""
+    out = []
+    for (table, column), message in UNDATED.items():
+        frame = ds.frames.get(table)
+        if frame is None or column not in frame.columns or not frame[column].null_count():
+            continue
+        found = _with_file(ds, table)
+        assert found is not None
+        rows, names = found
+        counts = rows.filter(pl.col(column).is_null()).group_by(FILE).len().sort(FILE).collect()
+        out += [(names[i], message, n) for i, n in counts.iter_rows()]
+    return out
+
+
 def quality_totals(facts: pl.DataFrame) -> dict[str, int]:
     """fact -> total count over files and owners."""
     totals = facts.group_by("fact").agg(pl.col("count").sum())

@@ -57,3 +57,20 @@ def test_a_row_shifted_by_an_unquoted_delimiter_is_rejected_not_misread(tmp_path
     assert ds.frames["deals"]["id"].to_list() == ["2"]
     (reason,) = ds.rejects.filter(action="rejected")["reason"].to_list()
     assert "shifted" in reason
+
+
+def test_undated_rows_of_a_dated_file_are_kept_and_said_to_be_left_out(tmp_path: Path) -> None:
+    from crmkpi.quality import undated_rows
+
+    subs_text = "Customer,Start,MRR\nA,2024-01-01,10\nB,,20\nC,2024-02-01,30\n"
+    leads_text = "Lead ID,Created,Source\n1,2024-01-05,Ads\n2,,Ads\n3,2024-02-01,Web\n"
+    subs = _write(tmp_path / "subscriptions.csv", subs_text)
+    leads = _write(tmp_path / "leads.csv", leads_text)
+    ds = crmkpi.load([subs, leads])
+    # MRR now: A and C, 10 + 30 = 40; B cannot be placed in time (20 would be a guess)
+    assert crmkpi.metric(ds, "mrr").item() == 40.0
+    # every lead is a lead (3); by month only the dated ones: January 1, February 1
+    assert crmkpi.metric(ds, "leads_created").item() == 3
+    assert crmkpi.metric(ds, "leads_created", period="month")["leads_created"].to_list() == [1, 1]
+    listed = {(Path(f).name, n) for f, _, n in undated_rows(ds)}
+    assert listed == {("subscriptions.csv", 1), ("leads.csv", 1)}
