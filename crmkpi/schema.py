@@ -172,6 +172,12 @@ SUBSCRIPTIONS = Table(
         _c("plan", pl.String, "Plan name"),
         _c("churn_reason", pl.String, "Why it ended, when it ended in churn"),
         _c("churned", pl.Boolean, "Whether the customer has left (a snapshot's churn flag)"),
+        _c(
+            "owner",
+            LABEL,
+            "Owner of the account: from the file, or through customer_id the "
+            "owner of the customer's latest deal",
+        ),
         _c("tenure_months", pl.Float64, "Months the customer has been subscribed (snapshot)"),
     ),
     (("customer_id",), ("mrr",)),
@@ -182,6 +188,12 @@ NPS = Table(
     "Net Promoter Score survey answers.",
     (
         _c("customer_id", pl.String, "Who answered"),
+        _c(
+            "owner",
+            LABEL,
+            "Owner of the respondent's account: from the file, or through "
+            "customer_id the owner of the customer's latest deal",
+        ),
         _c("score", pl.Int64, "Likelihood to recommend, 0..10"),
         _c("answered_at", TIMESTAMP, "When"),
         _c("segment", pl.String, "Segment / plan / region of the respondent"),

@@ -1,8 +1,11 @@
-"""Links between tables, applied once every file is read: a deal's `lead_id` names its lead.
+"""Links between tables, applied once every file is read: a deal's `lead_id` names its lead,
+and a `customer_id` of NPS answers or subscriptions names the customer of deals.
 
 From the link, what neither file says alone: a lead is converted when a deal won from it exists
 (and converted at that deal's close) unless the leads file says so itself; a deal without a
-source takes its lead's source. Values a file gives are never overwritten.
+source takes its lead's source; NPS answers and subscriptions without an owner take the owner of
+the customer's latest deal (by close, else creation date), so NPS and churn can be cut by owner.
+Values a file gives are never overwritten.
 """
 
 from __future__ import annotations
@@ -13,19 +16,36 @@ from crmkpi.schema import STATUS_WON
 
 
 def apply_links(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    deals, leads = frames.get("deals"), frames.get("leads")
-    if (
-        deals is None
-        or leads is None
-        or "lead_id" not in deals.columns
-        or "id" not in leads.columns
-    ):
-        return frames
     out = dict(frames)
-    out["leads"] = _converted_by_won_deals(leads, deals)
-    if "source" in leads.columns:
-        out["deals"] = _source_from_leads(deals, leads)
+    deals, leads = frames.get("deals"), frames.get("leads")
+    if deals is not None and leads is not None and "lead_id" in deals and "id" in leads:
+        out["leads"] = _converted_by_won_deals(leads, deals)
+        if "source" in leads.columns:
+            out["deals"] = _source_from_leads(deals, leads)
+    for table in ("nps", "subscriptions"):
+        if table in out and deals is not None:
+            out[table] = _owner_from_deals(out[table], deals)
     return out
+
+
+def _owner_from_deals(frame: pl.DataFrame, deals: pl.DataFrame) -> pl.DataFrame:
+    if "owner" in frame.columns or "customer_id" not in frame.columns:
+        return frame
+    if not {"customer_id", "owner"} <= set(deals.columns):
+        return frame
+    when = [pl.col(c) for c in ("closed_at", "created_at") if c in deals.columns]
+    latest = pl.coalesce(when) if when else pl.lit(None, dtype=pl.Datetime("us"))
+    owners = (
+        deals.filter(pl.col("customer_id").is_not_null(), pl.col("owner").is_not_null())
+        .with_row_index("__row")
+        .sort([latest, pl.col("__row")], nulls_last=False)
+        .group_by("customer_id")
+        .agg(pl.col("owner").last())
+    )
+    joined = frame.join(owners, on="customer_id", how="left", maintain_order="left")
+    if joined["owner"].null_count() == joined.height:  # no customer in common: no link
+        return frame
+    return joined
 
 
 def _converted_by_won_deals(leads: pl.DataFrame, deals: pl.DataFrame) -> pl.DataFrame:
