@@ -52,6 +52,7 @@ def test_english_and_numeric_periods(text: str, start: datetime, grain: str) -> 
         ("января 2025", 1),  # ru, genitive
         ("Ocak 2025", 1),  # tr
         ("Ιανουάριος 2025", 1),  # el
+        ("ژانویه ۲۰۲۵", 1),  # fa, Gregorian month, Persian digits
         ("2025 Dezember", 12),  # year first
     ],
 )
