@@ -13,7 +13,7 @@ import polars as pl
 
 from crmkpi.dataset import Dataset
 from crmkpi.ids import ascending
-from crmkpi.schema import STATUS_OPEN
+from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON
 
 FACTS = {
     "duplicate_ids": "deals sharing an id with another row of the same file",
@@ -24,8 +24,13 @@ FACTS = {
     "mixed_currencies": "currencies beyond the first in a file (0 when one currency)",
     "future_dates": "deals created or closed after today",
     "history_unknown_deals": "stage-history rows of deal ids absent from the deals",
-    "no_created_at": "deals without a creation date: counted in deals, open deals, pipeline and "
-    "win rate; left out of Deals created by period, the sales cycle and stocks by period",
+    # a deal without a creation date counts wherever the date is not needed
+    "open_no_created_at": "open deals without a creation date: counted in deals, open deals "
+    "and the pipeline now; left out of Deals created by period and of past period ends",
+    "won_no_created_at": "won deals without a creation date: counted in deals won, revenue and "
+    "win rate; left out of Deals created by period and of the sales cycle",
+    "lost_no_created_at": "lost deals without a creation date: counted in deals lost and win "
+    "rate; left out of Deals created by period",
 }
 QUALITY_SCHEMA = {"file": pl.String, "owner": pl.String, "fact": pl.String, "count": pl.Int64}
 
@@ -68,8 +73,10 @@ def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
         )
     if {"closed_at", "created_at"} <= cols:
         facts["closed_before_created"] = pl.col("closed_at") < pl.col("created_at")
-    if "created_at" in cols:
-        facts["no_created_at"] = pl.col("created_at").is_null()
+    if {"created_at", "status"} <= cols:
+        for status in (STATUS_OPEN, STATUS_WON, STATUS_LOST):
+            undated = pl.col("created_at").is_null() & (pl.col("status") == status)
+            facts[f"{status}_no_created_at"] = undated
     if "amount" in cols:
         facts["negative_amounts"] = pl.col("amount") < 0
     future = [pl.col(c) > now for c in ("created_at", "closed_at") if c in cols]

@@ -45,6 +45,12 @@ def test_maven_crm_open_deals_include_those_without_an_engage_date() -> None:
     dated = sum(1 for r in pipeline if r["engage_date"])
     by_month = crmkpi.metric(ds, "deals_created", period="month")
     assert by_month["deals_created"].sum() == dated == len(pipeline) - 500
+    # and the report says which deals were left out of that, and why
+    from crmkpi.quality import quality_facts
+
+    undated_open = sum(1 for r in pipeline if not r["engage_date"] and not r["close_date"])
+    facts = quality_facts(ds).filter(fact="open_no_created_at")
+    assert facts["count"].sum() == undated_open == 500
 
 
 def test_x_education_leads_give_conversion_and_sources_without_dates() -> None:
