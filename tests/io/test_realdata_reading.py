@@ -22,9 +22,9 @@ def data(rel: str) -> Path:
     return Path(ROOT or ".") / rel
 
 
-def rows(rel: str, encoding: str = "utf-8") -> list[dict[str, str]]:
+def rows(rel: str, encoding: str = "utf-8", delimiter: str = ",") -> list[dict[str, str]]:
     with data(rel).open(encoding=encoding, newline="") as f:
-        return list(csv.DictReader(f))
+        return list(csv.DictReader(f, delimiter=delimiter))
 
 
 def test_maven_crm_open_deals_include_those_without_an_engage_date() -> None:
@@ -98,17 +98,30 @@ def test_churn_snapshots_give_churn_rate_and_mrr_as_of_the_export(rel, charge, c
     assert got["customer_churn_rate"] == pytest.approx(1869 / 7043)  # SOURCES.md: 26.5%
 
 
-def test_olist_lead_to_won_with_the_smallest_config(tmp_path: Path) -> None:
-    closed = data("olist_funnel/olist_closed_deals_dataset.csv")
+@pytest.mark.parametrize(
+    ("folder", "closed_name", "leads_name", "encoding"),
+    [
+        ("olist_funnel", "olist_closed_deals_dataset.csv",
+         "olist_marketing_qualified_leads_dataset.csv", "utf-8"),
+        # the European re-export: BOM, semicolons, dotted dates, prettified origins
+        ("olist_funnel_eu_reexport", "olist_marketing_closed_deals_dataset.csv",
+         "olist_marketing_qualified_leads_dataset.csv", "utf-8-sig"),
+    ],
+)  # fmt: skip
+def test_olist_lead_to_won_with_the_smallest_config(
+    tmp_path: Path, folder: str, closed_name: str, leads_name: str, encoding: str
+) -> None:
+    closed = data(f"{folder}/{closed_name}")
     toml = tmp_path / "crmkpi.toml"
     toml.write_text(
         f'[sources.closed]\npath = "{closed}"\ntable = "deals"\nvalues = {{ status = "won" }}\n'
         'columns = { id = "mql_id" }\nlinks = { lead_id = "mql_id" }\n',
         encoding="utf-8",
     )
-    ds = crmkpi.load([data("olist_funnel")], config=load_config(toml))
-    leads = rows("olist_funnel/olist_marketing_qualified_leads_dataset.csv")
-    won_ids = {r["mql_id"] for r in rows("olist_funnel/olist_closed_deals_dataset.csv")}
+    ds = crmkpi.load([data(folder)], config=load_config(toml))
+    delimiter = ";" if folder.endswith("eu_reexport") else ","
+    leads = rows(f"{folder}/{leads_name}", encoding, delimiter)
+    won_ids = {r["mql_id"] for r in rows(f"{folder}/{closed_name}", encoding, delimiter)}
     won_leads = [r for r in leads if r["mql_id"] in won_ids]
     assert crmkpi.metric(ds, "lead_conversion_rate").item() == pytest.approx(
         len(won_leads) / len(leads)
