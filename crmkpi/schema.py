@@ -84,6 +84,13 @@ DEALS = Table(
         _c("qualification", pl.String, "Segment, tier, score band or qualification label"),
         _c("lead_id", pl.String, "Id of the lead the deal came from (a link to leads.id)"),
     ),
+    # a deals file shows a date or an amount besides an id and a stage (a case or task export
+    # with an Id and a Status does not); a row needs only its id and its stage
+    (
+        ("id", "name"),
+        ("stage", "status"),
+        ("created_at", "closed_at", "expected_close_at", "amount"),
+    ),
     (("id", "name"), ("stage", "status")),
 )
 
@@ -115,7 +122,7 @@ LEADS = Table(
         _c("customer_id", pl.String, "Customer id once converted"),
     ),
     # a leads file shows an id and something about the lead; a row needs only what names it
-    (("id", "customer_id"), ("created_at", "source", "status", "converted")),
+    (("id", "customer_id"), ("created_at", "source", "converted")),
     (("id", "customer_id", "created_at"),),
 )
 

@@ -74,3 +74,13 @@ def test_undated_rows_of_a_dated_file_are_kept_and_said_to_be_left_out(tmp_path:
     assert crmkpi.metric(ds, "leads_created", period="month")["leads_created"].to_list() == [1, 1]
     listed = {(Path(f).name, n) for f, _, n in undated_rows(ds)}
     assert listed == {("subscriptions.csv", 1), ("leads.csv", 1)}
+
+
+def test_an_id_and_a_status_alone_are_not_a_table_of_deals_or_leads(tmp_path: Path) -> None:
+    # Salesforce's CaseHistory: an Id and a Status; no date, amount, source or conversion
+    history = _write(tmp_path / "CaseHistory2.csv", "Id,CaseId,Status\nh1,c1,Closed\n")
+    deals = _write(tmp_path / "deals.csv", "Deal ID,Stage,Amount\nD1,Won,10\n")
+    ds = crmkpi.load([tmp_path])
+    assert [(Path(i.path).name, i.table) for i in ds.inputs] == [("deals.csv", "deals")]
+    assert [Path(path).name for path, _ in ds.unused] == [history.name]
+    assert ds.frames["deals"]["id"].to_list() == ["D1"] and deals.exists()
