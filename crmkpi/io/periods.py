@@ -22,7 +22,6 @@ from crmkpi.io.vocabulary import words
 from crmkpi.schema import TIMESTAMP
 
 MONTH, QUARTER, YEAR = "month", "quarter", "year"
-GRAINS = ("day", "week", MONTH, QUARTER, YEAR)
 
 _ENGLISH_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
                    "september", "october", "november", "december")  # fmt: skip
