@@ -1,0 +1,259 @@
+"""Outputs never destroy what they point at: a device, a FIFO, a redirected stream, the config,
+the history store, a folder; OS errors are one line; a killed run's temporary is cleaned up.
+
+Each case checks the exit code, the one stderr line, that nothing was written where it must not
+be (the protected file byte for byte), and the time and memory ceilings.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from ceilings import ROWS, deals_csv, one_error_line, run_crmkpi, within_own_ceilings
+from typer.testing import CliRunner
+
+from crmkpi.cli import app
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def test_out_to_a_device_node_writes_through_it_and_keeps_it_a_device(tmp_path: Path) -> None:
+    null_copy = tmp_path / "null"
+    try:
+        os.mknod(null_copy, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # what /dev/null is
+    except PermissionError:
+        pytest.skip("making a device node needs root")
+    deals = deals_csv(tmp_path)
+    start = time.perf_counter()
+    code, _, err = invoke("report", str(deals), "--format", "json", "--out", str(null_copy))
+    within_own_ceilings(start)
+    assert code == 0, err
+    assert stat.S_ISCHR(null_copy.stat().st_mode)  # not replaced by a file of sales data
+    assert null_copy.stat().st_rdev == os.makedev(1, 3)
+
+
+def test_out_to_a_fifo_streams_into_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+
+    def read() -> None:
+        with fifo.open("rb") as fh:  # waits in open() for the writer, like `cat pipe`
+            received.append(fh.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    time.sleep(0.2)
+    deals = deals_csv(tmp_path)
+    start = time.perf_counter()
+    code, _, err = invoke("report", str(deals), "--format", "json", "--out", str(fifo))
+    reader.join(5)
+    within_own_ceilings(start)
+    assert code == 0, err
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    document = json.loads(received[0])
+    assert document["inputs"][0]["rows_loaded"] == 3
+
+
+def test_out_to_a_fifo_nobody_reads_is_one_line_not_a_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    deals = deals_csv(tmp_path)
+    run = run_crmkpi("report", str(deals), "--format", "json", "--out", str(fifo), cwd=tmp_path)
+    assert run.code == 2
+    one_error_line(run.stderr, str(fifo), "FIFO")
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_rejects_to_dev_stderr_appends_to_the_redirected_log(tmp_path: Path) -> None:
+    """`--rejects /dev/stderr 2>>cron.log` must add to the log, not replace it."""
+    deals = deals_csv(tmp_path, [*ROWS, "D4,Bad,Proposal,lots,USD,2024-02-02,,Ann"])
+    log = tmp_path / "cron.log"
+    log.write_text("earlier run: fine\n", encoding="utf-8")
+    with log.open("ab") as appended:
+        run = run_crmkpi(
+            "report", str(deals), "--rejects", "/dev/stderr", "--quiet", cwd=tmp_path,
+            stderr=appended,
+        )  # fmt: skip
+    assert run.code == 0
+    text = log.read_text(encoding="utf-8")
+    assert text.startswith("earlier run: fine\n")
+    assert "lots" in text  # the rejected row's raw value, written after the old lines
+
+
+def test_out_dev_stdout_appends_to_the_redirected_file(tmp_path: Path) -> None:
+    """`--out /dev/stdout >>reports.jsonl` must add to the file, not replace it."""
+    deals = deals_csv(tmp_path)
+    collected = tmp_path / "reports.txt"
+    collected.write_text("first\n", encoding="utf-8")
+    with collected.open("ab") as appended:
+        run = run_crmkpi(
+            "report", str(deals), "--format", "json", "--out", "/dev/stdout", cwd=tmp_path,
+            stdout=appended,
+        )  # fmt: skip
+    assert run.code == 0, run.stderr
+    text = collected.read_text(encoding="utf-8")
+    assert text.startswith("first\n{")
+    assert json.loads(text[len("first\n") :])["inputs"][0]["rows_loaded"] == 3
+
+
+def test_out_dev_stdout_into_a_pipe(tmp_path: Path) -> None:
+    deals = deals_csv(tmp_path)
+    run = run_crmkpi("report", str(deals), "--format", "json", "--out", "/dev/stdout", cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    assert json.loads(run.stdout)["inputs"][0]["rows_loaded"] == 3
+    assert run.stderr == ""
+
+
+def test_out_dash_is_standard_output_and_no_file(tmp_path: Path) -> None:
+    deals = deals_csv(tmp_path)
+    code, out, err = invoke("report", str(deals), "--format", "json", "--out", "-")
+    assert code == 0, err
+    assert json.loads(out)["inputs"][0]["rows_loaded"] == 3
+    assert not (tmp_path / "-").exists()
+
+
+def test_out_file_does_not_also_print_the_report(tmp_path: Path) -> None:
+    deals = deals_csv(tmp_path)
+    code, out, err = invoke("report", str(deals), "--out", "report.json")
+    assert code == 0, err
+    assert out == ""  # the terminal report is not printed beside the file
+    assert json.loads((tmp_path / "report.json").read_text())["inputs"][0]["rows_loaded"] == 3
+
+
+def _project(tmp_path: Path) -> tuple[Path, Path]:
+    deals = deals_csv(tmp_path)
+    config = tmp_path / "crmkpi.toml"
+    config.write_text('[sources.deals]\npath = "deals.csv"\n', encoding="utf-8")
+    return deals, config
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["report", "--format", "json", "--out", "crmkpi.toml"],
+        ["report", "--rejects", "crmkpi.toml"],
+        ["metric", "deals_created", "--format", "json", "--out", "crmkpi.toml"],
+        ["query", "select 1 as x", "--format", "json", "--out", "crmkpi.toml"],
+    ],
+    ids=["report", "rejects", "metric", "query"],
+)
+def test_outputs_never_replace_the_config(tmp_path: Path, command: list[str]) -> None:
+    _, config = _project(tmp_path)
+    before = config.read_bytes()
+    code, _, err = invoke(*command)
+    assert code == 2
+    one_error_line(err, "refusing to overwrite the config file", "crmkpi.toml")
+    assert config.read_bytes() == before
+
+
+def test_out_never_replaces_the_history_store(tmp_path: Path) -> None:
+    _project(tmp_path)
+    code, _, err = invoke("report", "--save", "--quiet")
+    assert code == 0, err
+    history = tmp_path / ".crmkpi" / "history.sqlite"
+    before = history.read_bytes()
+    code, _, err = invoke("report", "--format", "json", "--out", ".crmkpi/history.sqlite")
+    assert code == 2
+    one_error_line(err, "refusing to overwrite the history store")
+    assert history.read_bytes() == before
+
+
+def test_out_never_writes_into_the_parse_cache(tmp_path: Path) -> None:
+    deals = deals_csv(tmp_path)
+    cache = tmp_path / "cache"
+    code, _, err = invoke("report", str(deals), "--cache", "--cache-dir", str(cache), "--quiet")
+    assert code == 0, err
+    entries = sorted(p.relative_to(cache) for p in cache.rglob("*"))
+    target = next(p for p in cache.rglob("*") if p.is_file())
+    before = target.read_bytes()
+    code, _, err = invoke(
+        "report", str(deals), "--cache-dir", str(cache), "--format", "json", "--out", str(target)
+    )
+    assert code == 2
+    one_error_line(err, "refusing to overwrite the parse cache")
+    assert target.read_bytes() == before
+    assert sorted(p.relative_to(cache) for p in cache.rglob("*")) == entries
+
+
+def test_out_an_existing_folder_is_one_line(tmp_path: Path) -> None:
+    deals = deals_csv(tmp_path)
+    (tmp_path / "reports.json").mkdir()
+    code, _, err = invoke("report", str(deals), "--out", "reports.json")
+    assert code == 2
+    one_error_line(err, "reports.json", "is a folder")
+    assert list((tmp_path / "reports.json").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("where", "failure"),
+    [
+        ("replace", OSError(errno.EROFS, "Read-only file system")),
+        ("replace", PermissionError(errno.EACCES, "Permission denied")),
+        ("fsync", OSError(errno.ENOSPC, "No space left on device")),
+    ],
+    ids=["read-only filesystem", "no permission", "disk full"],
+)
+def test_os_errors_are_one_line_and_leave_the_old_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, failure: OSError
+) -> None:
+    # Root ignores permission bits, and mounting a small full filesystem needs privileges a
+    # test does not have: the failing call is made to fail the way the kernel would.
+    deals = deals_csv(tmp_path)
+    report = tmp_path / "report.json"
+    report.write_text("yesterday's report\n", encoding="utf-8")
+
+    def fail(*_: object, **__: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(os, where, fail)
+    code, _, err = invoke("report", str(deals), "--format", "json", "--out", str(report))
+    monkeypatch.undo()
+    assert code == 2
+    one_error_line(err, str(report), failure.strerror or "")
+    assert report.read_text(encoding="utf-8") == "yesterday's report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deals.csv", "report.json"]
+
+
+def test_a_killed_runs_temporary_is_removed_by_the_next_run(tmp_path: Path) -> None:
+    """kill -9 between writing the temporary and renaming it: the next run cleans up."""
+    deals = deals_csv(tmp_path)
+    report = tmp_path / "report.json"
+    report.write_text("{}\n", encoding="utf-8")
+    report.chmod(0o640)
+    killed_mid_write = (
+        "import os, signal, sys\n"
+        "os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "from crmkpi.cli import main\n"
+        f"sys.argv = ['crmkpi', 'report', {str(deals)!r}, '--format', 'json', "
+        f"'--out', {str(report)!r}]\n"
+        "main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", killed_mid_write], cwd=tmp_path, timeout=10)
+    assert proc.returncode == -9
+    orphans = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(orphans) == 1  # what a killed run leaves
+    assert report.read_text(encoding="utf-8") == "{}\n"
+
+    run = run_crmkpi("report", str(deals), "--format", "json", "--out", str(report), cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deals.csv", "report.json"]
+    assert json.loads(report.read_text(encoding="utf-8"))["inputs"][0]["rows_loaded"] == 3
+    assert stat.S_IMODE(report.stat().st_mode) == 0o640  # the replaced file's permissions
