@@ -98,6 +98,11 @@ def terminal_line(text: str) -> str:
     return _ANY_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def terminal_text(text: str) -> str:
+    """Lines for a terminal: as terminal_line, but line feeds and tabs kept."""
+    return _TERMINAL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def terminal_console(**options: Any) -> Any:
     """A rich Console that reads no markup in strings (`Ann [/x] broken`, `[link=...]` print as
     written) and drops control characters from all the text it renders."""

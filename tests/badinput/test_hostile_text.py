@@ -223,3 +223,16 @@ def test_since_9999_is_one_line(tmp_path: Path) -> None:
     code, _, err = invoke("report", str(deals), "--since", "9999-12-31")
     assert code == 2
     one_error_line(err, "--since 9999-12-31", "outside the dates a report can hold")
+
+
+def test_inspect_shows_no_escape_sequence_from_headers_or_values(tmp_path: Path) -> None:
+    path = tmp_path / "deals.csv"
+    path.write_text(
+        f"Deal ID,Deal Name{CLEAR_SCREEN},Deal Stage,Amount,Create Date,Deal Owner\n"
+        f"D1,Alpha,Closed Won,1000,2024-01-05,Ann{SET_TITLE}\n",
+        encoding="utf-8",
+    )
+    code, out, err = invoke("inspect", str(path))
+    assert code == 0, err
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b[2J" in out  # the header is shown, its escape made visible
