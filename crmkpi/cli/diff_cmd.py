@@ -202,6 +202,7 @@ def diff_command(
     import crmkpi.api as api
     from crmkpi.diff import compare
     from crmkpi.report.output import expand_path, write_atomic
+    from crmkpi.report.output_file import is_stream
 
     if fmt not in DIFF_FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"use {', '.join(DIFF_FORMATS)}")
@@ -213,15 +214,18 @@ def diff_command(
     diff = compare(snapshots, [str(p) for p in paths])
     renderers = {"json": render_json, "markdown": render_markdown, "csv": render_csv}
     if out:
-        target = expand_path(out)
-        out_fmt = _format_for(target)
+        target = Path(out) if is_stream(out) else expand_path(out)
+        if is_stream(out) and fmt == "terminal":
+            raise UsageError(f"--out {out} needs a --format", hint="json, markdown or csv")
+        out_fmt = fmt if is_stream(out) else _format_for(target)
         protected = {p: "the input file" for p in paths}
         if project.path is not None:
             protected[project.path] = "the config file"
             protected[project.history_file] = "the history store"
         write_atomic(target, renderers[out_fmt](diff), protected=protected)
-        typer.echo(f"crmkpi: wrote {target}", err=True)
-        if fmt == "terminal":
+        if not is_stream(out):
+            typer.echo(f"crmkpi: wrote {target}", err=True)
+        if fmt == "terminal" or is_stream(out):
             return
     if fmt == "terminal":
         render_terminal(diff)

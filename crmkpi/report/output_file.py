@@ -86,6 +86,8 @@ def _write_descriptor(descriptor: int, raw: bytes, name: str) -> None:
         return
     try:
         _write_all(descriptor, raw)
+    except BrokenPipeError:
+        raise  # `| head` stopped reading: not an error (the CLI exits quietly)
     except OSError as exc:
         raise _os_error(exc, name) from exc
 

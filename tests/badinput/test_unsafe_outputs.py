@@ -257,3 +257,29 @@ def test_a_killed_runs_temporary_is_removed_by_the_next_run(tmp_path: Path) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == ["deals.csv", "report.json"]
     assert json.loads(report.read_text(encoding="utf-8"))["inputs"][0]["rows_loaded"] == 3
     assert stat.S_IMODE(report.stat().st_mode) == 0o640  # the replaced file's permissions
+
+
+def test_diff_out_dash_is_standard_output(tmp_path: Path) -> None:
+    old = deals_csv(tmp_path, ROWS[:1], name="old.csv")
+    new = deals_csv(tmp_path, ROWS, name="new.csv")
+    code, out, err = invoke("diff", str(old), str(new), "--format", "csv", "--out", "-")
+    assert code == 0, err
+    assert out.startswith("kind,") and out.count("created") == 2  # D2 and D3 are new
+    assert not (tmp_path / "-").exists()
+
+
+def test_out_dash_into_a_pipe_closed_early_is_quiet(tmp_path: Path) -> None:
+    """`crmkpi report --out - | head -c 1`: the reader leaving is not an error."""
+    deals = deals_csv(
+        tmp_path, [f"D{i},Deal {i},Proposal,{i},USD,2024-01-05,,Ann" for i in range(1, 3000)]
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crmkpi", "report", str(deals), "--format", "json", "--out", "-"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.read(1)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=10) == 0, err
+    assert first == b"{" and err == ""
