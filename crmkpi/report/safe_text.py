@@ -25,6 +25,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls. openpyxl refuses the
 # C0 ones (IllegalCharacterError); terminals obey ESC and the C1 CSI/OSC introducers.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_FORMULA_PATTERN = "^[" + re.escape("".join(FORMULA_START)) + "]"  # the same, for Polars
 _ANY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and line feed
 _PAGE_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
@@ -75,7 +76,7 @@ def _csv_expr(column: Any) -> Any:
     cleaned = column.str.replace_all(r"[\x0b\x0c]", "\n").str.replace_all(
         r"[\x00-\x08\x0e-\x1f\x7f-\x9f]", ""
     )
-    formula = cleaned.str.contains(r"^[=+\-@\t\r\n]")
+    formula = cleaned.str.contains(_FORMULA_PATTERN)
     return pl.when(formula).then(pl.lit("'") + cleaned).otherwise(cleaned)
 
 
