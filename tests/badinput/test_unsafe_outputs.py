@@ -287,3 +287,26 @@ def test_out_dash_into_a_pipe_closed_early_is_quiet(tmp_path: Path) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=10) == 0, err
     assert first == b"{" and err == ""
+
+
+def test_out_dev_fd_writes_to_that_descriptor(tmp_path: Path) -> None:
+    """`--out /dev/fd/3 3>>collected.json`: written to descriptor 3, the file kept."""
+    deals = deals_csv(tmp_path)
+    collected = tmp_path / "collected.txt"
+    collected.write_text("kept\n", encoding="utf-8")
+    script = (
+        "import os, sys\n"
+        f"fd = os.open({str(collected)!r}, os.O_WRONLY | os.O_APPEND)\n"
+        "os.dup2(fd, 3)\n"
+        "from crmkpi.cli import main\n"
+        f"sys.argv = ['crmkpi', 'report', {str(deals)!r}, '--format', 'json', "
+        "'--out', '/dev/fd/3']\n"
+        "main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, timeout=10
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = collected.read_text(encoding="utf-8")
+    assert text.startswith("kept\n{")
+    assert json.loads(text[len("kept\n") :])["inputs"][0]["rows_loaded"] == 3
