@@ -310,3 +310,30 @@ def test_out_dev_fd_writes_to_that_descriptor(tmp_path: Path) -> None:
     text = collected.read_text(encoding="utf-8")
     assert text.startswith("kept\n{")
     assert json.loads(text[len("kept\n") :])["inputs"][0]["rows_loaded"] == 3
+
+
+def test_a_read_only_history_store_is_not_called_damaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    import crmkpi.history
+
+    _project(tmp_path)
+    code, _, err = invoke("report", "--save", "--quiet")
+    assert code == 0, err
+    history = tmp_path / ".crmkpi" / "history.sqlite"
+    before = history.read_bytes()
+    connect = sqlite3.connect
+
+    def read_only(path: object, **options: object) -> sqlite3.Connection:
+        # What a read-only mount gives even root: the file opens, writes fail.
+        return connect(f"file:{path}?mode=ro", uri=True, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(crmkpi.history.sqlite3, "connect", read_only)
+    code, _, err = invoke("report", "--save", "--quiet")
+    monkeypatch.undo()
+    assert code == 2
+    line = one_error_line(err, "cannot write the history store", str(history))
+    assert "damaged" not in line and "move the file away" not in line
+    assert history.read_bytes() == before
