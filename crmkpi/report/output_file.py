@@ -25,7 +25,8 @@ from pathlib import Path
 from crmkpi.errors import OutputError, UsageError
 
 STDOUT = "-"
-_DESCRIPTOR = re.compile(r"/(?:dev|proc/self)/fd/(\d+)")
+_DESCRIPTOR = re.compile(r"/(?:dev|proc/self|proc/\d+)/fd/(\d+)")
+_MAX_LINKS = 40  # as the kernel's own limit on following symlinks
 _NAMED_STREAMS = {"/dev/stdout": 1, "/dev/stderr": 2}
 
 
@@ -39,7 +40,9 @@ def write_output(path: str | Path, data: str | bytes, protected: Protected | Non
     names input files. A protected folder protects everything inside it."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     name = str(path)
-    descriptor = stream_descriptor(name)
+    if _behind_links(name) == "/dev/stdin":
+        raise UsageError("cannot write the output to standard input", hint="give a file name")
+    descriptor = stream_descriptor(_behind_links(name))
     if descriptor is not None:
         _write_descriptor(descriptor, raw, name)
         return
@@ -68,6 +71,21 @@ def stream_descriptor(name: str) -> int | None:
         return _NAMED_STREAMS[name]
     match = _DESCRIPTOR.fullmatch(name)
     return int(match.group(1)) if match else None
+
+
+def _behind_links(name: str) -> str:
+    """The first path along `name`'s chain of symlinks that names a standard stream or a
+    descriptor (a link to /dev/stderr is /dev/stderr), else `name` itself."""
+    hop = name
+    for _ in range(_MAX_LINKS):
+        if hop == "/dev/stdin" or stream_descriptor(hop) is not None:
+            return hop
+        try:
+            link = os.readlink(hop)
+        except OSError:
+            return name
+        hop = os.path.normpath(os.path.join(os.path.dirname(hop), link))
+    return name
 
 
 def is_stream(name: str | Path | None) -> bool:

@@ -337,3 +337,27 @@ def test_a_read_only_history_store_is_not_called_damaged(
     line = one_error_line(err, "cannot write the history store", str(history))
     assert "damaged" not in line and "move the file away" not in line
     assert history.read_bytes() == before
+
+
+def test_a_symlink_to_dev_stderr_is_that_stream_too(tmp_path: Path) -> None:
+    deals = deals_csv(tmp_path)
+    (tmp_path / "errors.json").symlink_to("/dev/stderr")
+    log = tmp_path / "cron.log"
+    log.write_text("earlier run: fine\n", encoding="utf-8")
+    with log.open("ab") as appended:
+        run = run_crmkpi(
+            "report", str(deals), "--format", "json", "--out", "errors.json", cwd=tmp_path,
+            stderr=appended,
+        )  # fmt: skip
+    assert run.code == 0
+    text = log.read_text(encoding="utf-8")
+    assert text.startswith("earlier run: fine\n{")
+    assert (tmp_path / "errors.json").is_symlink()
+
+
+def test_out_dev_stdin_is_refused(tmp_path: Path) -> None:
+    deals = deals_csv(tmp_path)
+    code, out, err = invoke("report", str(deals), "--format", "json", "--out", "/dev/stdin")
+    assert code == 2
+    one_error_line(err, "standard input")
+    assert out == ""
