@@ -236,3 +236,14 @@ def test_inspect_shows_no_escape_sequence_from_headers_or_values(tmp_path: Path)
     assert code == 0, err
     assert "\x1b" not in out and "\x07" not in out
     assert "\\x1b[2J" in out  # the header is shown, its escape made visible
+
+
+@pytest.mark.parametrize("fmt", ["html", "csv", "markdown"])
+def test_file_formats_hold_no_control_characters(tmp_path: Path, fmt: str) -> None:
+    deals = _hostile_owners(tmp_path)
+    table = ["--table", "owners"] if fmt == "csv" else []
+    code, out, err = invoke("report", str(deals), "--format", fmt, *table)
+    assert code == 0, err
+    assert "\x1b" not in out and "\x07" not in out
+    kept = "Ann\\[2J]0;pwned" if fmt == "markdown" else "Ann[2J]0;pwned"
+    assert kept in out  # the rest of the owner's name is kept
