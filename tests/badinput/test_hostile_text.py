@@ -245,5 +245,5 @@ def test_file_formats_hold_no_control_characters(tmp_path: Path, fmt: str) -> No
     code, out, err = invoke("report", str(deals), "--format", fmt, *table)
     assert code == 0, err
     assert "\x1b" not in out and "\x07" not in out
-    kept = "Ann\\[2J]0;pwned" if fmt == "markdown" else "Ann[2J]0;pwned"
+    kept = "Ann\\[2J\\]0;pwned" if fmt == "markdown" else "Ann[2J]0;pwned"
     assert kept in out  # the rest of the owner's name is kept
