@@ -157,3 +157,25 @@ def test_where_nested_100_deep_is_still_read(tmp_path: Path, deals: Path) -> Non
     )
     assert run.code == 0, run.stderr
     assert _deals_created(run.stdout) == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        ("(" * 100 + "amount > 0" + ")" * 100, 100),
+        ("(" * 101 + "amount > 0" + ")" * 101, 101),
+        ("not (" * 50 + "amount > 0" + ")" * 50, 100),
+        ("not (" * 50 + "not amount > 0" + ")" * 50, 101),
+        # Side by side is not nested: 300 groups of one level each.
+        (" or ".join(["(amount > 0)"] * 300), 1),
+    ],
+)
+def test_where_depth_counts_parentheses_and_nots_together(text: str, depth: int) -> None:
+    from crmkpi.errors import UsageError
+    from crmkpi.filters import MAX_NESTING, parse_where
+
+    if depth <= MAX_NESTING:
+        assert parse_where(text).columns == ("amount",)
+    else:
+        with pytest.raises(UsageError, match="nested more than 100 levels deep"):
+            parse_where(text)

@@ -154,8 +154,9 @@ def _project(tmp_path: Path) -> tuple[Path, Path]:
         ["report", "--rejects", "crmkpi.toml"],
         ["metric", "deals_created", "--format", "json", "--out", "crmkpi.toml"],
         ["query", "select 1 as x", "--format", "json", "--out", "crmkpi.toml"],
+        ["tables", "--format", "json", "--out", "crmkpi.toml"],
     ],
-    ids=["report", "rejects", "metric", "query"],
+    ids=["report", "rejects", "metric", "query", "tables"],
 )
 def test_outputs_never_replace_the_config(tmp_path: Path, command: list[str]) -> None:
     _, config = _project(tmp_path)
