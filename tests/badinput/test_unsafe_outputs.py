@@ -7,6 +7,7 @@ be (the protected file byte for byte), and the time and memory ceilings.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -362,3 +364,48 @@ def test_out_dev_stdin_is_refused(tmp_path: Path) -> None:
     assert code == 2
     one_error_line(err, "standard input")
     assert out == ""
+
+
+@pytest.fixture
+def small_mounts(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A 64 KiB tmpfs filled to the last block, and a read-only one; skipped where mounting
+    is not allowed (the monkeypatched case above still runs everywhere)."""
+    full, read_only = tmp_path / "full", tmp_path / "read-only"
+    full.mkdir()
+    read_only.mkdir()
+    mounted: list[Path] = []
+    try:
+        for folder, options in ((full, "size=64k"), (read_only, "size=64k,ro")):
+            done = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                capture_output=True, timeout=10, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                pytest.skip("mounting a small tmpfs is not allowed here")
+            mounted.append(folder)
+        (full / "report.json").write_text("yesterday's report\n", encoding="utf-8")
+        with (full / "filler").open("wb", buffering=0) as filler, contextlib.suppress(OSError):
+            while True:
+                filler.write(b"\0" * 4096)
+        yield full, read_only
+    finally:
+        for folder in mounted:
+            subprocess.run(["umount", str(folder)], timeout=10, check=False)
+
+
+def test_a_real_full_disk_and_read_only_filesystem_are_one_line(
+    tmp_path: Path, small_mounts: tuple[Path, Path]
+) -> None:
+    full, read_only = small_mounts
+    deals = deals_csv(tmp_path)
+    code, _, err = invoke(
+        "report", str(deals), "--format", "json", "--out", str(full / "report.json")
+    )
+    assert code == 2
+    one_error_line(err, str(full / "report.json"), "No space left on device")
+    assert (full / "report.json").read_text(encoding="utf-8") == "yesterday's report\n"
+    assert sorted(p.name for p in full.iterdir()) == ["filler", "report.json"]
+    code, _, err = invoke("report", str(deals), "--rejects", str(read_only / "rejects.csv"))
+    assert code == 2
+    one_error_line(err, str(read_only / "rejects.csv"), "Read-only file system")
+    assert list(read_only.iterdir()) == []
