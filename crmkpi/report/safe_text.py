@@ -10,8 +10,8 @@ would run, `<script>` that a Markdown viewer would, rich markup such as `[link=.
 - Markdown: table breaks, raw HTML, links and images shown as text (backslash escapes);
 - HTML: escaped, control characters removed (XML does not allow them);
 - terminal: consoles made here parse no markup and drop control characters from every piece
-  of text they print (the tool's own colours are added after); single lines (errors, alerts)
-  show control characters as visible escapes such as `\\x1b`.
+  of text they print (the tool's own colours are added after); plain text (errors, alerts,
+  explain, inspect) shows control characters as visible escapes such as `\\x1b`.
 """
 
 from __future__ import annotations
