@@ -158,10 +158,14 @@ def query(ds: Dataset, sql: str) -> pl.DataFrame:
     """Run SQL over the canonical tables (deals, leads, ...) and `rejects`; Polars SQL dialect.
 
     Extra columns kept from the exports are there too, under their original headers (quote
-    them: "Deal Type"). Errors from the engine become one-line UsageErrors.
+    them: "Deal Type"). Errors from the engine become one-line UsageErrors. Functions that read
+    files or URLs (read_csv, read_parquet...) are refused: a query sees these tables only.
     """
     import polars as pl
 
+    from crmkpi.sql_guard import check_query
+
+    check_query(sql)
     context = pl.SQLContext(frames=sql_frames(ds), eager=False)
     try:
         return context.execute(sql).collect()

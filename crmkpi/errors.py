@@ -67,3 +67,7 @@ class UsageError(CrmkpiError):
 
 class HistoryError(CrmkpiError):
     """The history store is damaged or locked beyond the busy timeout."""
+
+
+class OutputError(CrmkpiError):
+    """An output that cannot be written: a read-only or full disk, a missing permission."""

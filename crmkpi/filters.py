@@ -14,11 +14,9 @@ follow SQL: a null cell never matches `=`, `!=`, `<`... (use `is null`).
 
 from __future__ import annotations
 
-import operator
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from crmkpi.errors import UsageError
@@ -29,6 +27,9 @@ if TYPE_CHECKING:
 KEYWORDS = ("and", "or", "not", "in", "is", "null", "true", "false")
 OPERATORS = ("=", "==", "!=", "<>", "<", "<=", ">", ">=")
 SYNTAX_HINT = 'e.g. source = "Referral" and amount >= 10000'
+# Parentheses and `not`s nested deeper than this are refused: no real filter needs it, and the
+# parser and compiler recurse once per level.
+MAX_NESTING = 100
 
 _TOKEN = re.compile(
     r"""
@@ -140,6 +141,17 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
+
+    def enter(self, pos: int) -> None:
+        """One more level of parentheses or `not`; refused past MAX_NESTING."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise _error(
+                f"nested more than {MAX_NESTING} levels deep",
+                pos,
+                hint="write it with fewer parentheses or `not`s",
+            )
 
     @property
     def tok(self) -> Token:
@@ -185,14 +197,21 @@ class _Parser:
         return parts[0] if len(parts) == 1 else BoolOp("and", tuple(parts))
 
     def not_expr(self) -> Node:
-        if self.accept("keyword", "not"):
-            return Not(self.not_expr())
+        tok = self.accept("keyword", "not")
+        if tok:
+            self.enter(tok.pos)
+            node = Not(self.not_expr())
+            self.depth -= 1
+            return node
         return self.condition()
 
     def condition(self) -> Node:
-        if self.accept("punct", "("):
+        tok = self.accept("punct", "(")
+        if tok:
+            self.enter(tok.pos)
             node = self.or_expr()
             self.expect("punct", ")", "')'")
+            self.depth -= 1
             return node
         tok = self.tok
         if tok.kind != "name":
@@ -285,7 +304,7 @@ def _compile(node: Node, schema: dict[str, Any], table: str) -> pl.Expr:
 
     if isinstance(node, BoolOp):
         exprs = [_compile(part, schema, table) for part in node.operands]
-        return reduce(operator.and_ if node.op == "and" else operator.or_, exprs)
+        return _all_or_any(node.op, exprs)
     if isinstance(node, Not):
         return ~_compile(node.operand, schema, table)
     if node.column not in schema:
@@ -318,6 +337,15 @@ def _compile(node: Node, schema: dict[str, Any], table: str) -> pl.Expr:
     op = {"=": "eq", "==": "eq", "!=": "ne", "<>": "ne", "<": "lt", "<=": "le", ">": "gt",
           ">=": "ge"}[node.op]  # fmt: skip
     return getattr(col, op)(value)
+
+
+def _all_or_any(op: str, exprs: list[pl.Expr]) -> pl.Expr:
+    """`a and b and c` as one flat all_horizontal (any_horizontal for `or`): the same Kleene
+    logic over nulls as a chain of & or |, but a chain of 5,000 `and not` terms is 5,000
+    levels deep and Polars' optimiser takes minutes and gigabytes over it."""
+    import polars as pl
+
+    return pl.all_horizontal(exprs) if op == "and" else pl.any_horizontal(exprs)
 
 
 def _is_day(lit: Literal) -> bool:

@@ -78,6 +78,9 @@ def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+_CANNOT_WRITE = ("readonly", "read-only", "disk is full", "unable to open", "disk I/O error")
+
+
 class HistoryStore:
     """A connection to the history file; use as a context manager."""
 
@@ -86,7 +89,13 @@ class HistoryStore:
         if not create and not self.path.exists():
             raise HistoryError("no history saved yet", path=str(self.path), hint="run with --save")
         if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise HistoryError(
+                    f"cannot create the history store's folder: {exc.strerror}",
+                    path=str(self.path),
+                ) from exc
         try:
             self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         except sqlite3.Error as exc:
@@ -120,6 +129,13 @@ class HistoryStore:
                 f"the history store stayed locked for {BUSY_TIMEOUT_SECONDS:g} s",
                 path=str(self.path),
                 hint="another crmkpi run is writing; try again",
+            )
+        if any(word in text for word in _CANNOT_WRITE):
+            # The file may be fine: the folder, the filesystem or the disk is not.
+            return HistoryError(
+                f"cannot write the history store: {text}",
+                path=str(self.path),
+                hint="check the permissions and free space where it lives",
             )
         return HistoryError(
             f"damaged history store: {text}",

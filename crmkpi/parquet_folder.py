@@ -30,7 +30,8 @@ def write_dataset(ds: Dataset, folder: Path, *, csv: bool = False) -> list[Path]
     The CSV copies sit in a subfolder so that reading `folder` back never sees a table twice.
     Each file is written atomically. Returns the paths written.
     """
-    from crmkpi.report.output import write_atomic
+    from crmkpi.report.output import protected_paths, write_atomic
+    from crmkpi.report.safe_text import csv_frame
 
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--out {str(folder)!r} is a file, not a folder")
@@ -40,20 +41,22 @@ def write_dataset(ds: Dataset, folder: Path, *, csv: bool = False) -> list[Path]
             f"refusing to write into {str(folder)!r}: it holds input files",
             hint="reading it back would see each table twice; choose another folder",
         )
+    protected = protected_paths(ds)
     written: list[Path] = []
     frames = dict(ds.frames)
     for name, frame in [*frames.items(), ("rejects", ds.rejects)]:
         target = folder / f"{name}.parquet"
         buffer = io.BytesIO()
         frame.write_parquet(buffer)
-        write_atomic(target, buffer.getvalue(), protected=inputs)
+        write_atomic(target, buffer.getvalue(), protected)
         written.append(target)
         if csv:
             target = folder / CSV_FOLDER / f"{name}.csv"
-            write_atomic(target, frame.write_csv(), protected=inputs)
+            write_atomic(target, csv_frame(frame).write_csv(), protected)
             written.append(target)
     manifest = folder / MANIFEST_FILE
-    write_atomic(manifest, json.dumps(manifest_of(ds), ensure_ascii=False, indent=2) + "\n")
+    text = json.dumps(manifest_of(ds), ensure_ascii=False, indent=2) + "\n"
+    write_atomic(manifest, text, protected)
     written.append(manifest)
     return written
 

@@ -22,8 +22,10 @@ def alert_line(alert: Alert) -> str:
 
 
 def print_alerts(alerts: list[Alert]) -> None:
+    from crmkpi.report.safe_text import terminal_line
+
     for alert in alerts:
-        typer.echo(alert_line(alert))
+        typer.echo(terminal_line(alert_line(alert)))
 
 
 def save_run(report: Report, ds: Dataset, quiet: bool) -> None:

@@ -74,12 +74,13 @@ def _summary_rows(diff: DealDiff) -> list[tuple[str, str]]:
 
 
 def render_terminal(diff: DealDiff) -> None:
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from crmkpi.diff import TABLES
+    from crmkpi.report.safe_text import terminal_console
 
-    console = Console()
+    console = terminal_console()
     summary = Table(title=f"{diff.snapshots[0]} -> {diff.snapshots[-1]}", title_justify="left")
     summary.add_column("Change")
     summary.add_column("Value", justify="right")
@@ -101,16 +102,14 @@ def render_terminal(diff: DealDiff) -> None:
             table.add_row(*(_cell(c, v) for c, v in row.items()))
         console.print(table)
     for note in diff.notes:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(Text(f"note: {note}", style="dim"))
 
 
 def render_markdown(diff: DealDiff) -> str:
     from crmkpi.diff import TABLES
+    from crmkpi.report.safe_text import markdown_text as escape
 
-    def escape(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
-
-    lines = [f"# Changes: {diff.snapshots[0]} -> {diff.snapshots[-1]}", ""]
+    lines = [f"# Changes: {escape(diff.snapshots[0])} -> {escape(diff.snapshots[-1])}", ""]
     lines += ["| Change | Value |", "|---|---:|"]
     lines += [f"| {label} | {value} |" for label, value in _summary_rows(diff)]
     for table_id, title in TABLES:
@@ -118,14 +117,14 @@ def render_markdown(diff: DealDiff) -> str:
         if frame.height == 0:
             continue
         lines += ["", f"## {title} ({frame.height})", ""]
-        lines.append("| " + " | ".join(frame.columns) + " |")
+        lines.append("| " + " | ".join(escape(c) for c in frame.columns) + " |")
         lines.append(
             "|" + "|".join("---:" if t.is_numeric() else "---" for t in frame.schema.values()) + "|"
         )
         for row in frame.iter_rows(named=True):
             lines.append("| " + " | ".join(escape(_cell(c, v)) for c, v in row.items()) + " |")
     if diff.notes:
-        lines += ["", *(f"> note: {n}" for n in diff.notes)]
+        lines += ["", *(f"> note: {escape(n)}" for n in diff.notes)]
     return "\n".join(lines) + "\n"
 
 
@@ -143,12 +142,14 @@ def render_json(diff: DealDiff) -> str:
 
 def render_csv(diff: DealDiff) -> str:
     """One row per change: kind, deal id, name, owner, before, after, change."""
+    from crmkpi.report.safe_text import csv_text
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     changes = diff.changes
-    writer.writerow(changes.columns)
+    writer.writerow([csv_text(c) for c in changes.columns])
     for row in changes.iter_rows():
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else csv_text(v) for v in row])
     return buffer.getvalue()
 
 
@@ -201,6 +202,7 @@ def diff_command(
     import crmkpi.api as api
     from crmkpi.diff import compare
     from crmkpi.report.output import expand_path, write_atomic
+    from crmkpi.report.output_file import is_stream
 
     if fmt not in DIFF_FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"use {', '.join(DIFF_FORMATS)}")
@@ -212,11 +214,18 @@ def diff_command(
     diff = compare(snapshots, [str(p) for p in paths])
     renderers = {"json": render_json, "markdown": render_markdown, "csv": render_csv}
     if out:
-        target = expand_path(out)
-        out_fmt = _format_for(target)
-        write_atomic(target, renderers[out_fmt](diff), protected=paths)
-        typer.echo(f"crmkpi: wrote {target}", err=True)
-        if fmt == "terminal":
+        target = Path(out) if is_stream(out) else expand_path(out)
+        if is_stream(out) and fmt == "terminal":
+            raise UsageError(f"--out {out} needs a --format", hint="json, markdown or csv")
+        out_fmt = fmt if is_stream(out) else _format_for(target)
+        protected = {p: "the input file" for p in paths}
+        if project.path is not None:
+            protected[project.path] = "the config file"
+            protected[project.history_file] = "the history store"
+        write_atomic(target, renderers[out_fmt](diff), protected=protected)
+        if not is_stream(out):
+            typer.echo(f"crmkpi: wrote {target}", err=True)
+        if fmt == "terminal" or is_stream(out):
             return
     if fmt == "terminal":
         render_terminal(diff)

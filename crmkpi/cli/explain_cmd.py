@@ -48,4 +48,6 @@ def explain_command(
     if fmt == "json":
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2, default=str))
     else:
-        typer.echo(result.to_text(), nl=False)
+        from crmkpi.report.safe_text import terminal_text
+
+        typer.echo(terminal_text(result.to_text()), nl=False)

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 FORMATS = ("terminal", "csv", "json", "markdown")
 EXTENSIONS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown",
               ".txt": "terminal"}  # fmt: skip
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 TERMINAL_ROWS = 200  # a screenful or two; files get every row
 
 
@@ -64,13 +63,15 @@ def emit(
     out: Path | None = None,
     protected: list[Path] | None = None,
 ) -> None:
-    """Print the blocks, or write them atomically to `out` (never over an input file)."""
-    chosen = choose_format(fmt, out)
-    if chosen == "terminal" and out is None:
+    """Print the blocks, or write them to `out` (atomically, never over an input file)."""
+    from crmkpi.report.output_file import is_stream
+
+    chosen = choose_format(fmt, None if is_stream(out) else out)
+    if chosen == "terminal" and (out is None or str(out) == "-"):
         _print_terminal(blocks)
         return
     text = render(blocks, chosen)
-    if out is None:
+    if out is None or str(out) == "-":
         typer.echo(text, nl=False)
         return
     from crmkpi.report.output import write_atomic
@@ -111,8 +112,9 @@ def safe_cell(value: Any) -> str:
         return str(value)
     if isinstance(value, datetime | date | time | timedelta):
         return _iso(value)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    from crmkpi.report.safe_text import csv_text
+
+    return csv_text(str(value))
 
 
 def to_csv(frame: pl.DataFrame) -> str:
@@ -138,7 +140,9 @@ def to_markdown(frame: pl.DataFrame, units: dict[str, str] | None = None) -> str
 
 
 def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    from crmkpi.report.safe_text import markdown_text
+
+    return markdown_text(text)
 
 
 def _iso(value: datetime | date | time | timedelta) -> str:
@@ -231,16 +235,16 @@ def _fitting_columns(cells: dict[str, list[str]], width: int) -> list[str]:
 
 
 def _print_terminal(blocks: list[Block]) -> None:
-    from rich.console import Console
+    from crmkpi.report.safe_text import terminal_console
 
-    console = Console()
+    console = terminal_console()
     _print_all(console, _rich_tables(blocks, TERMINAL_ROWS, console.width))
 
 
 def _terminal_text(blocks: list[Block]) -> str:
-    from rich.console import Console
+    from crmkpi.report.safe_text import terminal_console
 
-    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console = terminal_console(file=io.StringIO(), width=200, color_system=None)
     _print_all(console, _rich_tables(blocks, None, None))
     return console.file.getvalue()  # type: ignore[attr-defined]
 
@@ -255,6 +259,8 @@ def _print_all(console: Any, items: list[Any]) -> None:
         console.print(item)
 
 
-def input_paths(ds: Any) -> list[Path]:
-    """The files a dataset was read from: output must never replace one of them."""
-    return [Path(i.path) for i in getattr(ds, "inputs", ())]
+def input_paths(ds: Any) -> dict[Path, str]:
+    """What output must never replace: the inputs, the config, the history store, the cache."""
+    from crmkpi.report.output import protected_paths
+
+    return protected_paths(ds)

@@ -141,17 +141,19 @@ def _write_rows(rows: list[dict], fmt: str) -> None:
         return
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    from crmkpi.report.safe_text import csv_text
+
+    writer.writerow({c: csv_text(c) for c in rows[0]})
+    writer.writerows({c: csv_text(v) for c, v in row.items()} for row in rows)
     typer.echo(buffer.getvalue(), nl=False)
 
 
 def _table(rows: list[dict], title: str, units: dict[str, str]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from crmkpi.metrics import CATALOG
     from crmkpi.report.format import format_value
+    from crmkpi.report.safe_text import terminal_console
 
     table = Table(title=title, title_justify="left")
     for column in rows[0]:
@@ -167,4 +169,4 @@ def _table(rows: list[dict], title: str, units: dict[str, str]) -> None:
                 unit = metric.unit if metric else ""
             cells.append(format_value(value, unit))
         table.add_row(*cells)
-    Console().print(table)
+    terminal_console().print(table)

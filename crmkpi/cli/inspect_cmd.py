@@ -28,7 +28,9 @@ def inspect_command(
 
     cfg = load_config(find_config(config))
     insp = inspect_file(path, cfg, sheet)
-    typer.echo(emit(insp) if emit_config else render_text(insp))
+    from crmkpi.report.safe_text import terminal_text
+
+    typer.echo(emit(insp) if emit_config else terminal_text(render_text(insp)))
     if insp.problem:  # shown above; the exit status still says the file does not load
         from crmkpi.errors import InputError
 

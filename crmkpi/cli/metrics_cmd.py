@@ -54,10 +54,11 @@ def metrics_command(
     if fmt == "json":
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from crmkpi.report.safe_text import terminal_console
+
+    console = terminal_console()
     kpis = Table(title="KPIs", show_lines=False)
     for column in ("id", "label", "unit", "formula"):
         kpis.add_column(column, overflow="fold")

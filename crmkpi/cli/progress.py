@@ -38,7 +38,6 @@ def file_progress(
     if not enabled:
         yield None
         return
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -47,13 +46,15 @@ def file_progress(
         TimeRemainingColumn,
     )
 
+    from crmkpi.report.safe_text import terminal_console
+
     bar = Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # file names are not markup
         BarColumn(),
         DownloadColumn(),
-        TextColumn("{task.fields[files]}"),
+        TextColumn("{task.fields[files]}", markup=False),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=terminal_console(stderr=True),
         transient=True,
     )
     sizes: list[int] = []

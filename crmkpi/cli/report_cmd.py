@@ -87,7 +87,14 @@ def report_command(
 ) -> None:
     """Print the KPI report of the given exports."""
     import crmkpi.api as api
-    from crmkpi.report.output import FORMATS, expand_path, render_to_file, renderer
+    from crmkpi.report.output import (
+        FORMATS,
+        expand_path,
+        protected_paths,
+        render_to_file,
+        renderer,
+    )
+    from crmkpi.report.output_file import is_stream
 
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
@@ -118,23 +125,26 @@ def report_command(
     if rejects is not None:
         from crmkpi.io.load import write_rejects
 
-        write_rejects(ds, rejects)
-    inputs = [Path(i.path) for i in ds.inputs]
+        write_rejects(ds, rejects, cache_dir)
     if save:
         from crmkpi.cli.alerts_output import save_run
 
         save_run(rep, ds, quiet)
     if out:
-        target = expand_path(out)
+        # A stream (-, /dev/stdout, /dev/fd/N) has no extension to name a format: plain text.
+        target = Path(out) if is_stream(out) else expand_path(out)
         file_format = fmt if fmt not in (None, "terminal") else None
-        render_to_file(rep, target, file_format, protected=inputs, **options)
-        if not quiet:
+        if file_format is None and is_stream(out):
+            file_format = "terminal"
+        protected = protected_paths(ds, cache_dir)
+        render_to_file(rep, target, file_format, protected=protected, **options)
+        if not quiet and not is_stream(out):
             typer.echo(f"crmkpi: wrote {target}", err=True)
     if quiet:
         from crmkpi.cli.alerts_output import print_alerts
 
         print_alerts(rep.alerts)
-    elif fmt in (None, "terminal"):
+    elif not out and fmt in (None, "terminal"):  # with --out, the report goes there only
         _print_terminal(rep, ascii_only, width)
     elif not out:
         text = renderer(fmt).render(rep, **options)
@@ -146,8 +156,7 @@ def report_command(
 
 
 def _print_terminal(rep: Report, ascii_only: bool, width: int | None) -> None:
-    from rich.console import Console
-
+    from crmkpi.report.safe_text import terminal_console
     from crmkpi.report.terminal import print_report
 
-    print_report(rep, Console(width=width), ascii_only=ascii_only)
+    print_report(rep, terminal_console(width=width), ascii_only=ascii_only)

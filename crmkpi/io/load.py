@@ -311,19 +311,11 @@ def load(
     )
 
 
-def write_rejects(ds: Dataset, path: str | Path) -> None:
-    """Write Dataset.rejects as CSV, atomically, with formula-like cells neutralised."""
-    from crmkpi.report.output import write_atomic
+def write_rejects(ds: Dataset, path: str | Path, cache_dir: Path | None = None) -> None:
+    """Write Dataset.rejects as CSV (atomically, never over an input, the config, the history
+    or the cache) with formula-like cells neutralised."""
+    from crmkpi.report.output import protected_paths, write_atomic
+    from crmkpi.report.safe_text import csv_frame
 
-    text_cols = [c for c, t in REJECTS_SCHEMA.items() if t == pl.String]
-    safe = ds.rejects.with_columns(
-        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]"))
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c in text_cols
-    )
-    protected = [Path(i.path) for i in ds.inputs]
-    if ds.config is not None and ds.config.path is not None:
-        protected.append(ds.config.path)
-    write_atomic(Path(path), safe.write_csv(), protected)
+    protected = protected_paths(ds, cache_dir)
+    write_atomic(Path(path), csv_frame(ds.rejects).write_csv(), protected)

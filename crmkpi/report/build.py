@@ -105,6 +105,8 @@ def build_report(
         raise UsageError(
             f"unknown period {options.period!r}", hint=f"use one of {', '.join(PERIODS)}"
         )
+    periods.check_reportable(options.since, "--since")
+    periods.check_reportable(options.until, "--until")
     if options.since and options.until and options.since >= options.until:
         raise UsageError("--since must be before --until")
     base = Grain(

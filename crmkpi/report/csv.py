@@ -13,12 +13,12 @@ from typing import Any
 
 from crmkpi.errors import UsageError
 from crmkpi.report.model import Report
+from crmkpi.report.safe_text import csv_text
 
 EXTENSIONS = (".csv",)
 BINARY = False
 
 KPIS = "kpis"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 KPI_COLUMNS = (
     "id", "label", "group", "value", "unit", "currency", "target", "status",
     "latest", "previous", "change", "reason",
@@ -39,9 +39,7 @@ def safe_cell(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, float) and value != value:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    return csv_text(value)
 
 
 ALERTS = "alerts"

@@ -26,11 +26,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from crmkpi.report.format import column_label, covered_text
 from crmkpi.report.model import KpiValue, Report, TableResult
+from crmkpi.report.safe_text import xlsx_text
 
 EXTENSIONS = (".xlsx",)
 BINARY = True
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 STATUS_FILL = {
     "ok": PatternFill("solid", fgColor="C6EFCE"),
     "warn": PatternFill("solid", fgColor="FFEB9C"),
@@ -74,14 +74,14 @@ def put(ws: Worksheet, row: int, column: int, value: Any, fmt: str | None = None
     if isinstance(value, float) and value != value:
         value = None
     cell = ws.cell(row=row, column=column)
+    if isinstance(value, list | dict | tuple):
+        value = str(value)
     if isinstance(value, str):
-        cell.value = value
+        text, formula_like = xlsx_text(value)
+        cell.value = text
         cell.data_type = "s"  # never "f", whatever the first character is
-        if value.startswith(FORMULA_START):
+        if formula_like:
             cell.quotePrefix = True
-    elif isinstance(value, list | dict | tuple):
-        cell.value = str(value)
-        cell.data_type = "s"
     else:
         cell.value = value
     if fmt:

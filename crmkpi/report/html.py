@@ -6,7 +6,6 @@ escaped.
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 from crmkpi.report.format import (
@@ -20,6 +19,7 @@ from crmkpi.report.format import (
     skipped_lines,
 )
 from crmkpi.report.model import KpiValue, Report, TableResult
+from crmkpi.report.safe_text import html_text as escape
 
 EXTENSIONS = (".html", ".htm")
 BINARY = False

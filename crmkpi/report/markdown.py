@@ -19,6 +19,7 @@ from crmkpi.report.format import (
     sparkline,
 )
 from crmkpi.report.model import Report, TableResult
+from crmkpi.report.safe_text import markdown_text
 
 EXTENSIONS = (".md", ".markdown")
 BINARY = False
@@ -27,14 +28,7 @@ MAX_ROWS = 20
 STATUS_MARK = {"ok": "🟢 ok", "warn": "🟡 warn", "bad": "🔴 bad"}
 
 
-MARKUP = str.maketrans({ch: "\\" + ch for ch in "\\|<[]`"})
-
-
-def cell(text: Any) -> str:
-    """Text from the data made inert: no table breaks (|, line ends), no raw HTML, links or
-    code spans (a backslash before each such character displays it as itself)."""
-    value = str(text if text is not None else "")
-    return value.translate(MARKUP).replace("\r", " ").replace("\n", " ")
+cell = markdown_text  # text from the data made inert (see safe_text)
 
 
 def _table(headers: list[str], rows: list[list[str]], right: list[bool]) -> list[str]:
@@ -86,7 +80,7 @@ def _frame(result: TableResult, report: Report) -> list[str]:
     if frame.height > MAX_ROWS:
         lines += ["", f"_{frame.height - MAX_ROWS} more rows in the workbook or JSON._"]
     if result.note:
-        lines += ["", f"_{result.note}_"]
+        lines += ["", f"_{cell(result.note)}_"]
     return lines
 
 

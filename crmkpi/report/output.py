@@ -7,15 +7,17 @@ A format is one module in this package exposing `EXTENSIONS`, `BINARY` and
 from __future__ import annotations
 
 import importlib
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkpi.errors import UsageError
 from crmkpi.report.model import Report
+from crmkpi.report.output_file import Protected, write_output
+
+if TYPE_CHECKING:
+    from crmkpi.dataset import Dataset
 
 FORMATS = ("terminal", "json", "markdown", "csv", "excel", "html")
 
@@ -56,42 +58,39 @@ def expand_path(template: str, now: datetime | None = None) -> Path:
         ) from exc
 
 
-def write_atomic(path: Path, data: str | bytes, protected: list[Path] | None = None) -> None:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
-    target = path.resolve()
-    for p in protected or ():
-        # samefile: a symlink or a hard link to an input is that input too
-        if p.exists() and (p.resolve() == target or (target.exists() and p.samefile(target))):
-            raise UsageError(f"refusing to overwrite the input file {str(path)!r}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        os.chmod(tmp, _mode_for(target))
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_atomic(path: Path, data: str | bytes, protected: Protected | None = None) -> None:
+    """Write an output file: atomically for a regular file, as a stream for a device, FIFO or
+    standard stream; never over a protected path (see output_file)."""
+    write_output(path, data, protected)
 
 
-def _mode_for(target: Path) -> int:
-    """The existing file's mode, else what the umask gives a new file (mkstemp's 0600 is not
-    what a report shared with a team should have)."""
-    if target.exists():
-        return target.stat().st_mode & 0o7777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+def protected_paths(ds: Dataset, cache_dir: Path | None = None) -> dict[Path, str]:
+    """What no output may replace: the inputs, the config, the history store, the parse cache."""
+    from crmkpi.cache import cache_settings, default_cache_dir
+
+    roles = {Path(i.path): "the input file" for i in ds.inputs}
+    config = ds.config
+    if config is not None and config.path is not None:
+        roles[config.path] = "the config file"
+        roles[config.history_file] = "the history store"
+    else:
+        from crmkpi.config import DEFAULT_HISTORY_PATH
+
+        roles[Path(DEFAULT_HISTORY_PATH)] = "the history store"
+    settings = cache_settings(config)
+    if cache_dir is not None:
+        roles[Path(cache_dir).expanduser()] = "the parse cache"
+    elif "dir" in settings and config is not None:
+        roles[config.resolve(settings["dir"])] = "the parse cache"
+    roles.setdefault(default_cache_dir(), "the parse cache")
+    return roles
 
 
 def render_to_file(
     report: Report,
     path: Path,
     fmt: str | None = None,
-    protected: list[Path] | None = None,
+    protected: Protected | None = None,
     **options: Any,
 ) -> str:
     """Render `report` in `fmt` (or the format the extension names) and write it atomically."""

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from crmkpi.dataset import Dataset
+from crmkpi.errors import UsageError
 from crmkpi.metrics.base import Grain, period_start
 from crmkpi.report.model import Comparison
 
@@ -27,6 +28,11 @@ DATE_COLUMNS = {
 }
 _OFFSET_UNIT = {"day": "d", "week": "w", "month": "mo", "quarter": "q", "year": "y"}
 _MICRO = timedelta(microseconds=1)
+# Windows, trends and comparisons are placed in this range: a dozen periods either side of a
+# date must still be a date Python holds. A date outside it (9999-12-31, 0001-01-01: "never"
+# and "unknown" placeholders) stays in the data, counted by the quality facts, but does not
+# stretch the report's window to the edge of the calendar.
+REPORTABLE = (datetime(1000, 1, 1), datetime(9000, 1, 1))
 
 
 def data_span(ds: Dataset) -> tuple[datetime | None, datetime | None]:
@@ -40,14 +46,27 @@ def data_span(ds: Dataset) -> tuple[datetime | None, datetime | None]:
         present = [c for c in columns if c in frame.columns]
         if not present:
             continue
+        usable = [
+            pl.col(c).filter(pl.col(c).is_between(*REPORTABLE, closed="left")) for c in present
+        ]
         row = frame.select(
-            pl.min_horizontal([pl.col(c).min() for c in present]).alias("lo"),
-            pl.max_horizontal([pl.col(c).max() for c in present]).alias("hi"),
+            pl.min_horizontal([c.min() for c in usable]).alias("lo"),
+            pl.max_horizontal([c.max() for c in usable]).alias("hi"),
         ).row(0)
         if row[0] is not None:
             lows.append(row[0])
             highs.append(row[1])
     return (min(lows), max(highs)) if lows else (None, None)
+
+
+def check_reportable(moment: datetime | None, option: str) -> None:
+    """A window bound outside REPORTABLE is refused with the range, not an OverflowError."""
+    low, high = REPORTABLE
+    if moment is not None and not low <= moment.replace(tzinfo=None) < high:
+        raise UsageError(
+            f"{option} {moment.date().isoformat()} is outside the dates a report can hold",
+            hint=f"use a date from {low:%Y-%m-%d} to before {high:%Y-%m-%d}",
+        )
 
 
 def default_period(since: datetime | None, until: datetime | None) -> str:

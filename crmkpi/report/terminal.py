@@ -25,6 +25,7 @@ from crmkpi.report.format import (
     sparkline,
 )
 from crmkpi.report.model import KpiValue, Report
+from crmkpi.report.safe_text import terminal_console
 from crmkpi.report.terminal_tables import Look, breakdown_table, frame_table
 
 EXTENSIONS = (".txt",)
@@ -225,7 +226,7 @@ def render(
     report: Report, width: int = 100, ascii_only: bool = False, boxes: bool = False, **_: Any
 ) -> str:
     """The report as plain text (no colour) of at most `width` columns."""
-    console = Console(
+    console = terminal_console(
         record=True, width=width, file=io.StringIO(), color_system=None, force_terminal=False
     )
     console.print(renderable(report, Look(width=width, unicode=not ascii_only, boxes=boxes)))

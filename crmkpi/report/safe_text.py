@@ -1,0 +1,131 @@
+"""Text from the data made inert for each output: the one place every renderer takes it from.
+
+Exports come from strangers and CRMs keep whatever was pasted in: a vertical tab from Outlook,
+a NUL, an escape sequence that clears a screen or retitles a window, `=1+1` that a spreadsheet
+would run, `<script>` that a Markdown viewer would, rich markup such as `[link=...]`.
+
+- spreadsheets (CSV, XLSX): control characters removed (a vertical tab or form feed becomes a
+  line break), and a cell a spreadsheet would read as a formula (= + - @ or a line control
+  first, the OWASP rule) gets a leading apostrophe (CSV) or Excel's quote prefix (XLSX);
+- Markdown: table breaks, raw HTML, links and images shown as text (backslash escapes);
+- HTML: escaped, control characters removed (XML does not allow them);
+- terminal: consoles made here parse no markup and drop control characters from every piece
+  of text they print (the tool's own colours are added after); plain text (errors, alerts,
+  explain, inspect) shows control characters as visible escapes such as `\\x1b`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from html import escape
+from typing import Any
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+# C0 controls but tab, line feed and carriage return; DEL; C1 controls. openpyxl refuses the
+# C0 ones (IllegalCharacterError); terminals obey ESC and the C1 CSI/OSC introducers.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_FORMULA_PATTERN = "^[" + re.escape("".join(FORMULA_START)) + "]"  # the same, for Polars
+_ANY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and line feed
+_PAGE_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
+_MARKDOWN = str.maketrans({ch: "\\" + ch for ch in "\\|<[]`"})
+
+
+def without_controls(text: str) -> str:
+    """`text` with control characters removed; a vertical tab or form feed is a line break."""
+    text = text.translate(_PAGE_BREAKS)
+    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+
+
+def looks_like_formula(text: str) -> bool:
+    return text.startswith(FORMULA_START)
+
+
+def csv_text(value: Any) -> Any:
+    """A CSV cell: text cleaned and defused; other values as they are."""
+    if not isinstance(value, str):
+        return value
+    text = without_controls(value)
+    return "'" + text if looks_like_formula(text) else text
+
+
+def xlsx_text(value: str) -> tuple[str, bool]:
+    """Text for an XLSX cell and whether it needs Excel's quote prefix (shown as text, kept
+    as typed, never run)."""
+    text = without_controls(value)
+    return text, looks_like_formula(text)
+
+
+def csv_frame(frame: Any) -> Any:
+    """A Polars frame about to be written as CSV with every text cell as csv_text makes it;
+    label columns (Categorical, Enum) become text first."""
+    import polars as pl
+
+    texts = [
+        c
+        for c, t in frame.schema.items()
+        if t == pl.String or isinstance(t, pl.Categorical | pl.Enum)
+    ]
+    return frame.with_columns(_csv_expr(pl.col(c).cast(pl.String)).alias(c) for c in texts)
+
+
+def _csv_expr(column: Any) -> Any:
+    import polars as pl
+
+    cleaned = column.str.replace_all(r"[\x0b\x0c]", "\n").str.replace_all(
+        r"[\x00-\x08\x0e-\x1f\x7f-\x9f]", ""
+    )
+    formula = cleaned.str.contains(_FORMULA_PATTERN)
+    return pl.when(formula).then(pl.lit("'") + cleaned).otherwise(cleaned)
+
+
+def markdown_text(value: Any) -> str:
+    """A Markdown table cell: no table breaks (|, line ends), no raw HTML, links, images or
+    code spans (a backslash before each such character displays it as itself)."""
+    text = without_controls(str(value if value is not None else ""))
+    return text.translate(_MARKDOWN).replace("\r", " ").replace("\n", " ")
+
+
+def html_text(value: Any, quote: bool = True) -> str:
+    return escape(without_controls(str(value if value is not None else "")), quote=quote)
+
+
+def terminal_line(text: str) -> str:
+    """One line for a terminal or a log: every control character (line ends included) shown
+    as a visible escape, so data can neither break the line nor drive the terminal."""
+    if not _ANY_CONTROL.search(text):
+        return text
+    return _ANY_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def terminal_text(text: str) -> str:
+    """Lines for a terminal: as terminal_line, but line feeds and tabs kept."""
+    return _TERMINAL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def terminal_console(**options: Any) -> Any:
+    """A rich Console that reads no markup in strings (`Ann [/x] broken`, `[link=...]` print as
+    written) and drops control characters from all the text it renders."""
+    options.setdefault("markup", False)
+    options.setdefault("emoji", False)
+    return _safe_console_class()(**options)
+
+
+@functools.cache
+def _safe_console_class() -> type:
+    # rich is imported here, not at the top: `crmkpi --help` must not pay for it.
+    from rich.console import Console
+    from rich.segment import Segment
+
+    class SafeConsole(Console):
+        def render(self, renderable: Any, options: Any = None) -> Any:
+            for segment in super().render(renderable, options):
+                if segment.control or not _TERMINAL.search(segment.text):
+                    yield segment
+                else:
+                    # Dropped, not shown: rich measured these as zero columns wide, so tables
+                    # stay aligned.
+                    yield Segment(_TERMINAL.sub("", segment.text), segment.style)
+
+    return SafeConsole
