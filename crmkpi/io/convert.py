@@ -214,7 +214,8 @@ def convert(
         cells_flagged={c: k for c, k in flag_counts(rejects, plans).items() if k},
         modified_at=modified_at,
     )  # fmt: skip
-    keep = canonical + list(extras.values())
+    # each row's line stays beside it until rows repeated across files are settled (load)
+    keep = canonical + list(extras.values()) + [LINE]
     converted = Converted(table, out.select(keep), rejects, summary, mapping, plans, counts)
     if mapping.wide_history and ("id" in out.columns or "name" in out.columns):
         converted.history = wide_history(out, mapping, label or path, summary)

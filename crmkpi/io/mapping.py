@@ -16,6 +16,14 @@ from pathlib import Path
 
 from crmkpi.config import SourceConfig
 from crmkpi.errors import InputError, UnknownTableError
+from crmkpi.io.recognition import (
+    ValueRepeats,
+    child_record,
+    deal_reference,
+    is_history_name,
+    lists_products,
+    without_history_words,
+)
 from crmkpi.io.vocabulary import Preset, languages, normalise_header, presets
 from crmkpi.schema import TABLES
 
@@ -38,7 +46,11 @@ FILE_WORDS: dict[str, tuple[str, ...]] = {
 # Product2 or a Zoho Invoices file has an Id and a CreatedDate too, but holds no leads.
 OTHER_RECORD_WORDS = ("account", "contact", "user", "role", "product", "pricebook", "recordtype",
                       "case", "invoice", "quote", "order", "company", "companies", "owner",
-                      "territor", "vendor", "solution", "price", "team")  # fmt: skip
+                      "territor", "vendor", "solution", "price", "team", "plan")  # fmt: skip
+
+# Tables a history file can hold: stage changes, or a subscription's successive periods. A
+# history of deals, leads or accounts is not those records.
+HISTORY_TABLES = ("stage_history", "subscriptions")
 
 HELPER_PREFIX = "_"
 
@@ -69,15 +81,25 @@ class Mapping:
         return {m.canonical: m.header for m in self.matches if not m.canonical.startswith("_")}
 
 
-def _loose_forms(norm: str) -> list[str]:
+# "Deal - Title": object prefixes a header may carry, and the tables whose columns they may
+# prefix ("Deal - ID" is a deal's id, never a lead's). None: any table.
+_OBJECT_PREFIXES: dict[str, frozenset[str] | None] = {
+    **dict.fromkeys(("deal", "opportunity", "сделка"),
+                    frozenset({"deals", "stage_history", "activities"})),
+    **dict.fromkeys(("lead", "лид", "потенциальный"), frozenset({"leads", "activities"})),
+    "activity": frozenset({"activities"}),
+    **dict.fromkeys(("person", "organization", "contact"), None),
+}  # fmt: skip
+
+
+def _loose_forms(norm: str, table: str) -> list[str]:
     forms = []
     no_paren = re.sub(r"\s*[(\[].*?[)\]]\s*", " ", norm).strip()
     if no_paren and no_paren != norm:
         forms.append(no_paren)
     if " " in norm:  # "deal   title" from "Deal - Title": try without the object prefix
         head, _, rest = norm.partition(" ")
-        if head in {"deal", "lead", "opportunity", "activity", "person", "organization", "contact",
-                    "сделка", "лид", "потенциальный"}:  # fmt: skip
+        if head in _OBJECT_PREFIXES and table in (_OBJECT_PREFIXES[head] or {table}):
             forms.append(rest)
     return forms
 
@@ -114,7 +136,7 @@ def _match_table(
 ) -> list[ColumnMatch]:
     spec = TABLES[table]
     norm = [normalise_header(h) for h in headers]
-    loose = [_loose_forms(n) for n in norm]
+    loose = [_loose_forms(n, table) for n in norm]
     used: set[int] = set()
     found: dict[str, ColumnMatch] = {}
 
@@ -171,8 +193,11 @@ def _file_bonus(table: str, file_name: str, preset: Preset | None) -> float:
 
 def _other_record(file_name: str, preset: Preset | None) -> str | None:
     """The non-canonical record kind a file's name announces ("account"), unless the name also
-    names a canonical table ("OpportunityContactRole" is about deals)."""
+    names a canonical table ("OpportunityContactRole" is about deals). In a history's name the
+    history words do not count: "account_history" is about accounts."""
     stem = re.sub(r"[^a-z]", "", Path(file_name).stem.casefold())
+    if is_history_name(file_name):
+        stem = without_history_words(file_name)
     if any(_file_bonus(t, stem, preset) for t in TABLES):
         return None
     return next((w for w in OTHER_RECORD_WORDS if w in stem), None)
@@ -191,8 +216,17 @@ def wide_history_columns(headers: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def map_headers(headers: list[str], file_name: str, source: SourceConfig | None = None) -> Mapping:
-    """Decide the table and the header of each canonical column, or raise InputError."""
+def map_headers(
+    headers: list[str],
+    file_name: str,
+    source: SourceConfig | None = None,
+    value_repeats: ValueRepeats | None = None,
+) -> Mapping:
+    """Decide the table and the header of each canonical column, or raise InputError.
+
+    `value_repeats(header)` tells whether a column holds some value twice: an id that repeats
+    beside a stage is a history, not deals.
+    """
     preset_name = source.preset if source else None
     if preset_name:
         if preset_name not in presets():
@@ -212,13 +246,9 @@ def map_headers(headers: list[str], file_name: str, source: SourceConfig | None 
             raise InputError(
                 f"unknown table {t!r}", path=file_name, hint=f"known: {', '.join(TABLES)}"
             )
-    other = _other_record(file_name, preset)
-    if other and not (source and source.table):
-        raise UnknownTableError(
-            f"holds {other} records, which no KPI reads",
-            path=file_name,
-            hint="if it is one of the tables, say so in crmkpi.toml [sources.NAME] table = ...",
-        )
+    pinned = bool(source and source.table)
+    if not pinned:
+        _refuse_by_name(file_name, preset)
     candidates: dict[str, tuple[float, list[ColumnMatch]]] = {}
     wide = wide_history_columns(headers)
     for table in tables:
@@ -244,6 +274,8 @@ def map_headers(headers: list[str], file_name: str, source: SourceConfig | None 
     viable = {t: v for t, v in candidates.items() if v[0] >= 0}
     if not viable:
         raise _no_table_error(headers, file_name, candidates, source)
+    if not pinned:
+        viable = _weigh_evidence(viable, candidates, headers, file_name, value_repeats)
     table = max(viable, key=lambda t: viable[t][0])
     matches = viable[table][1]
     used = {m.header for m in matches} | {h for h, _ in wide}
@@ -256,6 +288,101 @@ def map_headers(headers: list[str], file_name: str, source: SourceConfig | None 
         wide_history=tuple(wide) if table == "deals" else (),
         scores={t: v[0] for t, v in candidates.items()},
     )
+
+
+def settle_hint(file_name: str, table: str = "...") -> str:
+    """The config lines that name a file's table."""
+    key = re.sub(r"[^A-Za-z0-9_-]", "_", Path(file_name).stem) or "source"
+    return (
+        f'to read it, say so in crmkpi.toml: [sources.{key}] path = "{Path(file_name).name}" '
+        f'table = "{table}"'
+    )
+
+
+def _refuse_by_name(file_name: str, preset: Preset | None) -> None:
+    """A name announcing records no KPI reads (invoices, line items, a data dictionary,
+    accounts) is not guessed into a table by a chance header match."""
+    child = child_record(file_name)
+    if child:
+        raise UnknownTableError(f"holds {child}, which no KPI reads", path=file_name,
+                                hint=settle_hint(file_name))  # fmt: skip
+    other = _other_record(file_name, preset)
+    if other:
+        raise UnknownTableError(f"holds {other} records, which no KPI reads", path=file_name,
+                                hint=settle_hint(file_name))  # fmt: skip
+
+
+Candidates = dict[str, tuple[float, list[ColumnMatch]]]
+
+
+def _weigh_evidence(
+    viable: Candidates,
+    candidates: Candidates,
+    headers: list[str],
+    file_name: str,
+    value_repeats: ValueRepeats | None,
+) -> Candidates:
+    """Drop the tables the file cannot be whatever its headers score (crmkpi.io.recognition),
+    and refuse to pick between two that fit equally well."""
+    deals = viable.get("deals")
+    if deals is not None:
+        used = {m.header for m in deals[1]}
+        reference = deal_reference(headers, used)
+        if reference is not None and lists_products(headers):
+            raise UnknownTableError(
+                f"holds line items (products of the deal in {reference!r}), which no KPI reads",
+                path=file_name, hint=settle_hint(file_name))  # fmt: skip
+        if reference is not None:
+            viable = {t: v for t, v in viable.items() if t != "deals"}
+            if not viable:
+                raise UnknownTableError(
+                    f"refers to deals by {reference!r}: its rows are about deals, not deals",
+                    path=file_name, hint=settle_hint(file_name))  # fmt: skip
+        elif "stage_history" in viable and value_repeats is not None:
+            deal_id = next(m.header for m in viable["stage_history"][1] if m.canonical == "deal_id")
+            # an id seen twice beside a stage and a date is a deal's changes; once, the deal
+            not_it = "deals" if value_repeats(deal_id) else "stage_history"
+            viable = {t: v for t, v in viable.items() if t != not_it}
+    if is_history_name(file_name):
+        viable = _history_tables(viable, candidates, headers, file_name)
+    ranked = sorted(viable, key=lambda t: viable[t][0], reverse=True)
+    if len(ranked) > 1 and viable[ranked[0]][0] - viable[ranked[1]][0] < AMBIGUITY_MARGIN:
+        first, second = ranked[:2]
+        raise UnknownTableError(
+            f"ambiguous: fits {first} and {second} equally well "
+            f"(scores {viable[first][0]:g} and {viable[second][0]:g})",
+            path=file_name,
+            hint=settle_hint(file_name, first),
+        )
+    return viable
+
+
+def _history_tables(
+    viable: Candidates, candidates: Candidates, headers: list[str], file_name: str
+) -> Candidates:
+    """A history holds stage changes or subscription periods; a history of deals, leads or
+    accounts is earlier versions of those rows, which would count each one several times."""
+    kept = {t: v for t, v in viable.items() if t in HISTORY_TABLES}
+    if kept:
+        return kept
+    of_what = next((t for t in TABLES if _file_bonus(t, without_history_words(file_name), None)),
+                   "deals" if "deals" in viable else None)  # fmt: skip
+    if of_what in HISTORY_TABLES:  # "subscription_history" lacking what subscriptions need
+        raise _no_table_error(headers, file_name, {of_what: candidates[of_what]}, None)
+    what = of_what or "records"
+    raise UnknownTableError(
+        f"a history of {what} (earlier versions of each row), not the {what} themselves "
+        "and not stage changes",
+        path=file_name,
+        hint="the current export holds the rows; to read its stage changes, "
+        + settle_hint(file_name, "stage_history").removeprefix("to read it, say so in ")
+        + " and map deal_id, stage and entered_at",
+    )
+
+
+# Two tables whose scores differ by less than this fit "about equally": one header matched
+# once more than the other weighs 1.
+AMBIGUITY_MARGIN = 1.0
 
 
 def _no_table_error(
@@ -298,10 +425,17 @@ def _no_table_error(
         ]
         need = " or ".join(alts)
         hints.append(f"{need} (closest header: {norm_headers[near[0]]!r})" if near else need)
-    expected = ", ".join(TABLES) if not (source and source.table) else source.table
+    if source and source.table:
+        return UnknownTableError(
+            f"read as {source.table} (sources.{source.name}.table), it needs "
+            f"{'; '.join(hints)}; headers found: {shown}",
+            path=file_name,
+            hint=f"map them in crmkpi.toml [sources.{source.name}.columns]",
+        )
     return UnknownTableError(
         f"cannot tell which table this file holds: closest is {best}, which needs "
         f"{'; '.join(hints)}; headers found: {shown}",
         path=file_name,
-        hint=f"expected one of: {expected}; map columns in crmkpi.toml [sources.NAME.columns]",
+        hint=f"expected one of: {', '.join(TABLES)}; map columns in crmkpi.toml "
+        "[sources.NAME.columns]",
     )
