@@ -55,6 +55,14 @@ HISTORY_TABLES = ("stage_history", "subscriptions")
 HELPER_PREFIX = "_"
 
 
+class AmbiguousTableError(UnknownTableError):
+    """Two tables fit a file about equally well: it is not read until a config names one."""
+
+    def __init__(self, message: str, *, tables: tuple[str, str], **place: str | None) -> None:
+        super().__init__(message, **place)  # type: ignore[arg-type]
+        self.tables = tables
+
+
 @dataclass(frozen=True)
 class ColumnMatch:
     canonical: str
@@ -88,6 +96,7 @@ _OBJECT_PREFIXES: dict[str, frozenset[str] | None] = {
                     frozenset({"deals", "stage_history", "activities"})),
     **dict.fromkeys(("lead", "лид", "потенциальный"), frozenset({"leads", "activities"})),
     "activity": frozenset({"activities"}),
+    "subscription": frozenset({"subscriptions"}),  # Chargebee's "subscription.mrr"
     **dict.fromkeys(("person", "organization", "contact"), None),
 }  # fmt: skip
 
@@ -273,7 +282,9 @@ def map_headers(
         candidates[table] = (score, matches)
     viable = {t: v for t, v in candidates.items() if v[0] >= 0}
     if not viable:
-        raise _no_table_error(headers, file_name, candidates, source)
+        named = None if pinned else _named_table(file_name)
+        closest = {named: candidates[named]} if named else candidates
+        raise _no_table_error(headers, file_name, closest, source)
     if not pinned:
         viable = _weigh_evidence(viable, candidates, headers, file_name, value_repeats)
     table = max(viable, key=lambda t: viable[t][0])
@@ -324,6 +335,10 @@ def _weigh_evidence(
 ) -> Candidates:
     """Drop the tables the file cannot be whatever its headers score (crmkpi.io.recognition),
     and refuse to pick between two that fit equally well."""
+    named = _named_table(file_name)
+    if named is not None and named not in viable:
+        # "subscriptions.csv" without an MRR column is not leads because it has an id and a date
+        raise _no_table_error(headers, file_name, {named: candidates[named]}, None)
     deals = viable.get("deals")
     if deals is not None:
         used = {m.header for m in deals[1]}
@@ -338,7 +353,11 @@ def _weigh_evidence(
                 raise UnknownTableError(
                     f"refers to deals by {reference!r}: its rows are about deals, not deals",
                     path=file_name, hint=settle_hint(file_name))  # fmt: skip
-        elif "stage_history" in viable and value_repeats is not None:
+        elif (
+            "stage_history" in viable
+            and value_repeats is not None
+            and abs(deals[0] - viable["stage_history"][0]) < AMBIGUITY_MARGIN
+        ):  # the headers fit both equally: the values decide
             deal_id = next(m.header for m in viable["stage_history"][1] if m.canonical == "deal_id")
             # an id seen twice beside a stage and a date is a deal's changes; once, the deal
             not_it = "deals" if value_repeats(deal_id) else "stage_history"
@@ -348,13 +367,24 @@ def _weigh_evidence(
     ranked = sorted(viable, key=lambda t: viable[t][0], reverse=True)
     if len(ranked) > 1 and viable[ranked[0]][0] - viable[ranked[1]][0] < AMBIGUITY_MARGIN:
         first, second = ranked[:2]
-        raise UnknownTableError(
+        raise AmbiguousTableError(
             f"ambiguous: fits {first} and {second} equally well "
             f"(scores {viable[first][0]:g} and {viable[second][0]:g})",
             path=file_name,
             hint=settle_hint(file_name, first),
+            tables=(first, second),
         )
     return viable
+
+
+def _named_table(file_name: str) -> str | None:
+    """The table a file's name announces, when it fits no other: "subscriptions.csv",
+    "subscription_history" (a subscription's periods); None for a plain history, whose
+    table the columns decide."""
+    if is_history_name(file_name):
+        stem = without_history_words(file_name)
+        return "subscriptions" if _file_bonus("subscriptions", stem, None) else None
+    return next((t for t in TABLES if _file_bonus(t, file_name, None)), None)
 
 
 def _history_tables(
@@ -367,8 +397,6 @@ def _history_tables(
         return kept
     of_what = next((t for t in TABLES if _file_bonus(t, without_history_words(file_name), None)),
                    "deals" if "deals" in viable else None)  # fmt: skip
-    if of_what in HISTORY_TABLES:  # "subscription_history" lacking what subscriptions need
-        raise _no_table_error(headers, file_name, {of_what: candidates[of_what]}, None)
     what = of_what or "records"
     raise UnknownTableError(
         f"a history of {what} (earlier versions of each row), not the {what} themselves "
