@@ -19,6 +19,7 @@ from crmkpi.errors import InputError, UnknownTableError
 from crmkpi.io.recognition import (
     ValueRepeats,
     child_record,
+    dates_versions,
     deal_reference,
     is_history_name,
     lists_products,
@@ -364,6 +365,7 @@ def _weigh_evidence(
             viable = {t: v for t, v in viable.items() if t != not_it}
     if is_history_name(file_name):
         viable = _history_tables(viable, candidates, headers, file_name)
+    _refuse_snapshot(viable, headers, file_name, value_repeats)
     ranked = sorted(viable, key=lambda t: viable[t][0], reverse=True)
     if len(ranked) > 1 and viable[ranked[0]][0] - viable[ranked[1]][0] < AMBIGUITY_MARGIN:
         first, second = ranked[:2]
@@ -375,6 +377,26 @@ def _weigh_evidence(
             tables=(first, second),
         )
     return viable
+
+
+def _refuse_snapshot(
+    viable: Candidates, headers: list[str], file_name: str, value_repeats: ValueRepeats | None
+) -> None:
+    """Deals whose id repeats beside a version date (one row per deal per day or version) are
+    a snapshot history: read as deals, each deal would count once per version."""
+    best = max(viable, key=lambda t: viable[t][0])
+    version = dates_versions(headers)
+    if best != "deals" or version is None or value_repeats is None:
+        return
+    deal_id = next((m.header for m in viable["deals"][1] if m.canonical == "id"), None)
+    if deal_id is not None and value_repeats(deal_id):
+        raise UnknownTableError(
+            f"a history of deals: {deal_id!r} repeats, one row per deal per {version!r}; "
+            "read as deals, each deal would count once per version",
+            path=file_name,
+            hint="the current deals export holds the deals; keep only the latest version of "
+            "each deal to read this file",
+        )
 
 
 def _named_table(file_name: str) -> str | None:

@@ -87,4 +87,14 @@ def lists_products(headers: list[str]) -> bool:
     return len({normalise_header(h) for h in headers} & _LINE_ITEM_HEADERS) >= 2
 
 
+# Headers dating a version of a record: a file with one and a repeating id is a snapshot history.
+_VERSION_HEADERS = {"fivetran start", "valid from", "snapshot date", "as of date", "as of",
+                    "date day", "snapshot at", "version"}  # fmt: skip
+
+
+def dates_versions(headers: list[str]) -> str | None:
+    """A header dating each version of a record (Fivetran's `_fivetran_start`, `snapshot_date`)."""
+    return next((h for h in headers if normalise_header(h) in _VERSION_HEADERS), None)
+
+
 ValueRepeats = Callable[[str], bool]

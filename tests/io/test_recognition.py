@@ -159,6 +159,27 @@ def test_history_of_deals_versions_is_listed_not_used(tmp_path: Path) -> None:
     )
 
 
+def test_a_daily_snapshot_of_deals_is_not_more_deals(tmp_path: Path) -> None:
+    # one row per deal per day, named plainly: deal 1 on two days is one deal, not two
+    write(
+        tmp_path / "deals.csv", "Deal ID,Stage,Created Date\n1,Won,2024-01-01\n2,New,2024-01-02\n"
+    )
+    write(
+        tmp_path / "pipeline_daily.csv",
+        "Deal ID,Stage,Created Date,Snapshot Date\n"
+        "1,New,2024-01-01,2024-01-01\n1,Won,2024-01-01,2024-01-02\n2,New,2024-01-02,2024-01-02\n",
+    )
+    ds = load([tmp_path])
+    assert ds.frames["deals"].height == 2  # the deals file alone; the snapshot would add 3
+    assert "Snapshot Date" in dict((Path(p).name, r) for p, r in ds.unused)["pipeline_daily.csv"]
+    # a deals export that happens to carry a snapshot date but lists each deal once is deals
+    once = write(
+        tmp_path / "one.csv",
+        "Deal ID,Stage,Created Date,Snapshot Date\n1,Won,2024-01-01,2024-01-05\n",
+    )
+    assert load([once]).frames["deals"].height == 1
+
+
 def test_a_property_history_is_not_stage_history(tmp_path: Path) -> None:
     write(tmp_path / "deals.csv", "Deal ID,Stage,Create Date\n1,won,2024-01-01\n")
     write(
