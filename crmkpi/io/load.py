@@ -21,7 +21,7 @@ import polars as pl
 from crmkpi.cache import ParseCache, cached_read
 from crmkpi.config import Config, SourceConfig
 from crmkpi.dataset import REJECTS_SCHEMA, Dataset, InputSummary, StageModel
-from crmkpi.errors import InputError, UnknownTableError
+from crmkpi.errors import InputError
 from crmkpi.io.accounting import strict_check
 from crmkpi.io.convert import Converted, convert
 from crmkpi.io.duplicates import LINE, Part, settle
@@ -229,7 +229,7 @@ def load(
     found = _collect_files(paths, config)
     files = [(f, source) for f, source, _ in found]
     scanned = {f for f, _, from_folder in found if from_folder}
-    unused: list[UnknownTableError] = []
+    unused: list[InputError] = []
     if not files:
         raise InputError(
             "no input files",
@@ -263,10 +263,11 @@ def load(
                 if cache is not None
                 else read_file(path, source, config)
             )
-        except UnknownTableError as exc:
+        except InputError as exc:
             if path not in scanned or source is not None:
                 raise
-            unused.append(exc)  # a folder's accounts, users, products...: listed, not fatal
+            # a folder's accounts, users, a data dictionary, an unreadable file: listed, not fatal
+            unused.append(exc)
             continue
         for _grid, conv in parsed:
             parts = [conv] + ([conv.history] if conv.history is not None else [])

@@ -207,6 +207,17 @@ def test_data_dictionary_in_a_folder_is_not_used_but_named_it_exits_2(tmp_path: 
     assert "Traceback" not in named.output
 
 
+def test_unreadable_files_in_a_folder_are_listed_not_fatal(tmp_path: Path) -> None:
+    write(tmp_path / "deals.csv", "Deal ID,Stage,Created Date\n1,Won,2024-01-01\n")
+    write(tmp_path / "empty.csv", "")
+    (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    ds = load([tmp_path])
+    assert ds.frames["deals"].height == 1
+    assert sorted(Path(p).name for p, _ in ds.unused) == ["broken.xlsx", "empty.csv"]
+    named = CliRunner().invoke(app, ["report", str(tmp_path / "broken.xlsx")])
+    assert named.exit_code == 2 and "broken.xlsx" in named.output
+
+
 def test_two_tables_that_fit_equally_are_ambiguous_and_inspect_pins_one(tmp_path: Path) -> None:
     # an id and a creation date: a lead or an activity, nothing says which
     f = write(tmp_path / "export.csv", "Id,Created Date\n1,2024-01-01\n2,2024-01-02\n")
