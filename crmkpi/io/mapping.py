@@ -283,11 +283,11 @@ def map_headers(
         candidates[table] = (score, matches)
     viable = {t: v for t, v in candidates.items() if v[0] >= 0}
     if not viable:
-        named = None if pinned else _named_table(file_name)
+        named = None if pinned else _named_table(file_name, preset)
         closest = {named: candidates[named]} if named else candidates
         raise _no_table_error(headers, file_name, closest, source)
     if not pinned:
-        viable = _weigh_evidence(viable, candidates, headers, file_name, value_repeats)
+        viable = _weigh_evidence(viable, candidates, headers, file_name, value_repeats, preset)
     table = max(viable, key=lambda t: viable[t][0])
     matches = viable[table][1]
     used = {m.header for m in matches} | {h for h, _ in wide}
@@ -333,10 +333,11 @@ def _weigh_evidence(
     headers: list[str],
     file_name: str,
     value_repeats: ValueRepeats | None,
+    preset: Preset | None,
 ) -> Candidates:
     """Drop the tables the file cannot be whatever its headers score (crmkpi.io.recognition),
     and refuse to pick between two that fit equally well."""
-    named = _named_table(file_name)
+    named = _named_table(file_name, preset)
     if named is not None and named not in viable:
         # "subscriptions.csv" without an MRR column is not leads because it has an id and a date
         raise _no_table_error(headers, file_name, {named: candidates[named]}, None)
@@ -399,14 +400,14 @@ def _refuse_snapshot(
         )
 
 
-def _named_table(file_name: str) -> str | None:
+def _named_table(file_name: str, preset: Preset | None) -> str | None:
     """The table a file's name announces, when it fits no other: "subscriptions.csv",
     "subscription_history" (a subscription's periods); None for a plain history, whose
     table the columns decide."""
     if is_history_name(file_name):
         stem = without_history_words(file_name)
         return "subscriptions" if _file_bonus("subscriptions", stem, None) else None
-    return next((t for t in TABLES if _file_bonus(t, file_name, None)), None)
+    return next((t for t in TABLES if _file_bonus(t, file_name, preset)), None)
 
 
 def _history_tables(
