@@ -17,8 +17,9 @@ from crmkpi.dataset import Dataset
 from crmkpi.errors import InputError
 from crmkpi.io.grid import read_grids
 from crmkpi.io.load import read_file, source_for
-from crmkpi.io.mapping import AmbiguousTableError, detect_preset
+from crmkpi.io.mapping import detect_preset
 from crmkpi.io.stages import build_stage_model
+from crmkpi.io.table_choice import AmbiguousTableError
 from crmkpi.io.vocabulary import presets
 
 

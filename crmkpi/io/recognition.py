@@ -13,7 +13,30 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from crmkpi.io.vocabulary import normalise_header
+from crmkpi.errors import UnknownTableError
+from crmkpi.io.vocabulary import Preset, normalise_header
+from crmkpi.schema import TABLES
+
+# Words in a file name that hint at its table, in any language the aliases cover.
+FILE_WORDS: dict[str, tuple[str, ...]] = {
+    "deals": ("deal", "opportunit", "potential", "pipeline", "сделк", "معامل", "فرصت", "ευκαιρ",
+              "oportunidad", "negocio", "oportunitat", "chance", "affaire", "opportunit", "fırsat"),
+    "stage_history": ("history", "histor", "flow", "stage", "stage change", "stagechange", "истори",
+                      "تاریخچه", "ιστορικ", "historial", "verlauf", "storico", "geçmiş"),
+    "leads": ("lead", "mql", "prospect", "inquir", "лид", "سرنخ", "υποψήφ", "cliente potencial"),
+    "activities": ("activit", "call", "task", "event", "meeting", "engagement", "звонк", "дела",
+                   "δραστηρ", "actividad", "aktivit", "attivit"),
+    "spend": ("spend", "cost", "campaign", "ads", "budget", "расход", "هزینه", "δαπάν", "gasto"),
+    "subscriptions": ("subscription", "mrr", "billing", "churn", "подписк", "اشتراک", "συνδρομ"),
+    "nps": ("nps", "survey", "feedback", "опрос", "نظرسنجی", "έρευνα", "encuesta"),
+}  # fmt: skip
+
+# Records a full CRM export holds beside the canonical tables. A file named after one of them
+# (and after no canonical table) is not guessed into a table by a chance header match: Salesforce's
+# Product2 or a Zoho Invoices file has an Id and a CreatedDate too, but holds no leads.
+OTHER_RECORD_WORDS = ("account", "contact", "user", "role", "product", "pricebook", "recordtype",
+                      "case", "invoice", "quote", "order", "company", "companies", "owner",
+                      "territor", "vendor", "solution", "price", "team", "plan")  # fmt: skip
 
 # Records a file name announces that no KPI reads, even when it also names a canonical table:
 # "opportunity line items" are about deals but are not deals, a billing system's invoices,
@@ -98,3 +121,50 @@ def dates_versions(headers: list[str]) -> str | None:
 
 
 ValueRepeats = Callable[[str], bool]
+
+
+def file_bonus(table: str, file_name: str, preset: Preset | None) -> float:
+    """4 when the file name holds this table's most specific word ("opportunityhistory" beats
+    "opportunit"), else 0."""
+    name = file_name.casefold()
+
+    def longest(t: str) -> int:
+        words = FILE_WORDS.get(t, ()) + (preset.table_hints.get(t, ()) if preset else ())
+        return max((len(w) for w in words if w.casefold() in name), default=0)
+
+    mine = longest(table)
+    return 4.0 if mine and mine >= max(longest(t) for t in TABLES) else 0.0
+
+
+def other_record(file_name: str, preset: Preset | None) -> str | None:
+    """The non-canonical record kind a file's name announces ("account"), unless the name also
+    names a canonical table ("OpportunityContactRole" is about deals). In a history's name the
+    history words do not count: "account_history" is about accounts."""
+    stem = re.sub(r"[^a-z]", "", Path(file_name).stem.casefold())
+    if is_history_name(file_name):
+        stem = without_history_words(file_name)
+    if any(file_bonus(t, stem, preset) for t in TABLES):
+        return None
+    return next((w for w in OTHER_RECORD_WORDS if w in stem), None)
+
+
+def settle_hint(file_name: str, table: str = "...") -> str:
+    """The config lines that name a file's table."""
+    key = re.sub(r"[^A-Za-z0-9_-]", "_", Path(file_name).stem) or "source"
+    return (
+        f'to read it, say so in crmkpi.toml: [sources.{key}] path = "{Path(file_name).name}" '
+        f'table = "{table}"'
+    )
+
+
+def refuse_by_name(file_name: str, preset: Preset | None) -> None:
+    """A name announcing records no KPI reads (invoices, line items, a data dictionary,
+    accounts) is not guessed into a table by a chance header match."""
+    child = child_record(file_name)
+    if child:
+        raise UnknownTableError(f"holds {child}, which no KPI reads", path=file_name,
+                                hint=settle_hint(file_name))  # fmt: skip
+    other = other_record(file_name, preset)
+    if other:
+        raise UnknownTableError(f"holds {other} records, which no KPI reads", path=file_name,
+                                hint=settle_hint(file_name))  # fmt: skip

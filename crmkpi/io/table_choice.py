@@ -1,0 +1,211 @@
+"""Which table a file holds when its headers fit several: the evidence beyond header scores.
+
+`mapping.map_headers` scores every table by its headers; these rules then drop the tables a file
+cannot be (crmkpi.io.recognition: a foreign deal id, a history's name, a version date beside a
+repeating id), refuse a name that announces a table the headers do not fit, and refuse to pick
+between two tables that fit equally well. Without a fitting table, `no_table_error` says which
+table came closest and what it lacks.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING
+
+from crmkpi.config import SourceConfig
+from crmkpi.errors import InputError, UnknownTableError
+from crmkpi.io.recognition import (
+    ValueRepeats,
+    dates_versions,
+    deal_reference,
+    file_bonus,
+    is_history_name,
+    lists_products,
+    settle_hint,
+    without_history_words,
+)
+from crmkpi.io.vocabulary import Preset, languages, normalise_header
+from crmkpi.schema import TABLES
+
+if TYPE_CHECKING:
+    from crmkpi.io.mapping import ColumnMatch
+
+    # table -> (score, its matched columns); a score below 0 when a required column is missing
+    Candidates = dict[str, tuple[float, list[ColumnMatch]]]
+
+# Tables a history file can hold: stage changes, or a subscription's successive periods. A
+# history of deals, leads or accounts is not those records.
+HISTORY_TABLES = ("stage_history", "subscriptions")
+
+
+class AmbiguousTableError(UnknownTableError):
+    """Two tables fit a file about equally well: it is not read until a config names one."""
+
+    def __init__(self, message: str, *, tables: tuple[str, str], **place: str | None) -> None:
+        super().__init__(message, **place)  # type: ignore[arg-type]
+        self.tables = tables
+
+
+def weigh_evidence(
+    viable: Candidates,
+    candidates: Candidates,
+    headers: list[str],
+    file_name: str,
+    value_repeats: ValueRepeats | None,
+    preset: Preset | None,
+) -> Candidates:
+    """Drop the tables the file cannot be whatever its headers score (crmkpi.io.recognition),
+    and refuse to pick between two that fit equally well."""
+    named = named_table(file_name, preset)
+    if named is not None and named not in viable:
+        # "subscriptions.csv" without an MRR column is not leads because it has an id and a date
+        raise no_table_error(headers, file_name, {named: candidates[named]}, None)
+    deals = viable.get("deals")
+    if deals is not None:
+        used = {m.header for m in deals[1]}
+        reference = deal_reference(headers, used)
+        if reference is not None and lists_products(headers):
+            raise UnknownTableError(
+                f"holds line items (products of the deal in {reference!r}), which no KPI reads",
+                path=file_name, hint=settle_hint(file_name))  # fmt: skip
+        if reference is not None:
+            viable = {t: v for t, v in viable.items() if t != "deals"}
+            if not viable:
+                raise UnknownTableError(
+                    f"refers to deals by {reference!r}: its rows are about deals, not deals",
+                    path=file_name, hint=settle_hint(file_name))  # fmt: skip
+        elif (
+            "stage_history" in viable
+            and value_repeats is not None
+            and abs(deals[0] - viable["stage_history"][0]) < AMBIGUITY_MARGIN
+        ):  # the headers fit both equally: the values decide
+            deal_id = next(m.header for m in viable["stage_history"][1] if m.canonical == "deal_id")
+            # an id seen twice beside a stage and a date is a deal's changes; once, the deal
+            not_it = "deals" if value_repeats(deal_id) else "stage_history"
+            viable = {t: v for t, v in viable.items() if t != not_it}
+    if is_history_name(file_name):
+        viable = _history_tables(viable, candidates, headers, file_name)
+    _refuse_snapshot(viable, headers, file_name, value_repeats)
+    ranked = sorted(viable, key=lambda t: viable[t][0], reverse=True)
+    if len(ranked) > 1 and viable[ranked[0]][0] - viable[ranked[1]][0] < AMBIGUITY_MARGIN:
+        first, second = ranked[:2]
+        raise AmbiguousTableError(
+            f"ambiguous: fits {first} and {second} equally well "
+            f"(scores {viable[first][0]:g} and {viable[second][0]:g})",
+            path=file_name,
+            hint=settle_hint(file_name, first),
+            tables=(first, second),
+        )
+    return viable
+
+
+def _refuse_snapshot(
+    viable: Candidates, headers: list[str], file_name: str, value_repeats: ValueRepeats | None
+) -> None:
+    """Deals whose id repeats beside a version date (one row per deal per day or version) are
+    a snapshot history: read as deals, each deal would count once per version."""
+    best = max(viable, key=lambda t: viable[t][0])
+    version = dates_versions(headers)
+    if best != "deals" or version is None or value_repeats is None:
+        return
+    deal_id = next((m.header for m in viable["deals"][1] if m.canonical == "id"), None)
+    if deal_id is not None and value_repeats(deal_id):
+        raise UnknownTableError(
+            f"a history of deals: {deal_id!r} repeats, one row per deal per {version!r}; "
+            "read as deals, each deal would count once per version",
+            path=file_name,
+            hint="the current deals export holds the deals; keep only the latest version of "
+            "each deal to read this file",
+        )
+
+
+def named_table(file_name: str, preset: Preset | None) -> str | None:
+    """The table a file's name announces, when it fits no other: "subscriptions.csv",
+    "subscription_history" (a subscription's periods); None for a plain history, whose
+    table the columns decide."""
+    if is_history_name(file_name):
+        stem = without_history_words(file_name)
+        return "subscriptions" if file_bonus("subscriptions", stem, None) else None
+    return next((t for t in TABLES if file_bonus(t, file_name, preset)), None)
+
+
+def _history_tables(
+    viable: Candidates, candidates: Candidates, headers: list[str], file_name: str
+) -> Candidates:
+    """A history holds stage changes or subscription periods; a history of deals, leads or
+    accounts is earlier versions of those rows, which would count each one several times."""
+    kept = {t: v for t, v in viable.items() if t in HISTORY_TABLES}
+    if kept:
+        return kept
+    of_what = next((t for t in TABLES if file_bonus(t, without_history_words(file_name), None)),
+                   "deals" if "deals" in viable else None)  # fmt: skip
+    what = of_what or "records"
+    raise UnknownTableError(
+        f"a history of {what} (earlier versions of each row), not the {what} themselves "
+        "and not stage changes",
+        path=file_name,
+        hint="the current export holds the rows; to read its stage changes, "
+        + settle_hint(file_name, "stage_history").removeprefix("to read it, say so in ")
+        + " and map deal_id, stage and entered_at",
+    )
+
+
+# Two tables whose scores differ by less than this fit "about equally": one header matched
+# once more than the other weighs 1.
+AMBIGUITY_MARGIN = 1.0
+
+
+def no_table_error(
+    headers: list[str],
+    file_name: str,
+    candidates: Candidates,
+    source: SourceConfig | None,
+) -> InputError:
+    """The closest table, what it misses, and the header nearest to each missing column."""
+    shown = ", ".join(repr(h) for h in headers[:20]) + (" ..." if len(headers) > 20 else "")
+
+    def matched(t: str) -> int:
+        return sum(not m.canonical.startswith("_") for m in candidates[t][1])
+
+    def closeness(t: str) -> tuple[int, int]:
+        present = {m.canonical for m in candidates[t][1]}
+        return matched(t), -len(TABLES[t].missing_required(present))
+
+    best = max(candidates, key=closeness)
+    if matched(best) < 2 and not (source and source.table):
+        needs = "; ".join(
+            f"{t} (needs {', '.join(' or '.join(alts) for alts in spec.required)})"
+            for t, spec in TABLES.items()
+        )
+        return UnknownTableError(
+            f"not a table of a known kind; headers found: {shown}",
+            path=file_name,
+            hint=f"expected one of: {needs}; or map its columns in crmkpi.toml "
+            "[sources.NAME] with table = ... and [sources.NAME.columns]",
+        )
+    missing = TABLES[best].missing_required({m.canonical for m in candidates[best][1]})
+    hints = []
+    aliases = {a: col for lang in languages().values()
+               for col, names in lang.columns.get(best, {}).items() for a in names}  # fmt: skip
+    norm_headers = {normalise_header(h): h for h in headers}
+    for alts in missing:
+        wanted = [a for a, col in aliases.items() if col in alts]
+        near = difflib.get_close_matches(" ".join(alts), list(norm_headers), n=1, cutoff=0.6) or [
+            n for w in wanted for n in difflib.get_close_matches(w, list(norm_headers), 1, 0.75)
+        ]
+        need = " or ".join(alts)
+        hints.append(f"{need} (closest header: {norm_headers[near[0]]!r})" if near else need)
+    if source and source.table:
+        return UnknownTableError(
+            f"read as {source.table} (sources.{source.name}.table), it needs "
+            f"{'; '.join(hints)}; headers found: {shown}",
+            path=file_name,
+            hint=f"map them in crmkpi.toml [sources.{source.name}.columns]",
+        )
+    return UnknownTableError(
+        f"cannot tell which table this file holds: closest is {best}, which needs "
+        f"{'; '.join(hints)}; headers found: {shown}",
+        path=file_name,
+        hint=f"expected one of: {', '.join(TABLES)}; map columns in crmkpi.toml "
+        "[sources.NAME.columns]",
+    )
