@@ -60,31 +60,10 @@ def weigh_evidence(
     if named is not None and named not in viable:
         # "subscriptions.csv" without an MRR column is not leads because it has an id and a date
         raise no_table_error(headers, file_name, {named: candidates[named]}, None)
-    deals = viable.get("deals")
-    if deals is not None:
-        used = {m.header for m in deals[1]}
-        reference = deal_reference(headers, used)
-        if reference is not None and lists_products(headers):
-            raise UnknownTableError(
-                f"holds line items (products of the deal in {reference!r}), which no KPI reads",
-                path=file_name, hint=settle_hint(file_name))  # fmt: skip
-        if reference is not None:
-            viable = {t: v for t, v in viable.items() if t != "deals"}
-            if not viable:
-                raise UnknownTableError(
-                    f"refers to deals by {reference!r}: its rows are about deals, not deals",
-                    path=file_name, hint=settle_hint(file_name))  # fmt: skip
-        elif (
-            "stage_history" in viable
-            and value_repeats is not None
-            and abs(deals[0] - viable["stage_history"][0]) < AMBIGUITY_MARGIN
-        ):  # the headers fit both equally: the values decide
-            deal_id = next(m.header for m in viable["stage_history"][1] if m.canonical == "deal_id")
-            # an id seen twice beside a stage and a date is a deal's changes; once, the deal
-            not_it = "deals" if value_repeats(deal_id) else "stage_history"
-            viable = {t: v for t, v in viable.items() if t != not_it}
+    if "deals" in viable:
+        viable = _deal_evidence(viable, headers, file_name, value_repeats)
     if is_history_name(file_name):
-        viable = _history_tables(viable, candidates, headers, file_name)
+        viable = _history_tables(viable, file_name)
     _refuse_snapshot(viable, headers, file_name, value_repeats)
     ranked = sorted(viable, key=lambda t: viable[t][0], reverse=True)
     if len(ranked) > 1 and viable[ranked[0]][0] - viable[ranked[1]][0] < AMBIGUITY_MARGIN:
@@ -97,6 +76,34 @@ def weigh_evidence(
             tables=(first, second),
         )
     return viable
+
+
+def _deal_evidence(
+    viable: Candidates, headers: list[str], file_name: str, value_repeats: ValueRepeats | None
+) -> Candidates:
+    """Deals are ruled out by a foreign deal id (the rows are about deals: changes, line items)
+    or, when the headers fit stage history as well, by a deal id that repeats."""
+    deals = viable["deals"]
+    reference = deal_reference(headers, {m.header for m in deals[1]})
+    if reference is not None and lists_products(headers):
+        raise UnknownTableError(
+            f"holds line items (products of the deal in {reference!r}), which no KPI reads",
+            path=file_name, hint=settle_hint(file_name))  # fmt: skip
+    if reference is not None:
+        rest = {t: v for t, v in viable.items() if t != "deals"}
+        if not rest:
+            raise UnknownTableError(
+                f"refers to deals by {reference!r}: its rows are about deals, not deals",
+                path=file_name, hint=settle_hint(file_name))  # fmt: skip
+        return rest
+    history = viable.get("stage_history")
+    if history is None or value_repeats is None or abs(deals[0] - history[0]) >= AMBIGUITY_MARGIN:
+        return viable
+    # the headers fit both equally: a deal id seen twice beside a stage and a date is a
+    # deal's changes; seen once, the deal
+    deal_id = next(m.header for m in history[1] if m.canonical == "deal_id")
+    not_it = "deals" if value_repeats(deal_id) else "stage_history"
+    return {t: v for t, v in viable.items() if t != not_it}
 
 
 def _refuse_snapshot(
@@ -129,9 +136,7 @@ def named_table(file_name: str, preset: Preset | None) -> str | None:
     return next((t for t in TABLES if file_bonus(t, file_name, preset)), None)
 
 
-def _history_tables(
-    viable: Candidates, candidates: Candidates, headers: list[str], file_name: str
-) -> Candidates:
+def _history_tables(viable: Candidates, file_name: str) -> Candidates:
     """A history holds stage changes or subscription periods; a history of deals, leads or
     accounts is earlier versions of those rows, which would count each one several times."""
     kept = {t: v for t, v in viable.items() if t in HISTORY_TABLES}
@@ -144,8 +149,8 @@ def _history_tables(
         f"a history of {what} (earlier versions of each row), not the {what} themselves "
         "and not stage changes",
         path=file_name,
-        hint="the current export holds the rows; to read its stage changes, "
-        + settle_hint(file_name, "stage_history").removeprefix("to read it, say so in ")
+        hint="the current export holds the rows; if it holds stage changes, "
+        + settle_hint(file_name, "stage_history")
         + " and map deal_id, stage and entered_at",
     )
 
