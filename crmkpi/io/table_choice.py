@@ -160,6 +160,15 @@ def _history_tables(viable: Candidates, file_name: str) -> Candidates:
 AMBIGUITY_MARGIN = 1.0
 
 
+# A billing export's recurring amount per billing period (Recurly, Stripe, Paddle): MRR only
+# when the period is a month, which the file does not say.
+_BILLED_AMOUNTS = ("subtotal", "unit amount", "plan amount", "amount", "price", "recurring amount")
+
+
+def _billing_amount(norm_headers: dict[str, str]) -> str | None:
+    return next((norm_headers[a] for a in _BILLED_AMOUNTS if a in norm_headers), None)
+
+
 def no_table_error(
     headers: list[str],
     file_name: str,
@@ -199,6 +208,11 @@ def no_table_error(
             n for w in wanted for n in difflib.get_close_matches(w, list(norm_headers), 1, 0.75)
         ]
         need = " or ".join(alts)
+        billed = _billing_amount(norm_headers) if alts == ("mrr",) else None
+        if billed:
+            need += (
+                f" ({billed!r} is an amount per billing period: map mrr to it if it bills monthly)"
+            )
         hints.append(f"{need} (closest header: {norm_headers[near[0]]!r})" if near else need)
     if source and source.table:
         return UnknownTableError(

@@ -132,8 +132,9 @@ def test_a_subscription_history_is_subscriptions_or_says_what_it_lacks(tmp_path:
         "a,acc1,2019-03-26,2019-04-26,99.0,1,99.0,expired\n"
         "b,acc2,2019-05-01,,99.0,2,198.0,active\n",
     )
-    with pytest.raises(InputError, match="closest is subscriptions, which needs mrr"):
+    with pytest.raises(InputError, match="closest is subscriptions, which needs mrr") as err:
         load([history])
+    assert "'subtotal' is an amount per billing period" in str(err.value)
     config = parse_config(
         {"sources": {"subscriptions": {"path": str(history), "columns": {"mrr": "subtotal"}}}},
         tmp_path / "crmkpi.toml",
