@@ -197,6 +197,9 @@ def convert(
         pl.col(c).alias(f"__raw_{c}") for c, p in plans.items() if p.kind == "text"
     )
     out = _row_kind(out, len(grid.headers)) if sparse_rows else _no_row_kind(out)
+    if mapping.row_filter is not None:
+        header, kept = mapping.row_filter
+        out = _other_properties(out, extras.get(header, header), header, kept)
     out = _repair(out, plans)
     # rejects name "book.xlsx [Sheet]" for a sheet of a workbook with several
     out, rejects, counts = account(
@@ -293,6 +296,22 @@ def _line_numbers(frame: pl.DataFrame, grid: Grid) -> pl.Expr:
         return rows + grid.first_line
     height = breaks + 1
     return pl.lit(grid.first_line, dtype=pl.Int64) + height.cum_sum() - height
+
+
+def _other_properties(
+    out: pl.DataFrame, column: str, header: str, kept: tuple[str, ...]
+) -> pl.DataFrame:
+    """Rows of a property history that change another property than the deal stage: rejected,
+    naming the property, so the account still holds."""
+    other = pl.col(REASON).is_null() & ~pl.col(column).is_in(list(kept)).fill_null(False)
+    return out.with_columns(
+        pl.when(other)
+        .then(pl.format("property '{}' is not the deal stage", pl.col(column).fill_null("")))
+        .otherwise(pl.col(REASON))
+        .alias(REASON),
+        pl.when(other).then(pl.lit(header)).otherwise(pl.col(REJECT_COLUMN)).alias(REJECT_COLUMN),
+        pl.when(other).then(pl.col(column)).otherwise(pl.col(REJECT_VALUE)).alias(REJECT_VALUE),
+    )
 
 
 def _repair(out: pl.DataFrame, plans: dict[str, ColumnPlan]) -> pl.DataFrame:

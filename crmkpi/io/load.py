@@ -27,6 +27,7 @@ from crmkpi.io.convert import Converted, convert
 from crmkpi.io.duplicates import LINE, Part, settle
 from crmkpi.io.grid import Grid, read_grids
 from crmkpi.io.mapping import map_headers
+from crmkpi.io.recognition import ColumnValues
 from crmkpi.io.stages import StageMeaning, build_stage_model
 from crmkpi.io.vocabulary import presets
 from crmkpi.schema import TABLES, conform
@@ -137,7 +138,7 @@ def read_file(
             errors.append(InputError("empty file: no header row", path=where))
             continue
         try:
-            mapping = map_headers(grid.headers, path.name, source, _repeats_in(grid))
+            mapping = map_headers(grid.headers, path.name, source, _values_of(grid))
         except InputError as exc:
             exc.path = where
             errors.append(exc)
@@ -159,15 +160,14 @@ def read_file(
     return out
 
 
-def _repeats_in(grid: Grid) -> Callable[[str], bool]:
-    """Whether a column of the grid holds some non-empty value twice."""
+def _values_of(grid: Grid) -> ColumnValues:
+    """The grid's non-empty cells by header, for the evidence headers cannot give."""
 
-    def repeats(header: str) -> bool:
-        values = grid.frame.to_series(grid.headers.index(header)).drop_nulls()
-        values = values.filter(values.str.strip_chars() != "")
-        return values.n_unique() < values.len()
+    def read(header: str) -> pl.Series:
+        values = grid.frame.to_series(grid.headers.index(header)).drop_nulls().str.strip_chars()
+        return values.filter(values != "")
 
-    return repeats
+    return ColumnValues(read)
 
 
 def read_canonical_parquet(path: Path) -> tuple[str, pl.DataFrame]:

@@ -15,8 +15,13 @@ from dataclasses import dataclass, field
 
 from crmkpi.config import SourceConfig
 from crmkpi.errors import InputError
-from crmkpi.io.recognition import ValueRepeats, file_bonus, refuse_by_name
-from crmkpi.io.table_choice import named_table, no_table_error, weigh_evidence
+from crmkpi.io.recognition import ColumnValues, file_bonus, refuse_by_name
+from crmkpi.io.table_choice import (
+    named_table,
+    no_table_error,
+    stage_property_rows,
+    weigh_evidence,
+)
 from crmkpi.io.vocabulary import Preset, languages, normalise_header, presets
 from crmkpi.schema import TABLES
 
@@ -38,6 +43,8 @@ class Mapping:
     unmapped: tuple[str, ...]
     wide_history: tuple[tuple[str, str], ...] = ()  # (header, stage label)
     scores: dict[str, float] = field(default_factory=dict)
+    # (header, its values kept): a property history read for its deal-stage rows only
+    row_filter: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def columns(self) -> dict[str, str]:
@@ -164,12 +171,12 @@ def map_headers(
     headers: list[str],
     file_name: str,
     source: SourceConfig | None = None,
-    value_repeats: ValueRepeats | None = None,
+    values: ColumnValues | None = None,
 ) -> Mapping:
     """Decide the table and the header of each canonical column, or raise InputError.
 
-    `value_repeats(header)` tells whether a column holds some value twice: an id that repeats
-    beside a stage is a history, not deals.
+    `values` reads a column's values where the headers leave a doubt: an id that repeats beside
+    a stage is a history, not deals; a property history keeps its deal-stage rows.
     """
     preset_name = source.preset if source else None
     if preset_name:
@@ -221,7 +228,7 @@ def map_headers(
         closest = {named: candidates[named]} if named else candidates
         raise no_table_error(headers, file_name, closest, source)
     if not pinned:
-        viable = weigh_evidence(viable, candidates, headers, file_name, value_repeats, preset)
+        viable = weigh_evidence(viable, candidates, headers, file_name, values, preset)
     table = max(viable, key=lambda t: viable[t][0])
     matches = viable[table][1]
     used = {m.header for m in matches} | {h for h, _ in wide}
@@ -233,4 +240,5 @@ def map_headers(
         unmapped=unmapped,
         wide_history=tuple(wide) if table == "deals" else (),
         scores={t: v[0] for t, v in candidates.items()},
+        row_filter=stage_property_rows(table, matches, headers, file_name, values),
     )

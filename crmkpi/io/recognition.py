@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import polars as pl
+
 from crmkpi.errors import UnknownTableError
 from crmkpi.io.vocabulary import Preset, normalise_header
 from crmkpi.schema import TABLES
@@ -49,8 +51,6 @@ CHILD_RECORD_WORDS: dict[str, str] = {
     "creditnote": "credit notes",
     "coupon": "coupons",
     "refund": "refunds",
-    "propertyhistory": "the history of every property (not only the stage)",
-    "fieldhistory": "the history of every field (not only the stage)",
 }
 
 # Words naming a file that describes columns rather than holding rows.
@@ -120,7 +120,28 @@ def dates_versions(headers: list[str]) -> str | None:
     return next((h for h in headers if normalise_header(h) in _VERSION_HEADERS), None)
 
 
-ValueRepeats = Callable[[str], bool]
+# A property history (HubSpot's deal property history, an audit log) names the property each
+# row changed in one of these headers, beside a generic "value"; only the deal-stage rows are
+# stage changes.
+PROPERTY_HEADERS = ("property", "property name", "field", "field name", "name")
+GENERIC_VALUE_HEADERS = frozenset({"value", "new value"})
+STAGE_PROPERTIES = frozenset({"dealstage", "deal stage", "stage", "stage name", "stage id",
+                              "deal stage id", "opportunity stage"})  # fmt: skip
+
+
+class ColumnValues:
+    """A file's non-empty values by header, looked at only where the headers leave a doubt."""
+
+    def __init__(self, read: Callable[[str], pl.Series]) -> None:
+        self._read = read
+
+    def repeats(self, header: str) -> bool:
+        """Whether some value of the column appears twice."""
+        values = self._read(header)
+        return values.n_unique() < values.len()
+
+    def distinct(self, header: str) -> list[str]:
+        return self._read(header).unique(maintain_order=True).to_list()
 
 
 def file_bonus(table: str, file_name: str, preset: Preset | None) -> float:

@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING
 from crmkpi.config import SourceConfig
 from crmkpi.errors import InputError, UnknownTableError
 from crmkpi.io.recognition import (
-    ValueRepeats,
+    GENERIC_VALUE_HEADERS,
+    PROPERTY_HEADERS,
+    STAGE_PROPERTIES,
+    ColumnValues,
     dates_versions,
     deal_reference,
     file_bonus,
@@ -51,7 +54,7 @@ def weigh_evidence(
     candidates: Candidates,
     headers: list[str],
     file_name: str,
-    value_repeats: ValueRepeats | None,
+    values: ColumnValues | None,
     preset: Preset | None,
 ) -> Candidates:
     """Drop the tables the file cannot be whatever its headers score (crmkpi.io.recognition),
@@ -61,10 +64,10 @@ def weigh_evidence(
         # "subscriptions.csv" without an MRR column is not leads because it has an id and a date
         raise no_table_error(headers, file_name, {named: candidates[named]}, None)
     if "deals" in viable:
-        viable = _deal_evidence(viable, headers, file_name, value_repeats)
+        viable = _deal_evidence(viable, headers, file_name, values)
     if is_history_name(file_name):
         viable = _history_tables(viable, file_name)
-    _refuse_snapshot(viable, headers, file_name, value_repeats)
+    _refuse_snapshot(viable, headers, file_name, values)
     ranked = sorted(viable, key=lambda t: viable[t][0], reverse=True)
     if len(ranked) > 1 and viable[ranked[0]][0] - viable[ranked[1]][0] < AMBIGUITY_MARGIN:
         first, second = ranked[:2]
@@ -79,7 +82,7 @@ def weigh_evidence(
 
 
 def _deal_evidence(
-    viable: Candidates, headers: list[str], file_name: str, value_repeats: ValueRepeats | None
+    viable: Candidates, headers: list[str], file_name: str, values: ColumnValues | None
 ) -> Candidates:
     """Deals are ruled out by a foreign deal id (the rows are about deals: changes, line items)
     or, when the headers fit stage history as well, by a deal id that repeats."""
@@ -97,26 +100,60 @@ def _deal_evidence(
                 path=file_name, hint=settle_hint(file_name))  # fmt: skip
         return rest
     history = viable.get("stage_history")
-    if history is None or value_repeats is None or abs(deals[0] - history[0]) >= AMBIGUITY_MARGIN:
+    if history is None or values is None or abs(deals[0] - history[0]) >= AMBIGUITY_MARGIN:
         return viable
     # the headers fit both equally: a deal id seen twice beside a stage and a date is a
     # deal's changes; seen once, the deal
     deal_id = next(m.header for m in history[1] if m.canonical == "deal_id")
-    not_it = "deals" if value_repeats(deal_id) else "stage_history"
+    not_it = "deals" if values.repeats(deal_id) else "stage_history"
     return {t: v for t, v in viable.items() if t != not_it}
 
 
+def stage_property_rows(
+    table: str,
+    matches: list[ColumnMatch],
+    headers: list[str],
+    file_name: str,
+    values: ColumnValues | None,
+) -> tuple[str, tuple[str, ...]] | None:
+    """For a property history read as stage history (a property column beside a generic
+    "value"): the property header and its values that mean the deal stage. Its other rows
+    change other properties; read as stages they would be stages named after amounts and
+    dates. Without any deal-stage row the file is refused."""
+    stage = next((m.header for m in matches if m.canonical == "stage"), None)
+    if table != "stage_history" or values is None or stage is None:
+        return None
+    if normalise_header(stage) not in GENERIC_VALUE_HEADERS:
+        return None
+    used = {m.header for m in matches}
+    by_norm = {normalise_header(h): h for h in headers if h not in used}
+    prop = next((by_norm[p] for p in PROPERTY_HEADERS if p in by_norm), None)
+    if prop is None:
+        return None
+    names = values.distinct(prop)
+    kept = tuple(v for v in names if normalise_header(v) in STAGE_PROPERTIES)
+    if not kept:
+        raise UnknownTableError(
+            f"holds the history of every property ({len(names)} in {prop!r}) and none of them "
+            "is the deal stage",
+            path=file_name,
+            hint="its rows whose property is the deal stage (dealstage) would be read as stage "
+            "history; the export's deal-stage table is the one to read",
+        )
+    return prop, kept
+
+
 def _refuse_snapshot(
-    viable: Candidates, headers: list[str], file_name: str, value_repeats: ValueRepeats | None
+    viable: Candidates, headers: list[str], file_name: str, values: ColumnValues | None
 ) -> None:
     """Deals whose id repeats beside a version date (one row per deal per day or version) are
     a snapshot history: read as deals, each deal would count once per version."""
     best = max(viable, key=lambda t: viable[t][0])
     version = dates_versions(headers)
-    if best != "deals" or version is None or value_repeats is None:
+    if best != "deals" or version is None or values is None:
         return
     deal_id = next((m.header for m in viable["deals"][1] if m.canonical == "id"), None)
-    if deal_id is not None and value_repeats(deal_id):
+    if deal_id is not None and values.repeats(deal_id):
         raise UnknownTableError(
             f"a history of deals: {deal_id!r} repeats, one row per deal per {version!r}; "
             "read as deals, each deal would count once per version",

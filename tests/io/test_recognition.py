@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -181,7 +182,30 @@ def test_a_daily_snapshot_of_deals_is_not_more_deals(tmp_path: Path) -> None:
     assert load([once]).frames["deals"].height == 1
 
 
-def test_a_property_history_is_not_stage_history(tmp_path: Path) -> None:
+def test_a_property_history_gives_only_its_deal_stage_rows(tmp_path: Path) -> None:
+    write(tmp_path / "deals.csv", "Deal ID,Stage,Create Date\n1,won,2024-01-01\n")
+    # HubSpot's deal property history: every property's changes, the stage's among them
+    write(
+        tmp_path / "deal_property_history.csv",
+        "deal_id,timestamp,name,value\n"
+        "1,2024-01-01,amount,100\n"
+        "1,2024-01-02,dealstage,appointmentscheduled\n"
+        "1,2024-01-05,dealstage,closedwon\n"
+        "1,2024-01-05,closedate,2024-01-05\n",
+    )
+    ds = load([tmp_path])
+    accounted(ds)
+    history = ds.frames["stage_history"]
+    # 2 stage changes; read whole it would hold 4 "stages" named 100, 2024-01-05...
+    assert history["stage"].cast(str).to_list() == ["appointmentscheduled", "closedwon"]
+    rejected = ds.rejects.filter(pl.col("action") == "rejected")
+    assert rejected.select("row", "reason").rows() == [
+        (2, "property 'amount' is not the deal stage"),
+        (5, "property 'closedate' is not the deal stage"),
+    ]
+
+
+def test_a_property_history_without_stage_rows_is_not_used(tmp_path: Path) -> None:
     write(tmp_path / "deals.csv", "Deal ID,Stage,Create Date\n1,won,2024-01-01\n")
     write(
         tmp_path / "deal_property_history.csv",
@@ -189,7 +213,7 @@ def test_a_property_history_is_not_stage_history(tmp_path: Path) -> None:
     )
     ds = load([tmp_path])
     assert "stage_history" not in ds.frames
-    assert "every property" in ds.unused[0][1]
+    assert "none of them is the deal stage" in ds.unused[0][1]
 
 
 def test_data_dictionary_in_a_folder_is_not_used_but_named_it_exits_2(tmp_path: Path) -> None:
