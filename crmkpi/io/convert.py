@@ -253,7 +253,7 @@ def wide_history(
         pl.lit("rejected").alias("action"),
     ).cast(REJECTS_SCHEMA)
     frame = parsed.filter(pl.col("entered_at").is_not_null()).select(
-        "deal_id", "stage", "entered_at"
+        "deal_id", "stage", "entered_at", LINE
     )
     summary = InputSummary(
         path=deals.path, table="stage_history", rows_read=long.height, rows_loaded=frame.height,

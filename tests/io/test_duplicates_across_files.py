@@ -140,3 +140,22 @@ def test_every_id_once_and_every_row_accounted(
     amounts = dict(zip(deals["id"].to_list(), deals["amount"].to_list(), strict=True))
     for i in set(second):
         assert amounts[str(i)] == i + (i in changed)
+
+
+def test_a_deals_export_twice_does_not_double_its_wide_stage_history(tmp_path: Path) -> None:
+    # HubSpot's deal export carries a "Date entered" column per stage: the copy adds neither
+    # deals nor stage changes (2 deals and 3 changes, not 4 and 6)
+    export = (
+        "Record ID,Deal Name,Deal Stage,Pipeline,Amount,Create Date,Close Date,"
+        'Date entered "Appointment Scheduled (Sales Pipeline)",'
+        'Date entered "Closed Won (Sales Pipeline)"\n'
+        "101,Acme,closedwon,Sales Pipeline,5000,2024-01-02 10:00,2024-02-01 09:00,"
+        "2024-01-02 10:00,2024-02-01 09:00\n"
+        "102,Beta,appointmentscheduled,Sales Pipeline,1200,2024-01-05 11:00,,2024-01-05 11:00,\n"
+    )
+    write(tmp_path / "hubspot-deals.csv", export)
+    write(tmp_path / "hubspot-deals-copy.csv", export)
+    ds = load([tmp_path])
+    accounted(ds)
+    assert ds.frames["deals"].height == 2
+    assert ds.frames["stage_history"].height == 3
