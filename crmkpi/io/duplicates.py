@@ -58,28 +58,81 @@ def settle(
     table: str, parts: list[Part], rule: str = "newer"
 ) -> tuple[list[Part], pl.DataFrame, Conflict | None]:
     """Drop the rows of `parts` that repeat an earlier file's: (parts, rejects, conflict)."""
-    empty = pl.DataFrame(schema=REJECTS_SCHEMA)
     lined = [p for p in parts if LINE in p.frame.columns and p.frame.height]
     if len(lined) < 2:
-        return parts, empty, None
+        return parts, pl.DataFrame(schema=REJECTS_SCHEMA), None
     compared = _common_columns(table, lined)
     key = _KEYED.get(table)
+    key = key if key in compared else None
+    copies = _copies(lined, compared)
+    dropped = [_copy_rows(lined, i, j, key) for i, j in copies.items()]
+    rest = [i for i in range(len(lined)) if i not in copies]
+    found, conflict = _repeated_rows(table, lined, rest, compared, key, rule)
+    dropped += [found] if found.height else []
+    if not dropped:
+        return parts, pl.DataFrame(schema=REJECTS_SCHEMA), conflict
+    kept, rejects = _drop(lined, pl.concat(dropped, how="diagonal_relaxed"), key)
+    others = [p for p in parts if not any(p is q for q in lined)]
+    return others + kept, rejects, conflict
+
+
+def _copies(parts: list[Part], compared: list[str]) -> dict[int, int]:
+    """Files that repeat an earlier file row for row, in the same order (a CSV and its XLSX):
+    later part -> earlier part. Found by comparing whole columns, no row hashed."""
+    copies: dict[int, int] = {}
+    for i in range(1, len(parts)):
+        mine = parts[i].frame.select(compared)
+        for j in range(i):
+            if j in copies or parts[j].frame.height != mine.height:
+                continue
+            if mine.equals(parts[j].frame.select(compared)):
+                copies[i] = j
+                break
+    return copies
+
+
+def _copy_rows(parts: list[Part], i: int, j: int, key: str | None) -> pl.DataFrame:
+    """Every row of part i as the duplicate of the row of part j at the same position."""
+    rows = parts[i].frame.select(LINE, *([key] if key else []))
+    return rows.with_columns(
+        pl.lit(i).alias(_PART),
+        pl.format("duplicate of {}:{}", pl.lit(parts[j].summary.path), parts[j].frame[LINE]).alias(
+            "reason"
+        ),
+    )
+
+
+def _repeated_rows(
+    table: str, parts: list[Part], rest: list[int], compared: list[str], key: str | None, rule: str
+) -> tuple[pl.DataFrame, Conflict | None]:
+    """Rows of the `rest` parts repeating another's, compared value by value: only those whose
+    id another file has, or (without ids) the rows of files as long as another."""
+    none = pl.DataFrame(schema={_PART: pl.Int32, LINE: pl.Int64, "reason": pl.String})
+    if len(rest) < 2:
+        return none, None
+    if key is None and len({parts[i].frame.height for i in rest}) == len(rest):
+        return none, None
     combined = pl.concat(
-        [
-            p.frame.select(pl.col(LINE), *compared).with_columns(pl.lit(i).alias(_PART))
-            for i, p in enumerate(lined)
-        ],
+        [parts[i].frame.select(pl.col(LINE), *compared).with_columns(pl.lit(i).alias(_PART))
+         for i in rest],
         how="vertical_relaxed",
-    ).with_columns(_row_hash(compared))
-    if key is not None and key in compared:
-        dropped, conflict = _by_id(table, key, combined, lined, rule)
-    else:
-        dropped, conflict = _whole_files(combined, lined), None
-    if dropped.height == 0:
-        return parts, empty, conflict
+    )  # fmt: skip
+    if key is None:
+        return _whole_files(_with_row_hash(combined, compared), parts, rest), None
+    suspects = _shared_ids(combined, key)
+    if suspects.height == 0:
+        return none, None
+    combined = _with_row_hash(combined.join(suspects, on=key, how="semi"), compared)
+    return _by_id(table, key, combined, parts, rule)
+
+
+def _drop(
+    parts: list[Part], dropped: pl.DataFrame, key: str | None
+) -> tuple[list[Part], pl.DataFrame]:
+    """Remove the dropped rows from their parts, move them to the account, list them."""
     rejects = []
     kept: list[Part] = []
-    for i, part in enumerate(lined):
+    for i, part in enumerate(parts):
         mine = dropped.filter(pl.col(_PART) == i)
         if mine.height == 0:
             kept.append(part)
@@ -101,8 +154,18 @@ def settle(
             ).cast(REJECTS_SCHEMA)
         )
         kept.append(Part(frame, summary))
-    others = [p for p in parts if not any(p is q for q in lined)]
-    return others + kept, pl.concat(rejects), conflict
+    return kept, pl.concat(rejects)
+
+
+def _shared_ids(combined: pl.DataFrame, key: str) -> pl.DataFrame:
+    """The ids more than one file holds (usually few: a group-by over the ids alone)."""
+    return (
+        combined.filter(pl.col(key).is_not_null())
+        .group_by(key)
+        .agg(pl.col(_PART).n_unique().alias("__files"))
+        .filter(pl.col("__files") > 1)
+        .select(key)
+    )
 
 
 def _common_columns(table: str, parts: list[Part]) -> list[str]:
@@ -111,16 +174,28 @@ def _common_columns(table: str, parts: list[Part]) -> list[str]:
     return [c for c in TABLES[table].names if c in shared]
 
 
-def _row_hash(columns: list[str]) -> pl.Expr:
-    """One text per row of the compared values (null kept apart from the empty text)."""
-    cells = [pl.col(c).cast(pl.String).fill_null("\x00") for c in columns]
-    return pl.concat_str(cells, separator="\x1f").alias(_HASH)
+def _with_row_hash(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Each row's compared values as one 64-bit hash (labels hashed by their text). Rows are
+    matched on the id and the hash, so two rows taken as equal share their id as well."""
+    cells = [
+        pl.col(c).cast(pl.String) if frame.schema[c] == pl.Categorical else pl.col(c)
+        for c in columns
+    ]
+    return frame.with_columns(pl.struct(cells).hash().alias(_HASH))
 
 
-def _where(parts: list[Part]) -> pl.Expr:
-    """FILE:LINE of a row in the combined frame (from its part index and line)."""
+def _where(parts: list[Part], part: str, line: str) -> pl.Expr:
+    """FILE:LINE from a part index column and a line column."""
     names = pl.Series([p.summary.path for p in parts], dtype=pl.String)
-    return pl.format("{}:{}", pl.lit(names).gather(pl.col(_PART)), pl.col(LINE))
+    return pl.format("{}:{}", pl.lit(names).gather(pl.col(part)), pl.col(line))
+
+
+def _first_rows(rows: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """Per group: the first file holding it and that file's first line of it."""
+    first = pl.col(_PART).min()
+    return rows.group_by(by).agg(
+        first.alias("__p0"), pl.col(LINE).filter(pl.col(_PART) == first).min().alias("__l0")
+    )
 
 
 def _by_id(
@@ -128,18 +203,11 @@ def _by_id(
 ) -> tuple[pl.DataFrame, Conflict | None]:
     """Rows whose id an earlier file holds: the same values -> duplicate; other values ->
     conflict, settled by `rule`."""
-    rows = (
-        combined.filter(pl.col(key).is_not_null())
-        .with_columns(_where(parts).alias("__at"))
-        .sort(_PART, LINE)
-    )
-    originals = rows.group_by(key, _HASH, maintain_order=True).agg(
-        pl.col(_PART).first().alias("__p0"), pl.col("__at").first().alias("__of")
-    )
+    rows = combined.filter(pl.col(key).is_not_null())
     duplicates = (
-        rows.join(originals, on=[key, _HASH])
+        rows.join(_first_rows(rows, [key, _HASH]), on=[key, _HASH])
         .filter(pl.col("__p0") < pl.col(_PART))
-        .with_columns(pl.format("duplicate of {}", pl.col("__of")).alias("reason"))
+        .with_columns(pl.format("duplicate of {}", _where(parts, "__p0", "__l0")).alias("reason"))
     )
     dropped = duplicates.select(_PART, LINE, key, "reason")
     rest = rows.join(duplicates.select(_PART, LINE), on=[_PART, LINE], how="anti")
@@ -163,18 +231,20 @@ def _by_id(
     conflict = Conflict(table, files, differing_ids.height, rule)
     if rule == "keep":
         return dropped, conflict
-    winners = _newest_part(clashing, key, parts)
+    with_winner = clashing.join(_newest_part(clashing, key, parts), on=key)
     first_of_winner = (
-        clashing.join(winners, on=key)
-        .filter(pl.col(_PART) == pl.col("__winner"))
-        .group_by(key, maintain_order=True)
-        .agg(pl.col("__at").first().alias("__by"))
+        with_winner.filter(pl.col(_PART) == pl.col("__winner"))
+        .group_by(key)
+        .agg(pl.col("__winner").first(), pl.col(LINE).min().alias("__by_line"))
     )
     superseded = (
-        clashing.join(winners, on=key)
-        .filter(pl.col(_PART) != pl.col("__winner"))
-        .join(first_of_winner, on=key)
-        .with_columns(pl.format("superseded by {} (newer export)", pl.col("__by")).alias("reason"))
+        with_winner.filter(pl.col(_PART) != pl.col("__winner"))
+        .join(first_of_winner.drop("__winner"), on=key)
+        .with_columns(
+            pl.format(
+                "superseded by {} (newer export)", _where(parts, "__winner", "__by_line")
+            ).alias("reason")
+        )
     )
     return pl.concat([dropped, superseded.select(_PART, LINE, key, "reason")]), conflict
 
@@ -200,21 +270,22 @@ def _newest_part(clashing: pl.DataFrame, key: str, parts: list[Part]) -> pl.Data
     )
 
 
-def _whole_files(combined: pl.DataFrame, parts: list[Part]) -> pl.DataFrame:
-    """Rows of a file that repeats an earlier file row for row (in any order), paired with the
-    earlier file's rows in order of appearance."""
+def _whole_files(combined: pl.DataFrame, parts: list[Part], rest: list[int]) -> pl.DataFrame:
+    """Rows of a file that repeats an earlier file row for row in another order, paired with
+    the earlier file's rows in order of appearance."""
     dropped = []
     ranked = combined.with_columns(pl.int_range(pl.len()).over(_PART, _HASH).alias(_RANK))
-    for i in range(1, len(parts)):
+    for n, i in enumerate(rest[1:], start=1):
         mine = ranked.filter(pl.col(_PART) == i)
-        for j in range(i):
+        for j in rest[:n]:
             theirs = ranked.filter(pl.col(_PART) == j)
             if theirs.height != mine.height:
                 continue
             if not mine[_HASH].sort().equals(theirs[_HASH].sort()):
                 continue
             pairs = mine.join(
-                theirs.select(_HASH, _RANK, _where(parts).alias("__of")), on=[_HASH, _RANK]
+                theirs.select(_HASH, _RANK, _where(parts, _PART, LINE).alias("__of")),
+                on=[_HASH, _RANK],
             )
             dropped.append(
                 pairs.select(

@@ -159,3 +159,25 @@ def test_a_deals_export_twice_does_not_double_its_wide_stage_history(tmp_path: P
     accounted(ds)
     assert ds.frames["deals"].height == 2
     assert ds.frames["stage_history"].height == 3
+
+
+def test_a_copy_in_another_order_is_still_a_copy(tmp_path: Path) -> None:
+    # spend has no ids: the copy is found as the same rows in another order; deals by id
+    write(tmp_path / "spend.csv", "Date,Source,Amount\n2024-01-01,Ads,100\n2024-01-02,Web,40\n")
+    write(tmp_path / "spend_2.csv", "Date,Source,Amount\n2024-01-02,Web,40\n2024-01-01,Ads,100\n")
+    write(tmp_path / "deals.csv", HEADER + "1,Won,100,2024-01-02\n2,Lost,0,2024-01-03\n")
+    write(tmp_path / "deals_2.csv", HEADER + "2,Lost,0,2024-01-03\n1,Won,100,2024-01-02\n")
+    ds = load([tmp_path])
+    accounted(ds)
+    assert ds.frames["spend"]["amount"].sum() == 140  # not 280
+    assert ds.frames["deals"].height == 2
+    reasons = dict(
+        ds.rejects.filter(pl.col("file").str.ends_with("spend_2.csv"))
+        .select("row", "reason")
+        .rows()
+    )
+    # spend_2 line 2 (Web, 40) repeats spend line 3; its line 3 (Ads, 100) spend line 2
+    assert reasons == {
+        2: f"duplicate of {tmp_path / 'spend.csv'}:3",
+        3: f"duplicate of {tmp_path / 'spend.csv'}:2",
+    }
