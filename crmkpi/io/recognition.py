@@ -4,7 +4,8 @@ A history or a child table carries its parent's headers: Salesforce's Opportunit
 Id, a StageName and a CreatedDate like the opportunities; line items and invoices carry amounts
 and dates. Header scores alone read them as deals. These rules look at what the headers cannot
 say: the file's name (a history, a child record, a data dictionary), a foreign deal id beside the
-file's own id, and whether an id repeats. `mapping.map_headers` applies them before it picks.
+file's own id, whether an id repeats, which property a change row is about.
+`crmkpi.io.table_choice` applies them once the headers are scored.
 """
 
 from __future__ import annotations
@@ -161,9 +162,7 @@ def other_record(file_name: str, preset: Preset | None) -> str | None:
     """The non-canonical record kind a file's name announces ("account"), unless the name also
     names a canonical table ("OpportunityContactRole" is about deals). In a history's name the
     history words do not count: "account_history" is about accounts."""
-    stem = re.sub(r"[^a-z]", "", Path(file_name).stem.casefold())
-    if is_history_name(file_name):
-        stem = without_history_words(file_name)
+    stem = without_history_words(file_name) if is_history_name(file_name) else name_stem(file_name)
     if any(file_bonus(t, stem, preset) for t in TABLES):
         return None
     return next((w for w in OTHER_RECORD_WORDS if w in stem), None)
