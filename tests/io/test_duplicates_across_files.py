@@ -181,3 +181,16 @@ def test_a_copy_in_another_order_is_still_a_copy(tmp_path: Path) -> None:
         2: f"duplicate of {tmp_path / 'spend.csv'}:3",
         3: f"duplicate of {tmp_path / 'spend.csv'}:2",
     }
+
+
+def test_the_report_alerts_on_conflicting_rows(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from crmkpi.cli import app
+
+    write(tmp_path / "a.csv", HEADER + "2,Open,50,2024-01-20\n", 1e9)
+    write(tmp_path / "b.csv", HEADER + "2,Won,80,2024-01-20\n", 2e9)
+    result = CliRunner().invoke(app, ["report", str(tmp_path), "--format", "markdown"])
+    assert "1 deals ids have different rows in" in result.output.replace("\n", " ")
+    with pytest.raises(ConfigError, match="unknown key duplicates.mode"):
+        parse_config({"duplicates": {"mode": "newer"}}, tmp_path / "crmkpi.toml")
