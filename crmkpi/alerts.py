@@ -326,6 +326,7 @@ def quality_alerts(
     if settings.no_data_period is not None:
         alerts += empty_period_alerts(ds, grain.with_(period=settings.no_data_period, by=()))
     alerts += fact_alerts(ds)
+    alerts += [Alert(KIND_QUALITY, conflict) for conflict in ds.conflicts]
     return alerts
 
 

@@ -77,6 +77,7 @@ class Config:
     targets_by_owner: dict[str, Any] = field(default_factory=dict)
     alerts: dict[str, Any] = field(default_factory=dict)
     history_path: str | None = None
+    duplicates_rule: str = "newer"  # rows sharing an id across files: newer, keep or refuse
     raw: dict[str, Any] = field(default_factory=dict)
     kpi_targets: Targets = NO_TARGETS
     alert_settings: AlertSettings = field(default_factory=AlertSettings)
@@ -123,7 +124,7 @@ def load_config(path: str | Path | None) -> Config:
 
 _KNOWN_SECTIONS = {
     "title", "sources", "stages", "periods", "currency", "leads", "economics", "quota",
-    "targets", "alerts", "history", "cache",
+    "targets", "alerts", "history", "cache", "duplicates",
 }  # fmt: skip
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -265,11 +266,31 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         targets_by_owner=dict(by_owner),
         alerts=dict(_section(raw, "alerts", path)),
         history_path=history_path,
+        duplicates_rule=_duplicates_rule(_section(raw, "duplicates", path), path),
         raw=raw,
         kpi_targets=parse_targets(targets, by_owner, path),
         alert_settings=parse_alert_settings(_section(raw, "alerts", path), path),
     )
     return config
+
+
+_DUPLICATE_RULES = ("newer", "keep", "refuse")
+
+
+def _duplicates_rule(section: dict[str, Any], path: Path) -> str:
+    """`[duplicates] rule`: how rows sharing an id across files but differing are settled."""
+    unknown = sorted(set(section) - {"rule"})
+    if unknown:
+        raise ConfigError(
+            f"unknown key duplicates.{unknown[0]}", path=str(path), hint="known: rule"
+        )
+    rule = section.get("rule", "newer")
+    if rule not in _DUPLICATE_RULES:
+        raise ConfigError(
+            f"duplicates.rule must be one of {', '.join(_DUPLICATE_RULES)}, got {rule!r}",
+            path=str(path),
+        )
+    return str(rule)
 
 
 _TABLE_NAMES = {"deals", "stage_history", "leads", "activities", "spend", "subscriptions", "nps"}

@@ -90,6 +90,7 @@ class Dataset:
     stages: StageModel = field(default_factory=StageModel)
     config: Config | None = None
     unused: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of folder files
+    conflicts: list[str] = field(default_factory=list)  # ids with different rows across files
 
     def table(self, name: str) -> pl.LazyFrame | None:
         """The canonical table as a LazyFrame, or None when no input held it."""

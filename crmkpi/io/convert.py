@@ -200,6 +200,9 @@ def convert(
         pl.col(c).alias(f"__raw_{c}") for c, p in plans.items() if p.kind == "text"
     )
     out = _row_kind(out, len(grid.headers)) if sparse_rows else _no_row_kind(out)
+    if mapping.row_filter is not None:
+        header, kept = mapping.row_filter
+        out = _other_properties(out, extras.get(header, header), header, kept)
     out = _repair(out, plans)
     # rejects name "book.xlsx [Sheet]" for a sheet of a workbook with several
     out, rejects, counts = account(
@@ -225,7 +228,8 @@ def convert(
         cells_flagged={c: k for c, k in flag_counts(rejects, plans).items() if k},
         modified_at=modified_at,
     )  # fmt: skip
-    keep = canonical + list(extras.values())
+    # each row's line stays beside it until rows repeated across files are settled (load)
+    keep = canonical + list(extras.values()) + [LINE]
     converted = Converted(table, out.select(keep), rejects, summary, mapping, plans, counts)
     if mapping.wide_history and ("id" in out.columns or "name" in out.columns):
         converted.history = wide_history(out, mapping, label or path, summary)
@@ -260,7 +264,7 @@ def wide_history(
         pl.lit("rejected").alias("action"),
     ).cast(REJECTS_SCHEMA)
     frame = parsed.filter(pl.col("entered_at").is_not_null()).select(
-        "deal_id", "stage", "entered_at"
+        "deal_id", "stage", "entered_at", LINE
     )
     summary = InputSummary(
         path=deals.path, table="stage_history", rows_read=long.height, rows_loaded=frame.height,
@@ -303,6 +307,22 @@ def _line_numbers(frame: pl.DataFrame, grid: Grid) -> pl.Expr:
         return rows + grid.first_line
     height = breaks + 1
     return pl.lit(grid.first_line, dtype=pl.Int64) + height.cum_sum() - height
+
+
+def _other_properties(
+    out: pl.DataFrame, column: str, header: str, kept: tuple[str, ...]
+) -> pl.DataFrame:
+    """Rows of a property history that change another property than the deal stage: rejected,
+    naming the property, so the account still holds."""
+    other = pl.col(REASON).is_null() & ~pl.col(column).is_in(list(kept)).fill_null(False)
+    return out.with_columns(
+        pl.when(other)
+        .then(pl.format("property '{}' is not the deal stage", pl.col(column).fill_null("")))
+        .otherwise(pl.col(REASON))
+        .alias(REASON),
+        pl.when(other).then(pl.lit(header)).otherwise(pl.col(REJECT_COLUMN)).alias(REJECT_COLUMN),
+        pl.when(other).then(pl.col(column)).otherwise(pl.col(REJECT_VALUE)).alias(REJECT_VALUE),
+    )
 
 
 def _repair(out: pl.DataFrame, plans: dict[str, ColumnPlan]) -> pl.DataFrame:

@@ -9,7 +9,7 @@ can pin and edit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from crmkpi.config import Config, SourceConfig
@@ -19,6 +19,7 @@ from crmkpi.io.grid import read_grids
 from crmkpi.io.load import read_file, source_for
 from crmkpi.io.mapping import detect_preset
 from crmkpi.io.stages import build_stage_model
+from crmkpi.io.table_choice import AmbiguousTableError
 from crmkpi.io.vocabulary import presets
 
 
@@ -58,6 +59,7 @@ class Inspection:
     table_scores: dict[str, float] = field(default_factory=dict)
     sheets: tuple[str, ...] = ()
     problem: str | None = None  # why the file does not load as it is (then table is "?")
+    ambiguity: str | None = None  # two tables fit equally: shown as the first, to be pinned
 
     @property
     def ambiguous_dates(self) -> tuple[str, ...]:
@@ -76,8 +78,16 @@ def inspect_file(
     if p.is_dir():
         raise InputError("inspect takes one file, not a folder", path=str(p))
     source = source_for(p, config)
+    ambiguity = None
     try:
-        converted = read_file(p, source, config, sheet)
+        try:
+            converted = read_file(p, source, config, sheet)
+        except AmbiguousTableError as exc:
+            # shown as the better fit, so the emitted config pins a table and runs as written
+            ambiguity = exc.message
+            pinned = SourceConfig(name=p.stem) if source is None else source
+            source = replace(pinned, table=exc.tables[0])
+            converted = read_file(p, source, config, sheet)
     except InputError as exc:
         return _unreadable(p, source, sheet, exc)
     grid, conv = converted[0]
@@ -141,6 +151,7 @@ def inspect_file(
         quality=quality_totals(quality_facts(ds)),
         table_scores=dict(conv.mapping.scores),
         sheets=tuple(g.sheet for g, _ in converted if g.sheet),
+        ambiguity=ambiguity,
     )
 
 
@@ -184,6 +195,8 @@ def render_text(insp: Inspection) -> str:
         f"delimiter {_delimiter_name(insp.delimiter)}  header row {insp.header_row}"
     )
     lines.append(f"Table:       {insp.table}  preset {insp.preset or '-'}")
+    if insp.ambiguity:
+        lines.append(f"Ambiguous:   {insp.ambiguity}; shown as {insp.table}, which a config pins")
     if insp.problem:
         lines.append(f"Rows:        {insp.rows_read} below the header, not loaded")
         lines += ["", "Columns:"]
@@ -238,8 +251,11 @@ def emit_config(insp: Inspection, name: str | None = None) -> str:
     """A crmkpi.toml [sources] section pinning what was detected, ready to edit."""
     if insp.problem:
         return _config_template(insp, name or Path(insp.path).stem)
+    from crmkpi.schema import TABLES
+
     source = name or insp.table
-    lines = [f"[sources.{source}]", f"path = {_toml_string(Path(insp.path).name)}"]
+    lines = [f"# {insp.ambiguity}: check the table"] if insp.ambiguity else []
+    lines += [f"[sources.{source}]", f"path = {_toml_string(Path(insp.path).name)}"]
     lines.append(f"table = {_toml_string(insp.table)}")
     if insp.preset:
         lines.append(f"preset = {_toml_string(insp.preset)}")
@@ -249,6 +265,9 @@ def emit_config(insp: Inspection, name: str | None = None) -> str:
     for c in insp.columns:
         if c.canonical and not c.canonical.startswith("_"):
             lines.append(f"{c.canonical} = {_toml_string(c.header)}")
+    matched = {c.canonical for c in insp.columns}
+    for canonical in (c for c in TABLES[insp.table].names if c not in matched):
+        lines.append(f'# {canonical} = ""  (not found: name the header that holds it)')
     lines += ["", f"[sources.{source}.parse]"]
     if insp.encoding:
         lines.append(f"encoding = {_toml_string(insp.encoding)}")
@@ -278,7 +297,7 @@ def _config_template(insp: Inspection, name: str) -> str:
         f"[sources.{key}]",
         f"path = {_toml_string(Path(insp.path).name)}",
     ]
-    lines.append(f'table = ""  # one of: {", ".join(TABLES)}')
+    lines.append(f'# table = ""  (one of: {", ".join(TABLES)})')
     if insp.sheet:
         lines.append(f"sheet = {_toml_string(insp.sheet)}")
     lines += ["", f"[sources.{key}.columns]", "# canonical = header; the headers of this file:"]

@@ -21,12 +21,14 @@ import polars as pl
 from crmkpi.cache import ParseCache, cached_read
 from crmkpi.config import Config, SourceConfig
 from crmkpi.dataset import REJECTS_SCHEMA, Dataset, InputSummary, StageModel
-from crmkpi.errors import InputError, UnknownTableError
+from crmkpi.errors import InputError
 from crmkpi.io.accounting import strict_check
 from crmkpi.io.convert import Converted, convert
+from crmkpi.io.duplicates import LINE, Part, settle
 from crmkpi.io.grid import Grid, read_grids
 from crmkpi.io.links import apply_links
 from crmkpi.io.mapping import map_headers
+from crmkpi.io.recognition import ColumnValues
 from crmkpi.io.source_fill import check_headers, fill
 from crmkpi.io.stages import StageMeaning, build_stage_model
 from crmkpi.io.vocabulary import presets
@@ -144,7 +146,7 @@ def read_file(
             if source is not None:  # what the config says the file leaves unsaid
                 check_headers(grid, source, where)
                 grid, sheet_source = fill(grid, source)
-            mapping = map_headers(grid.headers, path.name, sheet_source)
+            mapping = map_headers(grid.headers, path.name, sheet_source, _values_of(grid))
         except InputError as exc:
             exc.path = where
             errors.append(exc)
@@ -164,6 +166,16 @@ def read_file(
     if not out and errors:
         raise errors[0]
     return out
+
+
+def _values_of(grid: Grid) -> ColumnValues:
+    """The grid's non-empty cells by header, for the evidence headers cannot give."""
+
+    def read(header: str) -> pl.Series:
+        values = grid.frame.to_series(grid.headers.index(header)).drop_nulls().str.strip_chars()
+        return values.filter(values != "")
+
+    return ColumnValues(read)
 
 
 def read_canonical_parquet(path: Path) -> tuple[str, pl.DataFrame]:
@@ -225,13 +237,13 @@ def load(
     found = _collect_files(paths, config)
     files = [(f, source) for f, source, _ in found]
     scanned = {f for f, _, from_folder in found if from_folder}
-    unused: list[UnknownTableError] = []
+    unused: list[InputError] = []
     if not files:
         raise InputError(
             "no input files",
             hint="give files or folders, or list [sources] in crmkpi.toml",
         )
-    by_table: dict[str, list[pl.DataFrame]] = {}
+    by_table: dict[str, list[Part]] = {}
     inputs = []
     rejects = [pl.DataFrame(schema=REJECTS_SCHEMA)]
     first_preset: str | None = None
@@ -244,11 +256,11 @@ def load(
             if name == "rejects":
                 rejects.append(frame.select(list(REJECTS_SCHEMA)).cast(REJECTS_SCHEMA))
                 continue
-            by_table.setdefault(name, []).append(frame)
             mtime = path.stat().st_mtime
             summary = InputSummary(
                 str(path), name, frame.height, frame.height, 0, format="parquet", modified_at=mtime
             )
+            by_table.setdefault(name, []).append(Part(frame, summary))
             inputs.append(summary)
             converted_folders.add(path.parent)
             continue
@@ -259,17 +271,18 @@ def load(
                 if cache is not None
                 else read_file(path, source, config)
             )
-        except UnknownTableError as exc:
+        except InputError as exc:
             if path not in scanned or source is not None:
                 raise
-            unused.append(exc)  # a folder's accounts, users, products...: listed, not fatal
+            # a folder's accounts, users, a data dictionary, an unreadable file: listed, not fatal
+            unused.append(exc)
             continue
         for _grid, conv in parsed:
             parts = [conv] + ([conv.history] if conv.history is not None else [])
             for part in parts:
                 if strict:
                     strict_check(part)
-                by_table.setdefault(part.table, []).append(part.frame)
+                by_table.setdefault(part.table, []).append(Part(part.frame, part.summary))
                 inputs.append(part.summary)
                 rejects.append(part.rejects)
             if conv.table == "deals" and conv.mapping.preset and first_preset is None:
@@ -279,10 +292,16 @@ def load(
     if progress is not None:
         progress(len(files), [f for f, _ in files])
     if unused and not by_table:
-        raise unused[0]  # nothing in the folder was usable: say why the first file was not
+        raise _nothing_usable(unused)
     frames = {}
+    conflicts = []
+    rule = config.duplicates_rule if config else "newer"
     for table, parts in by_table.items():
-        frame = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
+        parts, repeated, conflict = settle(table, parts, rule)
+        rejects.append(repeated)
+        conflicts += [conflict] if conflict else []
+        shown = [p.frame.drop(LINE, strict=False) for p in parts]
+        frame = pl.concat(shown, how="diagonal_relaxed") if len(shown) > 1 else shown[0]
         canonical = conform(table, frame.lazy().select(
             [c for c in TABLES[table].names if c in frame.columns])).collect()  # fmt: skip
         extras = frame.select([c for c in frame.columns if c not in TABLES[table].names])
@@ -308,7 +327,21 @@ def load(
         stages=stage_model,
         config=config,
         unused=[(str(exc.path), exc.message) for exc in unused],
+        conflicts=[c.describe() for c in conflicts],
     )
+
+
+def _nothing_usable(unused: list[InputError]) -> InputError:
+    """Why a folder gave no table: the file that came closest to one (a file a name or its
+    headers ruled out says less than one lacking a column), and how many others were not used."""
+    ruled_out = ("holds ", "not a table", "a history of", "ambiguous", "refers to")
+    closest = next((e for e in unused if not e.message.startswith(ruled_out)), unused[0])
+    others = len(unused) - 1
+    if others:
+        closest.hint = (closest.hint + "; " if closest.hint else "") + (
+            f"{others} other file{'s' if others > 1 else ''} of the folder not used either"
+        )
+    return closest
 
 
 def write_rejects(ds: Dataset, path: str | Path, cache_dir: Path | None = None) -> None:

@@ -4,41 +4,26 @@ Matching runs in tiers, first match wins: the config's `columns` mapping, then t
 configured) preset's header names, then every language's aliases, then the same with a
 parenthetical or an "Object - " prefix removed. The table kind is the candidate whose required
 columns are all present with the best score (a header only one table knows counts double; a
-file name such as "leads_2024.csv" and a preset's table signature add to the score).
+file name such as "leads_2024.csv" and a preset's table signature add to the score), once the
+evidence beyond headers has ruled out what the file cannot be (crmkpi.io.table_choice).
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from crmkpi.config import SourceConfig
-from crmkpi.errors import InputError, UnknownTableError
+from crmkpi.errors import InputError
+from crmkpi.io.recognition import ColumnValues, file_bonus, refuse_by_name
+from crmkpi.io.table_choice import (
+    named_table,
+    no_table_error,
+    stage_property_rows,
+    weigh_evidence,
+)
 from crmkpi.io.vocabulary import Preset, languages, normalise_header, presets
 from crmkpi.schema import TABLES
-
-# Words in a file name that hint at its table, in any language the aliases cover.
-FILE_WORDS: dict[str, tuple[str, ...]] = {
-    "deals": ("deal", "opportunit", "potential", "pipeline", "сделк", "معامل", "فرصت", "ευκαιρ",
-              "oportunidad", "negocio", "oportunitat", "chance", "affaire", "opportunit", "fırsat"),
-    "stage_history": ("history", "histor", "flow", "stage", "stage change", "stagechange", "истори",
-                      "تاریخچه", "ιστορικ", "historial", "verlauf", "storico", "geçmiş"),
-    "leads": ("lead", "mql", "prospect", "inquir", "лид", "سرنخ", "υποψήφ", "cliente potencial"),
-    "activities": ("activit", "call", "task", "event", "meeting", "engagement", "звонк", "дела",
-                   "δραστηρ", "actividad", "aktivit", "attivit"),
-    "spend": ("spend", "cost", "campaign", "ads", "budget", "расход", "هزینه", "δαπάν", "gasto"),
-    "subscriptions": ("subscription", "mrr", "billing", "churn", "подписк", "اشتراک", "συνδρομ"),
-    "nps": ("nps", "survey", "feedback", "опрос", "نظرسنجی", "έρευνα", "encuesta"),
-}  # fmt: skip
-
-# Records a full CRM export holds beside the canonical tables. A file named after one of them
-# (and after no canonical table) is not guessed into a table by a chance header match: Salesforce's
-# Product2 or a Zoho Invoices file has an Id and a CreatedDate too, but holds no leads.
-OTHER_RECORD_WORDS = ("account", "contact", "user", "role", "product", "pricebook", "recordtype",
-                      "case", "invoice", "quote", "order", "company", "companies", "owner",
-                      "territor", "vendor", "solution", "price", "team")  # fmt: skip
 
 HELPER_PREFIX = "_"
 
@@ -58,6 +43,8 @@ class Mapping:
     unmapped: tuple[str, ...]
     wide_history: tuple[tuple[str, str], ...] = ()  # (header, stage label)
     scores: dict[str, float] = field(default_factory=dict)
+    # (header, its values kept): a property history read for its deal-stage rows only
+    row_filter: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def columns(self) -> dict[str, str]:
@@ -69,15 +56,26 @@ class Mapping:
         return {m.canonical: m.header for m in self.matches if not m.canonical.startswith("_")}
 
 
-def _loose_forms(norm: str) -> list[str]:
+# "Deal - Title": object prefixes a header may carry, and the tables whose columns they may
+# prefix ("Deal - ID" is a deal's id, never a lead's). None: any table.
+_OBJECT_PREFIXES: dict[str, frozenset[str] | None] = {
+    **dict.fromkeys(("deal", "opportunity", "сделка"),
+                    frozenset({"deals", "stage_history", "activities"})),
+    **dict.fromkeys(("lead", "лид", "потенциальный"), frozenset({"leads", "activities"})),
+    "activity": frozenset({"activities"}),
+    "subscription": frozenset({"subscriptions"}),  # Chargebee's "subscription.mrr"
+    **dict.fromkeys(("person", "organization", "contact"), None),
+}  # fmt: skip
+
+
+def _loose_forms(norm: str, table: str) -> list[str]:
     forms = []
     no_paren = re.sub(r"\s*[(\[].*?[)\]]\s*", " ", norm).strip()
     if no_paren and no_paren != norm:
         forms.append(no_paren)
     if " " in norm:  # "deal   title" from "Deal - Title": try without the object prefix
         head, _, rest = norm.partition(" ")
-        if head in {"deal", "lead", "opportunity", "activity", "person", "organization", "contact",
-                    "сделка", "лид", "потенциальный"}:  # fmt: skip
+        if head in _OBJECT_PREFIXES and table in (_OBJECT_PREFIXES[head] or {table}):
             forms.append(rest)
     return forms
 
@@ -114,7 +112,7 @@ def _match_table(
 ) -> list[ColumnMatch]:
     spec = TABLES[table]
     norm = [normalise_header(h) for h in headers]
-    loose = [_loose_forms(n) for n in norm]
+    loose = [_loose_forms(n, table) for n in norm]
     used: set[int] = set()
     found: dict[str, ColumnMatch] = {}
 
@@ -156,28 +154,6 @@ def _match_table(
     return [found[c] for c in columns if c in found]
 
 
-def _file_bonus(table: str, file_name: str, preset: Preset | None) -> float:
-    """4 when the file name holds this table's most specific word ("opportunityhistory" beats
-    "opportunit"), else 0."""
-    name = file_name.casefold()
-
-    def longest(t: str) -> int:
-        words = FILE_WORDS.get(t, ()) + (preset.table_hints.get(t, ()) if preset else ())
-        return max((len(w) for w in words if w.casefold() in name), default=0)
-
-    mine = longest(table)
-    return 4.0 if mine and mine >= max(longest(t) for t in TABLES) else 0.0
-
-
-def _other_record(file_name: str, preset: Preset | None) -> str | None:
-    """The non-canonical record kind a file's name announces ("account"), unless the name also
-    names a canonical table ("OpportunityContactRole" is about deals)."""
-    stem = re.sub(r"[^a-z]", "", Path(file_name).stem.casefold())
-    if any(_file_bonus(t, stem, preset) for t in TABLES):
-        return None
-    return next((w for w in OTHER_RECORD_WORDS if w in stem), None)
-
-
 def wide_history_columns(headers: list[str]) -> list[tuple[str, str]]:
     """Headers like `Date entered "Closed Won (Sales Pipeline)"`: (header, stage label)."""
     out = []
@@ -191,8 +167,17 @@ def wide_history_columns(headers: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def map_headers(headers: list[str], file_name: str, source: SourceConfig | None = None) -> Mapping:
-    """Decide the table and the header of each canonical column, or raise InputError."""
+def map_headers(
+    headers: list[str],
+    file_name: str,
+    source: SourceConfig | None = None,
+    values: ColumnValues | None = None,
+) -> Mapping:
+    """Decide the table and the header of each canonical column, or raise InputError.
+
+    `values` reads a column's values where the headers leave a doubt: an id that repeats beside
+    a stage is a history, not deals; a property history keeps its deal-stage rows.
+    """
     preset_name = source.preset if source else None
     if preset_name:
         if preset_name not in presets():
@@ -212,13 +197,9 @@ def map_headers(headers: list[str], file_name: str, source: SourceConfig | None 
             raise InputError(
                 f"unknown table {t!r}", path=file_name, hint=f"known: {', '.join(TABLES)}"
             )
-    other = _other_record(file_name, preset)
-    if other and not (source and source.table):
-        raise UnknownTableError(
-            f"holds {other} records, which no KPI reads",
-            path=file_name,
-            hint="if it is one of the tables, say so in crmkpi.toml [sources.NAME] table = ...",
-        )
+    pinned = bool(source and source.table)
+    if not pinned:
+        refuse_by_name(file_name, preset)
     candidates: dict[str, tuple[float, list[ColumnMatch]]] = {}
     wide = wide_history_columns(headers)
     for table in tables:
@@ -234,7 +215,7 @@ def map_headers(headers: list[str], file_name: str, source: SourceConfig | None 
                 continue
             tabs = owners.get(normalise_header(m.header), set())
             score += 2.0 if m.rule.startswith("preset") or tabs == {table} else 1.0
-        score += _file_bonus(table, file_name, preset)
+        score += file_bonus(table, file_name, preset)
         if preset is not None:
             norm = {normalise_header(h) for h in headers}
             score += 3.0 * len(norm & preset.table_signatures.get(table, frozenset()))
@@ -243,7 +224,11 @@ def map_headers(headers: list[str], file_name: str, source: SourceConfig | None 
         candidates[table] = (score, matches)
     viable = {t: v for t, v in candidates.items() if v[0] >= 0}
     if not viable:
-        raise _no_table_error(headers, file_name, candidates, source)
+        named = None if pinned else named_table(file_name, preset)
+        closest = {named: candidates[named]} if named else candidates
+        raise no_table_error(headers, file_name, closest, source)
+    if not pinned:
+        viable = weigh_evidence(viable, candidates, headers, file_name, values, preset)
     table = max(viable, key=lambda t: viable[t][0])
     matches = viable[table][1]
     used = {m.header for m in matches} | {h for h, _ in wide}
@@ -255,53 +240,5 @@ def map_headers(headers: list[str], file_name: str, source: SourceConfig | None 
         unmapped=unmapped,
         wide_history=tuple(wide) if table == "deals" else (),
         scores={t: v[0] for t, v in candidates.items()},
-    )
-
-
-def _no_table_error(
-    headers: list[str],
-    file_name: str,
-    candidates: dict[str, tuple[float, list[ColumnMatch]]],
-    source: SourceConfig | None,
-) -> InputError:
-    """The closest table, what it misses, and the header nearest to each missing column."""
-    shown = ", ".join(repr(h) for h in headers[:20]) + (" ..." if len(headers) > 20 else "")
-
-    def matched(t: str) -> int:
-        return sum(not m.canonical.startswith(HELPER_PREFIX) for m in candidates[t][1])
-
-    def closeness(t: str) -> tuple[int, int]:
-        present = {m.canonical for m in candidates[t][1]}
-        return matched(t), -len(TABLES[t].missing_required(present))
-
-    best = max(candidates, key=closeness)
-    if matched(best) < 2 and not (source and source.table):
-        needs = "; ".join(
-            f"{t} (needs {', '.join(' or '.join(alts) for alts in spec.required)})"
-            for t, spec in TABLES.items()
-        )
-        return UnknownTableError(
-            f"not a table of a known kind; headers found: {shown}",
-            path=file_name,
-            hint=f"expected one of: {needs}; or map its columns in crmkpi.toml "
-            "[sources.NAME] with table = ... and [sources.NAME.columns]",
-        )
-    missing = TABLES[best].missing_required({m.canonical for m in candidates[best][1]})
-    hints = []
-    aliases = {a: col for lang in languages().values()
-               for col, names in lang.columns.get(best, {}).items() for a in names}  # fmt: skip
-    norm_headers = {normalise_header(h): h for h in headers}
-    for alts in missing:
-        wanted = [a for a, col in aliases.items() if col in alts]
-        near = difflib.get_close_matches(" ".join(alts), list(norm_headers), n=1, cutoff=0.6) or [
-            n for w in wanted for n in difflib.get_close_matches(w, list(norm_headers), 1, 0.75)
-        ]
-        need = " or ".join(alts)
-        hints.append(f"{need} (closest header: {norm_headers[near[0]]!r})" if near else need)
-    expected = ", ".join(TABLES) if not (source and source.table) else source.table
-    return UnknownTableError(
-        f"cannot tell which table this file holds: closest is {best}, which needs "
-        f"{'; '.join(hints)}; headers found: {shown}",
-        path=file_name,
-        hint=f"expected one of: {expected}; map columns in crmkpi.toml [sources.NAME.columns]",
+        row_filter=stage_property_rows(table, matches, headers, file_name, values),
     )

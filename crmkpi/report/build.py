@@ -165,7 +165,7 @@ def build_report(
             computable = [m for m in metrics if m.id in found]
     skipped += [{"kpi": m.id, "reason": reasons[m.id]} for m in metrics if m.id in reasons]
     skipped += [
-        {"file": path, "reason": "files not used (no known table)", "detail": why}
+        {"file": path, "reason": "files not used (crmkpi inspect FILE says why)", "detail": why}
         for path, why in ds.unused
     ]
     for metric in computable:
