@@ -200,8 +200,9 @@ def convert(
     out = _repair(out, plans)
     # rejects name "book.xlsx [Sheet]" for a sheet of a workbook with several
     out, rejects, counts = account(
-        out, plans, canonical, table, label or path, grid.long_lines, len(grid.headers)
-    )
+        out, plans, canonical, table, label or path, grid.long_lines, len(grid.headers),
+        odd_encoding_lines=grid.odd_encoding_lines,
+    )  # fmt: skip
     if table == "deals" and "status" in out.columns:
         out = _close_dates(out)
         if "expected_close_at" in out.columns and "expected_close_at" not in canonical:

@@ -25,6 +25,7 @@ from crmkpi.errors import InputError, UnknownTableError
 from crmkpi.io.accounting import strict_check
 from crmkpi.io.convert import Converted, convert
 from crmkpi.io.grid import Grid, read_grids
+from crmkpi.io.limits import limits_of
 from crmkpi.io.mapping import map_headers
 from crmkpi.io.stages import StageMeaning, build_stage_model
 from crmkpi.io.vocabulary import presets
@@ -38,7 +39,9 @@ NOT_TABLES = {".toml", ".md", ".json", ".yaml", ".yml", ".pdf", ".png", ".jpg", 
 _NON_TABLE_TEXT = ("readme", "license", "licence", "notes", "changelog")
 
 
-def _folder_files(folder: Path) -> list[Path]:
+def _folder_files(folder: Path, unreadable: list[UnknownTableError] | None = None) -> list[Path]:
+    """The table files of a folder; a .txt that cannot be opened to tell is put in `unreadable`
+    (listed as not used with its reason, like any other file that is not a table)."""
     out = []
     for p in sorted(folder.iterdir()):
         if not p.is_file() or p.name.startswith((".", "~$")):
@@ -46,8 +49,17 @@ def _folder_files(folder: Path) -> list[Path]:
         suffix = p.suffix.lower()
         if suffix not in TABLE_SUFFIXES:
             continue
-        if suffix == ".txt" and (p.stem.lower().startswith(_NON_TABLE_TEXT) or not _tabular(p)):
+        if suffix == ".txt" and p.stem.lower().startswith(_NON_TABLE_TEXT):
             continue
+        if suffix == ".txt":
+            try:
+                if not _tabular(p):
+                    continue
+            except OSError as exc:
+                reason = f"cannot read: {exc.strerror or exc}"
+                if unreadable is not None:
+                    unreadable.append(UnknownTableError(reason, path=str(p)))
+                continue
         out.append(p)
     return out
 
@@ -56,7 +68,8 @@ def _tabular(path: Path) -> bool:
     """A .txt that is delimited text (Excel "Unicode text" or a TSV), not prose."""
     from crmkpi.io.sniff import decode, sniff_encoding
 
-    head = path.read_bytes()[:8192]
+    with path.open("rb") as fh:
+        head = fh.read(8192)
     try:
         text = decode(head, sniff_encoding(head))
     except UnicodeDecodeError:
@@ -78,8 +91,25 @@ def collect_files(
     return [(f, source) for f, source, _ in _collect_files(paths, config)]
 
 
+def _identity(path: Path) -> Path:
+    """The resolved path, except for a pipe (/dev/stdin, /dev/fd/63 of `<(...)`) whose link
+    resolves to a name such as pipe:[1234] that cannot be opened: that keeps its own name."""
+    resolved = path.resolve()
+    return resolved if resolved.exists() else path
+
+
+def _source_matches(pattern: str) -> list[Path]:
+    """A literal path when one exists (`deals[2024].csv` is a file name), else a glob."""
+    literal = Path(pattern)
+    if literal.exists() and not literal.is_dir():
+        return [literal]
+    return sorted(Path(m) for m in glob.glob(pattern))
+
+
 def _collect_files(
-    paths: Sequence[str | Path], config: Config | None
+    paths: Sequence[str | Path],
+    config: Config | None,
+    unreadable: list[UnknownTableError] | None = None,
 ) -> list[tuple[Path, SourceConfig | None, bool]]:
     """The files to read, with their config source and whether a folder scan found them."""
     claimed: dict[Path, SourceConfig] = {}
@@ -87,22 +117,22 @@ def _collect_files(
         if not source.path:
             continue
         pattern = str(config.resolve(source.path)) if config else source.path
-        matches = sorted(Path(m) for m in glob.glob(pattern))
+        matches = _source_matches(pattern)
         if not matches:
             raise InputError(
                 f"no file matches sources.{source.name}.path {source.path!r}", path=pattern
             )
         for m in matches:
-            claimed.setdefault(m.resolve(), source)
+            claimed.setdefault(_identity(m), source)
     seen: dict[Path, tuple[SourceConfig | None, bool]] = {}
     for raw in paths:
         p = Path(raw).expanduser()
         if not p.exists():
             raise InputError("no such file or folder", path=str(p))
-        files = _folder_files(p) if p.is_dir() else [p]
+        files = _folder_files(p, unreadable) if p.is_dir() else [p]
         for f in files:
-            source = claimed.get(f.resolve())
-            seen.setdefault(f.resolve(), (source, p.is_dir() and source is None))
+            source = claimed.get(_identity(f))
+            seen.setdefault(_identity(f), (source, p.is_dir() and source is None))
     for f, source in claimed.items():
         seen.setdefault(f, (source, False))
     return [(f, source, scanned) for f, (source, scanned) in seen.items()]
@@ -121,7 +151,7 @@ def read_file(
 ) -> list[tuple[Grid, Converted]]:
     """Read one file (every recognisable sheet of a workbook) into converted tables."""
     hints: dict[str, Any] = dict(source.parse) if source else {}
-    grids = read_grids(path, sheet or (source.sheet if source else None), hints)
+    grids = read_grids(path, sheet or (source.sheet if source else None), hints, limits_of(config))
     stages_config = config.stages if config else None
     out: list[tuple[Grid, Converted]] = []
     errors: list[InputError] = []
@@ -214,10 +244,10 @@ def load(
     With a `cache`, a file unchanged since an earlier run is not parsed again (crmkpi.cache).
     `progress(done, files)` is called before each file and once after the last.
     """
-    found = _collect_files(paths, config)
+    unused: list[UnknownTableError] = []
+    found = _collect_files(paths, config, unused)
     files = [(f, source) for f, source, _ in found]
     scanned = {f for f, _, from_folder in found if from_folder}
-    unused: list[UnknownTableError] = []
     if not files:
         raise InputError(
             "no input files",
