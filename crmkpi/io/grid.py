@@ -38,6 +38,7 @@ from crmkpi.io.sniff import (
 from crmkpi.io.text_lines import decode_by_lines, normalise_line_ends, short
 
 SNIFF_LINES = 60
+MAX_HEADER_CHARS = 256
 SNIFF_BYTES = 256 * 1024
 WORKBOOK_FORMATS = ("xlsx", "xls", "ods")
 
@@ -74,6 +75,8 @@ def _header_names(cells: list[Any]) -> list[str]:
     seen: dict[str, int] = {}
     for i, cell in enumerate(cells):
         name = str(cell).strip().lstrip("\ufeff") if cell is not None else ""
+        if len(name) > MAX_HEADER_CHARS:  # a pasted cell or a file of one line, not a name:
+            name = f"{name[:MAX_HEADER_CHARS]}…"  # header matching would crawl through it
         name = name or f"column_{i + 1}"
         if name in seen:
             seen[name] += 1
