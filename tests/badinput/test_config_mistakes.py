@@ -67,7 +67,6 @@ def _report(tmp_path: Path, config: str | bytes) -> tuple[int, str, str]:
         ('[leads.working_hours]\ndata_timezone = "../../etc/passwd"\n',
          ("leads.working_hours.data_timezone", "unknown time zone")),
         ('[periods]\nweek_start = ["monday"]\n', ("periods.week_start", "must be a string")),
-        ("[cache]\nenabled = 1\n", ("cache.enabled", "true or false")),
         ("[limits]\nmax_cells = 0\n", ("limits.max_cells", "at least 1")),
         ("[limits]\nmax_cels = 10\n", ("limits.max_cels", "did you mean 'max_cells'")),
         ("x = " + "[" * 5000 + "]" * 5000 + "\n", ("nested too deeply",)),
