@@ -209,8 +209,11 @@ class _SheetExtent:
         return row_span * col_span
 
 
-def _xml_blocks(book: zipfile.ZipFile, name: str, tail_keep: int = 4096) -> Iterator[bytes]:
-    """The part's text in blocks that end at a '>' (the rest carried into the next block)."""
+def _xml_blocks(
+    book: zipfile.ZipFile, name: str, cut_after: bytes = b">", tail_keep: int = 4096
+) -> Iterator[bytes]:
+    """The part's text in blocks that end after `cut_after` (the rest carried into the next
+    block), so no tag, or no row, is split between two blocks."""
     carry = b""
     with book.open(name) as fh:
         while True:
@@ -220,7 +223,8 @@ def _xml_blocks(book: zipfile.ZipFile, name: str, tail_keep: int = 4096) -> Iter
                     yield carry
                 return
             text = carry + block
-            cut = text.rfind(b">") + 1
+            found = text.rfind(cut_after)
+            cut = found + len(cut_after) if found != -1 else 0
             if cut == 0 and len(text) > tail_keep * 256:
                 cut = len(text)  # no tag for megabytes: pass it on as it is
             yield text[:cut]
@@ -294,6 +298,72 @@ def _widest_row(book: zipfile.ZipFile, name: str) -> int:
     return widest
 
 
+# digits -> "0" and capitals -> "A": one substring search then finds the widest cell reference
+_SHAPES = bytes.maketrans(b"0123456789" + bytes(range(65, 91)), b"0" * 10 + b"A" * 26)
+_SMALL_STRING = 128  # shared strings up to this many bytes are bounded together, not one by one
+_MAX_BIG_STRINGS = 64
+
+
+def _widest(shapes: bytes, head: bytes, unit: bytes, tail: bytes, most: int) -> int:
+    """The largest n (<= most) for which head + unit * n + tail occurs in `shapes`."""
+    for n in range(most, 0, -1):
+        if head + unit * n + tail in shapes:
+            return n
+    return 0
+
+
+def _quick_bound(
+    book: zipfile.ZipFile, name: str, sizes: array[int], max_cells: int
+) -> tuple[int, int] | None:
+    """Upper bounds on a sheet's cells and shared-string bytes from substring counts (several
+    times faster than parsing every reference), or None when the sheet is written in a way the
+    counts cannot bound (namespace prefixes, cells or rows without a reference, shared cells not
+    written `t="s"><v>`, many long strings): then it is scanned cell by cell."""
+    big = {i: n for i, n in enumerate(sizes) if n > _SMALL_STRING}
+    if len(big) > _MAX_BIG_STRINGS:
+        return None
+    letters = digits = 0
+    shared = 0
+    for block in _xml_blocks(book, name, b"</row>"):
+        if b":c " in block or b":row" in block or b":c>" in block:
+            return None
+        cells = block.count(b"<c ") + block.count(b"<c>") + block.count(b"<c/>")
+        row_tags = block.count(b"<row ") + block.count(b"<row>")
+        if cells != block.count(b'<c r="') or row_tags != block.count(b'<row r="'):
+            return None
+        shared_cells = block.count(b't="s"')
+        if shared_cells != block.count(b't="s"><v>'):
+            return None
+        shared += shared_cells * min(_SMALL_STRING, max(sizes, default=0))
+        for index, size in big.items():
+            shared += block.count(b't="s"><v>%d</v>' % index) * size
+        shapes = block.translate(_SHAPES)
+        # one search each says whether this block holds a wider reference than seen so far
+        if b'<c r="' + b"A" * (letters + 1) in shapes:
+            letters = max(letters, _widest(shapes, b'<c r="', b"A", b"0", 4))
+        if b"0" * (digits + 1) + b'"' in shapes:
+            digits = max(
+                digits,
+                _widest(shapes, b"A", b"0", b'"', 10),
+                _widest(shapes, b'<row r="', b"0", b'"', 10),
+            )
+    columns = {0: 0, 1: 26, 2: 702, 3: 18_278}.get(letters, 26**letters)
+    rows = 10**digits - 1
+    if rows * columns > max_cells:  # the bound is loose: the largest row number, exactly
+        rows = _largest_row(book, name, digits)
+    return max(rows, 1 if columns else 0) * columns, shared
+
+
+def _largest_row(book: zipfile.ZipFile, name: str, digits: int) -> int:
+    """The largest row number written with `digits` digits, in a cell or a row reference."""
+    refs = re.compile(rb'<c r="[A-Z]{1,3}(\d{%d})"|<row r="(\d{%d})"' % (digits, digits))
+    largest = 0
+    for block in _xml_blocks(book, name, b"</row>"):
+        for cell, row in refs.findall(block):
+            largest = max(largest, int(cell or row))
+    return largest
+
+
 def check_xlsx_extent(data: bytes, path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
     """Every sheet's grid against `max_cells`, the workbook's decoded text against
     `max_workbook_mb`, both before calamine allocates anything."""
@@ -304,6 +374,14 @@ def check_xlsx_extent(data: bytes, path: Path, limits: Limits = DEFAULT_LIMITS) 
         decoded = sum(m.file_size for m in members.values())
         for name in sorted(members):
             if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            bound = _quick_bound(book, name, sizes, limits.max_cells)
+            if (
+                bound is not None
+                and bound[0] <= limits.max_cells
+                and (decoded + bound[1] <= limits.max_workbook_bytes)
+            ):
+                decoded += bound[1]
                 continue
             extent, shared_bytes = _scan_sheet(book, name, sizes)
             cells = extent.cell_count()

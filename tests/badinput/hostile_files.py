@@ -162,3 +162,23 @@ def deals_bytes(folder: Path, body: bytes, name: str = "deals.csv") -> Path:
 def good_csv_bytes(line_end: bytes = b"\n") -> bytes:
     lines = [HEADER.strip(), *GOOD_ROWS]
     return b"".join(line.encode() + line_end for line in lines)
+
+
+def xlsx_far_cell_prefixed(folder: Path) -> Path:
+    """The far cell again, every tag written with a namespace prefix (`<x:c r=...>`), which a
+    search for `<c r="` alone would miss."""
+    sheet = _SHEET_OPEN + _header_row() + _good_rows()
+    sheet += b'<row r="1048576">' + _inline("XFD1048576", "x") + b"</row>" + _SHEET_CLOSE
+    for tag in (b"row", b"c", b"is", b"t", b"sheetData"):
+        sheet = sheet.replace(b"<" + tag + b" ", b"<x:" + tag + b" ")
+        sheet = sheet.replace(b"<" + tag + b">", b"<x:" + tag + b">")
+        sheet = sheet.replace(b"</" + tag + b">", b"</x:" + tag + b">")
+    sheet = sheet.replace(b"<worksheet xmlns=", b'<x:worksheet xmlns:x="' + _MAIN_NS + b'" xmlns=')
+    sheet = sheet.replace(b"</worksheet>", b"</x:worksheet>")
+    return _workbook(folder, sheet)
+
+
+def xlsx_cell_outside_its_row(folder: Path) -> Path:
+    """A cell whose reference (XFD1048576) disagrees with its row tag (r="5")."""
+    far = b'<row r="5">' + _inline("XFD1048576", "x") + b"</row>"
+    return _workbook(folder, _SHEET_OPEN + _header_row() + _good_rows() + far + _SHEET_CLOSE)

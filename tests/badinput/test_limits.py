@@ -47,8 +47,18 @@ def _report(target: Path, cwd: Path, **ceilings: float) -> object:
         # 120 sheets x 15 MiB = 1,800 MiB declared, > 1,024 MB
         (hostile.xlsx_many_big_sheets, ("unpacks to 1,800 MB", "max_workbook_mb")),
         (hostile.html_colspan, ("5,000,000 columns", "[limits] max_columns")),
+        (hostile.xlsx_far_cell_prefixed, ("17,179,869,184 cells",)),
+        (hostile.xlsx_cell_outside_its_row, ("17,179,869,184 cells",)),
     ],
-    ids=["XFD1048576", "SF200000", "shared-string", "120-sheets", "colspan"],
+    ids=[
+        "XFD1048576",
+        "SF200000",
+        "shared-string",
+        "120-sheets",
+        "colspan",
+        "XFD-prefixed",
+        "cell-outside-row",
+    ],  # fmt: skip
 )
 def test_an_expanding_file_is_refused_before_it_is_read(
     tmp_path: Path, build: object, words: tuple[str, ...]
