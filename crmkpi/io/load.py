@@ -25,7 +25,7 @@ from crmkpi.errors import InputError, UnknownTableError
 from crmkpi.io.accounting import strict_check
 from crmkpi.io.convert import Converted, convert
 from crmkpi.io.grid import Grid, read_grids
-from crmkpi.io.limits import limits_of
+from crmkpi.io.limits import limits_of, reader_failures
 from crmkpi.io.mapping import map_headers
 from crmkpi.io.stages import StageMeaning, build_stage_model
 from crmkpi.io.vocabulary import presets
@@ -276,11 +276,12 @@ def load(
             continue
         source = source or source_for(path, config)
         try:
-            parsed = (
-                cached_read(cache, path, source, config, read_file)
-                if cache is not None
-                else read_file(path, source, config)
-            )
+            with reader_failures(path):  # a panic while converting its columns names the file
+                parsed = (
+                    cached_read(cache, path, source, config, read_file)
+                    if cache is not None
+                    else read_file(path, source, config)
+                )
         except UnknownTableError as exc:
             if path not in scanned or source is not None:
                 raise

@@ -163,3 +163,20 @@ def test_a_pipe_on_stdin_is_read_as_a_stream(tmp_path: Path) -> None:
     assert doc["kpis"]["revenue_won"]["value"] == 1000
     assert [i["rows_loaded"] for i in doc["inputs"]] == [3]
     assert [i["path"] for i in doc["inputs"]] == ["/dev/stdin"]
+
+
+def test_a_panic_while_converting_columns_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A polars panic after the file was read (in the column conversion) is one line too."""
+    import crmkpi.io.load as io_load
+
+    def panics(*_: object, **__: object) -> None:
+        raise pl.exceptions.PanicException("called `Option::unwrap()` on a `None` value")
+
+    monkeypatch.setattr(io_load, "convert", panics)
+    path = corpus.deals_csv(tmp_path, corpus.GOOD_ROWS)
+    result = CliRunner().invoke(app, ["report", str(path), "--format", "json"])
+    assert result.exit_code == 2, repr(result.exception)
+    (line,) = result.stderr.strip().splitlines()
+    assert str(path) in line and "reader failed" in line
