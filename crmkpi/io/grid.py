@@ -23,6 +23,7 @@ from crmkpi.io.html_table import read_html_rows
 from crmkpi.io.limits import (
     DEFAULT_LIMITS,
     Limits,
+    check_table_span,
     check_workbook_size,
     check_xlsx_extent,
     read_input_bytes,
@@ -115,7 +116,9 @@ def _from_frame(raw: pl.DataFrame, header_index: int | None = None, **meta: Any)
     return Grid(_header_names(header), body, header_row=idx + 1, **meta)
 
 
-def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
+def read_text(
+    data: bytes, hints: dict[str, Any], path: Path, limits: Limits = DEFAULT_LIMITS
+) -> Grid:
     hinted = hints.get("encoding")
     encoding = hinted or sniff_encoding(data)
     odd_lines: dict[int, str] = {}
@@ -160,6 +163,11 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
         # csv rows may span lines; count physical lines up to the header row
         idx = find_header_row([list(r) for r in sample_rows])
         skip = offset + _physical_line(body, delimiter, idx)
+    if skip < len(lines) and lines[skip].count(delimiter) >= limits.max_columns:
+        # the header's width is the frame's: the reader would build it before any check
+        whole = utf8.split(b"\n", skip + 1)[skip]  # the sample may have cut the line short
+        width = whole.count(delimiter.encode("utf-8")) + 1
+        check_table_span(path, skip + 1, width, 0, limits)  # raises: names the line and limit
     options: dict[str, Any] = {
         "has_header": False, "skip_lines": skip, "separator": delimiter, "infer_schema": False,
         "quote_char": '"', "raise_if_empty": False,
@@ -388,4 +396,4 @@ def read_grids(
             hint="export as CSV, XLSX, XLS or ODS",
         )
     with reader_failures(path):
-        return [read_text(data, hints, path)]
+        return [read_text(data, hints, path, limits)]

@@ -20,6 +20,7 @@ import pytest
 from bounded import run_bounded
 from typer.testing import CliRunner
 
+import crmkpi.api as api
 from crmkpi.cli import app
 
 
@@ -180,3 +181,22 @@ def test_a_panic_while_converting_columns_names_the_file(
     assert result.exit_code == 2, repr(result.exception)
     (line,) = result.stderr.strip().splitlines()
     assert str(path) in line and "reader failed" in line
+
+
+def test_a_csv_header_wider_than_the_column_limit_is_refused(tmp_path: Path) -> None:
+    """2,000,000 commas after the 8 header names (2 MB): 2,000,008 columns > 16,384."""
+    body = corpus.HEADER.strip() + "," * 2_000_000 + "\n" + corpus.GOOD_ROWS[0] + "\n"
+    path = hostile.deals_bytes(tmp_path, body.encode())
+    result = CliRunner().invoke(app, ["report", str(path), "--format", "json"])
+    assert result.exit_code == 2, repr(result.exception)
+    (line,) = result.stderr.strip().splitlines()
+    assert f"{path}: refusing: table row 1 spans 2,000,008 columns (limit 16,384)" in line
+
+
+def test_a_wide_data_line_under_a_narrow_header_is_read_and_flagged(tmp_path: Path) -> None:
+    """The control: the frame has the header's 8 columns; the long line is kept and flagged."""
+    body = corpus.HEADER + corpus.GOOD_ROWS[0] + "," * 2_000_000 + "\n"
+    path = hostile.deals_bytes(tmp_path, body.encode())
+    ds = api.load(path)
+    assert (ds.inputs[0].rows_read, ds.inputs[0].rows_loaded) == (1, 1)
+    assert ds.rejects.filter(pl.col("action") == "flagged")["row"].to_list() == [2]
