@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 EDGE_BYTES = 64 * 1024
 FULL_HASH_MAX_BYTES = 64 * 1024 * 1024
-FORMAT_VERSION = 1  # bump when the entry layout changes
+FORMAT_VERSION = 1  # bump when the entry layout changes (entries without a seal are replaced)
 _META = "meta.json"
 _SETTINGS = {"enabled", "dir", "full_hash_max_mb"}
 
@@ -70,6 +71,32 @@ def file_fingerprint(path: Path, full_hash_max_bytes: int = FULL_HASH_MAX_BYTES)
             fh.seek(max(stat.st_size - EDGE_BYTES, 0))
             digest.update(fh.read(EDGE_BYTES))
     return f"{stat.st_size}:{stat.st_mtime_ns}:{mode}:{digest.hexdigest()}"
+
+
+def _bytes_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def _seal(meta: dict[str, Any]) -> str:
+    """A checksum of the entry's account and part list (everything in meta.json but itself)."""
+    body = {k: v for k, v in meta.items() if k != "seal"}
+    return _bytes_digest(json.dumps(body, sort_keys=True, default=str).encode("utf-8"))
+
+
+def _sealed(meta: dict[str, Any]) -> bool:
+    """The seal matches (an edited or cut part list is seen), and every frame has a checksum."""
+    return meta.get("seal") == _seal(meta) and set(meta["frames"]) == set(meta["checksums"])
+
+
+def _complete(hit: CachedParse) -> bool:
+    """Every frame the account's parts name is there, and no other: an entry that lost a part
+    would make an input, or some of its rows, vanish without a word."""
+    parts = hit.meta.get("parts")
+    if not isinstance(parts, list) or not parts:
+        return False  # a file that was read always gave at least one table
+    needed = {f"{i}-{role}-{kind}" for i, entry in enumerate(parts) for role in entry
+              for kind in ("frame", "rejects")}  # fmt: skip
+    return needed == set(hit.frames)
 
 
 def _digest(text: str) -> str:
@@ -139,11 +166,20 @@ class ParseCache:
             meta = json.loads((entry / _META).read_text(encoding="utf-8"))
             if meta.get("key") != key:
                 return key, None
+            if not _sealed(meta):
+                raise ValueError("entry edited or incomplete")
             import polars as pl
 
-            frames = {name: pl.read_parquet(entry / f"{name}.parquet") for name in meta["frames"]}
-        except (OSError, ValueError, KeyError):
-            return key, None  # absent or damaged entry: parse again, the store replaces it
+            frames = {}
+            for name in meta["frames"]:
+                data = (entry / f"{name}.parquet").read_bytes()
+                if _bytes_digest(data) != meta["checksums"][name]:
+                    raise ValueError(f"{name}.parquet changed since it was written")
+                frames[name] = pl.read_parquet(io.BytesIO(data))
+        except (OSError, ValueError, KeyError, TypeError):
+            # absent, damaged or edited entry: dropped, the file parsed again and stored anew
+            shutil.rmtree(entry, ignore_errors=True)
+            return key, None
         except Exception as exc:  # a truncated Parquet file raises polars' own errors
             if type(exc).__module__.startswith("polars"):
                 return key, None
@@ -171,11 +207,14 @@ class ParseCache:
             entry.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
             try:
+                checksums = {}
                 for name, frame in frames.items():
                     frame.write_parquet(
                         tmp / f"{name}.parquet", compression="lz4", statistics=False
                     )
-                meta = {"key": key, "frames": list(frames), "data": data}
+                    checksums[name] = _bytes_digest((tmp / f"{name}.parquet").read_bytes())
+                meta = {"key": key, "frames": list(frames), "data": data, "checksums": checksums}
+                meta["seal"] = _seal(meta)
                 (tmp / _META).write_text(json.dumps(meta, default=str), encoding="utf-8")
                 old = entry.with_name(f".{entry.name}.old.{os.getpid()}")
                 if entry.exists():
@@ -271,7 +310,7 @@ def cached_read(
     """
     options = source_options(source, config)
     key, hit = cache.lookup(path, options)
-    if hit is not None:
+    if hit is not None and _complete(hit):
         return [(None, conv) for conv in _restore(hit, str(path))]
     parsed = read(path, source, config)
     frames, data = _pack([conv for _, conv in parsed])

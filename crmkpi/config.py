@@ -114,17 +114,30 @@ def load_config(path: str | Path | None) -> Config:
         return Config()
     p = Path(path)
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8-sig"))
+        raw = tomllib.loads(_config_text(p.read_bytes()))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=str(p)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte {exc.start + 1:,})", path=str(p), hint="save it as UTF-8"
+        ) from exc
+    except RecursionError as exc:
+        raise ConfigError("not valid TOML: nested too deeply", path=str(p)) from exc
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=str(p)) from exc
     return parse_config(raw, p)
 
 
+def _config_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), or UTF-16 with its BOM (Notepad's "Unicode")."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig")
+
+
 _KNOWN_SECTIONS = {
     "title", "sources", "stages", "periods", "currency", "leads", "economics", "quota",
-    "targets", "alerts", "history", "cache", "duplicates",
+    "targets", "alerts", "history", "cache", "duplicates", "limits",
 }  # fmt: skip
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -165,6 +178,9 @@ def _number(value: Any, key: str, path: Path) -> float:
 
 def parse_config(raw: dict[str, Any], path: Path) -> Config:
     """Validate the TOML document and build a Config; errors name the key and accepted forms."""
+    from crmkpi.config_schema import validate
+
+    validate(raw, path)
     unknown = sorted(set(raw) - _KNOWN_SECTIONS)
     if unknown:
         raise ConfigError(

@@ -41,8 +41,18 @@ class CrmkpiError(Exception):
             if self.column:
                 place += f" column {self.column!r}"
             place += ": "
-        tail = f" ({self.hint})" if self.hint else ""
-        return f"{place}{self.message}{tail}"
+        tail = f" ({_cut(self.hint)})" if self.hint else ""
+        return _cut(f"{place}{_cut(self.message)}{tail}", 3 * MAX_PART_CHARS)
+
+
+MAX_PART_CHARS = 400
+
+
+def _cut(text: str, limit: int = MAX_PART_CHARS) -> str:
+    """One line of sane length: a 50 MB header or cell quoted back is cut, line breaks go."""
+    if "\n" in text or "\r" in text:
+        text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return text if len(text) <= limit else f"{text[: limit - 25]}… ({len(text):,} characters)"
 
 
 class InputError(CrmkpiError):

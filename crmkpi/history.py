@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 APPLICATION_ID = 0x63726B70  # "crkp": marks the file as ours
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_SECONDS = 30.0
+_READ_ONLY_HINT = "make it writable, point [history] path elsewhere, or run without --save"
 TEAM = ""  # the owner key of team-level values
 
 _SCHEMA = """
@@ -94,8 +95,8 @@ class HistoryStore:
             except OSError as exc:
                 raise HistoryError(
                     f"cannot create the history store's folder: {exc.strerror}",
-                    path=str(self.path),
-                ) from exc
+                    path=str(self.path), hint=_READ_ONLY_HINT,
+                ) from exc  # fmt: skip
         try:
             self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         except sqlite3.Error as exc:
@@ -124,6 +125,14 @@ class HistoryStore:
 
     def _fail(self, exc: sqlite3.Error) -> HistoryError:
         text = str(exc)
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN) or "readonly" in text:
+            # a read-only file or folder is not damage: nothing should be moved away
+            return HistoryError(
+                f"the history store cannot be written ({text}); this run was not recorded",
+                path=str(self.path),
+                hint=_READ_ONLY_HINT,
+            )
         if "locked" in text or "busy" in text:
             return HistoryError(
                 f"the history store stayed locked for {BUSY_TIMEOUT_SECONDS:g} s",

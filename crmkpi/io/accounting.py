@@ -74,6 +74,7 @@ def account(
     long_lines: dict[int, int] | None = None,
     width: int = 0,
     shifted_lines: frozenset[int] = frozenset(),
+    odd_encoding_lines: dict[int, str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, tuple[int, int]]]:
     """Split rows into loaded and rejected and list flagged cells: (loaded, rejects, counts)."""
     unread = [pl.col(f"__raw_{c}").is_not_null() & pl.col(c).is_null() for c, p in plans.items()
@@ -148,6 +149,25 @@ def account(
                     pl.col("n"),
                     pl.lit(width),
                 ).alias("reason"),
+                pl.lit("flagged").alias("action"),
+            )
+        )
+    if odd_encoding_lines:
+        # read in the encoding the line fits (crmkpi.io.text_lines), kept, and said so
+        lines = pl.DataFrame(
+            {"row": list(odd_encoding_lines), "codec": list(odd_encoding_lines.values())},
+            schema={"row": pl.Int64, "codec": pl.String},
+        )
+        hit = out.select(pl.col(LINE).cast(pl.Int64).alias("row")).join(lines, on="row")
+        rejects.append(
+            hit.select(
+                pl.lit(path).alias("file"),
+                pl.col("row"),
+                pl.lit(None, dtype=pl.String).alias("column"),
+                pl.lit(None, dtype=pl.String).alias("value"),
+                pl.format("line is not in the file's encoding: read as {}", "codec").alias(
+                    "reason"
+                ),
                 pl.lit("flagged").alias("action"),
             )
         )

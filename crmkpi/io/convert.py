@@ -206,15 +206,9 @@ def convert(
     out = _repair(out, plans)
     # rejects name "book.xlsx [Sheet]" for a sheet of a workbook with several
     out, rejects, counts = account(
-        out,
-        plans,
-        canonical,
-        table,
-        label or path,
-        grid.long_lines,
-        len(grid.headers),
-        grid.shifted_lines,
-    )
+        out, plans, canonical, table, label or path, grid.long_lines, len(grid.headers),
+        grid.shifted_lines, odd_encoding_lines=grid.odd_encoding_lines,
+    )  # fmt: skip
     out, rejects = latest_versions(table, out, rejects, label or path)
     if table == "deals" and "status" in out.columns:
         out = _close_dates(out)

@@ -20,6 +20,15 @@ from crmkpi.errors import InputError
 from crmkpi.io.archive import check_workbook_archive
 from crmkpi.io.columns import EDGE_SPACES
 from crmkpi.io.html_table import read_html_rows
+from crmkpi.io.limits import (
+    DEFAULT_LIMITS,
+    Limits,
+    check_table_span,
+    check_workbook_size,
+    check_xlsx_extent,
+    read_input_bytes,
+    reader_failures,
+)
 from crmkpi.io.sniff import (
     decode,
     find_header_row,
@@ -27,8 +36,10 @@ from crmkpi.io.sniff import (
     sniff_encoding,
     sniff_format,
 )
+from crmkpi.io.text_lines import decode_by_lines, normalise_line_ends, short
 
 SNIFF_LINES = 60
+MAX_HEADER_CHARS = 256
 SNIFF_BYTES = 256 * 1024
 WORKBOOK_FORMATS = ("xlsx", "xls", "ods")
 
@@ -53,6 +64,8 @@ class Grid:
     multiline_cells: bool | None = None
     # the edge spaces (columns.EDGE_SPACES) the file holds at all (None: not known)
     edge_spaces: str | None = None
+    # line number -> the encoding a line was read in when it differs from the file's
+    odd_encoding_lines: dict[int, str] = field(default_factory=dict)
 
     @property
     def first_line(self) -> int:
@@ -65,6 +78,8 @@ def _header_names(cells: list[Any]) -> list[str]:
     seen: dict[str, int] = {}
     for i, cell in enumerate(cells):
         name = str(cell).strip().lstrip("\ufeff") if cell is not None else ""
+        if len(name) > MAX_HEADER_CHARS:  # a pasted cell or a file of one line, not a name:
+            name = f"{name[:MAX_HEADER_CHARS]}…"  # header matching would crawl through it
         name = name or f"column_{i + 1}"
         if name in seen:
             seen[name] += 1
@@ -103,18 +118,26 @@ def _from_frame(raw: pl.DataFrame, header_index: int | None = None, **meta: Any)
     return Grid(_header_names(header), body, header_row=idx + 1, **meta)
 
 
-def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
-    encoding = hints.get("encoding") or sniff_encoding(data)
+def read_text(
+    data: bytes, hints: dict[str, Any], path: Path, limits: Limits = DEFAULT_LIMITS
+) -> Grid:
+    hinted = hints.get("encoding")
+    encoding = hinted or sniff_encoding(data)
+    odd_lines: dict[int, str] = {}
     if encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig"):
-        utf8 = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-        head = utf8[:SNIFF_BYTES].decode("utf-8", errors="ignore")
+        utf8 = normalise_line_ends(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
+    elif not hinted and not encoding.startswith("utf-16"):
+        # a legacy code page was guessed because some bytes are not UTF-8: decided per line
+        decoded = decode_by_lines(normalise_line_ends(data), encoding)
+        utf8, encoding, odd_lines = decoded.utf8, decoded.encoding, decoded.odd_lines
     else:  # decoded once, handed to the CSV reader as UTF-8
         try:
             text = decode(data, encoding)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise InputError(f"cannot decode as {encoding}: {exc}", path=str(path)) from exc
-        utf8 = text.encode("utf-8")
-        head = text[:SNIFF_BYTES]
+            raise InputError(f"cannot decode as {encoding}: {short(str(exc))}",
+                             path=str(path)) from exc  # fmt: skip
+        utf8 = normalise_line_ends(text.encode("utf-8"))
+    head = utf8[:SNIFF_BYTES].decode("utf-8", errors="ignore")
     lines = head.splitlines()[:SNIFF_LINES]
     import csv
 
@@ -128,6 +151,12 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
         excel_sep.group(1) if excel_sep else sniff_delimiter(lines)
     )
     delimiter = "\t" if delimiter in ("\\t", "tab") else delimiter
+    if len(delimiter.encode("utf-8")) != 1:
+        raise InputError(
+            f"the delimiter {short(delimiter, 20)!r} is not a one-byte character",
+            path=str(path), row=1 if excel_sep else None,
+            hint="use , ; | or a tab (Excel's sep= line or [sources.*.parse] delimiter)",
+        )  # fmt: skip
     if "header_row" in hints:
         skip = int(hints["header_row"]) - 1
     else:
@@ -136,6 +165,11 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
         # csv rows may span lines; count physical lines up to the header row
         idx = find_header_row([list(r) for r in sample_rows])
         skip = offset + _physical_line(body, delimiter, idx)
+    if skip < len(lines) and lines[skip].count(delimiter) >= limits.max_columns:
+        # the header's width is the frame's: the reader would build it before any check
+        whole = utf8.split(b"\n", skip + 1)[skip]  # the sample may have cut the line short
+        width = whole.count(delimiter.encode("utf-8")) + 1
+        check_table_span(path, skip + 1, width, 0, limits)  # raises: names the line and limit
     options: dict[str, Any] = {
         "has_header": False, "skip_lines": skip, "separator": delimiter, "infer_schema": False,
         "quote_char": '"', "raise_if_empty": False,
@@ -150,13 +184,18 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
         if ragged:
             raw = _read_csv(utf8, truncate_ragged_lines=True, **options)
     except pl.exceptions.ComputeError as exc:
-        raise InputError(f"cannot read as delimited text: {exc}", path=str(path)) from exc
+        raise InputError(
+            f"cannot read as delimited text: {short(str(exc))}",
+            path=str(path),
+            row=_unclosed_quote_line(utf8),
+        ) from exc
     if raw.height == 0:
         return Grid([], raw, "csv", skip + 1, encoding, delimiter)
     header = list(raw.row(0))
     body = raw.slice(1)
     body.columns = [f"c{j}" for j in range(body.width)]
     grid = Grid(_header_names(header), body, "csv", skip + 1, encoding, delimiter)
+    grid.odd_encoding_lines = odd_lines
     # Every row on its own line (lines counted after the skipped ones = header + rows): no cell
     # holds a line break, and a line without quotes is judged alone exactly as the reader did.
     quoted = b'"' in utf8  # without quotes no cell can hold a line break
@@ -175,6 +214,13 @@ def read_text(data: bytes, hints: dict[str, Any], path: Path) -> Grid:
             utf8, skip, delimiter, len(header), quoted_only=True
         )
     return grid
+
+
+def _unclosed_quote_line(data: bytes) -> int | None:
+    """The line of the quote left open when the quotes of the file do not pair up."""
+    if data.count(b'"') % 2 == 0:
+        return None
+    return data.count(b"\n", 0, data.rfind(b'"')) + 1
 
 
 def _read_csv(data: bytes, **options: Any) -> pl.DataFrame:
@@ -267,13 +313,21 @@ def xlsx_first_row(data: bytes, sheet: str) -> int:
 
 
 def read_workbook(
-    data: bytes, fmt: str, sheet: str | None, path: Path, header_row: int | None = None
+    data: bytes,
+    fmt: str,
+    sheet: str | None,
+    path: Path,
+    header_row: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[Grid]:
     """One grid per sheet; `header_row` (the sheet row, 1-based) pins the header."""
     import fastexcel
 
     if fmt in ("xlsx", "ods"):
+        check_workbook_size(data, path, limits)
         check_workbook_archive(data, path, fmt)
+    if fmt == "xlsx":
+        check_xlsx_extent(data, path, limits)
     try:
         book = fastexcel.read_excel(data)
     except Exception as exc:  # fastexcel raises its own error types per failure
@@ -305,13 +359,15 @@ def read_workbook(
 
 
 def read_grids(
-    path: Path, sheet: str | None = None, hints: dict[str, Any] | None = None
+    path: Path,
+    sheet: str | None = None,
+    hints: dict[str, Any] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[Grid]:
     """Read any supported file into grids (one per sheet for workbooks)."""
     hints = hints or {}
+    data, before = read_input_bytes(path, limits)
     try:
-        before = path.stat()
-        data = path.read_bytes()
         after = path.stat()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
@@ -328,7 +384,8 @@ def read_grids(
     if fmt == "zip" and path.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
         check_workbook_archive(data, path, path.suffix[1:].lower())  # names what is damaged
     if fmt in WORKBOOK_FORMATS:
-        return read_workbook(data, fmt, sheet, path, hints.get("header_row"))
+        with reader_failures(path):
+            return read_workbook(data, fmt, sheet, path, hints.get("header_row"), limits)
     if sheet is not None:
         raise InputError(
             f"no sheet {sheet!r}: this file is {fmt}, not a workbook", path=str(path),
@@ -336,7 +393,7 @@ def read_grids(
         )  # fmt: skip
     if fmt == "html":
         encoding = hints.get("encoding") or sniff_encoding(data)
-        rows = read_html_rows(decode(data, encoding))
+        rows = read_html_rows(decode(data, encoding), path, limits)
         return [_from_rows(rows, format="html", encoding=encoding)]
     if fmt in ("zip", "binary", "spreadsheetml"):
         raise InputError(
@@ -344,4 +401,5 @@ def read_grids(
             path=str(path),
             hint="export as CSV, XLSX, XLS or ODS",
         )
-    return [read_text(data, hints, path)]
+    with reader_failures(path):
+        return [read_text(data, hints, path, limits)]

@@ -21,11 +21,12 @@ import polars as pl
 from crmkpi.cache import ParseCache, cached_read
 from crmkpi.config import Config, SourceConfig
 from crmkpi.dataset import REJECTS_SCHEMA, Dataset, InputSummary, StageModel
-from crmkpi.errors import InputError
+from crmkpi.errors import InputError, UnknownTableError
 from crmkpi.io.accounting import strict_check
 from crmkpi.io.convert import Converted, convert
 from crmkpi.io.duplicates import LINE, Part, settle
 from crmkpi.io.grid import Grid, read_grids
+from crmkpi.io.limits import limits_of, reader_failures
 from crmkpi.io.links import apply_links
 from crmkpi.io.mapping import map_headers
 from crmkpi.io.recognition import ColumnValues
@@ -42,7 +43,9 @@ NOT_TABLES = {".toml", ".md", ".json", ".yaml", ".yml", ".pdf", ".png", ".jpg", 
 _NON_TABLE_TEXT = ("readme", "license", "licence", "notes", "changelog")
 
 
-def _folder_files(folder: Path) -> list[Path]:
+def _folder_files(folder: Path, unreadable: list[InputError] | None = None) -> list[Path]:
+    """The table files of a folder; a .txt that cannot be opened to tell is put in `unreadable`
+    (listed as not used with its reason, like any other file that is not a table)."""
     out = []
     for p in sorted(folder.iterdir()):
         if not p.is_file() or p.name.startswith((".", "~$")):
@@ -50,8 +53,17 @@ def _folder_files(folder: Path) -> list[Path]:
         suffix = p.suffix.lower()
         if suffix not in TABLE_SUFFIXES:
             continue
-        if suffix == ".txt" and (p.stem.lower().startswith(_NON_TABLE_TEXT) or not _tabular(p)):
+        if suffix == ".txt" and p.stem.lower().startswith(_NON_TABLE_TEXT):
             continue
+        if suffix == ".txt":
+            try:
+                if not _tabular(p):
+                    continue
+            except OSError as exc:
+                reason = f"cannot read: {exc.strerror or exc}"
+                if unreadable is not None:
+                    unreadable.append(UnknownTableError(reason, path=str(p)))
+                continue
         out.append(p)
     return out
 
@@ -60,7 +72,8 @@ def _tabular(path: Path) -> bool:
     """A .txt that is delimited text (Excel "Unicode text" or a TSV), not prose."""
     from crmkpi.io.sniff import decode, sniff_encoding
 
-    head = path.read_bytes()[:8192]
+    with path.open("rb") as fh:
+        head = fh.read(8192)
     try:
         text = decode(head, sniff_encoding(head))
     except UnicodeDecodeError:
@@ -82,8 +95,25 @@ def collect_files(
     return [(f, source) for f, source, _ in _collect_files(paths, config)]
 
 
+def _identity(path: Path) -> Path:
+    """The resolved path, except for a pipe (/dev/stdin, /dev/fd/63 of `<(...)`) whose link
+    resolves to a name such as pipe:[1234] that cannot be opened: that keeps its own name."""
+    resolved = path.resolve()
+    return resolved if resolved.exists() else path
+
+
+def _source_matches(pattern: str) -> list[Path]:
+    """A literal path when one exists (`deals[2024].csv` is a file name), else a glob."""
+    literal = Path(pattern)
+    if literal.exists() and not literal.is_dir():
+        return [literal]
+    return sorted(Path(m) for m in glob.glob(pattern))
+
+
 def _collect_files(
-    paths: Sequence[str | Path], config: Config | None
+    paths: Sequence[str | Path],
+    config: Config | None,
+    unreadable: list[InputError] | None = None,
 ) -> list[tuple[Path, SourceConfig | None, bool]]:
     """The files to read, with their config source and whether a folder scan found them."""
     claimed: dict[Path, SourceConfig] = {}
@@ -91,22 +121,22 @@ def _collect_files(
         if not source.path:
             continue
         pattern = str(config.resolve(source.path)) if config else source.path
-        matches = sorted(Path(m) for m in glob.glob(pattern))
+        matches = _source_matches(pattern)
         if not matches:
             raise InputError(
                 f"no file matches sources.{source.name}.path {source.path!r}", path=pattern
             )
         for m in matches:
-            claimed.setdefault(m.resolve(), source)
+            claimed.setdefault(_identity(m), source)
     seen: dict[Path, tuple[SourceConfig | None, bool]] = {}
     for raw in paths:
         p = Path(raw).expanduser()
         if not p.exists():
             raise InputError("no such file or folder", path=str(p))
-        files = _folder_files(p) if p.is_dir() else [p]
+        files = _folder_files(p, unreadable) if p.is_dir() else [p]
         for f in files:
-            source = claimed.get(f.resolve())
-            seen.setdefault(f.resolve(), (source, p.is_dir() and source is None))
+            source = claimed.get(_identity(f))
+            seen.setdefault(_identity(f), (source, p.is_dir() and source is None))
     for f, source in claimed.items():
         seen.setdefault(f, (source, False))
     return [(f, source, scanned) for f, (source, scanned) in seen.items()]
@@ -127,7 +157,7 @@ def read_file(
     hints: dict[str, Any] = dict(source.parse) if source else {}
     if config is not None:  # "FY2025" starts in the configured fiscal month
         hints.setdefault("fiscal_year_start_month", config.fiscal_year_start_month)
-    grids = read_grids(path, sheet or (source.sheet if source else None), hints)
+    grids = read_grids(path, sheet or (source.sheet if source else None), hints, limits_of(config))
     stages_config = config.stages if config else None
     out: list[tuple[Grid, Converted]] = []
     errors: list[InputError] = []
@@ -234,10 +264,10 @@ def load(
     With a `cache`, a file unchanged since an earlier run is not parsed again (crmkpi.cache).
     `progress(done, files)` is called before each file and once after the last.
     """
-    found = _collect_files(paths, config)
+    unused: list[InputError] = []
+    found = _collect_files(paths, config, unused)
     files = [(f, source) for f, source, _ in found]
     scanned = {f for f, _, from_folder in found if from_folder}
-    unused: list[InputError] = []
     if not files:
         raise InputError(
             "no input files",
@@ -266,11 +296,12 @@ def load(
             continue
         source = source or source_for(path, config)
         try:
-            parsed = (
-                cached_read(cache, path, source, config, read_file)
-                if cache is not None
-                else read_file(path, source, config)
-            )
+            with reader_failures(path):  # a panic while converting its columns names the file
+                parsed = (
+                    cached_read(cache, path, source, config, read_file)
+                    if cache is not None
+                    else read_file(path, source, config)
+                )
         except InputError as exc:
             if path not in scanned or source is not None:
                 raise

@@ -337,7 +337,7 @@ def test_a_read_only_history_store_is_not_called_damaged(
     code, _, err = invoke("report", "--save", "--quiet")
     monkeypatch.undo()
     assert code == 2
-    line = one_error_line(err, "cannot write the history store", str(history))
+    line = one_error_line(err, "the history store cannot be written", str(history))
     assert "damaged" not in line and "move the file away" not in line
     assert history.read_bytes() == before
 
