@@ -49,11 +49,11 @@ def main() -> None:
     import polars as pl
 
     import crmkpi.api as api
-    from crmkpi.alerts import check_report, owner_values, report_grain
     from crmkpi.config import load_config
-    from crmkpi.diff import compare
-    from crmkpi.history import HistoryStore
-    from crmkpi.report.build import ReportOptions, build_report
+    from crmkpi.diff.compare import compare
+    from crmkpi.history.store import HistoryStore
+    from crmkpi.reporting.alerts import check_report, owner_values, report_grain
+    from crmkpi.reporting.build import ReportOptions, build_report
 
     folder = HERE / "data" / str(args.deals)
     if not (folder / "crmkpi.toml").is_file():

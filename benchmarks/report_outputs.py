@@ -34,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     import crmkpi
-    from crmkpi.report.output import renderer
+    from crmkpi.reporting.output import renderer
 
     with tempfile.TemporaryDirectory() as folder:
         subprocess.run(

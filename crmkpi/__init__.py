@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from crmkpi.dataset import Dataset
     from crmkpi.errors import ConfigError, CrmkpiError, InputError, UsageError
     from crmkpi.explanation import explain
-    from crmkpi.kpi_rows import explain_rows
+    from crmkpi.metrics.kpi_rows import explain_rows
 
 _PUBLIC = {
     "load": "crmkpi.api",
@@ -32,7 +32,7 @@ _PUBLIC = {
     "tables": "crmkpi.api",
     "convert": "crmkpi.api",
     "explain": "crmkpi.explanation",
-    "explain_rows": "crmkpi.kpi_rows",
+    "explain_rows": "crmkpi.metrics.kpi_rows",
     "Dataset": "crmkpi.dataset",
     "CrmkpiError": "crmkpi.errors",
     "InputError": "crmkpi.errors",
@@ -65,10 +65,6 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'crmkpi' has no attribute {name!r}")
     import importlib
 
-    if name == "report":
-        # The crmkpi.report package is callable (it calls crmkpi.api.report): importing it
-        # binds `crmkpi.report` to the package anyway, so the package is the public name.
-        return importlib.import_module("crmkpi.report")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

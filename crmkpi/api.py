@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     import polars as pl
 
     from crmkpi.dataset import Dataset
-    from crmkpi.filters import Filter
     from crmkpi.metrics.base import Grain
-    from crmkpi.report.model import Report
+    from crmkpi.metrics.filters import Filter
+    from crmkpi.reporting.model import Report
 
 PathLike = str | Path
 When = date | datetime | str | None
@@ -56,7 +56,7 @@ def load(
         config = load_config(find_config(config))
     if isinstance(paths, str | Path):
         paths = [paths]
-    from crmkpi.cache import open_cache
+    from crmkpi.io.cache import open_cache
 
     parse_cache = open_cache(config, cache, cache_dir)
     ds = load_files(
@@ -80,9 +80,9 @@ def metric(
 
     `by` names breakdown columns ("owner" or ["owner", "source"]); `period` is day, week, month,
     quarter or year (a `period` column holding each period's first day); `since` is inclusive and
-    `until` exclusive; `where` is a filter expression (see crmkpi.filters) applied to each KPI's
-    own table, and to the other tables that have every column it names. Without a base currency
-    a money KPI gets a `currency` key, one row per currency.
+    `until` exclusive; `where` is a filter expression (see crmkpi.metrics.filters) applied to each
+    KPI's own table, and to the other tables that have every column it names. Without a base
+    currency a money KPI gets a `currency` key, one row per currency.
     """
     import polars as pl
 
@@ -141,7 +141,7 @@ def report(
 
     The result renders to any format: `rep.to_excel("r.xlsx")`, `rep.render("markdown")`.
     """
-    from crmkpi.report.build import ReportOptions, build_report
+    from crmkpi.reporting.build import ReportOptions, build_report
 
     options = ReportOptions(
         since=to_datetime(since, "since"),
@@ -163,7 +163,7 @@ def query(ds: Dataset, sql: str) -> pl.DataFrame:
     """
     import polars as pl
 
-    from crmkpi.sql_guard import check_query
+    from crmkpi.metrics.sql_guard import check_query
 
     check_query(sql)
     context = pl.SQLContext(frames=sql_frames(ds), eager=False)
@@ -222,7 +222,7 @@ def convert(ds: Dataset, folder: PathLike, *, csv: bool = False) -> list[Path]:
     Reading the folder back with `load` is the fastest input. With `csv`, CSV copies too.
     Returns the paths written.
     """
-    from crmkpi.parquet_folder import write_dataset
+    from crmkpi.io.parquet_folder import write_dataset
 
     return write_dataset(ds, Path(folder), csv=csv)
 
@@ -262,7 +262,7 @@ def filtered(ds: Dataset, where: str | Filter | None, own_tables: Sequence[str])
     to every other table that has all the columns it names."""
     if where is None or (isinstance(where, str) and not where.strip()):
         return ds
-    from crmkpi.filters import Filter, parse_where
+    from crmkpi.metrics.filters import Filter, parse_where
 
     flt = where if isinstance(where, Filter) else parse_where(where)
     frames = dict(ds.frames)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from crmkpi.errors import ConfigError
-from crmkpi.targets import NO_TARGETS, Targets, kpi_direction, parse_targets
+from crmkpi.reporting.targets import NO_TARGETS, Targets, kpi_direction, parse_targets
 
 CONFIG_NAME = "crmkpi.toml"
 DEFAULT_HISTORY_PATH = ".crmkpi/history.sqlite"

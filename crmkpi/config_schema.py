@@ -240,7 +240,7 @@ SCHEMA = Section(
         "quota": Section(
             {period: number(0) for period in _PERIODS}, unknown="a period", example="month = 120000"
         ),
-        "targets": Section(each=anything()),  # KPI ids and target forms: crmkpi.targets
+        "targets": Section(each=anything()),  # KPI ids and target forms: crmkpi.reporting.targets
         "alerts": Section(
             {
                 "change_threshold": number(0, off=True),

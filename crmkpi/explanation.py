@@ -77,7 +77,7 @@ class Explanation:
     values_by_currency: dict[str, float | None] = field(default_factory=dict)
 
     def to_text(self) -> str:
-        from crmkpi.report.format import format_value
+        from crmkpi.reporting.format import format_value
 
         better = {"higher": "higher is better", "lower": "lower is better"}.get(self.direction)
         lines = [f"{self.id}: {self.label}", f"  Definition: {self.formula}"]
@@ -364,7 +364,7 @@ def _arithmetic(
     groups: tuple[Group, ...],
     value: float | None,
 ) -> str:
-    from crmkpi.report.format import format_value
+    from crmkpi.reporting.format import format_value
 
     def sides(name: str, total: float | None) -> str:
         # Groups in the numerator first, so "won 3 / (won 3 + lost 2)" reads left to right.
@@ -392,7 +392,7 @@ def _combined_parts(metric: Any, ds: Dataset, grain: Any) -> str:
 
     from crmkpi.metrics import evaluate
     from crmkpi.metrics.base import VALUE
-    from crmkpi.report.format import format_value
+    from crmkpi.reporting.format import format_value
 
     try:
         parts = inspect.getclosurevars(metric.compute).nonlocals.get("parts")

@@ -9,7 +9,9 @@ import polars as pl
 import pytest
 
 import crmkpi
-from crmkpi.cache import (
+from crmkpi.config import Config, parse_config
+from crmkpi.errors import ConfigError
+from crmkpi.io.cache import (
     EDGE_BYTES,
     ParseCache,
     cache_settings,
@@ -17,8 +19,6 @@ from crmkpi.cache import (
     file_fingerprint,
     open_cache,
 )
-from crmkpi.config import Config, parse_config
-from crmkpi.errors import ConfigError
 
 OPTIONS = {"table": "deals", "columns": {"id": "Deal ID"}}
 

@@ -209,7 +209,7 @@ def test_no_network_access_in_a_full_report(
     assert revenue["value"] is not None and revenue["value"] > 100  # 100 EUR + 100 USD in EUR
     # Every other renderer, on the same report model.
     import crmkpi.api as api
-    from crmkpi.report.output import FORMATS, renderer
+    from crmkpi.reporting.output import FORMATS, renderer
 
     report = api.report(api.load("deals.csv"))
     for fmt in FORMATS:

@@ -13,7 +13,7 @@ from crmkpi.errors import EXIT_ALERT
 
 if TYPE_CHECKING:
     from crmkpi.dataset import Dataset
-    from crmkpi.report.model import Alert, Report
+    from crmkpi.reporting.model import Alert, Report
 
 
 def alert_line(alert: Alert) -> str:
@@ -22,7 +22,7 @@ def alert_line(alert: Alert) -> str:
 
 
 def print_alerts(alerts: list[Alert]) -> None:
-    from crmkpi.report.safe_text import terminal_line
+    from crmkpi.reporting.safe_text import terminal_line
 
     for alert in alerts:
         typer.echo(terminal_line(alert_line(alert)))
@@ -30,9 +30,9 @@ def print_alerts(alerts: list[Alert]) -> None:
 
 def save_run(report: Report, ds: Dataset, quiet: bool) -> None:
     """The team's KPI values and each owner's, in the history store by the config."""
-    from crmkpi.alerts import owner_values, report_grain
     from crmkpi.config import Config
-    from crmkpi.history import HistoryStore
+    from crmkpi.history.store import HistoryStore
+    from crmkpi.reporting.alerts import owner_values, report_grain
 
     config = ds.config or Config()
     ids = [k for k, v in report.kpis.items() if v.value is not None]

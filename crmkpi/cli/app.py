@@ -43,7 +43,7 @@ def _root(
 
 def fail(message: str, code: int = EXIT_INPUT) -> None:
     """One line on stderr, then exit with `code`."""
-    from crmkpi.report.safe_text import terminal_line
+    from crmkpi.reporting.safe_text import terminal_line
 
     typer.echo(f"crmkpi: error: {terminal_line(message)}", err=True)
     raise typer.Exit(code)

@@ -16,7 +16,7 @@ from crmkpi.errors import UsageError
 
 if TYPE_CHECKING:
     from crmkpi.config import Config
-    from crmkpi.diff import DealDiff
+    from crmkpi.diff.compare import DealDiff
 
 DIFF_FORMATS = {"terminal": (), "json": (".json",), "markdown": (".md",), "csv": (".csv",)}
 UNITS = {
@@ -60,7 +60,7 @@ SUMMARY_LABELS = {
 
 
 def _cell(column: str, value: Any) -> str:
-    from crmkpi.report.format import format_value
+    from crmkpi.reporting.format import format_value
 
     return format_value(value, UNITS.get(column, ""))
 
@@ -77,8 +77,8 @@ def render_terminal(diff: DealDiff) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from crmkpi.diff import TABLES
-    from crmkpi.report.safe_text import terminal_console
+    from crmkpi.diff.compare import TABLES
+    from crmkpi.reporting.safe_text import terminal_console
 
     console = terminal_console()
     summary = Table(title=f"{diff.snapshots[0]} -> {diff.snapshots[-1]}", title_justify="left")
@@ -106,8 +106,8 @@ def render_terminal(diff: DealDiff) -> None:
 
 
 def render_markdown(diff: DealDiff) -> str:
-    from crmkpi.diff import TABLES
-    from crmkpi.report.safe_text import markdown_text as escape
+    from crmkpi.diff.compare import TABLES
+    from crmkpi.reporting.safe_text import markdown_text as escape
 
     lines = [f"# Changes: {escape(diff.snapshots[0])} -> {escape(diff.snapshots[-1])}", ""]
     lines += ["| Change | Value |", "|---|---:|"]
@@ -129,7 +129,7 @@ def render_markdown(diff: DealDiff) -> str:
 
 
 def render_json(diff: DealDiff) -> str:
-    from crmkpi.report.json import frame_records
+    from crmkpi.reporting.json import frame_records
 
     document = {
         "snapshots": diff.snapshots,
@@ -142,7 +142,7 @@ def render_json(diff: DealDiff) -> str:
 
 def render_csv(diff: DealDiff) -> str:
     """One row per change: kind, deal id, name, owner, before, after, change."""
-    from crmkpi.report.safe_text import csv_text
+    from crmkpi.reporting.safe_text import csv_text
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -200,9 +200,9 @@ def diff_command(
 ) -> None:
     """Compare exports of the same CRM taken on different days, deal by deal."""
     import crmkpi.api as api
-    from crmkpi.diff import compare
-    from crmkpi.report.output import expand_path, write_atomic
-    from crmkpi.report.output_file import is_stream
+    from crmkpi.diff.compare import compare
+    from crmkpi.reporting.output import expand_path, write_atomic
+    from crmkpi.reporting.output_file import is_stream
 
     if fmt not in DIFF_FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"use {', '.join(DIFF_FORMATS)}")

@@ -41,13 +41,13 @@ def explain_command(
     result = explain(ds, kpi, since=since, until=until, where=where)
     if rows is not None:
         from crmkpi.cli.frame_output import Block, emit, input_paths
-        from crmkpi.kpi_rows import explain_rows
+        from crmkpi.metrics.kpi_rows import explain_rows
 
         listing = explain_rows(ds, kpi, since=since, until=until, where=where)
         emit([Block("rows", listing)], None, rows, protected=input_paths(ds))
     if fmt == "json":
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2, default=str))
     else:
-        from crmkpi.report.safe_text import terminal_text
+        from crmkpi.reporting.safe_text import terminal_text
 
         typer.echo(terminal_text(result.to_text()), nl=False)

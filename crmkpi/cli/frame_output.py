@@ -64,7 +64,7 @@ def emit(
     protected: list[Path] | None = None,
 ) -> None:
     """Print the blocks, or write them to `out` (atomically, never over an input file)."""
-    from crmkpi.report.output_file import is_stream
+    from crmkpi.reporting.output_file import is_stream
 
     chosen = choose_format(fmt, None if is_stream(out) else out)
     if chosen == "terminal" and (out is None or str(out) == "-"):
@@ -74,7 +74,7 @@ def emit(
     if out is None or str(out) == "-":
         typer.echo(text, nl=False)
         return
-    from crmkpi.report.output import write_atomic
+    from crmkpi.reporting.output import write_atomic
 
     write_atomic(out, text, protected)
 
@@ -112,7 +112,7 @@ def safe_cell(value: Any) -> str:
         return str(value)
     if isinstance(value, datetime | date | time | timedelta):
         return _iso(value)
-    from crmkpi.report.safe_text import csv_text
+    from crmkpi.reporting.safe_text import csv_text
 
     return csv_text(str(value))
 
@@ -140,7 +140,7 @@ def to_markdown(frame: pl.DataFrame, units: dict[str, str] | None = None) -> str
 
 
 def _md(text: str) -> str:
-    from crmkpi.report.safe_text import markdown_text
+    from crmkpi.reporting.safe_text import markdown_text
 
     return markdown_text(text)
 
@@ -169,7 +169,7 @@ def _json_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _display(value: Any, unit: str) -> str:
-    from crmkpi.report.format import format_value
+    from crmkpi.reporting.format import format_value
 
     if isinstance(value, float) and math.isnan(value):
         return "-"
@@ -235,14 +235,14 @@ def _fitting_columns(cells: dict[str, list[str]], width: int) -> list[str]:
 
 
 def _print_terminal(blocks: list[Block]) -> None:
-    from crmkpi.report.safe_text import terminal_console
+    from crmkpi.reporting.safe_text import terminal_console
 
     console = terminal_console()
     _print_all(console, _rich_tables(blocks, TERMINAL_ROWS, console.width))
 
 
 def _terminal_text(blocks: list[Block]) -> str:
-    from crmkpi.report.safe_text import terminal_console
+    from crmkpi.reporting.safe_text import terminal_console
 
     console = terminal_console(file=io.StringIO(), width=200, color_system=None)
     _print_all(console, _rich_tables(blocks, None, None))
@@ -261,6 +261,6 @@ def _print_all(console: Any, items: list[Any]) -> None:
 
 def input_paths(ds: Any) -> dict[Path, str]:
     """What output must never replace: the inputs, the config, the history store, the cache."""
-    from crmkpi.report.output import protected_paths
+    from crmkpi.reporting.output import protected_paths
 
     return protected_paths(ds)

@@ -52,7 +52,7 @@ def history_command(
 ) -> None:
     """Show KPI values saved by `crmkpi report --save`."""
     from crmkpi.config import find_config, load_config
-    from crmkpi.history import HistoryStore
+    from crmkpi.history.store import HistoryStore
 
     if fmt not in HISTORY_FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"use {', '.join(HISTORY_FORMATS)}")
@@ -141,7 +141,7 @@ def _write_rows(rows: list[dict], fmt: str) -> None:
         return
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    from crmkpi.report.safe_text import csv_text
+    from crmkpi.reporting.safe_text import csv_text
 
     writer.writerow({c: csv_text(c) for c in rows[0]})
     writer.writerows({c: csv_text(v) for c, v in row.items()} for row in rows)
@@ -152,8 +152,8 @@ def _table(rows: list[dict], title: str, units: dict[str, str]) -> None:
     from rich.table import Table
 
     from crmkpi.metrics import CATALOG
-    from crmkpi.report.format import format_value
-    from crmkpi.report.safe_text import terminal_console
+    from crmkpi.reporting.format import format_value
+    from crmkpi.reporting.safe_text import terminal_console
 
     table = Table(title=title, title_justify="left")
     for column in rows[0]:

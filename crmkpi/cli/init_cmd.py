@@ -148,7 +148,7 @@ def _currencies(ds: Dataset | None) -> list[str]:
 
 def _targets(ds: Dataset | None) -> list[str]:
     from crmkpi.metrics import CATALOG, evaluate
-    from crmkpi.report.format import format_value
+    from crmkpi.reporting.format import format_value
 
     lines = [
         "",
@@ -239,7 +239,7 @@ def init_command(
     from crmkpi.config import CONFIG_NAME, load_config
     from crmkpi.io.inspect import inspect_file
     from crmkpi.io.load import collect_files, load
-    from crmkpi.report.output import write_atomic
+    from crmkpi.reporting.output import write_atomic
 
     if not folder.is_dir():
         raise UsageError(f"not a folder: {folder}")

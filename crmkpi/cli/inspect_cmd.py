@@ -28,7 +28,7 @@ def inspect_command(
 
     cfg = load_config(find_config(config))
     insp = inspect_file(path, cfg, sheet)
-    from crmkpi.report.safe_text import terminal_text
+    from crmkpi.reporting.safe_text import terminal_text
 
     typer.echo(emit(insp) if emit_config else terminal_text(render_text(insp)))
     if insp.problem:  # shown above; the exit status still says the file does not load

@@ -56,7 +56,7 @@ def metrics_command(
         return
     from rich.table import Table
 
-    from crmkpi.report.safe_text import terminal_console
+    from crmkpi.reporting.safe_text import terminal_console
 
     console = terminal_console()
     kpis = Table(title="KPIs", show_lines=False)

@@ -46,7 +46,7 @@ def file_progress(
         TimeRemainingColumn,
     )
 
-    from crmkpi.report.safe_text import terminal_console
+    from crmkpi.reporting.safe_text import terminal_console
 
     bar = Progress(
         TextColumn("{task.description}", markup=False),  # file names are not markup

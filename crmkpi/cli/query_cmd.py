@@ -37,7 +37,7 @@ def query_command(
     """Run SQL over the canonical tables (see `crmkpi tables` for their columns)."""
     import crmkpi.api as api
     from crmkpi.cli.frame_output import Block, emit, input_paths
-    from crmkpi.sql_guard import check_query
+    from crmkpi.metrics.sql_guard import check_query
 
     text = read_sql(sql)
     check_query(text)  # before reading any input: a refused query costs nothing

@@ -17,10 +17,10 @@ from crmkpi.cli.options import (
     until_option,
 )
 from crmkpi.errors import UsageError
-from crmkpi.report.layout import ALERTS_SECTION, SECTION_IDS
+from crmkpi.reporting.layout import ALERTS_SECTION, SECTION_IDS
 
 if TYPE_CHECKING:
-    from crmkpi.report.model import Report
+    from crmkpi.reporting.model import Report
 
 
 @app.command("report")
@@ -87,14 +87,14 @@ def report_command(
 ) -> None:
     """Print the KPI report of the given exports."""
     import crmkpi.api as api
-    from crmkpi.report.output import (
+    from crmkpi.reporting.output import (
         FORMATS,
         expand_path,
         protected_paths,
         render_to_file,
         renderer,
     )
-    from crmkpi.report.output_file import is_stream
+    from crmkpi.reporting.output_file import is_stream
 
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
@@ -156,7 +156,7 @@ def report_command(
 
 
 def _print_terminal(rep: Report, ascii_only: bool, width: int | None) -> None:
-    from crmkpi.report.safe_text import terminal_console
-    from crmkpi.report.terminal import print_report
+    from crmkpi.reporting.safe_text import terminal_console
+    from crmkpi.reporting.terminal import print_report
 
     print_report(rep, terminal_console(width=width), ascii_only=ascii_only)

@@ -70,7 +70,7 @@ def inspect_file(
     path: str | Path, config: Config | None = None, sheet: str | None = None
 ) -> Inspection:
     """Load one file as `load` would and describe every decision made on it."""
-    from crmkpi.quality import quality_facts, quality_totals
+    from crmkpi.io.quality import quality_facts, quality_totals
 
     p = Path(path)
     if not p.exists():

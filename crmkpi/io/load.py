@@ -18,11 +18,11 @@ from typing import Any
 
 import polars as pl
 
-from crmkpi.cache import ParseCache, cached_read
 from crmkpi.config import Config, SourceConfig
 from crmkpi.dataset import REJECTS_SCHEMA, Dataset, InputSummary, StageModel
 from crmkpi.errors import InputError, UnknownTableError
 from crmkpi.io.accounting import strict_check
+from crmkpi.io.cache import ParseCache, cached_read
 from crmkpi.io.convert import Converted, convert
 from crmkpi.io.duplicates import LINE, Part, settle
 from crmkpi.io.grid import Grid, read_grids
@@ -229,7 +229,7 @@ def _restore_converted(
     inputs: list[InputSummary], folders: set[Path], config: Config | None
 ) -> tuple[list[InputSummary], StageModel | None]:
     """Folders written by `crmkpi convert` carry the original account and stage model."""
-    from crmkpi.parquet_folder import read_manifest
+    from crmkpi.io.parquet_folder import read_manifest
 
     stages = None
     for folder in sorted(folders):
@@ -261,7 +261,7 @@ def load(
 ) -> Dataset:
     """Load exports (files or folders, plus config sources) into canonical frames.
 
-    With a `cache`, a file unchanged since an earlier run is not parsed again (crmkpi.cache).
+    With a `cache`, a file unchanged since an earlier run is not parsed again (crmkpi.io.cache).
     `progress(done, files)` is called before each file and once after the last.
     """
     unused: list[InputError] = []
@@ -378,8 +378,8 @@ def _nothing_usable(unused: list[InputError]) -> InputError:
 def write_rejects(ds: Dataset, path: str | Path, cache_dir: Path | None = None) -> None:
     """Write Dataset.rejects as CSV (atomically, never over an input, the config, the history
     or the cache) with formula-like cells neutralised."""
-    from crmkpi.report.output import protected_paths, write_atomic
-    from crmkpi.report.safe_text import csv_frame
+    from crmkpi.reporting.output import protected_paths, write_atomic
+    from crmkpi.reporting.safe_text import csv_frame
 
     protected = protected_paths(ds, cache_dir)
     write_atomic(Path(path), csv_frame(ds.rejects).write_csv(), protected)

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import polars as pl
 
 from crmkpi.dataset import Dataset
-from crmkpi.ids import ascending, plain_integers
+from crmkpi.io.ids import ascending, plain_integers
 from crmkpi.metrics.base import DAY_US, Context
 from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON
 

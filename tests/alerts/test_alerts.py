@@ -8,16 +8,16 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from crmkpi.alerts import (
+from crmkpi.config import AlertSettings, load_config
+from crmkpi.dataset import Dataset, InputSummary
+from crmkpi.metrics.base import Grain
+from crmkpi.reporting.alerts import (
     change_alerts,
     empty_periods,
     quality_alerts,
 )
-from crmkpi.config import AlertSettings, load_config
-from crmkpi.dataset import Dataset, InputSummary
-from crmkpi.metrics.base import Grain
-from crmkpi.report.build import ReportOptions, build_report
-from crmkpi.report.model import KpiValue
+from crmkpi.reporting.build import ReportOptions, build_report
+from crmkpi.reporting.model import KpiValue
 from crmkpi.schema import conform
 
 D = datetime
@@ -232,7 +232,7 @@ def test_empty_period_alert_in_the_report(tmp_path):
 
 
 def test_one_kpi_failing_to_compute_does_not_take_the_others_down():
-    from crmkpi.alerts import evaluate_each
+    from crmkpi.reporting.alerts import evaluate_each
 
     frame = conform("deals", pl.DataFrame(DEALS).lazy()).collect()
     # An amount column that is text cannot be averaged: avg_deal_size fails when collected.

@@ -107,12 +107,12 @@ def test_alerts_as_a_csv_table(folder):
 
 
 def test_an_internal_error_exits_1(folder, monkeypatch):
-    import crmkpi.alerts
+    import crmkpi.reporting.alerts
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(crmkpi.alerts, "check_report", broken)
+    monkeypatch.setattr(crmkpi.reporting.alerts, "check_report", broken)
     result = run(folder, QUIET_ALERTS)
     assert result.exit_code == EXIT_INTERNAL
     assert "internal error: RuntimeError: boom (run with --debug for details)" in result.stderr

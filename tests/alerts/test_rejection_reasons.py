@@ -7,10 +7,10 @@ from pathlib import Path
 import polars as pl
 
 import crmkpi
-from crmkpi.alerts import main_reasons, quality_alerts
 from crmkpi.config import AlertSettings
+from crmkpi.io.quality import quality_facts
 from crmkpi.metrics.base import Grain
-from crmkpi.quality import quality_facts
+from crmkpi.reporting.alerts import main_reasons, quality_alerts
 
 
 def test_reasons_are_counted_and_commonest_first(tmp_path: Path) -> None:

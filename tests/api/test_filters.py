@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkpi.errors import UsageError
-from crmkpi.filters import parse_where, tokenize
+from crmkpi.metrics.filters import parse_where, tokenize
 
 ROWS = [
     {"owner": "Ana", "source": "Referral", "amount": 12000.0, "won": True,

@@ -11,8 +11,8 @@ from crmkpi.dataset import Dataset
 
 
 def test_report_is_callable_even_after_its_package_was_imported(ds: Dataset) -> None:
-    importlib.import_module("crmkpi.report.build")  # binds crmkpi.report to the package
-    from crmkpi.report.model import Report
+    importlib.import_module("crmkpi.reporting.build")  # binds crmkpi.reporting, not crmkpi.report
+    from crmkpi.reporting.model import Report
 
     rep = crmkpi.report(ds)
     assert isinstance(rep, Report)
@@ -22,7 +22,7 @@ def test_report_is_callable_even_after_its_package_was_imported(ds: Dataset) -> 
 
 def test_explain_and_convert_are_functions() -> None:
     importlib.import_module("crmkpi.explanation")
-    importlib.import_module("crmkpi.parquet_folder")
+    importlib.import_module("crmkpi.io.parquet_folder")
 
     assert callable(crmkpi.explain) and crmkpi.explain.__module__ == "crmkpi.explanation"
     assert crmkpi.convert.__module__ == "crmkpi.api"

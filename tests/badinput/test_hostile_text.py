@@ -115,7 +115,7 @@ def test_xlsx_output_takes_control_characters_without_crashing(tmp_path: Path) -
 def test_xlsx_cell_writer_drops_nul_and_defuses_formulas() -> None:
     from openpyxl import Workbook
 
-    from crmkpi.report.excel import put
+    from crmkpi.reporting.excel import put
 
     sheet = Workbook().active
     put(sheet, 1, 1, "a\x00b\x1b")

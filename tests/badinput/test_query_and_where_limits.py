@@ -172,7 +172,7 @@ def test_where_nested_100_deep_is_still_read(tmp_path: Path, deals: Path) -> Non
 )
 def test_where_depth_counts_parentheses_and_nots_together(text: str, depth: int) -> None:
     from crmkpi.errors import UsageError
-    from crmkpi.filters import MAX_NESTING, parse_where
+    from crmkpi.metrics.filters import MAX_NESTING, parse_where
 
     if depth <= MAX_NESTING:
         assert parse_where(text).columns == ("amount",)

@@ -320,7 +320,7 @@ def test_a_read_only_history_store_is_not_called_damaged(
 ) -> None:
     import sqlite3
 
-    import crmkpi.history
+    import crmkpi.history.store
 
     _project(tmp_path)
     code, _, err = invoke("report", "--save", "--quiet")
@@ -333,7 +333,7 @@ def test_a_read_only_history_store_is_not_called_damaged(
         # What a read-only mount gives even root: the file opens, writes fail.
         return connect(f"file:{path}?mode=ro", uri=True, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(crmkpi.history.sqlite3, "connect", read_only)
+    monkeypatch.setattr(crmkpi.history.store.sqlite3, "connect", read_only)
     code, _, err = invoke("report", "--save", "--quiet")
     monkeypatch.undo()
     assert code == 2

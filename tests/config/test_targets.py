@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmkpi.targets import Target, TargetError, parse_target
+from crmkpi.reporting.targets import Target, TargetError, parse_target
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""`crmkpi.diff.compare` on hand-built exports holding each kind of change."""
+"""`crmkpi.diff.compare.compare` on hand-built exports holding each kind of change."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkpi.dataset import Dataset, StageModel
-from crmkpi.diff import compare
+from crmkpi.diff.compare import compare
 from crmkpi.errors import InputError
 from crmkpi.schema import conform
 

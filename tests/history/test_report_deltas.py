@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crmkpi.cli import app
-from crmkpi.history import HistoryStore
+from crmkpi.history.store import HistoryStore
 
 DEALS_CSV = """Deal ID,Deal Name,Owner,Stage,Amount,Created Date,Close Date
 1,Acme,Ana,Closed Won,100,2025-01-05,2025-03-01

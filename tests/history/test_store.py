@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crmkpi.errors import HistoryError
-from crmkpi.history import HistoryStore
+from crmkpi.history.store import HistoryStore
 
 T0 = datetime(2025, 5, 1, 8, 0, tzinfo=UTC)
 JAN = (datetime(2025, 1, 1), datetime(2025, 2, 1))
@@ -137,11 +137,11 @@ def test_two_processes_saving_at_once_lose_nothing(tmp_path):
 
 
 def test_a_store_locked_beyond_the_busy_timeout_is_reported(tmp_path, monkeypatch):
-    import crmkpi.history
+    import crmkpi.history.store
 
     path = tmp_path / "h.sqlite"
     HistoryStore(path, create=True).close()
-    monkeypatch.setattr(crmkpi.history, "BUSY_TIMEOUT_SECONDS", 0.1)
+    monkeypatch.setattr(crmkpi.history.store, "BUSY_TIMEOUT_SECONDS", 0.1)
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # another writer that does not let go
     try:

@@ -14,7 +14,7 @@ from crmkpi.config import parse_config
 from crmkpi.dataset import Dataset, InputSummary, StageModel
 from crmkpi.io.inspect import emit_config, inspect_file, render_text
 from crmkpi.io.load import load
-from crmkpi.quality import quality_facts
+from crmkpi.io.quality import quality_facts
 
 EXPORT = (
     "Deal ID;Deal Name;Owner;Stage;Amount;Created Date;Expected Close Date;Region\n"

@@ -1,6 +1,6 @@
 """Duplicate deal ids and history rows of unknown deals, counted per file, against a plain-Python
 count on random ids: sorted (the check that spares the group-by) or not, with runs of one
-deal's history rows, ids missing, and several files; and the id checks of crmkpi.ids."""
+deal's history rows, ids missing, and several files; and the id checks of crmkpi.io.ids."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkpi.dataset import Dataset, InputSummary
-from crmkpi.ids import ascending, plain_integers
-from crmkpi.quality import quality_facts
+from crmkpi.io.ids import ascending, plain_integers
+from crmkpi.io.quality import quality_facts
 
 IDS = st.one_of(st.none(), st.sampled_from(["1", "2", "9", "10", "11", "a", "b"]))
 

@@ -46,7 +46,7 @@ def test_maven_crm_open_deals_include_those_without_an_engage_date() -> None:
     by_month = crmkpi.metric(ds, "deals_created", period="month")
     assert by_month["deals_created"].sum() == dated == len(pipeline) - 500
     # and the report says which deals were left out of that, and why
-    from crmkpi.quality import quality_facts
+    from crmkpi.io.quality import quality_facts
 
     undated_open = sum(1 for r in pipeline if not r["engage_date"] and not r["close_date"])
     facts = quality_facts(ds).filter(fact="open_no_created_at")

@@ -60,7 +60,7 @@ def test_a_row_shifted_by_an_unquoted_delimiter_is_rejected_not_misread(tmp_path
 
 
 def test_undated_rows_of_a_dated_file_are_kept_and_said_to_be_left_out(tmp_path: Path) -> None:
-    from crmkpi.quality import undated_rows
+    from crmkpi.io.quality import undated_rows
 
     subs_text = "Customer,Start,MRR\nA,2024-01-01,10\nB,,20\nC,2024-02-01,30\n"
     leads_text = "Lead ID,Created,Source\n1,2024-01-05,Ads\n2,,Ads\n3,2024-02-01,Web\n"

@@ -1,0 +1,1 @@
+"""What changed between two or more exports of the same CRM: `crmkpi diff`."""

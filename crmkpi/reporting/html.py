@@ -1,0 +1,213 @@
+"""HTML renderer: one self-contained page (inline CSS and SVG, no scripts, no CDN).
+
+Opens offline, survives being attached to an e-mail, and prints. Every value from the data is
+escaped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crmkpi.reporting.format import (
+    column_label,
+    covered_text,
+    display_path,
+    format_cell,
+    format_change,
+    format_value,
+    kpi_value_lines,
+    skipped_lines,
+)
+from crmkpi.reporting.model import KpiValue, Report, TableResult
+from crmkpi.reporting.safe_text import html_text as escape
+
+EXTENSIONS = (".html", ".htm")
+BINARY = False
+
+MAX_ROWS = 50
+BAR_TABLES = ("funnel", "owners", "sources", "lost_reasons", "churn_reasons")
+CSS = """
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;margin:2em auto;
+max-width:1100px;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;margin-top:1.8em}
+h3{margin-bottom:.3em}
+table{border-collapse:collapse;margin:.5em 0}th,td{padding:3px 10px;border-bottom:1px solid #eee}
+th{text-align:left;background:#f6f6f6}td.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.group td{font-weight:bold;background:#fafafa}
+.meta{color:#555}.note,.muted{color:#777;font-size:.9em}
+.ok{color:#1a7f37}.warn{color:#9a6700}.bad{color:#cf222e}.good{color:#1a7f37}.flat{color:#777}
+.status{font-weight:bold}svg{vertical-align:middle}
+.alert-bad{border-left:4px solid #cf222e}.alert-warn{border-left:4px solid #d4a72c}
+li.alert{padding:2px 8px;margin:3px 0;list-style:none}
+"""
+
+
+def sparkline_svg(values: list[float | None], width: int = 96, height: int = 20) -> str:
+    """The trend as an SVG polyline; gaps (periods without a value) break the line."""
+    known = [v for v in values if v is not None]
+    if len(known) < 2:
+        return ""
+    low, high = min(known), max(known)
+    step = width / max(len(values) - 1, 1)
+    segments: list[list[str]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            segments.append([])
+            continue
+        y = height / 2 if high == low else height - 2 - (v - low) / (high - low) * (height - 4)
+        segments[-1].append(f"{i * step:.1f},{y:.1f}")
+    lines = "".join(
+        f'<polyline points="{" ".join(s)}" fill="none" stroke="#0969da" stroke-width="1.5"/>'
+        for s in segments
+        if len(s) > 1
+    )
+    return (
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">'
+        f"{lines}</svg>"
+    )
+
+
+def bars_svg(labels: list[str], values: list[float | None], unit: str, width: int = 520) -> str:
+    """Horizontal bars, one per row, labelled with the formatted value."""
+    largest = max((v for v in values if v is not None and v > 0), default=0)
+    if largest <= 0:
+        return ""
+    row, label_w, bar_w = 22, 180, width - 180 - 90
+    parts = []
+    for i, (label, v) in enumerate(zip(labels, values, strict=True)):
+        y = i * row
+        length = 0 if v is None or v <= 0 else max(1.0, v / largest * bar_w)
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
+            f"{escape(label if len(label) <= 28 else label[:27] + '…')}</text>"
+            f'<rect x="{label_w}" y="{y + 4}" width="{length:.1f}" height="14" fill="#54aeff"/>'
+            f'<text x="{label_w + length + 4:.1f}" y="{y + 15}" font-size="12">'
+            f"{escape(format_value(v, unit))}</text>"
+        )
+    height = row * len(labels)
+    return (
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'font-family="sans-serif">{"".join(parts)}</svg>'
+    )
+
+
+def _kpi_rows(report: Report, kpi_ids: list[str]) -> str:
+    kpis = [report.kpis[k] for k in kpi_ids]
+    show = {"target": any(k.target for k in kpis), "status": any(k.status for k in kpis)}
+    groups = {k.group for k in kpis}
+    width = 4 + sum(show.values())
+    out, current = [], None
+    for kpi in kpis:
+        if len(groups) > 1 and kpi.group != current:
+            current = kpi.group
+            out.append(f'<tr class="group"><td colspan="{width}">{escape(kpi.group)}</td></tr>')
+        out.append(_kpi_row(kpi, show))
+    head = "<tr><th>KPI</th><th>Value</th>"
+    head += "<th>Target</th>" if show["target"] else ""
+    head += "<th>Status</th>" if show["status"] else ""
+    return f"<table>{head}<th>Change</th><th>Trend</th></tr>{''.join(out)}</table>"
+
+
+def _kpi_row(kpi: KpiValue, show: dict[str, bool]) -> str:
+    value = "<br>".join(escape(v) for v in kpi_value_lines(kpi))
+    status = escape(kpi.status or "")
+    change = escape(format_change(kpi))
+    direction = kpi.change_direction or ""
+    title = escape(kpi.formula, quote=True)
+    target = f'<td class="n">{escape(kpi.target or "")}</td>' if show["target"] else ""
+    state = f'<td class="status {status}">{status}</td>' if show["status"] else ""
+    return (
+        f'<tr><td title="{title}">{escape(kpi.label)}</td><td class="n">{value}</td>'
+        f"{target}{state}"
+        f'<td class="n {direction}">{change}</td>'
+        f"<td>{sparkline_svg([v for _, v in kpi.trend])}</td></tr>"
+    )
+
+
+def _frame(result: TableResult, report: Report) -> str:
+    frame = result.frame
+    if frame.height == 0:
+        return '<p class="muted">No rows.</p>'
+
+    def unit(c: str) -> str:
+        return result.units.get(c) or (report.kpis[c].unit if c in report.kpis else "")
+
+    numeric = {c: frame[c].dtype.is_numeric() for c in frame.columns}
+    head = "".join(
+        f"<th>{escape(report.kpis[c].label if c in report.kpis else column_label(c))}</th>"
+        for c in frame.columns
+    )
+    rows = []
+    for row in frame.head(MAX_ROWS).iter_rows():
+        cells = []
+        for c, v in zip(frame.columns, row, strict=True):
+            text = format_cell(v, c, unit(c), report.period if result.id == "by_period" else None)
+            cells.append(
+                f'<td class="n">{escape(text)}</td>' if numeric[c] else f"<td>{escape(text)}</td>"
+            )
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    html = f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    if frame.height > MAX_ROWS:
+        html += f'<p class="muted">{frame.height - MAX_ROWS} more rows in the workbook or JSON.</p>'
+    chart_column = next(
+        (c for c in frame.columns if unit(c) in ("count", "currency") and numeric[c]), None
+    )
+    if result.id in BAR_TABLES and chart_column and not numeric[frame.columns[0]]:
+        labels = [format_value(v) for v in frame[frame.columns[0]].head(MAX_ROWS).to_list()]
+        values = frame[chart_column].head(MAX_ROWS).to_list()
+        html = bars_svg(labels, values, unit(chart_column)) + html
+    if result.note:
+        html += f'<p class="note">{escape(result.note)}</p>'
+    return html
+
+
+def render(report: Report, **_: Any) -> str:
+    meta = [f"Period: {covered_text(report)}"]
+    if report.comparison:
+        meta.append(f"Change: {report.comparison.label}")
+    meta.append(f"Trend: by {report.period}")
+    inputs = "".join(
+        f"<li>{escape(display_path(i.path))} ({escape(i.table)}): {i.rows_loaded:,} rows"
+        + (f", {i.rows_rejected:,} rejected" if i.rows_rejected else "")
+        + "</li>"
+        for i in report.inputs
+    )
+    body = [
+        f"<h1>{escape(report.title)}</h1>",
+        f'<p class="meta">{" · ".join(escape(m) for m in meta)}</p>',
+        f'<ul class="meta">{inputs}</ul>' if inputs else "",
+    ]
+    for section in report.sections:
+        body.append(f"<h2>{escape(section.title)}</h2>")
+        if section.skipped:
+            body.append(f'<p class="muted">Skipped: {escape(section.skipped)}.</p>')
+            continue
+        if section.kpis:
+            body.append(_kpi_rows(report, section.kpis))
+        for table_id in section.tables:
+            result = report.tables[table_id]
+            if result.title.lower() != section.title.lower():
+                body.append(f"<h3>{escape(result.title)}</h3>")
+            body.append(_frame(result, report))
+    body.append("<h2>Alerts</h2>")
+    if report.alerts:
+        items = "".join(
+            f'<li class="alert alert-{escape(a.severity)}">{escape(a.message)}</li>'
+            for a in report.alerts
+        )
+        body.append(f"<ul>{items}</ul>")
+    else:
+        body.append('<p class="muted">No alerts.</p>')
+    left_out = skipped_lines(report)
+    if left_out:
+        items = "".join(f"<li>{escape(line)}</li>" for line in left_out)
+        body.append(f'<h2>Not computed</h2><ul class="muted">{items}</ul>')
+    version = escape(report.version)
+    body.append(f'<p class="muted">crmkpi {version}, {report.generated_at:%Y-%m-%d %H:%M}</p>')
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{escape(report.title)}</title><style>{CSS}</style></head>\n<body>\n"
+        + "\n".join(b for b in body if b)
+        + "\n</body></html>\n"
+    )

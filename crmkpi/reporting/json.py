@@ -1,0 +1,71 @@
+"""JSON renderer: the stable machine contract (crmkpi_version, inputs, kpis, tables, skipped).
+
+Keys are only ever added. Apart from `generated_at`, the same input gives the same document.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+
+from crmkpi.reporting.model import Report
+
+EXTENSIONS = (".json",)
+BINARY = False
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        # A multi-threaded sum adds in a varying order: 14 significant digits drop that noise
+        # (the last bits), so the same input gives the same document.
+        return float(f"{value:.14g}")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def frame_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return [_clean(row) for row in frame.to_dicts()]
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """The report as plain JSON-ready data; later versions add keys, never remove them."""
+    since, until = report.window
+    return _clean(
+        {
+            "crmkpi_version": report.version,
+            "generated_at": report.generated_at.isoformat(timespec="seconds"),
+            "title": report.title,
+            "window": {"since": since, "until": until},
+            "data_span": {"first": report.data_span[0], "last": report.data_span[1]},
+            "period": report.period,
+            "trend_partial": report.trend_partial,
+            "by": list(report.by),
+            "comparison": None if report.comparison is None else report.comparison.to_json(),
+            "inputs": [i.to_json() for i in report.inputs],
+            "kpis": {k: v.to_json() for k, v in report.kpis.items()},
+            "tables": {k: frame_records(t.frame) for k, t in report.tables.items()},
+            "table_notes": {k: t.note for k, t in report.tables.items() if t.note},
+            "sections": [
+                {"id": s.id, "title": s.title, "kpis": s.kpis, "tables": s.tables}
+                | ({"skipped": s.skipped} if s.skipped else {})
+                for s in report.sections
+            ],
+            "skipped": report.skipped,
+            "alerts": [a.to_json() for a in report.alerts],
+        }
+    )
+
+
+def render(report: Report, **_: Any) -> str:
+    return json.dumps(report_document(report), ensure_ascii=False, indent=2) + "\n"

@@ -1,0 +1,118 @@
+"""Markdown renderer: the report for e-mail and chat, sent by cron.
+
+GitHub-flavoured tables; long tables are cut at MAX_ROWS with a line saying how many rows more
+the workbook or JSON hold.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crmkpi.reporting.format import (
+    column_label,
+    covered_text,
+    display_path,
+    format_cell,
+    format_change,
+    kpi_value_lines,
+    skipped_lines,
+    sparkline,
+)
+from crmkpi.reporting.model import Report, TableResult
+from crmkpi.reporting.safe_text import markdown_text
+
+EXTENSIONS = (".md", ".markdown")
+BINARY = False
+
+MAX_ROWS = 20
+STATUS_MARK = {"ok": "🟢 ok", "warn": "🟡 warn", "bad": "🔴 bad"}
+
+
+cell = markdown_text  # text from the data made inert (see safe_text)
+
+
+def _table(headers: list[str], rows: list[list[str]], right: list[bool]) -> list[str]:
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |"]
+    lines.append("|" + "|".join("---:" if r else "---" for r in right) + "|")
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def _kpis(report: Report, kpi_ids: list[str]) -> list[str]:
+    kpis = [report.kpis[k] for k in kpi_ids]
+    headers = ["KPI", "Value", "Target", "Status", "Change", "Trend"]
+    rows = [
+        [
+            k.label,
+            " · ".join(kpi_value_lines(k)),
+            k.target or "",
+            STATUS_MARK.get(k.status or "", ""),
+            format_change(k),
+            sparkline([v for _, v in k.trend]),
+        ]
+        for k in kpis
+    ]
+    keep = [i for i in range(len(headers)) if i < 2 or any(r[i] for r in rows)]
+    return _table(
+        [headers[i] for i in keep],
+        [[r[i] for i in keep] for r in rows],
+        [i == 1 or i == 4 for i in keep],
+    )
+
+
+def _frame(result: TableResult, report: Report) -> list[str]:
+    frame = result.frame
+    if frame.height == 0:
+        return ["_No rows._"]
+
+    def unit(c: str) -> str:
+        return result.units.get(c) or (report.kpis[c].unit if c in report.kpis else "")
+
+    headers = [report.kpis[c].label if c in report.kpis else column_label(c) for c in frame.columns]
+    rows = [
+        [
+            format_cell(v, c, unit(c), report.period if result.id == "by_period" else None)
+            for c, v in zip(frame.columns, row, strict=True)
+        ]
+        for row in frame.head(MAX_ROWS).iter_rows()
+    ]
+    lines = _table(headers, rows, [frame[c].dtype.is_numeric() for c in frame.columns])
+    if frame.height > MAX_ROWS:
+        lines += ["", f"_{frame.height - MAX_ROWS} more rows in the workbook or JSON._"]
+    if result.note:
+        lines += ["", f"_{cell(result.note)}_"]
+    return lines
+
+
+def render(report: Report, **_: Any) -> str:
+    lines = [f"# {report.title}", "", f"- **Period:** {covered_text(report)}"]
+    if report.comparison:
+        lines.append(f"- **Change:** {report.comparison.label}")
+    lines.append(f"- **Trend:** by {report.period}")
+    for summary in report.inputs:
+        rejected = f", {summary.rows_rejected:,} rejected" if summary.rows_rejected else ""
+        read = f"{summary.rows_loaded:,} rows{rejected}"
+        lines.append(f"- **Input:** `{display_path(summary.path)}` ({summary.table}): {read}")
+    for section in report.sections:
+        lines += ["", f"## {section.title}", ""]
+        if section.skipped:
+            lines.append(f"_Skipped: {section.skipped}._")
+            continue
+        if section.kpis:
+            lines += _kpis(report, section.kpis)
+        for table_id in section.tables:
+            result = report.tables[table_id]
+            if result.title.lower() != section.title.lower():
+                lines += ["", f"### {result.title}", ""]
+            elif lines[-1]:
+                lines.append("")
+            lines += _frame(result, report)
+    lines += ["", "## Alerts", ""]
+    if report.alerts:
+        lines += [f"- **{a.severity}**: {cell(a.message)}" for a in report.alerts]
+    else:
+        lines.append("_No alerts._")
+    left_out = skipped_lines(report)
+    if left_out:
+        lines += ["", "## Not computed", ""] + [f"- {cell(line)}" for line in left_out]
+    return "\n".join(line.rstrip() for line in lines) + "\n"

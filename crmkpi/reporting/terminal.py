@@ -1,0 +1,233 @@
+"""Terminal renderer: the report as rich tables that fit the terminal's width.
+
+Narrow terminals lose the least useful columns first (trend, target, then table columns from
+the right) instead of wrapping; wide ones get every column. Without a terminal, or with
+NO_COLOR, the output has no colour and no box-drawing; `ascii_only` keeps it to plain ASCII.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from crmkpi.reporting.format import (
+    covered_text,
+    currency_of,
+    display_path,
+    format_change,
+    format_value,
+    kpi_value_lines,
+    skipped_lines,
+    sparkline,
+)
+from crmkpi.reporting.model import KpiValue, Report
+from crmkpi.reporting.safe_text import terminal_console
+from crmkpi.reporting.terminal_tables import Look, breakdown_table, frame_table
+
+EXTENSIONS = (".txt",)
+BINARY = False
+
+STATUS_STYLE = {"ok": "green", "warn": "yellow", "bad": "red"}
+CHANGE_STYLE = {"good": "green", "bad": "red", "flat": "dim"}
+MAX_INPUTS = 8
+
+
+def look_for(console: Console, ascii_only: bool = False) -> Look:
+    utf = (console.encoding or "").lower().replace("-", "").startswith("utf")
+    plain = ascii_only or not utf
+    boxes = console.is_terminal and not console.no_color and not plain
+    return Look(width=console.width, unicode=not plain, boxes=boxes)
+
+
+def _header(report: Report, look: Look) -> list[RenderableType]:
+    title = Text(report.title, style="bold")
+    if report.version:
+        title.append(f"  crmkpi {report.version}", style="dim")
+    lines: list[RenderableType] = [title]
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row("Period", covered_text(report))
+    if report.comparison is not None:
+        grid.add_row("Change", report.comparison.label)
+    trend_length = max((len(k.trend) for k in report.kpis.values()), default=0)
+    if trend_length:
+        partial = ", the last one partial" if report.trend_partial else ""
+        grid.add_row("Trend", f"by {report.period}, last {trend_length} periods{partial}")
+    shown = report.inputs[:MAX_INPUTS]
+    for i, summary in enumerate(shown):
+        rejected = f", {summary.rows_rejected:,} rejected" if summary.rows_rejected else ""
+        where = display_path(summary.path)
+        text = f"{where} ({summary.table}): {summary.rows_loaded:,} rows{rejected}"
+        grid.add_row("Inputs" if i == 0 else "", text)
+    if len(report.inputs) > MAX_INPUTS:
+        rest = report.inputs[MAX_INPUTS:]
+        loaded = sum(s.rows_loaded for s in rest)
+        grid.add_row("", f"... and {len(rest)} more files, {loaded:,} rows")
+    lines.append(grid)
+    return lines
+
+
+# Columns of values the KPI is compared with, and the KpiValue field each one shows.
+COMPARED_VALUES = {"latest": "latest", "previous": "previous", "last_run": "history_previous"}
+
+
+def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
+    """KPI, value, target, status, change and trend, grouped under Pipeline, Leads..."""
+    kpis = [report.kpis[k] for k in kpi_ids]
+    money = any(k.unit.startswith("currency") for k in kpis)
+    shared = currency_of(report) if money else None
+    has = {
+        "target": any(k.target for k in kpis),
+        "status": any(k.status for k in kpis),
+        "change": any(k.change is not None or k.delta is not None for k in kpis),
+        "trend": any(any(v is not None for _, v in k.trend) for k in kpis),
+    }
+    values = {k.id: kpi_value_lines(k, show_currency=money and shared is None) for k in kpis}
+    label_width = min(28 if look.width <= 100 else 44, max((len(k.label) for k in kpis), default=3))
+    value_header = f"Value ({shared})" if shared else "Value"
+    value_width = max(len(value_header), *(len(line) for v in values.values() for line in v))
+    comparison = report.comparison
+    period_basis = comparison is not None and comparison.basis == "period"
+    has["latest"] = period_basis and any(k.latest is not None for k in kpis)
+    has["previous"] = comparison is not None and any(k.previous is not None for k in kpis)
+    has["last_run"] = any(k.history_previous is not None for k in kpis)
+    headers = {
+        "change": "Change", "status": "Status", "target": "Target", "trend": "Trend",
+        "latest": comparison.current_name if comparison else "",
+        "previous": (comparison.previous_name or "Previous") if comparison else "",
+        "last_run": "Last run",
+    }  # fmt: skip
+    shown = {
+        name: {k.id: format_value(getattr(k, field), k.unit) for k in kpis}
+        for name, field in COMPARED_VALUES.items()
+    }
+    widths = {
+        "target": max([6, *(len(k.target or "") for k in kpis)]),
+        "status": 6,
+        "change": max([6, *(len(format_change(k)) for k in kpis)]),
+        "trend": max([5, *(len(k.trend) for k in kpis)]),
+        **{n: max(len(headers[n]), *(len(v) for v in shown[n].values())) for n in shown},
+    }
+    order = ("target", "status", "latest", "previous", "last_run", "change", "trend")
+    names = ["kpi", "value", *(n for n in order if has[n])]
+
+    def needed() -> int:
+        fixed = label_width + value_width + 3 * (len(names) - 1)
+        return fixed + sum(widths.get(n, 0) for n in names)
+
+    # Narrow terminals: the period values go first (change says it), then labels give up to
+    # 12 cells, then the least needed columns go.
+    for name in COMPARED_VALUES:
+        if needed() > look.width and name in names:
+            names.remove(name)
+    full_label_width = label_width
+    label_width -= min(max(0, label_width - 16), max(0, needed() - look.width))
+    for name in ("target", "trend", "status", "change"):
+        if needed() > look.width and name in names:
+            names.remove(name)
+    # A dropped column may leave room the labels gave up: give it back to them.
+    label_width = min(full_label_width, label_width + max(0, look.width - needed()))
+
+    table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("KPI", no_wrap=True, overflow=look.overflow, max_width=label_width)
+    table.add_column(value_header, justify="right", no_wrap=True)
+    for name in names[2:]:
+        table.add_column(
+            headers[name], justify="left" if name == "trend" else "right", no_wrap=True
+        )
+    groups = {k.group for k in kpis}
+    current = None
+    for kpi in kpis:
+        if len(groups) > 1 and kpi.group != current:
+            current = kpi.group
+            table.add_row(Text(kpi.group, style="bold cyan"), *[""] * (len(names) - 1))
+        table.add_row(*_kpi_cells(kpi, names, values[kpi.id], look))
+    return table
+
+
+def _kpi_cells(kpi: KpiValue, names: list[str], value: list[str], look: Look) -> list[Any]:
+    cells: list[Any] = [kpi.label, "\n".join(value)]
+    for name in names[2:]:
+        if name in COMPARED_VALUES:
+            value = getattr(kpi, COMPARED_VALUES[name])
+            cells.append(Text(format_value(value, kpi.unit), style="dim"))
+        elif name == "change":
+            style = CHANGE_STYLE.get(kpi.change_direction or "", "")
+            cells.append(Text(format_change(kpi, not look.unicode), style=style))
+        elif name == "status":
+            word = kpi.status or ""
+            mark = "● " if look.unicode and word else ""
+            cells.append(Text(mark + word, style=STATUS_STYLE.get(word, "")))
+        elif name == "target":
+            cells.append(kpi.target or "")
+        elif name == "trend":
+            cells.append(Text(sparkline([v for _, v in kpi.trend], not look.unicode), style="cyan"))
+    return cells
+
+
+def _alerts(report: Report, look: Look) -> list[RenderableType]:
+    if not report.alerts:
+        return [Text("Alerts", style="bold"), Text("No alerts.", style="dim")]
+    out: list[RenderableType] = [Text(f"Alerts ({len(report.alerts)})", style="bold")]
+    for alert in report.alerts:
+        mark = "● " if look.unicode else f"* [{alert.severity}] "
+        style = STATUS_STYLE["bad" if alert.severity == "bad" else "warn"]
+        line = Text(mark, style=style)
+        line.append(alert.message)
+        out.append(line)
+    return out
+
+
+def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Group:
+    """The whole report in order: header, each section, alerts, then what was left out."""
+    parts: list[RenderableType] = [*_header(report, look)]
+    chosen = [s for s in report.sections if not sections or s.id in sections]
+    # Sections skipped for the same reason share one line, where the first of them would be.
+    skipped_by_reason: dict[str, list[str]] = {}
+    for section in chosen:
+        if section.skipped:
+            skipped_by_reason.setdefault(section.skipped, []).append(section.title)
+    for section in chosen:
+        if section.skipped:
+            titles = skipped_by_reason.pop(section.skipped, None)
+            if titles:
+                text = f"{', '.join(titles)}: skipped ({section.skipped})"
+                parts += [Text(""), Text(text, style="dim")]
+            continue
+        parts.append(Text(""))
+        parts.append(Text(section.title.upper(), style="bold magenta"))
+        if section.kpis:
+            parts.append(kpi_table(report, section.kpis, look))
+        for table_id in section.tables:
+            result = report.tables[table_id]
+            if section.id == "breakdown" and result.frame.height:
+                parts += breakdown_table(result, report, look)
+            else:
+                parts += frame_table(result, report, look, section.title)
+    if not sections or "alerts" in sections:
+        parts += [Text(""), *_alerts(report, look)]
+    left_out = skipped_lines(report)
+    if left_out and (not sections or "kpis" in sections):
+        parts += [Text(""), Text("Not computed", style="bold dim")]
+        parts += [Text(line, style="dim") for line in left_out]
+    return Group(*parts)
+
+
+def print_report(report: Report, console: Console, ascii_only: bool = False) -> None:
+    console.print(renderable(report, look_for(console, ascii_only)))
+
+
+def render(
+    report: Report, width: int = 100, ascii_only: bool = False, boxes: bool = False, **_: Any
+) -> str:
+    """The report as plain text (no colour) of at most `width` columns."""
+    console = terminal_console(
+        record=True, width=width, file=io.StringIO(), color_system=None, force_terminal=False
+    )
+    console.print(renderable(report, Look(width=width, unicode=not ascii_only, boxes=boxes)))
+    return "".join(line.rstrip() + "\n" for line in console.export_text().splitlines())

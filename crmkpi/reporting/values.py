@@ -1,0 +1,157 @@
+"""Collected metric frames -> the model's values: one KpiValue per KPI, wide breakdown tables.
+
+A KPI's frames arrive per grain (window, previous window, trend periods, per currency); this
+module reads them into value, previous, change, trend and per-currency amounts, and never sums
+amounts across currencies.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from crmkpi.metrics.base import CURRENCY, PERIOD, VALUE, Grain, Metric
+from crmkpi.reporting import periods
+from crmkpi.reporting.layout import kpi_group
+from crmkpi.reporting.model import Comparison, KpiValue
+
+if TYPE_CHECKING:
+    from crmkpi.config import Config
+    from crmkpi.dataset import Dataset
+
+CURRENCY_UNITS = ("currency", "currency_per_day")
+CURRENCY_TABLES = ("deals", "spend", "subscriptions")
+
+
+def mixed_currencies(ds: Dataset, config: Config | None) -> dict[str, list[str]]:
+    """Tables whose amounts are in more than one currency and no base currency to convert to
+    (summing them would mean nothing)."""
+    mixed: dict[str, list[str]] = {}
+    if config is not None and config.base_currency:
+        return mixed
+    for table in CURRENCY_TABLES:
+        frame = ds.frames.get(table)
+        if frame is not None and "currency" in frame.columns:
+            codes = sorted(frame["currency"].drop_nulls().unique().to_list())
+            if len(codes) > 1:
+                mixed[table] = codes
+    return mixed
+
+
+def single_currency(ds: Dataset, table: str) -> str | None:
+    frame = ds.frames.get(table)
+    if frame is None or "currency" not in frame.columns:
+        return None
+    codes = frame["currency"].drop_nulls().unique().to_list()
+    return codes[0] if len(codes) == 1 else None
+
+
+def per_currency(frame: pl.DataFrame) -> dict[str, float | None]:
+    """A scalar-grain frame of a monetary KPI: one row per currency."""
+    return {
+        str(code): None if value is None else float(value)
+        for code, value in frame.select(CURRENCY, VALUE).iter_rows()
+        if code is not None
+    }
+
+
+def scalar(frame: pl.DataFrame | None, currency: str | None = None) -> float | None:
+    """The one value of a scalar-grain frame (of `currency` when the frame is per currency)."""
+    if frame is None or frame.height == 0:
+        return None
+    if CURRENCY in frame.columns:
+        return per_currency(frame).get(currency or "")
+    value = frame[VALUE][0]
+    return None if value is None else float(value)
+
+
+def relative_change(current: float | None, previous: float | None) -> float | None:
+    if current is None or previous is None or previous == 0:
+        return None
+    return (current - previous) / abs(previous)
+
+
+def wide_table(frames: dict[str, pl.DataFrame], keys: list[str]) -> pl.DataFrame | None:
+    """KPI frames sharing `keys` joined into one table: keys, then one column per KPI.
+
+    A monetary KPI in one currency loses its currency column; in several it is left out (its
+    values exist per currency only, and one column cannot hold them)."""
+    joined: pl.DataFrame | None = None
+    for kpi_id, frame in frames.items():
+        per_currency = CURRENCY in frame.columns and CURRENCY not in keys
+        if per_currency and frame[CURRENCY].drop_nulls().n_unique() > 1:
+            continue
+        part = frame.select([*keys, pl.col(VALUE).cast(pl.Float64).alias(kpi_id)])
+        joined = (
+            part
+            if joined is None
+            else joined.join(part, on=keys, how="full", coalesce=True, nulls_equal=True)
+        )
+    return None if joined is None else joined.sort(keys, nulls_last=True)
+
+
+def kpi_value(
+    metric: Metric,
+    results: dict[tuple[str, str], pl.DataFrame],
+    mixed: dict[str, list[str]],
+    ds: Dataset,
+    comparison: Comparison | None,
+    starts: list[datetime],
+    grain: Grain,
+    end: datetime | None,
+    config: Config | None,
+) -> KpiValue:
+    table = metric.needs[0][0] if metric.needs else ""
+    kpi = KpiValue(
+        metric.id,
+        metric.label,
+        metric.unit,
+        None,
+        direction=metric.direction,
+        group=kpi_group(metric.needs),
+        formula=metric.formula,
+        point_in_time=metric.point_in_time,
+    )
+    frame = results.get((metric.id, "value"))
+    if frame is not None and CURRENCY in frame.columns:
+        amounts = per_currency(frame)
+        if len(amounts) == 1:
+            kpi.currency = next(iter(amounts))
+        elif amounts:
+            kpi.by_currency = amounts
+            kpi.reason = f"mixed currencies ({', '.join(amounts)}); see by_currency"
+    elif metric.unit in CURRENCY_UNITS and table in mixed:
+        kpi.reason = f"mixed currencies ({', '.join(mixed[table])}); see by_currency"
+        by_currency = results.get((metric.id, "by_currency"))
+        kpi.by_currency = None if by_currency is None else per_currency(by_currency)
+    elif metric.unit in CURRENCY_UNITS:
+        # Amounts converted to the base currency are in it, whatever the files held.
+        base = config.base_currency if config is not None else None
+        kpi.currency = base or single_currency(ds, table)
+    if kpi.by_currency is not None or kpi.reason:
+        return kpi  # no single value, so no change or trend either
+    kpi.value = scalar(frame, kpi.currency)
+    trend_frame = results.get((metric.id, "trend"))
+    if trend_frame is not None:
+        if CURRENCY in trend_frame.columns:
+            trend_frame = trend_frame.filter(pl.col(CURRENCY) == kpi.currency)
+        by_start = {
+            row[0]: None if row[1] is None else float(row[1])
+            for row in trend_frame.select(PERIOD, VALUE).iter_rows()
+        }
+        kpi.trend = [(periods.period_label(s, grain), by_start.get(s)) for s in starts]
+    if comparison is None:
+        return kpi
+    if comparison.basis == "window":
+        kpi.latest = kpi.value
+        kpi.previous = scalar(results.get((metric.id, "previous")), kpi.currency)
+    elif kpi.trend:
+        values = dict(zip(starts, (v for _, v in kpi.trend), strict=True))
+        kpi.latest = values.get(comparison.current[0])
+        kpi.previous = values.get(comparison.previous[0]) if comparison.previous else None
+    kpi.change = relative_change(kpi.latest, kpi.previous)
+    if kpi.latest is not None and kpi.previous is not None:
+        kpi.delta = kpi.latest - kpi.previous
+    return kpi
