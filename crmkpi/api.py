@@ -14,8 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,12 +25,10 @@ if TYPE_CHECKING:
     import polars as pl
 
     from crmkpi.dataset import Dataset
-    from crmkpi.metrics.base import Grain
-    from crmkpi.metrics.filters import Filter
+    from crmkpi.metrics.scope import When
     from crmkpi.reporting.model import Report
 
 PathLike = str | Path
-When = date | datetime | str | None
 REJECTS = "rejects"
 
 
@@ -88,6 +85,7 @@ def metric(
 
     from crmkpi.metrics import CATALOG, evaluate
     from crmkpi.metrics.base import PERIOD, VALUE
+    from crmkpi.metrics.scope import filtered, make_grain
 
     wanted = _ids(ids)
     for kpi in wanted:
@@ -116,6 +114,7 @@ def table(
 ) -> pl.DataFrame:
     """One breakdown table of the report (e.g. "owners") as a frame, with the same options."""
     from crmkpi.metrics import TABLE_CATALOG, evaluate_tables
+    from crmkpi.metrics.scope import filtered, make_grain
 
     spec = TABLE_CATALOG.get(table_id)
     if spec is None:
@@ -141,6 +140,7 @@ def report(
 
     The result renders to any format: `rep.to_excel("r.xlsx")`, `rep.render("markdown")`.
     """
+    from crmkpi.metrics.scope import split_names, to_datetime
     from crmkpi.reporting.build import ReportOptions, build_report
 
     options = ReportOptions(
@@ -222,56 +222,12 @@ def convert(ds: Dataset, folder: PathLike, *, csv: bool = False) -> list[Path]:
     Reading the folder back with `load` is the fastest input. With `csv`, CSV copies too.
     Returns the paths written.
     """
-    from crmkpi.io.parquet_folder import write_dataset
+    from crmkpi.reporting.dataset_files import write_dataset
 
     return write_dataset(ds, Path(folder), csv=csv)
 
 
 # Shared by the commands and by the functions above.
-
-
-def make_grain(
-    ds: Dataset,
-    *,
-    by: str | Sequence[str] = (),
-    period: str | None = None,
-    since: When = None,
-    until: When = None,
-) -> Grain:
-    """A Grain from user options, with week start and fiscal year from the dataset's config."""
-    from crmkpi.metrics.base import PERIODS, Grain
-
-    if period is not None and period not in PERIODS:
-        raise UsageError(f"unknown period {period!r}", hint=f"use one of {', '.join(PERIODS)}")
-    start, end = to_datetime(since, "since"), to_datetime(until, "until")
-    if start is not None and end is not None and start >= end:
-        raise UsageError(f"since {start:%Y-%m-%d} is not before until {end:%Y-%m-%d}")
-    config = ds.config
-    return Grain(
-        by=split_names(by),
-        period=period,
-        since=start,
-        until=end,
-        week_start=config.week_start if config else "monday",
-        fiscal_year_start_month=config.fiscal_year_start_month if config else 1,
-    )
-
-
-def filtered(ds: Dataset, where: str | Filter | None, own_tables: Sequence[str]) -> Dataset:
-    """`ds` with the --where filter applied to `own_tables` (which must have its columns) and
-    to every other table that has all the columns it names."""
-    if where is None or (isinstance(where, str) and not where.strip()):
-        return ds
-    from crmkpi.metrics.filters import Filter, parse_where
-
-    flt = where if isinstance(where, Filter) else parse_where(where)
-    frames = dict(ds.frames)
-    for name, frame in ds.frames.items():
-        if name in own_tables or flt.applies_to(frame.columns):
-            frames[name] = frame.filter(flt.to_expr(frame.schema, table=name))
-            if name in own_tables and frame.height and not frames[name].height:
-                raise UsageError(f"no {name} row matches --where {flt.text!r}")
-    return replace(ds, frames=frames)
 
 
 def join_on_keys(frames: list[pl.DataFrame], key_order: Sequence[str]) -> pl.DataFrame:
@@ -297,26 +253,6 @@ def unknown_id(name: str) -> UsageError:
     close = difflib.get_close_matches(name, known, n=3)
     hint = f"did you mean {' or '.join(close)}?" if close else "see `crmkpi metrics`"
     return UsageError(f"unknown KPI or table id {name!r}", hint=hint)
-
-
-def split_names(names: str | Sequence[str] | None) -> tuple[str, ...]:
-    """ "owner,source" or ["owner", "source"] -> ("owner", "source")."""
-    if not names:
-        return ()
-    parts = names.split(",") if isinstance(names, str) else list(names)
-    return tuple(p.strip() for p in parts if p and p.strip())
-
-
-def to_datetime(value: When, option: str) -> datetime | None:
-    """A date, datetime or ISO string as a datetime (midnight for a date)."""
-    if value is None or isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    try:
-        return datetime.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise UsageError(f"{option} {value!r} is not a date", hint="use YYYY-MM-DD") from exc
 
 
 def one_line(exc: BaseException) -> str:

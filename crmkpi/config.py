@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crmkpi.config_schema import validate
 from crmkpi.errors import ConfigError
 from crmkpi.reporting.targets import NO_TARGETS, Targets, kpi_direction, parse_targets
 
@@ -178,8 +179,6 @@ def _number(value: Any, key: str, path: Path) -> float:
 
 def parse_config(raw: dict[str, Any], path: Path) -> Config:
     """Validate the TOML document and build a Config; errors name the key and accepted forms."""
-    from crmkpi.config_schema import validate
-
     validate(raw, path)
     unknown = sorted(set(raw) - _KNOWN_SECTIONS)
     if unknown:

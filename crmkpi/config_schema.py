@@ -156,8 +156,7 @@ class Section:
 def _column_key(name: str, key: str, source: dict[str, Any]) -> str | None:
     """A `columns` key must be a canonical column of the source's table (of any table when
     the table is detected), so `amountt = "Amount"` is not silently unused."""
-    from crmkpi.io.mapping import HELPER_PREFIX  # schema + aliases: loaded only when configured
-    from crmkpi.schema import TABLES
+    from crmkpi.schema import HELPER_PREFIX, TABLES  # polars: only when columns are mapped
 
     if name.startswith(HELPER_PREFIX):
         return None

@@ -172,9 +172,9 @@ def explain(
     """How the value of `kpi` over the window comes from the rows of `ds`."""
     import polars as pl
 
-    from crmkpi.api import filtered, make_grain
     from crmkpi.metrics import evaluate
     from crmkpi.metrics.base import VALUE, Aggregate, Context
+    from crmkpi.metrics.scope import filtered, make_grain
 
     metric = lookup_kpi(kpi)
     grain = make_grain(ds, since=since, until=until)

@@ -16,6 +16,9 @@ STATUS_WON = "won"
 STATUS_LOST = "lost"
 DEAL_STATUSES = (STATUS_OPEN, STATUS_WON, STATUS_LOST)
 
+# A mapped column whose name starts with this is a helper for a preset's rules, not canonical.
+HELPER_PREFIX = "_"
+
 TIMESTAMP = pl.Datetime("us")
 # Labels repeat a few values over many rows: dictionary-encoded, grouping and comparing them
 # reads small integers instead of hashing text. Results give them back as text.

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 
+import crmkpi
 from crmkpi.errors import EXIT_INPUT, EXIT_INTERNAL, CrmkpiError
 
 app = typer.Typer(
@@ -35,9 +36,7 @@ def _root(
 ) -> None:
     State.debug = debug or bool(os.environ.get("CRMKPI_DEBUG"))
     if version:
-        from crmkpi import __version__
-
-        typer.echo(__version__)
+        typer.echo(crmkpi.__version__)
         raise typer.Exit(0)
 
 

@@ -123,7 +123,7 @@ def report_command(
         sections=tuple(section or ()),
     )
     if rejects is not None:
-        from crmkpi.io.load import write_rejects
+        from crmkpi.reporting.dataset_files import write_rejects
 
         write_rejects(ds, rejects, cache_dir)
     if save:

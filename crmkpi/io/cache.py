@@ -34,7 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import crmkpi
+from crmkpi.dataset import InputSummary
 from crmkpi.errors import ConfigError
+from crmkpi.io.convert import Converted
+from crmkpi.io.mapping import ColumnMatch, Mapping
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,7 +46,6 @@ if TYPE_CHECKING:
     import polars as pl
 
     from crmkpi.config import Config, SourceConfig
-    from crmkpi.io.convert import Converted
 
 EDGE_BYTES = 64 * 1024
 FULL_HASH_MAX_BYTES = 64 * 1024 * 1024
@@ -115,9 +118,7 @@ def _code_state() -> str:
 
 
 def _version() -> str:
-    from crmkpi import __version__
-
-    return f"{__version__}+{_code_state()}"
+    return f"{crmkpi.__version__}+{_code_state()}"
 
 
 @dataclass(frozen=True)
@@ -341,10 +342,6 @@ def _pack(converted: list[Converted]) -> tuple[dict[str, pl.DataFrame], dict[str
 
 def _restore(hit: CachedParse, display: str) -> list[Converted]:
     import polars as pl
-
-    from crmkpi.dataset import InputSummary
-    from crmkpi.io.convert import Converted
-    from crmkpi.io.mapping import ColumnMatch, Mapping
 
     stored_display = hit.meta.get("display")
     out = []

@@ -18,9 +18,11 @@ from crmkpi.errors import InputError
 from crmkpi.io.grid import read_grids
 from crmkpi.io.load import read_file, source_for
 from crmkpi.io.mapping import detect_preset
+from crmkpi.io.quality import quality_facts, quality_totals
 from crmkpi.io.stages import build_stage_model
 from crmkpi.io.table_choice import AmbiguousTableError
 from crmkpi.io.vocabulary import presets
+from crmkpi.schema import TABLES
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,6 @@ def inspect_file(
     path: str | Path, config: Config | None = None, sheet: str | None = None
 ) -> Inspection:
     """Load one file as `load` would and describe every decision made on it."""
-    from crmkpi.io.quality import quality_facts, quality_totals
-
     p = Path(path)
     if not p.exists():
         raise InputError("no such file", path=str(p))
@@ -251,8 +251,6 @@ def emit_config(insp: Inspection, name: str | None = None) -> str:
     """A crmkpi.toml [sources] section pinning what was detected, ready to edit."""
     if insp.problem:
         return _config_template(insp, name or Path(insp.path).stem)
-    from crmkpi.schema import TABLES
-
     source = name or insp.table
     lines = [f"# {insp.ambiguity}: check the table"] if insp.ambiguity else []
     lines += [f"[sources.{source}]", f"path = {_toml_string(Path(insp.path).name)}"]
@@ -289,8 +287,6 @@ def emit_config(insp: Inspection, name: str | None = None) -> str:
 
 def _config_template(insp: Inspection, name: str) -> str:
     """For a file that does not load as it is: the section to fill in, headers listed."""
-    from crmkpi.schema import TABLES
-
     key = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in name) or "source"
     lines = [
         f"# {insp.problem}",

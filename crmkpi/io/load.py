@@ -29,7 +29,9 @@ from crmkpi.io.grid import Grid, read_grids
 from crmkpi.io.limits import limits_of, reader_failures
 from crmkpi.io.links import apply_links
 from crmkpi.io.mapping import map_headers
+from crmkpi.io.parquet_folder import read_manifest
 from crmkpi.io.recognition import ColumnValues
+from crmkpi.io.sniff import decode, sniff_encoding
 from crmkpi.io.source_fill import check_headers, fill
 from crmkpi.io.stages import StageMeaning, build_stage_model
 from crmkpi.io.vocabulary import presets
@@ -70,8 +72,6 @@ def _folder_files(folder: Path, unreadable: list[InputError] | None = None) -> l
 
 def _tabular(path: Path) -> bool:
     """A .txt that is delimited text (Excel "Unicode text" or a TSV), not prose."""
-    from crmkpi.io.sniff import decode, sniff_encoding
-
     with path.open("rb") as fh:
         head = fh.read(8192)
     try:
@@ -229,8 +229,6 @@ def _restore_converted(
     inputs: list[InputSummary], folders: set[Path], config: Config | None
 ) -> tuple[list[InputSummary], StageModel | None]:
     """Folders written by `crmkpi convert` carry the original account and stage model."""
-    from crmkpi.io.parquet_folder import read_manifest
-
     stages = None
     for folder in sorted(folders):
         manifest = read_manifest(folder)
@@ -373,13 +371,3 @@ def _nothing_usable(unused: list[InputError]) -> InputError:
             f"{others} other file{'s' if others > 1 else ''} of the folder not used either"
         )
     return closest
-
-
-def write_rejects(ds: Dataset, path: str | Path, cache_dir: Path | None = None) -> None:
-    """Write Dataset.rejects as CSV (atomically, never over an input, the config, the history
-    or the cache) with formula-like cells neutralised."""
-    from crmkpi.reporting.output import protected_paths, write_atomic
-    from crmkpi.reporting.safe_text import csv_frame
-
-    protected = protected_paths(ds, cache_dir)
-    write_atomic(Path(path), csv_frame(ds.rejects).write_csv(), protected)

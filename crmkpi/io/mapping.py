@@ -23,9 +23,7 @@ from crmkpi.io.table_choice import (
     weigh_evidence,
 )
 from crmkpi.io.vocabulary import Preset, languages, normalise_header, presets
-from crmkpi.schema import TABLES
-
-HELPER_PREFIX = "_"
+from crmkpi.schema import HELPER_PREFIX, TABLES
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from crmkpi.io.sniff import sniff_encoding
+
 # a well-formed multi-byte UTF-8 sequence; legacy code pages rarely form one by chance
 _UTF8_SEQUENCE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
@@ -97,8 +99,6 @@ def decode_by_lines(data: bytes, sniffed: str) -> DecodedText:
 
 def _legacy_for(lines: list[bytes]) -> str:
     """The code page the non-UTF-8 lines read best in (the detector's pick, else cp1252)."""
-    from crmkpi.io.sniff import sniff_encoding
-
     sample = b"\n".join(lines)
     # a line or two is too little for the detector (it reads "Jürgen Weiß" as cp1251): the
     # Western code page of Excel is the likely writer of a stray line

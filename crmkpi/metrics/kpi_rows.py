@@ -7,16 +7,19 @@ D5  lost  2025-05-20  counted: denominator
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
+
+import polars as pl
 
 from crmkpi.errors import UsageError
 from crmkpi.explanation import day_text, lookup_kpi
 from crmkpi.formula_parts import entering_rows, pretty, ratio_parts
+from crmkpi.metrics.base import Aggregate, Context
+from crmkpi.metrics.scope import filtered, make_grain
 
 if TYPE_CHECKING:
     from datetime import date, datetime
-
-    import polars as pl
 
     from crmkpi.dataset import Dataset
 
@@ -37,13 +40,6 @@ def explain_rows(
     The list to check a number against the CRM deal by deal. Rows removed by `where` are not
     listed (they are not the KPI's rows); the others keep their order in the table.
     """
-    from dataclasses import replace
-
-    import polars as pl
-
-    from crmkpi.api import filtered, make_grain
-    from crmkpi.metrics.base import Aggregate, Context
-
     metric = lookup_kpi(kpi)
     compute = metric.compute
     if not isinstance(compute, Aggregate):

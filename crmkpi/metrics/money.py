@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from crmkpi.dataset import Dataset
 from crmkpi.errors import ConfigError
 from crmkpi.metrics.base import CURRENCY, Context, TableSpec
 
@@ -205,8 +206,6 @@ def _conversions(ctx: Context) -> pl.LazyFrame:
 
 
 def _requires_base(ds: object, config: object | None) -> str | None:
-    from crmkpi.dataset import Dataset
-
     assert isinstance(ds, Dataset)
     if getattr(config, "base_currency", None) is None:
         return "no [currency] base configured (amounts stay per currency)"

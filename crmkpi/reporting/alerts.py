@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from crmkpi.config import Config
+from crmkpi.history.store import HistoryStore
+from crmkpi.io.quality import FACTS, quality_facts, undated_rows
 from crmkpi.metrics import CATALOG, evaluate
 from crmkpi.metrics.base import PERIOD, PERIODS, VALUE, Grain, period_start
 from crmkpi.reporting.format import format_value
@@ -36,8 +39,6 @@ _FLOW_NOUNS = {"deals": "deals created", "leads": "leads created", "activities":
 
 def check_report(report: Report, ds: Dataset, config: Config | None) -> None:
     """Targets, history deltas and alerts, written into `report` in place."""
-    from crmkpi.config import Config
-
     config = config or ds.config or Config()
     grain = report_grain(report, config)
     settings = config.alert_settings
@@ -128,8 +129,6 @@ def relative_change(value: float | None, previous: float | None) -> float | None
 def fill_history_previous(report: Report, config: Config) -> None:
     """Point-in-time KPIs (open deals, open pipeline) against the last saved run's values:
     an export holds only their state today, so the history store is their only past."""
-    from crmkpi.history.store import HistoryStore
-
     path = config.history_file
     if not path.exists():
         return
@@ -347,8 +346,6 @@ def fact_alerts(ds: Dataset) -> list[Alert]:
     """Rows kept but suspect (duplicate ids, closed before created, negative amounts...), per
     file: they count in the KPIs, so the reader must be told. Mixed currencies are left to the
     KPIs, which already split money per currency and say so."""
-    from crmkpi.io.quality import FACTS, quality_facts, undated_rows
-
     facts = quality_facts(ds).filter(pl.col("fact") != "mixed_currencies")
     per_file = facts.group_by(["file", "fact"]).agg(pl.col("count").sum()).sort(["file", "fact"])
     return [

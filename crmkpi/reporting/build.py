@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+import crmkpi
 from crmkpi.errors import CrmkpiError, UsageError
 from crmkpi.metrics import CATALOG, TABLE_CATALOG
 from crmkpi.metrics.base import CURRENCY, PERIOD, PERIODS, Context, Grain, Metric, labels_as_text
 from crmkpi.metrics.evaluate import metric_plans
 from crmkpi.reporting import periods
+from crmkpi.reporting.alerts import check_report
 from crmkpi.reporting.layout import (
     GROUP_ORDER,
     KNOWN_TABLES,
@@ -52,9 +54,7 @@ class ReportOptions:
 
 
 def _version() -> str:
-    from crmkpi import __version__
-
-    return __version__
+    return crmkpi.__version__
 
 
 def _collect(plans: dict[Any, pl.LazyFrame]) -> tuple[dict[Any, pl.DataFrame], dict[Any, str]]:
@@ -307,7 +307,5 @@ def finish_report(report: Report, ds: Dataset, config: Config | None) -> Report:
     """The one place that adds what is judged rather than computed: targets and status,
     alerts, and deltas against the history of past runs. Each step reads the finished KPI
     values and writes KpiValue.target/status/history_previous or Report.alerts."""
-    from crmkpi.reporting.alerts import check_report
-
     check_report(report, ds, config)
     return report

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from crmkpi.reporting.model import KpiValue, Report
+from crmkpi.reporting.periods import human_range
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 SPARK_ASCII = "_.-=+*#@"
@@ -187,8 +188,6 @@ def covered_text(report: Report) -> str:
     since, until = report.covered
     if since is None or until is None:
         return "no dated rows"
-    from crmkpi.reporting.periods import human_range
-
     if report.window == (None, None):
         return f"{since:%Y-%m-%d} .. {until:%Y-%m-%d} (all data)"
     return human_range(since, until)

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from crmkpi.dataset import InputSummary
+from crmkpi.reporting.output import render_to_file, renderer
 
 STATUSES = ("ok", "warn", "bad")
 
@@ -158,8 +159,6 @@ class Report:
 
     def render(self, fmt: str, **options: Any) -> str | bytes:
         """The report in one format (terminal, json, markdown, csv, excel, html)."""
-        from crmkpi.reporting.output import renderer
-
         return renderer(fmt).render(self, **options)
 
     def to_json(self) -> str:
@@ -170,6 +169,4 @@ class Report:
 
     def write(self, path: str | Path, fmt: str | None = None, **options: Any) -> str:
         """Write the report to `path` atomically; the format comes from the extension by default."""
-        from crmkpi.reporting.output import render_to_file
-
         return render_to_file(self, Path(path), fmt, **options)

@@ -13,11 +13,11 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from crmkpi.errors import UsageError
-from crmkpi.reporting.model import Report
 from crmkpi.reporting.output_file import Protected, write_output
 
 if TYPE_CHECKING:
     from crmkpi.dataset import Dataset
+    from crmkpi.reporting.model import Report
 
 FORMATS = ("terminal", "json", "markdown", "csv", "excel", "html")
 

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import crmkpi
-from crmkpi.api import filtered
 from crmkpi.dataset import Dataset
 from crmkpi.errors import UsageError
+from crmkpi.metrics.scope import filtered
 from crmkpi.schema import TIMESTAMP
 
 APRIL = datetime(2025, 4, 1)

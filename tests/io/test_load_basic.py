@@ -6,11 +6,10 @@ from datetime import datetime
 from pathlib import Path
 
 import openpyxl
-import polars as pl
 import pytest
 
 from crmkpi.errors import InputError
-from crmkpi.io.load import load, write_rejects
+from crmkpi.io.load import load
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -78,18 +77,6 @@ def test_missing_path_and_unknown_table(tmp_path: Path) -> None:
     f = write(tmp_path / "weird.csv", "alpha,beta\n1,2\n")
     with pytest.raises(InputError, match="weird.csv.*headers found: 'alpha', 'beta'"):
         load([f])
-
-
-def test_write_rejects_neutralises_formulas(tmp_path: Path) -> None:
-    f = write(
-        tmp_path / "deals.csv",
-        "Deal ID,Stage,Created Date,Amount\n=HYPERLINK(1),Won,2024-01-01,=1+1\n",
-    )
-    ds = load([f])
-    out = tmp_path / "rejects.csv"
-    write_rejects(ds, out)
-    back = pl.read_csv(out, infer_schema=False)
-    assert back["value"].to_list() == ["'=1+1"]
 
 
 def test_late_formatted_number_outside_the_sample_is_still_read(tmp_path: Path) -> None:

@@ -144,7 +144,7 @@ def test_probability_percent_and_activity_success(tmp_path: Path) -> None:
 
 
 def test_converted_parquet_folder_reads_back(tmp_path: Path) -> None:
-    from crmkpi.io.parquet_folder import write_dataset
+    from crmkpi.reporting.dataset_files import write_dataset
 
     f = write(
         tmp_path / "deals.csv",
