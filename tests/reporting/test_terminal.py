@@ -125,3 +125,13 @@ def test_repeated_team_columns_become_the_team_row(report: Report) -> None:
 def test_header_says_when_the_last_trend_period_is_partial(report: Report) -> None:
     report.trend_partial = True
     assert "last 6 periods, the last one partial" in terminal.render(report, width=100)
+
+
+# Point-in-time KPIs saved by an earlier run show their value then, beside today's.
+def test_last_run_column_appears_only_with_history(report: Report) -> None:
+    assert "Last run" not in terminal.render(report, width=160)
+    report.kpis["deals_won"].history_previous = 4321.0
+    text = terminal.render(report, width=160)
+    assert "Last run" in text
+    row = next(line for line in text.splitlines() if line.startswith("Deals won"))
+    assert "4,321" in row  # the saved value, formatted as a count

@@ -1,4 +1,5 @@
-"""NPS below zero: more detractors than promoters must give a negative score, not a wrap-around."""
+"""The satisfaction KPIs (crmkpi/metrics/satisfaction.py). NPS below zero: more detractors than
+promoters must give a negative score, not a wrap-around."""
 
 from __future__ import annotations
 
