@@ -51,6 +51,9 @@ def load(
 
     if not isinstance(config, Config):
         config = load_config(find_config(config))
+    from crmkpi.reporting.targets import project_targets
+
+    project_targets(config)  # an unknown KPI id in [targets] is told before the files are read
     if isinstance(paths, str | Path):
         paths = [paths]
     from crmkpi.io.cache import open_cache

@@ -1,7 +1,9 @@
 """crmkpi.toml: sources, stages, periods, currency, SLA, margin and targets; validated on load.
 
-Relative paths in the file are relative to the file itself, so a cron job run from any folder
-reads the same data.
+This is the file's syntax only: KPI ids in [targets] and [alerts] are checked against the catalog
+by crmkpi.reporting.targets (project_targets), so reading a config loads neither polars nor the
+KPI catalog. Relative paths in the file are relative to the file itself, so a cron job run from
+any folder reads the same data.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from typing import Any
 
 from crmkpi.config_schema import validate
 from crmkpi.errors import ConfigError
-from crmkpi.reporting.targets import NO_TARGETS, Targets, kpi_direction, parse_targets
 
 CONFIG_NAME = "crmkpi.toml"
 DEFAULT_HISTORY_PATH = ".crmkpi/history.sqlite"
@@ -80,7 +81,6 @@ class Config:
     history_path: str | None = None
     duplicates_rule: str = "newer"  # rows sharing an id across files: newer, keep or refuse
     raw: dict[str, Any] = field(default_factory=dict)
-    kpi_targets: Targets = NO_TARGETS
     alert_settings: AlertSettings = field(default_factory=AlertSettings)
 
     @property
@@ -283,7 +283,6 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         history_path=history_path,
         duplicates_rule=_duplicates_rule(_section(raw, "duplicates", path), path),
         raw=raw,
-        kpi_targets=parse_targets(targets, by_owner, path),
         alert_settings=parse_alert_settings(_section(raw, "alerts", path), path),
     )
     return config
@@ -497,7 +496,6 @@ def parse_alert_settings(section: dict[str, Any], path: Path) -> AlertSettings:
     thresholds: dict[str, float | None] = {}
     for kpi, value in by_kpi.items():
         key = f"alerts.change_threshold_by_kpi.{kpi}"
-        kpi_direction(kpi, key, path)
         thresholds[kpi] = None if value is False else _number(value, key, path)
         if thresholds[kpi] is not None and thresholds[kpi] < 0:  # type: ignore[operator]
             raise ConfigError(f"{key} must be 0 or more, got {value!r}", path=str(path))

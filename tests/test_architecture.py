@@ -44,6 +44,7 @@ IN_FUNCTION = {
     ("crmkpi.api", "crmkpi.metrics.sql_guard"): "query only",
     ("crmkpi.api", "crmkpi.reporting.build"): "report only",
     ("crmkpi.api", "crmkpi.reporting.dataset_files"): "convert only",
+    ("crmkpi.api", "crmkpi.reporting.targets"): "load: KPI ids of the targets, before reading",
     ("crmkpi.api", "crmkpi.schema"): "tables only (polars)",
     # Parsing crmkpi.toml does not import polars unless a source maps columns.
     ("crmkpi.config", "crmkpi.schema"): "polars",
@@ -73,7 +74,6 @@ KNOWN_IN_FUNCTION = {
     ("crmkpi.explanation", "crmkpi.reporting.format"),
 }
 KNOWN_AGAINST_ORDER = {
-    ("crmkpi.config", "crmkpi.reporting.targets"),
     ("crmkpi.metrics.kpi_rows", "crmkpi.explanation"),
 }
 KNOWN_CYCLES = {

@@ -21,7 +21,7 @@ from crmkpi.metrics import CATALOG, evaluate
 from crmkpi.metrics.base import PERIOD, PERIODS, VALUE, Grain, period_start
 from crmkpi.reporting.format import format_value
 from crmkpi.reporting.model import Alert, KpiValue, Report
-from crmkpi.reporting.targets import STATUS_OK, Target
+from crmkpi.reporting.targets import STATUS_OK, Target, project_targets
 
 if TYPE_CHECKING:
     from crmkpi.config import AlertSettings, Config
@@ -42,7 +42,7 @@ def check_report(report: Report, ds: Dataset, config: Config | None) -> None:
     config = config or ds.config or Config()
     grain = report_grain(report, config)
     settings = config.alert_settings
-    targets = config.kpi_targets
+    targets = project_targets(config)
     missing_team = [k for k in targets.team if k not in report.kpis]
     report.kpis.update(compute_kpis(missing_team, ds, config, grain))
     fill_history_previous(report, config)
@@ -229,7 +229,7 @@ def active_owners(frame: pl.DataFrame, grain: Grain) -> list[str]:
 
 def owner_target_alerts(ds: Dataset, config: Config, grain: Grain) -> list[Alert]:
     """Every owner against `[targets.by_owner]`, and named owners against their own tables."""
-    targets = config.kpi_targets
+    targets = project_targets(config)
     values, reasons = owner_values(sorted(targets.owner_kpis), ds, config, grain)
     alerts = [
         Alert(KIND_QUALITY, f"{CATALOG[k].label}: per-owner targets not checked ({why})", kpi=k)

@@ -19,8 +19,7 @@ from crmkpi.errors import CrmkpiError, UsageError
 from crmkpi.metrics import CATALOG, TABLE_CATALOG
 from crmkpi.metrics.base import CURRENCY, PERIOD, PERIODS, Context, Grain, Metric, labels_as_text
 from crmkpi.metrics.evaluate import metric_plans
-from crmkpi.reporting import periods
-from crmkpi.reporting.alerts import check_report
+from crmkpi.reporting import alerts, periods
 from crmkpi.reporting.layout import (
     GROUP_ORDER,
     KNOWN_TABLES,
@@ -307,5 +306,5 @@ def finish_report(report: Report, ds: Dataset, config: Config | None) -> Report:
     """The one place that adds what is judged rather than computed: targets and status,
     alerts, and deltas against the history of past runs. Each step reads the finished KPI
     values and writes KpiValue.target/status/history_previous or Report.alerts."""
-    check_report(report, ds, config)
+    alerts.check_report(report, ds, config)
     return report

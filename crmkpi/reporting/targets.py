@@ -11,9 +11,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmkpi.errors import ConfigError
+
+if TYPE_CHECKING:
+    from crmkpi.config import Config
 
 STATUS_OK = "ok"
 STATUS_WARN = "warn"
@@ -248,3 +251,17 @@ def parse_targets(team: dict[str, Any], by_owner: dict[str, Any], path: Path) ->
         else:
             every_owner[key] = _target(key, spec, f"targets.by_owner.{key}", path)
     return Targets(parsed_team, every_owner, per_owner)
+
+
+def project_targets(config: Config) -> Targets:
+    """The targets of crmkpi.toml resolved against the KPI catalog, and the KPI ids of
+    `[alerts.change_threshold_by_kpi]` checked: a ConfigError names the key of an unknown id."""
+    if not (
+        config.targets or config.targets_by_owner or config.alert_settings.change_threshold_by_kpi
+    ):
+        return NO_TARGETS
+    path = config.path or Path("crmkpi.toml")
+    targets = parse_targets(config.targets, config.targets_by_owner, path)
+    for kpi in config.alert_settings.change_threshold_by_kpi:
+        kpi_direction(kpi, f"alerts.change_threshold_by_kpi.{kpi}", path)
+    return targets

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from crmkpi.config import AlertSettings, load_config
 from crmkpi.errors import ConfigError
+from crmkpi.reporting.targets import project_targets
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -30,7 +33,7 @@ deals_won = ">= 5"
 deals_won = ">= 8"
 """,
     )
-    targets = load_config(path).kpi_targets
+    targets = project_targets(load_config(path))
     assert targets.team["win_rate"].minimum == 0.25
     assert targets.team["sales_cycle_days_median"].maximum == 30
     assert targets.team["avg_deal_size"].warn == 1500
@@ -43,7 +46,7 @@ deals_won = ">= 8"
 def error_for(tmp_path: Path, text: str) -> ConfigError:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
-        load_config(path)
+        project_targets(load_config(path))  # syntax from load_config, KPI ids from the catalog
     assert str(path) in str(info.value)  # every error names the file
     return info.value
 
@@ -111,7 +114,7 @@ def test_alert_settings(tmp_path):
 
 def test_defaults_without_a_file():
     config = load_config(None)
-    assert not config.kpi_targets
+    assert not project_targets(config)
     assert config.alert_settings.change_threshold == 0.2
     assert config.history_file == Path.cwd() / ".crmkpi" / "history.sqlite"
 
@@ -134,7 +137,7 @@ def test_an_owner_table_is_told_apart_from_a_kpi_table(tmp_path):
         "[targets.by_owner.Ana]\n"  # empty for now: an owner, not a KPI
         "[targets.by_owner.deals_won]\nmin = 3\nwarn = 5\n",  # a KPI's table form
     )
-    targets = load_config(path).kpi_targets
+    targets = project_targets(load_config(path))
     assert targets.per_owner == {"Ana": {}}
     assert (targets.every_owner["deals_won"].minimum, targets.every_owner["deals_won"].warn) == (
         3.0,
@@ -194,3 +197,15 @@ def test_a_misspelt_key_in_a_fixed_section_is_named(tmp_path):
     assert "known in [periods]: week_start, fiscal_year_start_month" in str(err)
     assert "unknown key leads.sla_minutes" in str(error_for(tmp_path, "[leads]\nsla_minutes = 5\n"))
     assert "unknown key stages.orders" in str(error_for(tmp_path, '[stages]\norders = ["A"]\n'))
+
+
+def test_reading_a_config_with_targets_loads_neither_polars_nor_the_catalog(tmp_path):
+    # The config is syntax: the KPI ids of [targets] are resolved by the report, not on reading.
+    path = write(tmp_path, '[targets]\nwin_rate = ">= 0.25"\n[targets.by_owner]\ndeals_won = 5\n')
+    code = (
+        "import sys; from crmkpi.config import load_config; "
+        f"c = load_config({str(path)!r}); "
+        "print(sorted(c.targets), 'polars' in sys.modules, 'crmkpi.metrics' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["['win_rate']", "False", "False"]
