@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING
 from crmkpi.config import Config, find_config, load_config
 from crmkpi.errors import UsageError
 
+# Each function imports its own path inside it, for start-up time: `import crmkpi` and
+# `crmkpi.load` stay free of the KPI catalog and the report builder (tests/test_architecture.py).
+
 if TYPE_CHECKING:
     import polars as pl
 

@@ -281,7 +281,9 @@ def load_config_check(text: str, target: Path, load_config) -> None:  # noqa: AN
     """The starter must itself be a valid config; check before writing it."""
     import tempfile
 
+    from crmkpi.reporting.targets import project_targets
+
     with tempfile.TemporaryDirectory() as tmp:
         probe = Path(tmp) / target.name
         probe.write_text(text, encoding="utf-8")
-        load_config(probe)
+        project_targets(load_config(probe))  # its KPI ids too, not only its syntax
