@@ -97,7 +97,7 @@ def test_a_column_mapped_to_a_missing_header_names_key_and_headers(tmp_path: Pat
     [
         ('[stages]\norder = "Engaging"\n', "stages.order must be a list of strings"),
         ('[sources.x]\ntable = "deals"\nvalues = "won"\n', "sources.x.values must be a table"),
-        ('[sources.x]\ntable = "deals"\nvalues = { stat = "won" }\n', "is not a column of table deals"),
+        ('[sources.x]\ntable = "deals"\nvalues = { stat = "won" }\n', "a column of table deals"),
         ('[sources.x]\nvalues = { status = "won" }\n', "needs the source's table"),
         ('[sources.x]\ntable = "deals"\nlinks = { owner = "a" }\n', "no such link column"),
         ('[sources.x]\ntable = "deals"\nvalues = { status = 1 }\n', "must be a string"),
