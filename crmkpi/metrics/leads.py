@@ -43,18 +43,23 @@ def first_contact(ctx: Context) -> pl.Expr:
 def responded_leads(ctx: Context) -> pl.LazyFrame:
     """Leads in the window (by created_at) with `__minutes`: time to the first response.
 
-    The response is `first_contact_at`, else the first activity linked to the lead. A response
-    dated before the lead was created is a data error and counts as no response. Built once
-    per grain: the response KPIs (median, p90, SLA) read the same rows.
+    The response is `first_contact_at`, else the first activity linked to the lead at or
+    after its creation: a touch logged before the lead existed (an older conversation with the
+    same person) answers nothing, and the lead's later touches still do. A `first_contact_at`
+    before creation is a data error and counts as no response. Built once per grain: the
+    response KPIs (median, p90, SLA) read the same rows.
     """
     key = f"responded_leads:{ctx.grain!r}"
     if key in ctx.cache:
         return ctx.cache[key]
     leads = ctx.table(LEADS)
     if not ctx.has(LEADS, "first_contact_at"):
+        created = leads.select(pl.col("id"), pl.col("created_at").alias("__created"))
         firsts = (
             ctx.table("activities")
             .filter(pl.col("lead_id").is_not_null())
+            .join(created, left_on="lead_id", right_on="id", how="inner")
+            .filter(pl.col("at") >= pl.col("__created"))
             .group_by("lead_id")
             .agg(pl.col("at").min().alias("__first"))
         )
@@ -117,9 +122,10 @@ def _conversion(ctx: Context) -> pl.LazyFrame:
 
 
 _RESPONSE_NOTE = (
-    "Time from created_at to first_contact_at, or to the first activity linked to the lead when "
-    "no column holds the first contact. Leads never answered are left out of medians and "
-    "percentiles; a response dated before creation counts as none."
+    "Time from created_at to first_contact_at, or to the first activity linked to the lead at or "
+    "after its creation when no column holds the first contact (a touch before the lead existed "
+    "answers nothing; a later one still does). Leads never answered are left out of medians and "
+    "percentiles; a first_contact_at dated before creation counts as none."
 )
 
 # fmt: off
