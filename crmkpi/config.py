@@ -68,6 +68,8 @@ class Config:
     working_hours: dict[str, Any] = field(default_factory=dict)
     gross_margin: float = 1.0
     gross_margin_configured: bool = False
+    # Spend channel -> "marketing" or "sales" ([economics] sales_channels / marketing_channels).
+    spend_channels: dict[str, str] = field(default_factory=dict)
     quota: dict[str, float] = field(default_factory=dict)
     targets: dict[str, Any] = field(default_factory=dict)
     targets_by_owner: dict[str, Any] = field(default_factory=dict)
@@ -129,7 +131,7 @@ _SECTION_KEYS = {
     "periods": ("week_start", "fiscal_year_start_month"),
     "currency": ("base", "rates_file"),
     "leads": ("response_sla_minutes", "working_hours"),
-    "economics": ("gross_margin",),
+    "economics": ("gross_margin", "sales_channels", "marketing_channels"),
     "stages": ("order", "won", "lost", "probability", "stuck_days"),
 }
 
@@ -255,6 +257,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         working_hours=dict(_table(leads, "working_hours", "leads", path)),
         gross_margin=float(margin) if margin is not None else 1.0,
         gross_margin_configured=margin is not None,
+        spend_channels=_spend_channels(economics, path),
         quota=_quota(_section(raw, "quota", path), path),
         targets=targets,
         targets_by_owner=dict(by_owner),
@@ -265,6 +268,21 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         alert_settings=parse_alert_settings(_section(raw, "alerts", path), path),
     )
     return config
+
+
+def _spend_channels(economics: dict[str, Any], path: Path) -> dict[str, str]:
+    """Channel -> category from `[economics] sales_channels` and `marketing_channels`."""
+    out: dict[str, str] = {}
+    for category in ("sales", "marketing"):
+        key = f"{category}_channels"
+        for channel in _strings(economics.get(key, ()), f"economics.{key}", path):
+            if out.get(channel, category) != category:
+                raise ConfigError(
+                    f"economics: channel {channel!r} is listed as both sales and marketing",
+                    path=str(path),
+                )
+            out[channel] = category
+    return out
 
 
 _TABLE_NAMES = {"deals", "stage_history", "leads", "activities", "spend", "subscriptions", "nps"}

@@ -29,8 +29,8 @@ from crmkpi.metrics.base import (
     safe_div,
 )
 from crmkpi.metrics.breakdown import complete_periods, stock
+from crmkpi.metrics.customers import SUBS, deal_customers, first_wins
 
-SUBS = "subscriptions"
 EPS = 1e-9
 MOVES = ("new", "expansion", "contraction", "churned", "reactivation")
 CHARTMOGUL = "ChartMogul, SaaS metrics: MRR movements"
@@ -128,6 +128,23 @@ def customer_moves(ctx: Context) -> pl.LazyFrame:
     )  # fmt: skip
 
 
+def _new_when_won(ctx: Context, moves: pl.LazyFrame) -> pl.LazyFrame:
+    """`moves` plus `__new_p`: the period a new customer is counted in. A customer becomes one
+    when its first deal is won (see crmkpi.metrics.customers), which may be a period before
+    its billing starts; without won deals naming customers (or cut by a subscription column,
+    where a customer is new within each group) it is the period its first subscription
+    starts."""
+    if ctx.grain.by or not deal_customers(ctx):
+        return moves.with_columns(pl.col(PERIOD).alias("__new_p"))
+    won = first_wins(ctx).select(
+        "customer_id", period_start(pl.col("closed_at"), ctx.grain).alias("__won_p")
+    )
+    joined = moves.join(won, on="customer_id", how="left")
+    return joined.with_columns(pl.min_horizontal("__won_p", PERIOD).alias("__new_p")).drop(
+        "__won_p"
+    )
+
+
 def movements(ctx: Context) -> pl.LazyFrame:
     """Per (by, currency, period) in the window: movements, MRR and customers at start and end."""
     ctx = sub_context(ctx)
@@ -137,17 +154,22 @@ def movements(ctx: Context) -> pl.LazyFrame:
     others = [*grain.by, *ctx.currency_keys(SUBS)]
     last = period_start(pl.lit(grain.until, dtype=pl.Datetime("us")) - pl.duration(microseconds=1),
                         grain)  # fmt: skip
+    moves = _new_when_won(ctx, customer_moves(ctx))
     per = (
-        customer_moves(ctx)
-        .group_by([*others, PERIOD])
+        moves.group_by([*others, PERIOD])
         .agg(
             *(pl.col(m).sum() for m in MOVES),
-            pl.col("__new_c").sum().cast(pl.Int64).alias("new_customers"),
             pl.col("__react_c").sum().cast(pl.Int64).alias("reactivated_customers"),
             pl.col("__churn_c").sum().cast(pl.Int64).alias("churned_customers"),
         )
+        .join(
+            moves.filter(pl.col("__new_c"))
+            .group_by([*others, pl.col("__new_p").alias(PERIOD)])
+            .agg(pl.len().cast(pl.Int64).alias("new_customers")),
+            on=[*others, PERIOD], how="full", coalesce=True, nulls_equal=True,
+        )
         .filter(pl.col(PERIOD) <= last)
-    )
+    )  # fmt: skip
     full = complete_periods(
         per.with_columns(pl.lit(0.0).alias(VALUE)), grain.with_(since=None), others, None
     ).drop(VALUE)

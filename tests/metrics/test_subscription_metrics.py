@@ -131,15 +131,19 @@ def test_cac_cost_per_lead_and_payback() -> None:
     data = Dataset(frames={"subscriptions": subscriptions(), "spend": spend, "deals": deals,
                            "leads": leads})  # fmt: skip
     grain = Grain(period="month", since=dt(2024, 2, 1), until=dt(2024, 3, 1))
-    ids = ["new_customers", "cac", "cost_per_lead", "cac_payback_months", "clv_cac_ratio"]
+    ids = ["new_customers", "cac", "cac_fully_loaded", "cost_per_lead", "cac_payback_months",
+           "clv_cac_ratio"]  # fmt: skip
     got = evaluate(data, ids, grain)
     feb = {k: v["value"][0] for k, v in got.items()}
     # New customers in Feb: c3's first win (Feb 1) and the won deal without customer id;
-    # c3's second win is not new. Spend 400 -> CAC 200; 5 leads -> 80 per lead.
+    # c3's second win is not new. Marketing spend 300 -> CAC 150, 5 leads -> 60 per lead;
+    # with the sales spend, 400 -> fully loaded CAC 200.
     assert feb["new_customers"] == 2
-    assert feb["cac"] == 200.0
-    assert feb["cost_per_lead"] == 80.0
-    # Payback: CAC / ARPA (Feb 9, margin 1) = 200 / 9; CLV 27 -> CLV:CAC = 27 / 200.
+    assert feb["cac"] == 150.0
+    assert feb["cac_fully_loaded"] == 200.0
+    assert feb["cost_per_lead"] == 60.0
+    # Payback over the fully loaded CAC (Skok): 200 / ARPA (Feb 9, margin 1) = 200 / 9;
+    # CLV 27 -> CLV:CAC = 27 / 200.
     assert feb["cac_payback_months"] == pytest.approx(200 / 9)
     assert feb["clv_cac_ratio"] == pytest.approx(27 / 200)
 
