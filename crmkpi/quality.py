@@ -11,7 +11,7 @@ from datetime import datetime
 
 import polars as pl
 
-from crmkpi.dataset import Dataset
+from crmkpi.dataset import Dataset, running_epoch_us
 from crmkpi.ids import ascending
 from crmkpi.schema import STATUS_OPEN
 
@@ -53,7 +53,9 @@ def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
         return pl.DataFrame(schema=QUALITY_SCHEMA)
     deals, names = found
     cols = set(ds.frames["deals"].columns)
-    now = as_of or datetime.now()
+    now = as_of or ds.data_as_of() or datetime(9999, 1, 1)
+    # A date after the moment the report runs cannot be an event: the one use of the clock.
+    running = running_epoch_us()
     owner = pl.col("owner") if "owner" in cols else pl.lit(None, dtype=pl.String)
     facts: dict[str, pl.Expr] = {}
     if {"status", "expected_close_at"} <= cols:
@@ -68,7 +70,7 @@ def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
         facts["closed_before_created"] = pl.col("closed_at") < pl.col("created_at")
     if "amount" in cols:
         facts["negative_amounts"] = pl.col("amount") < 0
-    future = [pl.col(c) > now for c in ("created_at", "closed_at") if c in cols]
+    future = [pl.col(c).dt.epoch("us") > running for c in ("created_at", "closed_at") if c in cols]
     if future:
         facts["future_dates"] = pl.any_horizontal(future)
     plans = [_history_unknown_deals(ds)]

@@ -422,3 +422,49 @@ def test_report_accounts_for_every_input_row(report):
         assert account["table"] == table, name
         assert account["rows_read"] == data_rows(name), name
         assert account["rows_read"] == account["rows_loaded"] + account["rows_rejected"], name
+
+
+def expected_acquisition(
+    deals: list[dict[str, str]],
+    subscriptions: list[dict[str, str]],
+    spend: list[dict[str, Any]],
+    leads: list[dict[str, str]],
+) -> dict[str, float]:
+    """New customers: companies whose first won deal is theirs (not billed on an earlier day:
+    the 150 customers signed before the CRM export starts buy upsells, they are not new).
+    Cost per lead and CAC over the spend sheet's marketing rows; fully loaded over all rows."""
+    first_win: dict[str, datetime] = {}
+    for d in deals:
+        if d["Deal Stage"] == WON:
+            company, closed = d["Associated Company IDs"], at(d["Close Date"])
+            first_win[company] = min(first_win.get(company, closed), closed)
+    billed: dict[str, datetime] = {}
+    for s in subscriptions:
+        started = datetime.strptime(s["Started At"], "%Y-%m-%d")
+        billed[s["Customer Id"]] = min(billed.get(s["Customer Id"], started), started)
+    new = [c for c, won in first_win.items() if c not in billed or billed[c] >= won.replace(
+        hour=0, minute=0)]  # fmt: skip
+    marketing = sum(r["Amount"] for r in spend if r["Category"] == "marketing")
+    total = sum(r["Amount"] for r in spend)
+    return {
+        "new_customers": len(new),
+        "cost_per_lead": marketing / len(leads),
+        "cac": marketing / len(new),
+        "cac_fully_loaded": total / len(new),
+    }
+
+
+def test_report_acquisition_matches_plain_python(report, deals, subscriptions, spend, leads):
+    expected = expected_acquisition(deals, subscriptions, spend, leads)
+    # The demo's story: 490 deals won, of which 126 upsells, by 364 new customers.
+    assert expected["new_customers"] == 364
+    for kpi, value in expected.items():
+        assert report["kpis"][kpi]["value"] == pytest.approx(value, rel=1e-9), kpi
+
+
+def test_report_counts_overdue_deals_at_the_export_date(report, deals):
+    open_deals = [d for d in deals if status(d["Deal Stage"]) == "open"]
+    overdue = [d for d in open_deals if at(d["Close Date"]) < EXPORTED_AT]
+    assert len(overdue) == 41  # against the machine's clock in December 2026 it read 158
+    said = [a["message"] for a in report["alerts"] if "expected close date" in a["message"]]
+    assert said == [f"{SAMPLE / 'deals.csv'}: 41 open deals whose expected close date has passed"]

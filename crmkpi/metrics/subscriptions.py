@@ -5,9 +5,9 @@ the period (ChartMogul's rules): new (from 0, never paid before), reactivation (
 before), expansion (up), contraction (down, not to 0), churn (to 0: only when the customer has no
 active subscription left). So net new MRR of a period always equals the change of MRR.
 
-"Now" for subscriptions is the window's end (--until), else the end of the data: the latest
-start or end date that is not after today (an end date in the future means the subscription is
-still active). A row that ends at most one day before the customer's next row
+"Now" for subscriptions is the window's end (--until), else the data's as-of moment (the
+latest recorded event of the exports, or --as-of): an end date after it means the subscription
+is still active. A row that ends at most one day before the customer's next row
 starts is continuous with it (a plan change or a renewal, not churn and return).
 """
 
@@ -37,18 +37,10 @@ CHARTMOGUL = "ChartMogul, SaaS metrics: MRR movements"
 
 
 def data_now(ctx: Context) -> datetime:
-    """Just after the latest start or end date that is not after today (see the module doc)."""
-    if "subscriptions_now" not in ctx.cache:
-        tomorrow = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
-        tomorrow += timedelta(days=1)
-        frame = ctx.ds.frames[SUBS]
-        dates = [c for c in ("start_at", "end_at") if c in frame.columns]
-        latest = frame.select(
-            pl.max_horizontal(pl.col(c).filter(pl.col(c) < tomorrow).max() for c in dates)
-        ).item()
-        now = tomorrow if latest is None else latest + timedelta(microseconds=1)
-        ctx.cache["subscriptions_now"] = now
-    return ctx.cache["subscriptions_now"]
+    """Just after the data's as-of moment (crmkpi.dataset.Dataset.data_as_of): an end date
+    after it is a scheduled end, the subscription is still active."""
+    now = ctx.ds.data_as_of()
+    return now + timedelta(microseconds=1) if now is not None else datetime(9999, 1, 1)
 
 
 def sub_context(ctx: Context) -> Context:

@@ -146,6 +146,7 @@ class Report:
     comparison: Comparison | None = None
     by: tuple[str, ...] = ()
     trend_partial: bool = False  # the trends' last period is cut short by the data or window
+    as_of: datetime | None = None  # the moment "now" means: --as-of, else the latest event
 
     @property
     def covered(self) -> tuple[datetime | None, datetime | None]:
