@@ -13,7 +13,7 @@ import polars as pl
 
 from crmkpi.dataset import Dataset, running_epoch_us
 from crmkpi.ids import ascending
-from crmkpi.schema import STATUS_OPEN
+from crmkpi.schema import STATUS_OPEN, days_between
 
 FACTS = {
     "duplicate_ids": "deals sharing an id with another row of the same file",
@@ -67,7 +67,8 @@ def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
             list(ds.stages.order)
         )
     if {"closed_at", "created_at"} <= cols:
-        facts["closed_before_created"] = pl.col("closed_at") < pl.col("created_at")
+        # At day precision when either is a date: closed the day it was created is not before.
+        facts["closed_before_created"] = days_between(pl.col("created_at"), pl.col("closed_at")) < 0
     if "amount" in cols:
         facts["negative_amounts"] = pl.col("amount") < 0
     future = [pl.col(c).dt.epoch("us") > running for c in ("created_at", "closed_at") if c in cols]

@@ -20,6 +20,18 @@ TIMESTAMP = pl.Datetime("us")
 # Labels repeat a few values over many rows: dictionary-encoded, grouping and comparing them
 # reads small integers instead of hashing text. Results give them back as text.
 LABEL = pl.Categorical()
+DAY_US = 86_400_000_000
+
+
+def days_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
+    """Days from `start` to `end`; when either is a date without a time (read as midnight),
+    whole days between the two dates. A deal created at 19:51 and closed the same date is a
+    0-day deal, not one closed 19 hours before it was created (Salesforce's Age field counts
+    the same way). A time of exactly 00:00:00 is taken to be a date."""
+    dated = (start.dt.time() == pl.time(0)) | (end.dt.time() == pl.time(0))
+    whole = (end.dt.date() - start.dt.date()).dt.total_days().cast(pl.Float64)
+    exact = (end - start).dt.total_microseconds() / DAY_US
+    return pl.when(dated).then(whole).otherwise(exact)
 
 
 @dataclass(frozen=True)
