@@ -161,6 +161,12 @@ SUBSCRIPTIONS = Table(
         _c("currency", LABEL, "ISO 4217 code"),
         _c("plan", pl.String, "Plan name"),
         _c("churn_reason", pl.String, "Why it ended, when it ended in churn"),
+        _c(
+            "term_months",
+            pl.Float64,
+            "Length of the committed term in months (12 annual, 1 monthly): the subscription "
+            "comes up for renewal at the end of each term",
+        ),
     ),
     (("customer_id",), ("start_at",), ("mrr",)),
 )

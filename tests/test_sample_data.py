@@ -468,3 +468,49 @@ def test_report_counts_overdue_deals_at_the_export_date(report, deals):
     assert len(overdue) == 41  # against the machine's clock in December 2026 it read 158
     said = [a["message"] for a in report["alerts"] if "expected close date" in a["message"]]
     assert said == [f"{SAMPLE / 'deals.csv'}: 41 open deals whose expected close date has passed"]
+
+
+def _years_later(day: datetime, years: int) -> datetime:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year + years, day=28)
+
+
+def expected_renewal_rate(subscriptions: list[dict[str, str]], now: datetime) -> float:
+    """Annual contracts (Term 12): rows chained by plan changes (one ends the day the next
+    starts, no cancel reason); each anniversary reached, or whose year a cancellation cut
+    short, is up for renewal; renewed when the contract runs on past it."""
+    by_customer: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for s in subscriptions:
+        assert s["Term (months)"] == "12"
+        by_customer[s["Customer Id"]].append(s)
+    up = renewed = 0
+    for rows in by_customer.values():
+        rows.sort(key=lambda r: r["Started At"])
+        contracts: list[list[dict[str, str]]] = []
+        for row in rows:
+            prev = contracts[-1][-1] if contracts else None
+            if prev and prev["Ended At"] == row["Started At"] and not prev["Cancel Reason"]:
+                contracts[-1].append(row)
+            else:
+                contracts.append([row])
+        for chain in contracts:
+            start = datetime.strptime(chain[0]["Started At"], "%Y-%m-%d")
+            last = chain[-1]["Ended At"]
+            end = datetime.strptime(last, "%Y-%m-%d") if last else None
+            k = 1
+            while (due := _years_later(start, k)) < now:
+                if end is not None and _years_later(start, k - 1) >= end:
+                    break
+                up += 1
+                renewed += end is None or end > due
+                k += 1
+    return renewed / up
+
+
+def test_report_renewal_rate_matches_plain_python(report, subscriptions):
+    as_of = datetime.fromisoformat(report["as_of"])
+    expected = expected_renewal_rate(subscriptions, as_of)
+    assert 0.5 < expected < 1
+    assert report["kpis"]["renewal_rate"]["value"] == pytest.approx(expected, rel=1e-9)

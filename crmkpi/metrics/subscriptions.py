@@ -215,13 +215,74 @@ RETENTION = safe_div(
 )
 
 
+def contracts(ctx: Context) -> pl.LazyFrame:
+    """One row per contract: a customer's rows chained while one ends at the moment the next
+    starts without a churn reason (a plan change), with its start, end (null while active)
+    and term. A cancellation followed by a new subscription, even a minute later, starts a
+    new contract: the first one did not renew."""
+    rows = ctx.table(SUBS).filter(pl.col("start_at").is_not_null())
+    reason = ctx.column(SUBS, "churn_reason")
+    prev_end = pl.col("end_at").shift(1).over("customer_id", order_by="start_at")
+    prev_reason = reason.shift(1).over("customer_id", order_by="start_at")
+    same_moment = prev_end.is_not_null() & (prev_end == pl.col("start_at"))
+    chained = same_moment & prev_reason.is_null() & ctx.has(SUBS, "churn_reason")
+    return (
+        rows.with_columns((~chained).cast(pl.Int32).alias("__new"))
+        .with_columns(pl.col("__new").cum_sum().over("customer_id", order_by="start_at")
+                      .alias("__contract"))
+        .group_by("customer_id", "__contract")
+        .agg(
+            pl.col("start_at").min(),
+            pl.col("end_at").sort_by("start_at").last(),
+            pl.col("term_months").sort_by("start_at").first().round().cast(pl.Int32),
+        )
+        .filter(pl.col("term_months") > 0)
+    )  # fmt: skip
+
+
 def _renewal(ctx: Context) -> pl.LazyFrame:
-    rows = ctx.table(SUBS).filter(pl.col("start_at").is_not_null()).with_columns(
-        _next_start().alias("__next")
-    ).filter(pl.col("end_at").is_not_null())  # fmt: skip
-    ctx_now = sub_context(ctx)
-    due = rows.filter(pl.col("end_at") < pl.lit(ctx_now.grain.until, dtype=pl.Datetime("us")))
-    return ctx.group(ctx.window(due, "end_at"), _continues().mean())
+    """Each term end of a contract reached by now (or of the term a cancellation cut short)
+    is up for renewal; renewed when the contract runs on past it."""
+    now = pl.lit(sub_context(ctx).grain.until, dtype=pl.Datetime("us"))
+    frame = contracts(ctx)
+    stop = pl.coalesce(pl.col("end_at"), now)
+    # Terms begun before the contract stopped: term k ends at start + k x term.
+    months = (stop.dt.year() - pl.col("start_at").dt.year()) * 12 + (
+        stop.dt.month() - pl.col("start_at").dt.month()
+    )
+    terms = (months // pl.col("term_months") + 2).clip(1)
+    due = (
+        frame.with_columns(pl.int_ranges(1, terms).alias("__k"))
+        .explode("__k")
+        .with_columns(
+            pl.col("start_at")
+            .dt.offset_by(pl.format("{}mo", pl.col("__k") * pl.col("term_months")))
+            .alias("renews_at")
+        )
+        .with_columns(
+            pl.col("start_at")
+            .dt.offset_by(pl.format("{}mo", (pl.col("__k") - 1) * pl.col("term_months")))
+            .alias("__term_start")
+        )
+        .filter(
+            (pl.col("renews_at") < now)
+            & (pl.col("end_at").is_null() | (pl.col("__term_start") < pl.col("end_at")))
+        )
+    )
+    renewed = pl.col("end_at").is_null() | (pl.col("end_at") > pl.col("renews_at"))
+    return ctx.group(ctx.window(due, "renews_at"), renewed.mean())
+
+
+def _requires_terms(ds: object, config: object | None) -> str | None:
+    from crmkpi.dataset import Dataset
+
+    assert isinstance(ds, Dataset)
+    if not ds.has(SUBS, "term_months"):
+        return (
+            "subscriptions have no term_months column: the data does not say when a "
+            "subscription comes up for renewal"
+        )
+    return None
 
 
 def _churn_reasons(ctx: Context) -> pl.LazyFrame:
@@ -251,6 +312,7 @@ def _movements_table(ctx: Context) -> pl.LazyFrame:
 
 _LATEST = "Without a period: the latest month of the window (possibly partial)."
 NEED = needs((SUBS, ["customer_id", "start_at", "mrr"]))
+NEED_START = needs((SUBS, ["customer_id", "start_at"]))
 NEED_END = needs((SUBS, ["customer_id", "start_at", "end_at", "mrr"]))
 mrr = Metric(
     "mrr", "MRR", "currency", "higher", NEED, "sum of mrr of subscriptions active at the moment",
@@ -304,12 +366,20 @@ METRICS = [
         null_reason="no active customer at the period's start",
     ),
     Metric(
-        "renewal_rate", "Renewal rate", "ratio", "higher", NEED_END,
-        "renewed / up for renewal: subscription rows ending in the period, followed by a "
-        "row of the same customer starting at most one day later",
-        _renewal, period_date="end_at",
-        notes="Rows ending after now are not yet up for renewal.",
-        null_reason="no subscription row ended in the period",
+        "renewal_rate", "Renewal rate", "ratio", "higher",
+        NEED_START,
+        "contracts renewed / contracts up for renewal, at the term ends in the period",
+        _renewal, period_date="term end (start + k x term_months)",
+        notes="A contract is a customer's subscription rows chained by plan changes (one row "
+        "ends the moment the next starts, without a churn reason). Each end of a term "
+        "(start + k x term_months) that the contract reached, or whose term a cancellation cut "
+        "short, is up for renewal; it renewed when the contract runs on past it. A cancelled "
+        "contract followed by a new subscription did not renew: the new one is a new "
+        "contract. Term ends after now are not yet due. Without term_months the data does not "
+        "say what came up for renewal, and the rate is not given.",
+        reference="Gainsight / SaaS Capital: renewal rate = renewed contracts / contracts up "
+        "for renewal",
+        null_reason="no contract came up for renewal in the period", requires=_requires_terms,
     ),
 ]
 # fmt: on
