@@ -28,6 +28,7 @@ class AlertSettings:
     max_file_age_days: float | None = None  # None: no staleness alerts
     max_rejected_share: float = 0.0  # rows rejected / rows read above this alerts
     no_data_period: str | None = "month"  # None: no empty-period alerts
+    min_rows: int = 30  # rows behind each of the two values before a change alerts
 
 
 @dataclass(frozen=True)
@@ -369,7 +370,7 @@ def _check_source(name: str, spec: dict[str, Any], path: Path) -> None:
 
 _ALERT_KEYS = (
     "change_threshold", "change_threshold_by_kpi", "max_file_age_days", "max_rejected_share",
-    "no_data_period",
+    "no_data_period", "min_rows",
 )  # fmt: skip
 
 
@@ -423,7 +424,15 @@ def parse_alert_settings(section: dict[str, Any], path: Path) -> AlertSettings:
         thresholds[kpi] = None if value is False else _number(value, key, path)
         if thresholds[kpi] is not None and thresholds[kpi] < 0:  # type: ignore[operator]
             raise ConfigError(f"{key} must be 0 or more, got {value!r}", path=str(path))
+    min_rows = section.get("min_rows", defaults.min_rows)
+    if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 0:
+        raise ConfigError(
+            f"alerts.min_rows must be a whole number 0 or more, got {min_rows!r}",
+            path=str(path),
+            hint="rows behind each value before a change alerts, e.g. 30",
+        )
     return AlertSettings(
+        min_rows=min_rows,
         change_threshold=share_or_off("change_threshold", defaults.change_threshold, None),
         change_threshold_by_kpi=thresholds,
         max_file_age_days=share_or_off("max_file_age_days", None, None),

@@ -138,6 +138,7 @@ cac = Metric(
     notes="Marketing spend only: sales salaries and outbound tools are in cac_fully_loaded. "
     + _CATEGORY_NOTE + " New customers: see new_customers.",
     null_reason="no new customer in the period", requires=_requires_customers,
+    support="new_customers",
 )  # fmt: skip
 cac_fully_loaded = Metric(
     "cac_fully_loaded", "CAC, fully loaded", "currency", "lower", SPEND_NEEDS,
@@ -148,6 +149,7 @@ cac_fully_loaded = Metric(
     notes="Every spend row counts, whatever its category: what it cost to win a customer. "
     "New customers: see new_customers.",
     null_reason="no new customer in the period", requires=_requires_customers,
+    support="new_customers",
 )  # fmt: skip
 arpa = Metric(
     "arpa", "ARPA", "currency", "higher", needs((SUBS, ["customer_id", "start_at", "mrr"])),
@@ -180,7 +182,7 @@ METRICS = [
         period_date="date (spend), created_at (leads)", monetary=True,
         reference="HubSpot, cost per lead (marketing spend / new leads)",
         notes="Sales spend (salaries, outbound) buys no lead and is left out. " + _CATEGORY_NOTE,
-        null_reason="no lead created in the period",
+        null_reason="no lead created in the period", support="leads_created",
     ),
     cac,
     cac_fully_loaded,
@@ -196,7 +198,7 @@ METRICS = [
         reference=SKOK + " (healthy above 3)",
         notes="Skok divides by the fully loaded CAC (sales and marketing): a ratio over "
         "marketing spend alone would flatter the business.",
-        null_reason="no CLV or no CAC", requires=_requires_customers,
+        null_reason="no CLV or no CAC", requires=_requires_customers, support="new_customers",
     ),
     Metric(
         "cac_payback_months", "CAC payback", "months", "lower",
@@ -209,6 +211,7 @@ METRICS = [
         period_date="as cac_fully_loaded and arpa", monetary=True, reference=SKOK,
         notes=_MARGIN_NOTE + " Over the fully loaded CAC, as Skok has it.",
         null_reason="no CAC or no ARPA", requires=_requires_customers,
+        support="new_customers",
     ),
 ]
 # fmt: on

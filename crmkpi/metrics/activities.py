@@ -72,7 +72,7 @@ METRICS = [
         _per_won_deal, period_date="closed_at (of the deal)",
         notes="Every activity linked to the deal counts, whenever it happened; a breakdown "
         "uses the deal's columns.",
-        null_reason="no deal won in the period",
+        null_reason="no deal won in the period", support="deals_won",
     ),
 ]
 # fmt: on

@@ -256,6 +256,10 @@ class Metric:
     `additive`: values of a breakdown add up to the total (counts, sums), so an empty period is 0.
     `monetary`: amounts are summed, so without a base currency the result carries `currency`.
     `null_reason`: what a null value means (zero denominator, too few rows).
+    `support`: the count KPI whose value says how many rows stand behind this one (new
+    customers behind CAC); aggregates count their own rows and additive counts are their own.
+    `cohort`: a rate over rows created in the period that have not all had time to finish
+    (close rate): a recent period always looks worse, so it is never alerted on.
     """
 
     id: str
@@ -273,6 +277,8 @@ class Metric:
     monetary: bool = False
     null_reason: str = ""
     requires: Callable[[Dataset, Config | None], str | None] | None = None
+    support: str = ""
+    cohort: bool = False
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:

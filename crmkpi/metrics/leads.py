@@ -142,6 +142,7 @@ METRICS = [
         _response("median"), period_date="created_at (of the lead)", notes=_RESPONSE_NOTE,
         reference="Harvard Business Review, The Short Life of Online Sales Leads (2011)",
         null_reason="no answered lead in the period", requires=requires_response,
+        support="leads_created",
     ),
     Metric(
         "lead_response_minutes_p90", "Lead response time (90th percentile)", "minutes", "lower",
@@ -149,6 +150,7 @@ METRICS = [
         "90th percentile (linear interpolation) of first response - created_at, in minutes",
         _response("p90"), period_date="created_at (of the lead)", notes=_RESPONSE_NOTE,
         null_reason="no answered lead in the period", requires=requires_response,
+        support="leads_created",
     ),
     Metric(
         "lead_response_sla_rate", "Leads answered within SLA", "ratio", "higher",
@@ -157,6 +159,7 @@ METRICS = [
         _sla_rate, period_date="created_at (of the lead)",
         notes="SLA from [leads] response_sla_minutes (default 60). Leads never answered count "
         "as missed.", null_reason="no lead created in the period", requires=requires_response,
+        support="leads_created",
     ),
     Metric(
         "lead_response_business_minutes_median", "Lead response, business time (median)",
@@ -166,6 +169,7 @@ METRICS = [
         notes="Counts only minutes inside [leads.working_hours] (days, hours, time zone, public "
         "holidays of the configured country from the `holidays` package). " + _RESPONSE_NOTE,
         null_reason="no answered lead in the period", requires=_requires_hours,
+        support="leads_created",
     ),
     Metric(
         "lead_conversion_rate", "Lead conversion rate", "ratio", "higher",
@@ -173,8 +177,8 @@ METRICS = [
         "converted leads / leads created in the period (cohort)",
         _conversion, period_date="created_at (of the lead)",
         notes="Converted: the `converted` flag, else a filled converted_at. A cohort rate: "
-        "recent leads have had less time to convert.",
-        null_reason="no lead created in the period", requires=requires_conversion,
+        "recent leads have had less time to convert; it is never alerted on.",
+        null_reason="no lead created in the period", requires=requires_conversion, cohort=True,
     ),
 ]
 # fmt: on

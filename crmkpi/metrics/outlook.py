@@ -110,6 +110,7 @@ METRICS = [
         additive=True,
         monetary=True,
         requires=_requires_probability,
+        support="deals_open",
     )
 ]
 

@@ -78,7 +78,7 @@ open_pipeline_value = Metric(
     lambda ctx: open_stock(ctx, AMOUNT, amount=True),
     period_date="created_at and closed_at (open between them)",
     notes=_OPEN_NOTE + " Deals without amount add nothing.",
-    point_in_time=True, additive=True, monetary=True,
+    point_in_time=True, additive=True, monetary=True, support="deals_open",
 )  # fmt: skip
 
 deals_won = Metric(
@@ -194,8 +194,8 @@ METRICS = [
         aggregate("deals", "created_at", safe_div(WON.sum(), pl.len())),
         period_date="created_at",
         notes="A cohort rate: deals still open count in the denominator, so recent periods "
-        "look lower until their deals close.",
-        null_reason="no deal created in the period",
+        "look lower until their deals close; it is never alerted on.",
+        null_reason="no deal created in the period", cohort=True,
     ),
     avg_deal_size,
     Metric(
@@ -236,7 +236,7 @@ METRICS = [
         "over every currency; deal size is per currency unless a base currency is set.",
         reference="Salesforce, HubSpot: sales velocity = opportunities x win rate x deal value "
         "/ cycle length",
-        null_reason="no won deal in the period (no win rate, size or cycle)",
+        null_reason="no won deal in the period (no win rate, size or cycle)", support="deals_won",
     ),
     Metric(
         "pipeline_coverage", "Pipeline coverage", "multiple", "higher",
@@ -248,7 +248,7 @@ METRICS = [
         "period's quota is prorated by months). Without a period the quarter's quota is used. "
         "The quota is taken to be in the base currency (or the deals' one currency).",
         reference="Common sales practice: 3x coverage of the period quota",
-        null_reason="no quota configured", requires=_requires_quota,
+        null_reason="no quota configured", requires=_requires_quota, support="deals_open",
     ),
 ]
 # fmt: on

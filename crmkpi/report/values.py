@@ -25,6 +25,28 @@ CURRENCY_UNITS = ("currency", "currency_per_day")
 CURRENCY_TABLES = ("deals", "spend", "subscriptions")
 
 
+def first_row(metric: Metric, ds: Dataset) -> datetime | None:
+    """When the data behind `metric` begins: the latest of its tables' first dated rows. A
+    period that ends before it is blank, not zero: nothing was exported for it."""
+    tables = [table for table, _ in metric.needs] or [
+        t for t in ("deals", "subscriptions") if t in ds.frames
+    ][:1]
+    firsts = []
+    for table in tables:
+        frame = ds.frames.get(table)
+        columns = [
+            c
+            for c in periods.DATE_COLUMNS.get(table, ())
+            if frame is not None and c in frame.columns
+        ]
+        if frame is None or not columns or frame.height == 0:
+            continue
+        first = frame.select(pl.min_horizontal(pl.col(c).min() for c in columns)).item()
+        if first is not None:
+            firsts.append(first)
+    return max(firsts) if firsts else None
+
+
 def mixed_currencies(ds: Dataset, config: Config | None) -> dict[str, list[str]]:
     """Tables whose amounts are in more than one currency and no base currency to convert to
     (summing them would mean nothing)."""
@@ -141,7 +163,16 @@ def kpi_value(
             row[0]: None if row[1] is None else float(row[1])
             for row in trend_frame.select(PERIOD, VALUE).iter_rows()
         }
-        kpi.trend = [(periods.period_label(s, grain), by_start.get(s)) for s in starts]
+        begins = first_row(metric, ds)
+        kpi.trend = [
+            (
+                periods.period_label(s, grain),
+                None
+                if begins and periods.shift(s, str(grain.period), 1) <= begins
+                else by_start.get(s),
+            )
+            for s in starts
+        ]
     if comparison is None:
         return kpi
     if comparison.basis == "window":
