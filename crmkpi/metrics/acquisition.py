@@ -105,6 +105,7 @@ spend_total = Metric(
     "sum of marketing and sales spend dated in the period",
     aggregate("spend", "date", pl.col("amount").sum(), amount="amount"),
     period_date="date", additive=True, monetary=True,
+    reference="David Skok, SaaS Metrics 2.0: total sales and marketing expense",
 )  # fmt: skip
 _CATEGORY_NOTE = (
     "A spend row is marketing or sales by [economics] sales_channels / marketing_channels in "
@@ -115,6 +116,8 @@ spend_marketing = Metric(
     "spend_marketing", "Marketing spend", "currency", "lower", SPEND_NEEDS,
     "sum of marketing spend dated in the period", _spend("marketing"),
     period_date="date", additive=True, monetary=True, notes=_CATEGORY_NOTE,
+    reference="HubSpot marketing spend: the spend that buys leads (ads, events, content), not "
+    "sales salaries",
 )  # fmt: skip
 new_customers = Metric(
     "new_customers", "New customers", "count", "higher", (),
@@ -123,10 +126,16 @@ new_customers = Metric(
     "the period",
     _new_customers, period_date="closed_at (deals) or start_at (subscriptions)", additive=True,
     requires=_requires_customers,
+    reference="Salesforce and HubSpot: an account's first closed-won deal makes it a customer; "
+    "ChartMogul and Baremetrics count a new customer once, at its first subscription. "
+    "crmkpi counts each customer once, at its first won deal (the sale; billing may "
+    "start days later), and a customer billed before its first won deal in the export "
+    "is not new",
 )  # fmt: skip
 leads_created = Metric(
     "leads_created", "Leads created", "count", "higher", needs((LEADS, ["created_at"])),
     "count of leads", aggregate(LEADS, "created_at", pl.col("created_at").is_not_null().sum()),
+    reference="HubSpot and Salesforce lead reports: leads by create date",
 )  # fmt: skip
 cac = Metric(
     "cac", "Customer acquisition cost", "currency", "lower", SPEND_NEEDS,

@@ -322,6 +322,7 @@ class TableSpec:
     note: Callable[[Context], str | None] | None = None
     supports_by: bool = False
     requires: Callable[[Dataset, Config | None], str | None] | None = None
+    reference: str = ""  # the authority whose definition the table follows
     # A list of deals rather than a breakdown: the report keeps its first rows, and
     # `crmkpi metric ID` prints them all.
     report_rows: int | None = None

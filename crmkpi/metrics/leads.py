@@ -135,6 +135,7 @@ METRICS = [
         needs((LEADS, ["created_at"])), "count of leads created in the period",
         aggregate(LEADS, "created_at", pl.col("created_at").is_not_null().sum()),
         period_date="created_at", additive=True,
+        reference="HubSpot and Salesforce lead reports: leads by create date",
     ),
     Metric(
         "lead_response_minutes_median", "Lead response time (median)", "minutes", "lower",
@@ -151,6 +152,8 @@ METRICS = [
         _response("p90"), period_date="created_at (of the lead)", notes=_RESPONSE_NOTE,
         null_reason="no answered lead in the period", requires=requires_response,
         support="leads_created",
+        reference="Harvard Business Review, The Short Life of Online Sales Leads (2011); the 90th"
+        " percentile shows the slow tail a median hides",
     ),
     Metric(
         "lead_response_sla_rate", "Leads answered within SLA", "ratio", "higher",
@@ -160,6 +163,8 @@ METRICS = [
         notes="SLA from [leads] response_sla_minutes (default 60). Leads never answered count "
         "as missed.", null_reason="no lead created in the period", requires=requires_response,
         support="leads_created",
+        reference="Salesforce and HubSpot lead-response SLA: share of leads first contacted "
+        "within the agreed time",
     ),
     Metric(
         "lead_response_business_minutes_median", "Lead response, business time (median)",
@@ -170,6 +175,8 @@ METRICS = [
         "holidays of the configured country from the `holidays` package). " + _RESPONSE_NOTE,
         null_reason="no answered lead in the period", requires=_requires_hours,
         support="leads_created",
+        reference="HubSpot response time counted in working hours; HBR, The Short Life of Online "
+        "Sales Leads (2011)",
     ),
     Metric(
         "lead_conversion_rate", "Lead conversion rate", "ratio", "higher",
@@ -179,6 +186,7 @@ METRICS = [
         notes="Converted: the `converted` flag, else a filled converted_at. A cohort rate: "
         "recent leads have had less time to convert; it is never alerted on.",
         null_reason="no lead created in the period", requires=requires_conversion, cohort=True,
+        reference="Salesforce lead conversion rate: converted leads / leads created",
     ),
 ]
 # fmt: on
@@ -265,6 +273,7 @@ TABLES = [
             "share_of_leads": "ratio",
         },  # fmt: skip
         requires=requires_conversion,
+        reference="HubSpot lead scoring and Salesforce lead rating: conversion per band",
     ),
     TableSpec(
         "sources",
@@ -284,5 +293,7 @@ TABLES = [
             "cost_per_lead": "currency",
             "cac": "currency",
         },  # fmt: skip
+        reference="HubSpot original source attribution: leads, conversion, spend, cost per lead "
+        "and CAC per channel",
     ),
 ]

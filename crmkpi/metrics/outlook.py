@@ -140,5 +140,7 @@ TABLES = [
         units={"deals": "count", "pipeline_amount": "currency", "expected_revenue": "currency"},
         note=_forecast_note,
         requires=_requires_probability,
+        reference="Salesforce forecasts by expected close month; expected revenue = amount x "
+        "probability (Salesforce ExpectedRevenue, HubSpot weighted amount)",
     )
 ]

@@ -69,6 +69,8 @@ deals_open = Metric(
     lambda ctx: open_stock(ctx, pl.lit(1, dtype=pl.Int64)),
     period_date="created_at and closed_at (open between them)",
     notes=_OPEN_NOTE, point_in_time=True, additive=True,
+    reference="Salesforce: open opportunities (IsClosed false); HubSpot: deals not in a closed "
+    "stage",
 )  # fmt: skip
 
 open_pipeline_value = Metric(
@@ -79,6 +81,8 @@ open_pipeline_value = Metric(
     period_date="created_at and closed_at (open between them)",
     notes=_OPEN_NOTE + " Deals without amount add nothing.",
     point_in_time=True, additive=True, monetary=True, support="deals_open",
+    reference="Salesforce pipeline: sum of Amount of open opportunities; HubSpot deal pipeline "
+    "amount",
 )  # fmt: skip
 
 deals_won = Metric(
@@ -86,6 +90,8 @@ deals_won = Metric(
     needs(("deals", ["status", "closed_at"])),
     "count of deals with status won", aggregate("deals", "closed_at", WON.sum()),
     period_date="closed_at", additive=True,
+    reference="Salesforce: opportunities with IsWon, by CloseDate; HubSpot: closed-won deals by "
+    "close date",
 )  # fmt: skip
 
 win_rate = Metric(
@@ -156,6 +162,7 @@ METRICS = [
         "count of deals created in the period",
         aggregate("deals", "created_at", pl.col("created_at").is_not_null().sum()),
         period_date="created_at", additive=True,
+        reference="HubSpot and Salesforce deal reports: deals counted by create date",
     ),
     Metric(
         "deals_total", "Deals", "count", "neutral",
@@ -165,6 +172,7 @@ METRICS = [
         period_date="created_at", additive=True,
         notes="Without a window this counts every row, even one with no created_at; "
         "deals_created counts only dated ones.",
+        reference="HubSpot and Salesforce: every deal record, whatever its stage",
     ),
     deals_open,
     deals_won,
@@ -173,6 +181,8 @@ METRICS = [
         needs(("deals", ["status", "closed_at"])),
         "count of deals with status lost", aggregate("deals", "closed_at", LOST.sum()),
         period_date="closed_at", additive=True,
+        reference="Salesforce: closed and not won, by CloseDate; HubSpot: closed-lost deals by "
+        "close date",
     ),
     open_pipeline_value,
     win_rate,
@@ -196,6 +206,8 @@ METRICS = [
         notes="A cohort rate: deals still open count in the denominator, so recent periods "
         "look lower until their deals close; it is never alerted on.",
         null_reason="no deal created in the period", cohort=True,
+        reference="HubSpot deal close rate of a creation cohort (won / created); win_rate is the "
+        "one to compare over time",
     ),
     avg_deal_size,
     Metric(
@@ -205,6 +217,8 @@ METRICS = [
         aggregate("deals", "closed_at", median(AMOUNT.filter(WON)), amount="amount"),
         period_date="closed_at", monetary=True,
         null_reason="no won deal with an amount in the period",
+        reference="HubSpot average deal size, as a median: one outsized deal moves a mean, not a "
+        "median",
     ),
     Metric(
         "revenue_won", "Revenue won", "currency", "higher",
@@ -212,6 +226,7 @@ METRICS = [
         "sum of amount of won deals",
         aggregate("deals", "closed_at", AMOUNT.filter(WON).sum(), amount="amount"),
         period_date="closed_at", additive=True, monetary=True,
+        reference="Salesforce closed-won amount by CloseDate; HubSpot revenue of closed-won deals",
     ),
     Metric(
         "sales_cycle_days_median", "Sales cycle (median)", "days", "lower",

@@ -409,6 +409,8 @@ TABLES = [
             },
         },
         supports_by=True,
+        reference="ChartMogul MRR movements (new, expansion, contraction, churn, reactivation); "
+        "Baremetrics MRR breakdown",
     ),  # fmt: skip
     TableSpec(
         "churn_reasons",
@@ -418,5 +420,6 @@ TABLES = [
         doc="Subscription rows that ended in the window without a continuing row, per churn "
         "reason: customers, share and MRR lost.",
         units={"customers": "count", "share": "ratio", "mrr_lost": "currency"},
+        reference="ChartMogul and Baremetrics cancellation insights: churned customers per reason",
     ),  # fmt: skip
 ]

@@ -73,3 +73,12 @@ def test_owner_without_a_win_has_won_nothing() -> None:
     assert z["avg_deal_size"] is None and z["cycle_days_median"] is None
     # The team keeps all six deals: won a, d, e (100 + 200 + 60); lost b.
     assert (z["team_deals"], z["team_deals_won"], z["team_revenue_won"]) == (6, 3, 360.0)
+
+
+def test_every_kpi_and_table_names_its_authority() -> None:
+    from crmkpi.metrics import CATALOG, TABLE_CATALOG
+
+    assert [m.id for m in CATALOG.values() if not m.reference] == []
+    assert [t.id for t in TABLE_CATALOG.values() if not t.reference] == []
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
+    assert docs.count("- **Reference:**") == len(CATALOG) + len(TABLE_CATALOG)
