@@ -175,6 +175,7 @@ clv = Metric(
     notes=_MARGIN_NOTE + " The period's churn rate r is made monthly as 1 - (1 - r)^(1/months "
     "in the period). Without a period: the latest month.",
     null_reason="no churn in the period (lifetime unbounded) or no customer",
+    headline_window="latest month",
 )  # fmt: skip
 
 # fmt: off
@@ -204,6 +205,7 @@ METRICS = [
         combine({"clv": clv, "cac": cac_fully_loaded},
                 lambda c: safe_div(c["clv"], c["cac"])),
         period_date="as clv and cac_fully_loaded", monetary=True,
+        headline_window="CLV of the latest month over the window's CAC",
         reference=SKOK + " (healthy above 3)",
         notes="Skok divides by the fully loaded CAC (sales and marketing): a ratio over "
         "marketing spend alone would flatter the business.",
@@ -218,6 +220,7 @@ METRICS = [
             lambda c: safe_div(c["cac"], c["arpa"] * _margin(ctx)),
         )(ctx),
         period_date="as cac_fully_loaded and arpa", monetary=True, reference=SKOK,
+        headline_window="the window's CAC over ARPA at its end",
         notes=_MARGIN_NOTE + " Over the fully loaded CAC, as Skok has it.",
         null_reason="no CAC or no ARPA", requires=_requires_customers,
         support="new_customers",

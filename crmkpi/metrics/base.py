@@ -279,6 +279,9 @@ class Metric:
     requires: Callable[[Dataset, Config | None], str | None] | None = None
     support: str = ""
     cohort: bool = False
+    # What a headline value without a period covers when it is neither the window nor a state
+    # at its end: "latest month" (churn rates), or a sentence for a ratio of two windows.
+    headline_window: str = ""
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
