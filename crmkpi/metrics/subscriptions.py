@@ -95,28 +95,35 @@ def customer_moves(ctx: Context) -> pl.LazyFrame:
                 *keys, period_start(stop, grain).alias(PERIOD),
                 (-pl.col("mrr").fill_null(0.0)).alias("__d")),
         ]
-    ).group_by([*keys, PERIOD]).agg(pl.col("__d").sum())  # fmt: skip
+    ).group_by([*keys, PERIOD]).agg(
+        pl.col("__d").sum(), pl.col("__d").clip(lower_bound=0).sum().alias("__up")
+    )  # fmt: skip
     after = pl.col("__d").cum_sum().over(keys, order_by=PERIOD)
     active = pl.col("after") > EPS
     was_active = active.cast(pl.Int8).cum_max().shift(1).over(keys, order_by=PERIOD).fill_null(0)
     moved = events.with_columns(after.alias("after")).with_columns(
         (pl.col("after") - pl.col("__d")).alias("before"), (was_active > 0).alias("__ever")
     )
-    up_from_zero = (pl.col("before") <= EPS) & active
+    # A customer who starts and leaves within one period ends it where it began: still new
+    # (or reactivated) and churned, with the MRR it paid in between.
+    in_and_out = (pl.col("before") <= EPS) & ~active & (pl.col("__up") > EPS)
+    up_from_zero = (pl.col("before") <= EPS) & (active | in_and_out)
+    arrived = pl.when(active).then("after").otherwise("__up")
     was = pl.col("before") > EPS
     zero = pl.lit(0.0)
     return moved.with_columns(
-        pl.when(up_from_zero & ~pl.col("__ever")).then("after").otherwise(zero).alias("new"),
-        pl.when(up_from_zero & pl.col("__ever")).then("after").otherwise(zero)
+        pl.when(up_from_zero & ~pl.col("__ever")).then(arrived).otherwise(zero).alias("new"),
+        pl.when(up_from_zero & pl.col("__ever")).then(arrived).otherwise(zero)
         .alias("reactivation"),
-        pl.when(was & ~active).then(-pl.col("before")).otherwise(zero).alias("churned"),
+        pl.when(was & ~active).then(-pl.col("before"))
+        .when(in_and_out).then(-pl.col("__up")).otherwise(zero).alias("churned"),
         pl.when(was & (pl.col("after") > pl.col("before") + EPS))
         .then(pl.col("after") - pl.col("before")).otherwise(zero).alias("expansion"),
         pl.when(was & active & (pl.col("after") < pl.col("before") - EPS))
         .then(pl.col("after") - pl.col("before")).otherwise(zero).alias("contraction"),
         (up_from_zero & ~pl.col("__ever")).alias("__new_c"),
         (up_from_zero & pl.col("__ever")).alias("__react_c"),
-        (was & ~active).alias("__churn_c"),
+        ((was & ~active) | in_and_out).alias("__churn_c"),
     )  # fmt: skip
 
 

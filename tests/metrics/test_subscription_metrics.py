@@ -196,3 +196,21 @@ def test_renewal_rate_needs_terms() -> None:
     plain = subscriptions()
     evaluate(Dataset(frames={"subscriptions": plain}), ["renewal_rate"], skipped=skipped)
     assert "does not say when a subscription comes up for renewal" in skipped["renewal_rate"]
+
+
+def test_a_customer_who_comes_and_goes_within_a_period_is_new_and_churned() -> None:
+    subs = pl.DataFrame(
+        {
+            "customer_id": ["c1", "c2"],
+            "start_at": [dt(2024, 1, 1), dt(2024, 2, 1)],
+            "end_at": [None, dt(2024, 3, 15)],
+            "mrr": [10.0, 30.0],
+        }
+    )
+    grain = Grain(period="quarter", until=dt(2024, 4, 1))
+    moves = evaluate_tables(Dataset(frames={"subscriptions": subs}), ["mrr_movements"], grain)
+    q1 = moves["mrr_movements"].row(0, named=True)
+    # c2 paid 30 from February to mid-March: new 10 + 30, churned -30, net +10 = MRR at end;
+    # two new customers, one churned. Netting c2's rows to zero would hide both.
+    assert (q1["new"], q1["churned"], q1["net_new_mrr"], q1["mrr_end"]) == (40.0, -30.0, 10.0, 10.0)
+    assert (q1["new_customers"], q1["churned_customers"], q1["customers_end"]) == (2, 1, 1)
