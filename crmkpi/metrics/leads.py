@@ -17,6 +17,7 @@ from crmkpi.metrics.base import (
     quantile,
     safe_div,
 )
+from crmkpi.metrics.customers import first_wins
 from crmkpi.metrics.stages import WON
 
 LEADS = "leads"
@@ -225,6 +226,9 @@ def _sources(ctx: Context) -> pl.LazyFrame:
         won = ctx.window(ctx.table("deals").filter(WON), "closed_at")
         per_source = won.group_by(source).agg(pl.len().alias("deals_won"))
         counts = counts.join(per_source, on="source", how="full", coalesce=True)
+        firsts = ctx.window(first_wins(ctx), "closed_at")
+        new = firsts.group_by(source).agg(pl.len().alias("new_customers"))
+        counts = counts.join(new, on="source", how="full", coalesce=True)
         if ctx.has("deals", "amount"):
             won = ctx.window(ctx.money(ctx.table("deals").filter(WON), "deals"), "closed_at")
             money.append(
@@ -252,8 +256,9 @@ def _sources(ctx: Context) -> pl.LazyFrame:
         table = table.with_columns(
             safe_div(pl.col("spend"), pl.col("leads")).alias("cost_per_lead")
         )
-        if "deals_won" in names:
-            table = table.with_columns(safe_div(pl.col("spend"), pl.col("deals_won")).alias("cac"))
+        if "new_customers" in names:
+            cac = safe_div(pl.col("spend"), pl.col("new_customers"))
+            table = table.with_columns(cac.alias("cac"))
     tie = [c for c in ("source", CURRENCY) if c in table.collect_schema().names()]
     return table.sort(["leads", *tie], descending=[True, *(False for _ in tie)], nulls_last=True)
 
@@ -282,12 +287,14 @@ TABLES = [
         _sources,
         doc="Per source: leads created, lead conversion rate, deals won and revenue (deals "
         "closed in the window), spend (spend dated in the window), cost per lead = spend / "
-        "leads and CAC = spend / deals won from that source. Without a base currency, money "
+        "leads and CAC = spend / new customers whose first won deal came from that source (see "
+        "new_customers). Without a base currency, money "
         "columns are given per currency.",
         units={
             "leads": "count",
             "conversion_rate": "ratio",
             "deals_won": "count",
+            "new_customers": "count",
             "revenue": "currency",
             "spend": "currency",
             "cost_per_lead": "currency",

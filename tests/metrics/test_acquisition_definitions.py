@@ -125,3 +125,13 @@ def test_config_lists_spend_channels(tmp_path) -> None:
     path.write_text('[economics]\nsales_channels = ["Events"]\nmarketing_channels = ["Events"]\n')
     with pytest.raises(ConfigError, match="both sales and marketing"):
         load_config(path)
+
+
+def test_sources_cac_divides_by_the_channel_new_customers() -> None:
+    deals = won_deals().with_columns(pl.lit("Paid Search").alias("source"))
+    leads_ = leads().with_columns(pl.lit("Paid Search").alias("source"))
+    ds = Dataset(frames={"deals": deals, "leads": leads_, "spend": spend()})
+    row = evaluate_tables(ds, ["sources"])["sources"].filter(pl.col("source") == "Paid Search")
+    # Paid Search: 6 deals won, by 4 new customers (c1, c2, c3, the unnamed one); spend 300.
+    assert row["deals_won"].item() == 6 and row["new_customers"].item() == 4
+    assert row["cac"].item() == 75.0  # 300 / 4, not 300 / 6
