@@ -67,7 +67,7 @@ def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
             list(ds.stages.order)
         )
     if {"closed_at", "created_at"} <= cols:
-        # At day precision when either is a date: closed the day it was created is not before.
+        # At day precision when the close is a date: closed the day it was created is not before.
         facts["closed_before_created"] = days_between(pl.col("created_at"), pl.col("closed_at")) < 0
     if "amount" in cols:
         facts["negative_amounts"] = pl.col("amount") < 0

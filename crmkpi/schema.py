@@ -24,11 +24,13 @@ DAY_US = 86_400_000_000
 
 
 def days_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
-    """Days from `start` to `end`; when either is a date without a time (read as midnight),
+    """Days from `start` to `end`; when `end` is a date without a time (read as midnight),
     whole days between the two dates. A deal created at 19:51 and closed the same date is a
     0-day deal, not one closed 19 hours before it was created (Salesforce's Age field counts
-    the same way). A time of exactly 00:00:00 is taken to be a date."""
-    dated = (start.dt.time() == pl.time(0)) | (end.dt.time() == pl.time(0))
+    the same way). CRMs export close dates as dates and creation as a timestamp, so an end of
+    exactly 00:00:00 is taken to be a date; a start at midnight is a time like any other
+    (when both are at midnight the two readings agree)."""
+    dated = end.dt.time() == pl.time(0)
     whole = (end.dt.date() - start.dt.date()).dt.total_days().cast(pl.Float64)
     exact = (end - start).dt.total_microseconds() / DAY_US
     return pl.when(dated).then(whole).otherwise(exact)

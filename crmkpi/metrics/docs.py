@@ -53,9 +53,9 @@ Generated from the metric declarations in `crmkpi/metrics/` by
   `report` and `metric`. Ages, overdue deals and active subscriptions are measured at it, so the
   same files give the same report next year. The clock only tells which dates cannot be events
   yet (a typo such as 2091 is named in the data-quality facts and moves no age).
-- **A date is a day.** A value without a time of day (read as midnight) is compared with a
-  timestamp at day precision: a deal created at 19:51 and closed on that date took 0 days, as
-  Salesforce's Age field counts it.
+- **A date is a day.** A close date without a time of day (read as midnight) is compared with
+  the creation timestamp at day precision: a deal created at 19:51 and closed on that date
+  took 0 days, as Salesforce's Age field counts it.
 - **Definitions and authorities.** Each metric and table below names the authority whose
   definition it follows (ChartMogul, Baremetrics and David Skok's SaaS Metrics 2.0 for MRR,
   churn, retention and CLV; HubSpot and Salesforce documentation for deals, win rate, cycle,

@@ -30,8 +30,8 @@ HUBSPOT = "HubSpot, Salesforce sales reporting definitions"
 
 
 CYCLE_NOTE = (
-    "When either date has no time of day (a date-only close date, as Salesforce and most CRMs "
-    "export it), the cycle is counted in whole days between the dates, as Salesforce's Age "
+    "When the close date has no time of day (a date-only close date, as Salesforce and most "
+    "CRMs export it), the cycle is counted in whole days between the dates, as Salesforce's Age "
     "field does: a deal created at 19:51 and closed the same date took 0 days. "
     "A deal closed before it was created (a data error, counted in the data-quality facts, "
     "e.g. a CRM migration that reset creation dates) has no cycle and is left out."
@@ -39,8 +39,8 @@ CYCLE_NOTE = (
 
 
 def cycle_days() -> pl.Expr:
-    """Days from creation to close, fractional when both times are known, whole days when
-    either is a date (crmkpi.schema.days_between); null when negative."""
+    """Days from creation to close, fractional when times are known, whole days when the close
+    is a date (crmkpi.schema.days_between); null when negative."""
     days = days_between(pl.col("created_at"), pl.col("closed_at"))
     return pl.when(days >= 0).then(days)
 
