@@ -78,6 +78,7 @@ def metric(
     since: When = None,
     until: When = None,
     where: str | None = None,
+    as_of: When = None,
 ) -> pl.DataFrame:
     """One or more KPIs as a frame: the breakdown keys, then one column per KPI id.
 
@@ -91,13 +92,14 @@ def metric(
 
     from crmkpi.metrics import CATALOG, evaluate
     from crmkpi.metrics.base import PERIOD, VALUE
-    from crmkpi.metrics.scope import filtered, make_grain
+    from crmkpi.metrics.scope import at_moment, filtered, make_grain
 
     wanted = _ids(ids)
     for kpi in wanted:
         if kpi not in CATALOG:
             raise unknown_id(kpi)
     grain = make_grain(ds, by=by, period=period, since=since, until=until)
+    ds = at_moment(ds, as_of)
     ds = filtered(ds, where, [CATALOG[k].needs[0][0] for k in wanted if CATALOG[k].needs])
     results = evaluate(ds, wanted, grain, ds.config)
     frames: list[pl.DataFrame] = []
@@ -117,10 +119,11 @@ def table(
     since: When = None,
     until: When = None,
     where: str | None = None,
+    as_of: When = None,
 ) -> pl.DataFrame:
     """One breakdown table of the report (e.g. "owners") as a frame, with the same options."""
     from crmkpi.metrics import TABLE_CATALOG, evaluate_tables
-    from crmkpi.metrics.scope import filtered, make_grain
+    from crmkpi.metrics.scope import at_moment, filtered, make_grain
 
     spec = TABLE_CATALOG.get(table_id)
     if spec is None:
@@ -128,6 +131,7 @@ def table(
     grain = make_grain(ds, by=by, period=period, since=since, until=until)
     if grain.by and not spec.supports_by:
         raise UsageError(f"the {table_id} table has its own rows and takes no --by")
+    ds = at_moment(ds, as_of)
     ds = filtered(ds, where, [spec.needs[0][0]] if spec.needs else [])
     return evaluate_tables(ds, [table_id], grain, ds.config)[table_id]
 
@@ -141,13 +145,18 @@ def report(
     by: str | Sequence[str] = (),
     sections: Sequence[str] = (),
     title: str | None = None,
+    as_of: When = None,
 ) -> Report:
     """Compute the report model (KPIs, tables, alerts) for a loaded dataset.
 
+    `as_of` is the moment the exports were taken, when the data cannot say it (by default the
+    latest recorded event): ages, overdue deals and active subscriptions are measured at it.
     The result renders to any format: `rep.to_excel("r.xlsx")`, `rep.render("markdown")`.
     """
-    from crmkpi.metrics.scope import split_names, to_datetime
+    from crmkpi.metrics.scope import at_moment, split_names, to_datetime
     from crmkpi.reporting.build import ReportOptions, build_report
+
+    ds = at_moment(ds, as_of)
 
     options = ReportOptions(
         since=to_datetime(since, "since"),

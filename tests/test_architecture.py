@@ -86,6 +86,7 @@ KNOWN_CYCLES = {
                 "activities",
                 "base",
                 "breakdown",
+                "customers",
                 "deal_tables",
                 "evaluate",
                 "funnel",

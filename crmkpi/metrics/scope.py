@@ -1,5 +1,6 @@
-"""What a KPI is computed over, from the user's options: the grain (breakdown, period, window)
-and the rows a --where filter keeps. The API, `explain` and the row listing share these."""
+"""What a KPI is computed over, from the user's options: the grain (breakdown, period, window),
+the rows a --where filter keeps, and the moment the data is read at. The API, `explain` and the
+row listing share these."""
 
 from __future__ import annotations
 
@@ -55,7 +56,14 @@ def filtered(ds: Dataset, where: str | Filter | None, own_tables: Sequence[str])
             frames[name] = frame.filter(flt.to_expr(frame.schema, table=name))
             if name in own_tables and frame.height and not frames[name].height:
                 raise UsageError(f"no {name} row matches --where {flt.text!r}")
-    return replace(ds, frames=frames)
+    # The filtered rows were exported at the same moment as the others.
+    return replace(ds, frames=frames, as_of=ds.data_as_of())
+
+
+def at_moment(ds: Dataset, as_of: When) -> Dataset:
+    """`ds` read as of `as_of` (a date is its midnight), or unchanged when none is given."""
+    moment = to_datetime(as_of, "as_of")
+    return ds if moment is None else replace(ds, as_of=moment)
 
 
 def split_names(names: str | Sequence[str] | None) -> tuple[str, ...]:
