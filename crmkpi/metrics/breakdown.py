@@ -192,3 +192,27 @@ def stock(
         .with_columns((running.over(others) if others else running).alias(VALUE))
         .select(*keys, VALUE)
     )
+
+
+def stock_of_known(
+    ctx: Context,
+    frame: pl.LazyFrame,
+    start: str,
+    stop: pl.Expr,
+    weight: pl.Expr,
+    alive_now: pl.Expr,
+    extra: Sequence[str] = (),
+) -> pl.LazyFrame:
+    """`stock` of a weight that may be unknown (an amount): where no row alive at the moment
+    has one, the sum is unknown (null), not 0 — open deals that carry no amount are not a
+    pipeline worth nothing."""
+    total = stock(ctx, frame, start, stop, weight, alive_now, extra)
+    known = stock(ctx, frame, start, stop, weight.is_not_null().cast(pl.Int64), alive_now, extra)
+    known = known.rename({VALUE: "__known"})
+    keys = [c for c in total.collect_schema().names() if c != VALUE]
+    if keys:
+        both = total.join(known, on=keys, how="left", nulls_equal=True)
+    else:
+        both = pl.concat([total, known], how="horizontal")
+    value = pl.when(pl.col("__known") > 0).then(pl.col(VALUE))
+    return both.with_columns(value.alias(VALUE)).drop("__known")

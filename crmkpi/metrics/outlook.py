@@ -6,7 +6,7 @@ import polars as pl
 
 from crmkpi.dataset import Dataset
 from crmkpi.metrics.base import DAY_US, Context, Metric, TableSpec, median, needs
-from crmkpi.metrics.breakdown import stock
+from crmkpi.metrics.breakdown import stock_of_known
 from crmkpi.metrics.stages import (
     OPEN,
     WON,
@@ -51,7 +51,7 @@ def _weighted(ctx: Context) -> pl.LazyFrame:
     frame = _with_probability(ctx, ctx.money(ctx.table("deals"), "deals"))
     stop = pl.when(OPEN).then(None).otherwise(ctx.column("deals", "closed_at"))
     weight = AMOUNT * pl.col("__p")
-    return stock(ctx, frame, "created_at", stop, weight, OPEN, ctx.currency_keys("deals"))
+    return stock_of_known(ctx, frame, "created_at", stop, weight, OPEN, ctx.currency_keys("deals"))
 
 
 def _days(days: pl.Expr) -> pl.Expr:

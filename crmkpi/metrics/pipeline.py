@@ -15,7 +15,7 @@ from crmkpi.metrics.base import (
     needs,
     safe_div,
 )
-from crmkpi.metrics.breakdown import stock
+from crmkpi.metrics.breakdown import stock, stock_of_known
 from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON, days_between
 
 if TYPE_CHECKING:
@@ -53,7 +53,8 @@ def open_stock(ctx: Context, weight: pl.Expr, amount: bool = False) -> pl.LazyFr
         frame = ctx.money(frame, "deals")
         extra = ctx.currency_keys("deals")
     stop = pl.when(OPEN).then(None).otherwise(ctx.column("deals", "closed_at"))
-    return stock(ctx, frame, "created_at", stop, weight, OPEN, extra)
+    of = stock_of_known if amount else stock
+    return of(ctx, frame, "created_at", stop, weight, OPEN, extra)
 
 
 _OPEN_NOTE = (
@@ -80,8 +81,10 @@ open_pipeline_value = Metric(
     "sum of amount of deals open at the moment (period end, window end, or now)",
     lambda ctx: open_stock(ctx, AMOUNT, amount=True),
     period_date="created_at and closed_at (open between them)",
-    notes=_OPEN_NOTE + " Deals without amount add nothing.",
+    notes=_OPEN_NOTE + " Deals without amount add nothing; when no open deal has one, the "
+    "value is unknown (not 0).",
     point_in_time=True, additive=True, monetary=True, support="deals_open",
+    null_reason="no open deal has an amount",
     reference="Salesforce pipeline: sum of Amount of open opportunities; HubSpot deal pipeline "
     "amount",
 )  # fmt: skip

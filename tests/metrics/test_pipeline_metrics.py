@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
-from metric_frames import by_key, deals_ds, dt, one
+from metric_frames import STAGES, by_key, deals_ds, deals_frame, dt, one
 
 from crmkpi.config import Config
+from crmkpi.dataset import Dataset
 from crmkpi.metrics import Grain, evaluate
 
 ALL = [
@@ -107,3 +109,20 @@ def test_pipeline_coverage_without_quota_is_skipped_with_reason() -> None:
     skipped: dict[str, str] = {}
     evaluate(deals_ds(), ["pipeline_coverage"], skipped=skipped)
     assert "quota" in skipped["pipeline_coverage"]
+
+
+def test_open_pipeline_value_is_unknown_when_no_open_deal_has_an_amount() -> None:
+    # Maven's export: every open deal has a blank amount. Open now are c (30) and f (blank);
+    # with c's amount blanked too nothing open has an amount: the pipeline is unknown (null),
+    # not 0 (summing nothing gives 0 and an alert "fell 100%"). Per owner: x holds f only
+    # (unknown), y holds c only (unknown); by month, Feb end holds c and d (d 200) -> 200.
+    frame = deals_frame().with_columns(
+        pl.when(pl.col("id") == "c").then(None).otherwise(pl.col("amount")).alias("amount")
+    )
+    ds = Dataset(frames={"deals": frame}, stages=STAGES)
+    assert one(evaluate(ds, ["open_pipeline_value"]), "open_pipeline_value") is None
+    owners = evaluate(ds, ["open_pipeline_value"], Grain(by=("owner",)))["open_pipeline_value"]
+    assert by_key(owners, "owner") == {"x": None, "y": None}
+    months = evaluate(ds, ["open_pipeline_value"], Grain(period="month"))["open_pipeline_value"]
+    # Jan end: b 50; Feb end: c blank + d 200; Mar end: c and f, both blank
+    assert months["value"].to_list() == [50.0, 200.0, None]
