@@ -136,3 +136,12 @@ def render_diff(diff: DealDiff) -> str:
     for row in changes.iter_rows():
         writer.writerow(["" if v is None else csv_text(v) for v in row])
     return buffer.getvalue()
+
+
+def records_csv(rows: list[dict[str, Any]]) -> str:
+    """Rows of plain values (saved history), the first row's keys as the header."""
+    buffer = io.StringIO()
+    writer = stdcsv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writerow({c: csv_text(c) for c in rows[0]})
+    writer.writerows({c: csv_text(v) for c, v in row.items()} for row in rows)
+    return buffer.getvalue()

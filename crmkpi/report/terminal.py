@@ -27,9 +27,10 @@ from crmkpi.report.format import (
 from crmkpi.report.model import KpiValue, Report
 from crmkpi.report.safe_text import terminal_console
 
-# Named frames and diffs are drawn in terminal_frames; this format module offers them too.
+# Named frames, diffs and history are drawn in terminal_frames; this format module offers them too.
 from crmkpi.report.terminal_frames import print_diff as print_diff
 from crmkpi.report.terminal_frames import print_frames as print_frames
+from crmkpi.report.terminal_frames import print_records as print_records
 from crmkpi.report.terminal_frames import render_frames as render_frames
 from crmkpi.report.terminal_tables import Look, breakdown_table, frame_table
 

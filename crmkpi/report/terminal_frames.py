@@ -1,4 +1,4 @@
-"""Named frames and diffs as rich tables, for `crmkpi.report.terminal`.
+"""Named frames, diffs and saved history as rich tables, for `crmkpi.report.terminal`.
 
 On a screen a frame is cut to TERMINAL_ROWS rows and to the columns that fit, each cut followed
 by a note naming what was left out; as text (`--format terminal --out`) every row is kept.
@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crmkpi.report.diff_view import changed_tables, diff_cell, summary_rows
+from crmkpi.report.format import format_value
 from crmkpi.report.frames import NamedFrame, display_text
 from crmkpi.report.safe_text import terminal_console
 
@@ -54,6 +55,21 @@ def print_diff(diff: DealDiff) -> None:
         console.print(table)
     for note in diff.notes:
         console.print(Text(f"note: {note}", style="dim"))
+
+
+def print_records(
+    rows: list[dict[str, Any]],
+    title: str,
+    units: list[dict[str, str]],
+    right: tuple[str, ...] = (),
+) -> None:
+    """Rows of plain values (saved history) as one table, each cell in its own unit."""
+    table = Table(title=title, title_justify="left")
+    for column in rows[0]:
+        table.add_column(column, justify="right" if column in right else "left")
+    for row, row_units in zip(rows, units, strict=True):
+        table.add_row(*(format_value(v, row_units.get(c, "")) for c, v in row.items()))
+    terminal_console().print(table)
 
 
 def _rich_tables(frames: list[NamedFrame], limit: int | None, width: int | None) -> list[Any]:
