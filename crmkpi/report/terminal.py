@@ -24,8 +24,8 @@ from crmkpi.report.format import (
     skipped_lines,
     sparkline,
 )
-from crmkpi.report.model import KpiValue, Report
-from crmkpi.report.safe_text import terminal_console
+from crmkpi.report.model import Alert, KpiValue, Report
+from crmkpi.report.safe_text import terminal_console, terminal_line
 
 # Named frames, diffs and history are drawn in terminal_frames; this format module offers them too.
 from crmkpi.report.terminal_frames import print_diff as print_diff
@@ -222,6 +222,12 @@ def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Gr
         parts += [Text(""), Text("Not computed", style="bold dim")]
         parts += [Text(line, style="dim") for line in left_out]
     return Group(*parts)
+
+
+def alert_lines(alerts: list[Alert]) -> list[str]:
+    """One line per alert (severity, kind, message) for `report --quiet`: cron mails these, so
+    control characters from the data are shown as escapes."""
+    return [terminal_line(f"{a.severity.upper():<4} {a.kind:<7} {a.message}") for a in alerts]
 
 
 def print_report(report: Report, console: Console, ascii_only: bool = False) -> None:
