@@ -55,6 +55,7 @@ METRICS = [
         "activities_total", "Activities", "count", "higher",
         needs((ACT, ["at"])), "count of activities dated in the period",
         aggregate(ACT, "at", pl.len()), period_date="at", additive=True,
+        reference="Salesforce activities (tasks and events); HubSpot activities logged",
     ),
     Metric(
         "activity_success_rate", "Activity success rate", "ratio", "higher",
@@ -64,6 +65,7 @@ METRICS = [
         notes="`success` is derived by the importer from the outcome label when absent; "
         "activities with no outcome are left out.",
         null_reason="no activity with a known outcome in the period",
+        reference="Salesforce and HubSpot call and meeting outcomes: successful / done",
     ),
     Metric(
         "activities_per_won_deal", "Activities per won deal", "count", "lower",
@@ -72,7 +74,8 @@ METRICS = [
         _per_won_deal, period_date="closed_at (of the deal)",
         notes="Every activity linked to the deal counts, whenever it happened; a breakdown "
         "uses the deal's columns.",
-        null_reason="no deal won in the period",
+        null_reason="no deal won in the period", support="deals_won",
+        reference="Salesforce activity reports per won opportunity (sales effort per win)",
     ),
 ]
 # fmt: on
@@ -86,5 +89,6 @@ TABLES = [
         doc="Per activity type and owner: activities dated in the window, success rate "
         "(when outcomes are known) and share of all activities.",
         units={"activities": "count", "success_rate": "ratio", "share": "ratio"},
+        reference="Salesforce activity reports by type and owner",
     )
 ]

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from crmkpi.metrics.base import (
-    DAY_US,
     Context,
     Metric,
     aggregate,
@@ -17,7 +16,7 @@ from crmkpi.metrics.base import (
     safe_div,
 )
 from crmkpi.metrics.breakdown import stock
-from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON
+from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON, days_between
 
 if TYPE_CHECKING:
     from crmkpi.config import Config
@@ -31,14 +30,18 @@ HUBSPOT = "HubSpot, Salesforce sales reporting definitions"
 
 
 CYCLE_NOTE = (
+    "When the close date has no time of day (a date-only close date, as Salesforce and most "
+    "CRMs export it), the cycle is counted in whole days between the dates, as Salesforce's Age "
+    "field does: a deal created at 19:51 and closed the same date took 0 days. "
     "A deal closed before it was created (a data error, counted in the data-quality facts, "
     "e.g. a CRM migration that reset creation dates) has no cycle and is left out."
 )
 
 
 def cycle_days() -> pl.Expr:
-    """Days from creation to close, fractional when times are known; null when negative."""
-    days = (pl.col("closed_at") - pl.col("created_at")).dt.total_microseconds() / DAY_US
+    """Days from creation to close, fractional when times are known, whole days when the close
+    is a date (crmkpi.schema.days_between); null when negative."""
+    days = days_between(pl.col("created_at"), pl.col("closed_at"))
     return pl.when(days >= 0).then(days)
 
 
@@ -67,6 +70,8 @@ deals_open = Metric(
     lambda ctx: open_stock(ctx, pl.lit(1, dtype=pl.Int64)),
     period_date="created_at and closed_at (open between them)",
     notes=_OPEN_NOTE, point_in_time=True, additive=True,
+    reference="Salesforce: open opportunities (IsClosed false); HubSpot: deals not in a closed "
+    "stage",
 )  # fmt: skip
 
 open_pipeline_value = Metric(
@@ -76,7 +81,9 @@ open_pipeline_value = Metric(
     lambda ctx: open_stock(ctx, AMOUNT, amount=True),
     period_date="created_at and closed_at (open between them)",
     notes=_OPEN_NOTE + " Deals without amount add nothing.",
-    point_in_time=True, additive=True, monetary=True,
+    point_in_time=True, additive=True, monetary=True, support="deals_open",
+    reference="Salesforce pipeline: sum of Amount of open opportunities; HubSpot deal pipeline "
+    "amount",
 )  # fmt: skip
 
 deals_won = Metric(
@@ -84,6 +91,8 @@ deals_won = Metric(
     needs(("deals", ["status", "closed_at"])),
     "count of deals with status won", aggregate("deals", "closed_at", WON.sum()),
     period_date="closed_at", additive=True,
+    reference="Salesforce: opportunities with IsWon, by CloseDate; HubSpot: closed-won deals by "
+    "close date",
 )  # fmt: skip
 
 win_rate = Metric(
@@ -154,6 +163,7 @@ METRICS = [
         "count of deals created in the period",
         aggregate("deals", "created_at", pl.col("created_at").is_not_null().sum()),
         period_date="created_at", additive=True,
+        reference="HubSpot and Salesforce deal reports: deals counted by create date",
     ),
     Metric(
         "deals_total", "Deals", "count", "neutral",
@@ -163,6 +173,7 @@ METRICS = [
         period_date="created_at", additive=True,
         notes="Without a window this counts every row, even one with no created_at; "
         "deals_created counts only dated ones.",
+        reference="HubSpot and Salesforce: every deal record, whatever its stage",
     ),
     deals_open,
     deals_won,
@@ -171,6 +182,8 @@ METRICS = [
         needs(("deals", ["status", "closed_at"])),
         "count of deals with status lost", aggregate("deals", "closed_at", LOST.sum()),
         period_date="closed_at", additive=True,
+        reference="Salesforce: closed and not won, by CloseDate; HubSpot: closed-lost deals by "
+        "close date",
     ),
     open_pipeline_value,
     win_rate,
@@ -192,8 +205,10 @@ METRICS = [
         aggregate("deals", "created_at", safe_div(WON.sum(), pl.len())),
         period_date="created_at",
         notes="A cohort rate: deals still open count in the denominator, so recent periods "
-        "look lower until their deals close.",
-        null_reason="no deal created in the period",
+        "look lower until their deals close; it is never alerted on.",
+        null_reason="no deal created in the period", cohort=True,
+        reference="HubSpot deal close rate of a creation cohort (won / created); win_rate is the "
+        "one to compare over time",
     ),
     avg_deal_size,
     Metric(
@@ -203,6 +218,8 @@ METRICS = [
         aggregate("deals", "closed_at", median(AMOUNT.filter(WON)), amount="amount"),
         period_date="closed_at", monetary=True,
         null_reason="no won deal with an amount in the period",
+        reference="HubSpot average deal size, as a median: one outsized deal moves a mean, not a "
+        "median",
     ),
     Metric(
         "revenue_won", "Revenue won", "currency", "higher",
@@ -210,6 +227,7 @@ METRICS = [
         "sum of amount of won deals",
         aggregate("deals", "closed_at", AMOUNT.filter(WON).sum(), amount="amount"),
         period_date="closed_at", additive=True, monetary=True,
+        reference="Salesforce closed-won amount by CloseDate; HubSpot revenue of closed-won deals",
     ),
     Metric(
         "sales_cycle_days_median", "Sales cycle (median)", "days", "lower",
@@ -234,7 +252,7 @@ METRICS = [
         "over every currency; deal size is per currency unless a base currency is set.",
         reference="Salesforce, HubSpot: sales velocity = opportunities x win rate x deal value "
         "/ cycle length",
-        null_reason="no won deal in the period (no win rate, size or cycle)",
+        null_reason="no won deal in the period (no win rate, size or cycle)", support="deals_won",
     ),
     Metric(
         "pipeline_coverage", "Pipeline coverage", "multiple", "higher",
@@ -246,7 +264,7 @@ METRICS = [
         "period's quota is prorated by months). Without a period the quarter's quota is used. "
         "The quota is taken to be in the base currency (or the deals' one currency).",
         reference="Common sales practice: 3x coverage of the period quota",
-        null_reason="no quota configured", requires=_requires_quota,
+        null_reason="no quota configured", requires=_requires_quota, support="deals_open",
     ),
 ]
 # fmt: on

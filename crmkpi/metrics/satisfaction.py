@@ -41,6 +41,7 @@ METRICS = [
         "nps_responses", "NPS answers", "count", "higher",
         needs(("nps", ["score"])), "count of answers scored 0..10",
         aggregate("nps", "answered_at", VALID.sum()), period_date="answered_at", additive=True,
+        reference="Bain & Company, Net Promoter System: the answers behind the score",
     ),
     Metric(
         "promoters", "Promoters", "count", "higher",
