@@ -533,3 +533,8 @@ def parse_alert_settings(section: dict[str, Any], path: Path) -> AlertSettings:
         max_rejected_share=1.0 if rejected is None else rejected,
         no_data_period=period,
     )
+
+
+def toml_string(value: str) -> str:
+    """`value` as a TOML basic string, for the config sections `init` and `inspect` write."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

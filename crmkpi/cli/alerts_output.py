@@ -1,6 +1,7 @@
 """What `crmkpi report --save / --quiet / --fail-on-alert` add: saving the run, alert lines, exit 3.
 
-Alert lines go to stdout (cron mails stdout); notes about what was done go to stderr.
+Alert lines (drawn by reporting.terminal) go to stdout, since cron mails stdout; notes about what
+was done go to stderr.
 """
 
 from __future__ import annotations
@@ -16,16 +17,11 @@ if TYPE_CHECKING:
     from crmkpi.reporting.model import Alert, Report
 
 
-def alert_line(alert: Alert) -> str:
-    """One alert as one line: severity, kind, then the message."""
-    return f"{alert.severity.upper():<4} {alert.kind:<7} {alert.message}"
-
-
 def print_alerts(alerts: list[Alert]) -> None:
-    from crmkpi.reporting.safe_text import terminal_line
+    from crmkpi.reporting.terminal import alert_lines
 
-    for alert in alerts:
-        typer.echo(terminal_line(alert_line(alert)))
+    for line in alert_lines(alerts):
+        typer.echo(line)
 
 
 def save_run(report: Report, ds: Dataset, quiet: bool) -> None:

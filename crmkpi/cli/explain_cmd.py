@@ -40,11 +40,13 @@ def explain_command(
     ds = api.load(paths or [], config=config)
     result = explain(ds, kpi, since=since, until=until, where=where)
     if rows is not None:
-        from crmkpi.cli.frame_output import Block, emit, input_paths
+        from crmkpi.cli.frame_output import emit
         from crmkpi.metrics.kpi_rows import explain_rows
+        from crmkpi.reporting.frames import NamedFrame
+        from crmkpi.reporting.output import protected_paths
 
         listing = explain_rows(ds, kpi, since=since, until=until, where=where)
-        emit([Block("rows", listing)], None, rows, protected=input_paths(ds))
+        emit([NamedFrame("rows", listing)], None, rows, protected=protected_paths(ds))
     if fmt == "json":
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2, default=str))
     else:

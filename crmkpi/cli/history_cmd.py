@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
@@ -14,25 +12,6 @@ from crmkpi.cli.options import config_option
 from crmkpi.errors import UsageError
 
 HISTORY_FORMATS = ("terminal", "csv", "json")
-_BARS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values: list[float | None]) -> str:
-    """One block character per value, scaled between the series' min and max; gaps as spaces."""
-    present = [v for v in values if v is not None]
-    if not present:
-        return ""
-    lo, hi = min(present), max(present)
-    span = hi - lo
-    out = []
-    for v in values:
-        if v is None:
-            out.append(" ")
-        elif span == 0:
-            out.append(_BARS[len(_BARS) // 2])
-        else:
-            out.append(_BARS[round((v - lo) / span * (len(_BARS) - 1))])
-    return "".join(out)
 
 
 def _window(since: str, until: str) -> str:
@@ -91,6 +70,7 @@ def history_command(
 
 def _print_overview(store, fmt: str, last: int | None) -> None:  # noqa: ANN001
     from crmkpi.metrics import CATALOG
+    from crmkpi.reporting.format import sparkline
 
     rows = []
     for kpi_id, _count in store.kpis():
@@ -131,6 +111,8 @@ def _emit(
     elif fmt == "csv":
         _write_rows(rows, fmt)
     else:
+        from crmkpi.reporting.format import sparkline
+
         title = label + (f" - {owner}" if owner else "")
         _table(rows, f"{title}  {sparkline(values)}", {"value": unit})
 
@@ -139,34 +121,21 @@ def _write_rows(rows: list[dict], fmt: str) -> None:
     if fmt == "json":
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    from crmkpi.reporting.safe_text import csv_text
+    from crmkpi.reporting.csv import records_csv
 
-    writer.writerow({c: csv_text(c) for c in rows[0]})
-    writer.writerows({c: csv_text(v) for c, v in row.items()} for row in rows)
-    typer.echo(buffer.getvalue(), nl=False)
+    typer.echo(records_csv(rows), nl=False)
 
 
 def _table(rows: list[dict], title: str, units: dict[str, str]) -> None:
-    from rich.table import Table
-
     from crmkpi.metrics import CATALOG
-    from crmkpi.reporting.format import format_value
-    from crmkpi.reporting.safe_text import terminal_console
+    from crmkpi.reporting.terminal import print_records
 
-    table = Table(title=title, title_justify="left")
-    for column in rows[0]:
-        table.add_column(
-            column, justify="right" if column in ("value", "latest", "runs") else "left"
-        )
-    for row in rows:
-        cells = []
-        for column, value in row.items():
-            unit = units.get(column, "")
-            if unit == "kpi":  # the overview: each row's value in its own KPI's unit
-                metric = CATALOG.get(row["kpi"])
-                unit = metric.unit if metric else ""
-            cells.append(format_value(value, unit))
-        table.add_row(*cells)
-    terminal_console().print(table)
+    def unit_of(row: dict, column: str) -> str:
+        unit = units.get(column, "")
+        if unit == "kpi":  # the overview: each row's value in its own KPI's unit
+            metric = CATALOG.get(row["kpi"])
+            unit = metric.unit if metric else ""
+        return unit
+
+    cell_units = [{column: unit_of(row, column) for column in row} for row in rows]
+    print_records(rows, title, cell_units, right=("value", "latest", "runs"))

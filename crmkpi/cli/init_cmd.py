@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from crmkpi.cli.app import app, handle_errors
+from crmkpi.config import toml_string
 from crmkpi.errors import CrmkpiError, UsageError
 
 if TYPE_CHECKING:
@@ -37,17 +38,13 @@ def _heading(text: str) -> str:
     return f"# --- {text} ".ljust(79, "-")
 
 
-def _q(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _strings(values: tuple[str, ...] | list[str]) -> str:
-    return "[" + ", ".join(_q(v) for v in values) + "]"
+    return "[" + ", ".join(toml_string(v) for v in values) + "]"
 
 
 def _bare_key(name: str) -> str:
     ok = name.replace("_", "").replace("-", "").isalnum() and name.isascii()
-    return name if ok else _q(name)
+    return name if ok else toml_string(name)
 
 
 def usable(insp: Inspection) -> bool:
@@ -71,11 +68,15 @@ def _sources(folder: Path, found: list[Inspection], skipped: list[str]) -> list[
         used[insp.table] = count + 1
         name = insp.table if count == 0 else f"{insp.table}_{count + 1}"
         relative = Path(insp.path).resolve().relative_to(folder.resolve()).as_posix()
-        section = [f"[sources.{name}]", f"path = {_q(relative)}", f"table = {_q(insp.table)}"]
+        section = [
+            f"[sources.{name}]",
+            f"path = {toml_string(relative)}",
+            f"table = {toml_string(insp.table)}",
+        ]
         if insp.preset:
-            section.append(f"preset = {_q(insp.preset)}")
+            section.append(f"preset = {toml_string(insp.preset)}")
         if insp.sheet:
-            section.append(f"sheet = {_q(insp.sheet)}")
+            section.append(f"sheet = {toml_string(insp.sheet)}")
         if not usable(insp):
             # Every row rejected: the file looked like this table but is not one. Left off.
             lines += ["", f"# Every row of {relative} was rejected: probably not {insp.table}."]
@@ -90,7 +91,7 @@ def _sources(folder: Path, found: list[Inspection], skipped: list[str]) -> list[
         if mapped:
             lines.append("# Columns as detected; uncomment to pin them (canonical = header):")
             lines.append(f"# [sources.{name}.columns]")
-            lines += [f"# {c.canonical} = {_q(c.header)}" for c in mapped]
+            lines += [f"# {c.canonical} = {toml_string(c.header)}" for c in mapped]
         if insp.ambiguous_dates:
             lines += [
                 f"# Day/month order is ambiguous in {', '.join(insp.ambiguous_dates)}:",
@@ -138,7 +139,7 @@ def _currencies(ds: Dataset | None) -> list[str]:
     lines = ["", "[currency]"]
     if len(codes) > 1:
         lines.append(f"# amounts come in {', '.join(sorted(codes))}: a base currency adds them up")
-        lines.append(f"base = {_q(sorted(codes)[0])}")
+        lines.append(f"base = {toml_string(sorted(codes)[0])}")
         lines.append('# rates_file = "rates.csv"   # date,currency,rate; else built-in ECB rates')
     else:
         found = f" (the exports use {next(iter(codes))})" if codes else ""
@@ -172,7 +173,9 @@ def _targets(ds: Dataset | None) -> list[str]:
         if now is None:
             continue
         shown = f"{now:.0f}" if abs(now) >= 100 or metric.unit == "count" else f"{now:.3g}"
-        lines.append(f"# {kpi_id} = {_q(f'{op} {shown}')}   # now {format_value(now, metric.unit)}")
+        lines.append(
+            f"# {kpi_id} = {toml_string(f'{op} {shown}')}   # now {format_value(now, metric.unit)}"
+        )
     if not values:
         lines.append('# win_rate = ">= 0.25"')
     lines += ["", "# Per owner (for every owner, or one owner's own table):"]
@@ -192,7 +195,7 @@ def starter_config(
     lines = [
         f"# crmkpi.toml, started by `crmkpi init` on {date.today().isoformat()}.",
         "# Paths are relative to this file. Every section is optional.",
-        f"title = {_q(folder.resolve().name.replace('_', ' ').title() + ' sales KPIs')}",
+        f"title = {toml_string(folder.resolve().name.replace('_', ' ').title() + ' sales KPIs')}",
         "",
         *_sources(folder, found, skipped),
         *_stages(ds),

@@ -78,8 +78,10 @@ def metric_command(
     --where applies to each KPI's own table and to other tables having every column it names.
     """
     import crmkpi.api as api
-    from crmkpi.cli.frame_output import Block, emit, input_paths
+    from crmkpi.cli.frame_output import emit
     from crmkpi.metrics import CATALOG, TABLE_CATALOG
+    from crmkpi.reporting.frames import NamedFrame
+    from crmkpi.reporting.output import protected_paths
 
     ids, paths = split_ids_and_paths(args)
     ds = api.load(paths, config=config, strict=strict)
@@ -91,13 +93,14 @@ def metric_command(
         "where": where,
         "as_of": as_of,
     }
-    blocks: list[Block] = []
+    blocks: list[NamedFrame] = []
     kpis = [i for i in ids if i in CATALOG]
     if kpis:
         frame = api.metric(ds, kpis, **options)
         units = {k: CATALOG[k].unit for k in kpis}
-        blocks.append(Block("metrics", frame, units, "KPIs"))
+        blocks.append(NamedFrame("metrics", frame, units, "KPIs"))
     for table_id in (i for i in ids if i not in CATALOG):
         spec = TABLE_CATALOG[table_id]
-        blocks.append(Block(table_id, api.table(ds, table_id, **options), spec.units, spec.title))
-    emit(blocks, fmt, out, protected=input_paths(ds))
+        table = api.table(ds, table_id, **options)
+        blocks.append(NamedFrame(table_id, table, spec.units, spec.title))
+    emit(blocks, fmt, out, protected=protected_paths(ds))

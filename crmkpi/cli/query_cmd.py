@@ -36,13 +36,15 @@ def query_command(
 ) -> None:
     """Run SQL over the canonical tables (see `crmkpi tables` for their columns)."""
     import crmkpi.api as api
-    from crmkpi.cli.frame_output import Block, emit, input_paths
+    from crmkpi.cli.frame_output import emit
     from crmkpi.metrics.sql_guard import check_query
+    from crmkpi.reporting.frames import NamedFrame
+    from crmkpi.reporting.output import protected_paths
 
     text = read_sql(sql)
     check_query(text)  # before reading any input: a refused query costs nothing
     ds = api.load(paths or [], config=config, strict=strict)
-    emit([Block("rows", api.query(ds, text))], fmt, out, protected=input_paths(ds))
+    emit([NamedFrame("rows", api.query(ds, text))], fmt, out, protected=protected_paths(ds))
 
 
 def read_sql(argument: str) -> str:

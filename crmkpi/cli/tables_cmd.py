@@ -23,7 +23,9 @@ def tables_command(
     import polars as pl
 
     import crmkpi.api as api
-    from crmkpi.cli.frame_output import Block, emit, input_paths
+    from crmkpi.cli.frame_output import emit
+    from crmkpi.reporting.frames import NamedFrame
+    from crmkpi.reporting.output import protected_paths
 
     ds = api.load(paths or [], config=config)
     rows = [
@@ -35,4 +37,4 @@ def tables_command(
     schema = {"table": pl.String, "column": pl.String, "dtype": pl.String, "kind": pl.String,
               "rows": pl.Int64}  # fmt: skip
     frame = pl.DataFrame(rows, schema=schema)
-    emit([Block("tables", frame)], fmt, out, protected=input_paths(ds))
+    emit([NamedFrame("tables", frame)], fmt, out, protected=protected_paths(ds))

@@ -129,7 +129,7 @@ def _row_kind(out: pl.DataFrame, width: int) -> pl.DataFrame:
     ).drop(FIRST, FILLED)
 
 
-def convert(
+def canonical_frame(
     grid: Grid,
     mapping: Mapping,
     *,
@@ -139,6 +139,8 @@ def convert(
     stage_meaning: StageMeaning,
     modified_at: float | None,
 ) -> Converted:
+    """The grid as its table's canonical frame, each row loaded or rejected with its reason
+    (named for what it returns: `crmkpi convert` is the command writing Parquet)."""
     table = mapping.table
     spec = TABLES[table]
     preset: Preset | None = presets().get(mapping.preset) if mapping.preset else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from crmkpi.config import Config, SourceConfig
+from crmkpi.config import Config, SourceConfig, toml_string
 from crmkpi.dataset import Dataset
 from crmkpi.errors import InputError
 from crmkpi.io.grid import read_grids
@@ -243,34 +243,30 @@ def render_text(insp: Inspection) -> str:
     return "\n".join(lines)
 
 
-def _toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def emit_config(insp: Inspection, name: str | None = None) -> str:
     """A crmkpi.toml [sources] section pinning what was detected, ready to edit."""
     if insp.problem:
         return _config_template(insp, name or Path(insp.path).stem)
     source = name or insp.table
     lines = [f"# {insp.ambiguity}: check the table"] if insp.ambiguity else []
-    lines += [f"[sources.{source}]", f"path = {_toml_string(Path(insp.path).name)}"]
-    lines.append(f"table = {_toml_string(insp.table)}")
+    lines += [f"[sources.{source}]", f"path = {toml_string(Path(insp.path).name)}"]
+    lines.append(f"table = {toml_string(insp.table)}")
     if insp.preset:
-        lines.append(f"preset = {_toml_string(insp.preset)}")
+        lines.append(f"preset = {toml_string(insp.preset)}")
     if insp.sheet:
-        lines.append(f"sheet = {_toml_string(insp.sheet)}")
+        lines.append(f"sheet = {toml_string(insp.sheet)}")
     lines += ["", f"[sources.{source}.columns]"]
     for c in insp.columns:
         if c.canonical and not c.canonical.startswith("_"):
-            lines.append(f"{c.canonical} = {_toml_string(c.header)}")
+            lines.append(f"{c.canonical} = {toml_string(c.header)}")
     matched = {c.canonical for c in insp.columns}
     for canonical in (c for c in TABLES[insp.table].names if c not in matched):
         lines.append(f'# {canonical} = ""  (not found: name the header that holds it)')
     lines += ["", f"[sources.{source}.parse]"]
     if insp.encoding:
-        lines.append(f"encoding = {_toml_string(insp.encoding)}")
+        lines.append(f"encoding = {toml_string(insp.encoding)}")
     if insp.delimiter:
-        lines.append(f"delimiter = {_toml_string(insp.delimiter)}")
+        lines.append(f"delimiter = {toml_string(insp.delimiter)}")
     lines.append(f"header_row = {insp.header_row}")
     if insp.ambiguous_dates:
         lines.append('date_order = "dmy"  # ambiguous in this file: check, or use "mdy"')
@@ -278,10 +274,10 @@ def emit_config(insp: Inspection, name: str | None = None) -> str:
         lines += [
             "",
             "[stages]",
-            "order = [" + ", ".join(map(_toml_string, insp.stage_order)) + "]",
+            "order = [" + ", ".join(map(toml_string, insp.stage_order)) + "]",
         ]
-        lines.append("won = [" + ", ".join(map(_toml_string, insp.won_stages)) + "]")
-        lines.append("lost = [" + ", ".join(map(_toml_string, insp.lost_stages)) + "]")
+        lines.append("won = [" + ", ".join(map(toml_string, insp.won_stages)) + "]")
+        lines.append("lost = [" + ", ".join(map(toml_string, insp.lost_stages)) + "]")
     return "\n".join(lines) + "\n"
 
 
@@ -291,17 +287,17 @@ def _config_template(insp: Inspection, name: str) -> str:
     lines = [
         f"# {insp.problem}",
         f"[sources.{key}]",
-        f"path = {_toml_string(Path(insp.path).name)}",
+        f"path = {toml_string(Path(insp.path).name)}",
     ]
     lines.append(f'# table = ""  (one of: {", ".join(TABLES)})')
     if insp.sheet:
-        lines.append(f"sheet = {_toml_string(insp.sheet)}")
+        lines.append(f"sheet = {toml_string(insp.sheet)}")
     lines += ["", f"[sources.{key}.columns]", "# canonical = header; the headers of this file:"]
-    lines += [f"# ? = {_toml_string(c.header)}" for c in insp.columns]
+    lines += [f"# ? = {toml_string(c.header)}" for c in insp.columns]
     lines += ["", f"[sources.{key}.parse]"]
     if insp.encoding:
-        lines.append(f"encoding = {_toml_string(insp.encoding)}")
+        lines.append(f"encoding = {toml_string(insp.encoding)}")
     if insp.delimiter:
-        lines.append(f"delimiter = {_toml_string(insp.delimiter)}")
+        lines.append(f"delimiter = {toml_string(insp.delimiter)}")
     lines.append(f"header_row = {insp.header_row}")
     return "\n".join(lines) + "\n"

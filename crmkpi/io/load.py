@@ -23,7 +23,7 @@ from crmkpi.dataset import REJECTS_SCHEMA, Dataset, InputSummary, StageModel
 from crmkpi.errors import InputError, UnknownTableError
 from crmkpi.io.accounting import strict_check
 from crmkpi.io.cache import ParseCache, cached_read
-from crmkpi.io.convert import Converted, convert
+from crmkpi.io.convert import Converted, canonical_frame
 from crmkpi.io.duplicates import LINE, Part, settle
 from crmkpi.io.grid import Grid, read_grids
 from crmkpi.io.limits import limits_of, reader_failures
@@ -183,7 +183,7 @@ def read_file(
             continue
         preset = presets().get(mapping.preset) if mapping.preset else None
         meaning = StageMeaning.build(stages_config, preset)
-        converted = convert(
+        converted = canonical_frame(
             grid,
             mapping,
             path=display,

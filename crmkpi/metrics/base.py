@@ -190,9 +190,9 @@ class Context:
         """`frame` with `amount` in the base currency when one is configured (else unchanged)."""
         if self.base_currency is None:
             return frame
-        from crmkpi.metrics.money import convert
+        from crmkpi.metrics.money import in_base_currency
 
-        return convert(self, frame, table, amount)
+        return in_base_currency(self, frame, table, amount)
 
     def window(self, frame: pl.LazyFrame, date: str) -> pl.LazyFrame:
         """Keep rows whose `date` falls in the window; add the period column when asked."""

@@ -116,7 +116,7 @@ def rates_to_base(ctx: Context) -> pl.DataFrame:
     return rates
 
 
-def convert(ctx: Context, frame: pl.LazyFrame, table: str, amount: str) -> pl.LazyFrame:
+def in_base_currency(ctx: Context, frame: pl.LazyFrame, table: str, amount: str) -> pl.LazyFrame:
     """`amount` in the base currency; `currency` becomes the base. Unknown codes give null.
 
     Rows with no currency are taken to be in the base currency already.
@@ -181,7 +181,7 @@ def _conversions(ctx: Context) -> pl.LazyFrame:
         frame = ctx.table(table).with_columns(
             _code(str(base)).alias("__from"), pl.col(amount).alias("__orig")
         )
-        converted = convert(ctx, frame, table, amount)
+        converted = in_base_currency(ctx, frame, table, amount)
         rate = pl.col(amount) / pl.col("__orig")
         parts.append(
             converted.filter(pl.col("__orig").is_not_null())

@@ -25,6 +25,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from crmkpi.reporting.format import column_label, covered_text
+from crmkpi.reporting.frames import NamedFrame
 from crmkpi.reporting.model import KpiValue, Report, TableResult
 from crmkpi.reporting.safe_text import xlsx_text
 
@@ -420,6 +421,24 @@ def render(report: Report, **_: Any) -> bytes:
     )  # fmt: skip
     for ws in wb.worksheets:
         _fit_page(ws)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def render_frames(frames: list[NamedFrame], **_: Any) -> bytes:
+    """A workbook with one sheet per frame, every row, each column in its unit's format."""
+    wb = Workbook()
+    names = _Names()
+    for f in frames:
+        ws = wb.create_sheet(names.sheet(f.title or f.name))
+        formats = [number_format(f.units[c]) if c in f.units else None for c in f.frame.columns]
+        rows = [list(row) for row in f.frame.iter_rows()]
+        add_table(ws, names, f.name, f.frame.columns, rows, formats)
+        ws.freeze_panes = "A2"
+        _fit_page(ws)
+    if frames:
+        wb.remove(wb.worksheets[0])  # the empty sheet every new workbook starts with
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

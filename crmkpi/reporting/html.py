@@ -18,6 +18,7 @@ from crmkpi.reporting.format import (
     kpi_value_lines,
     skipped_lines,
 )
+from crmkpi.reporting.frames import NamedFrame, display_text
 from crmkpi.reporting.model import KpiValue, Report, TableResult
 from crmkpi.reporting.safe_text import html_text as escape
 
@@ -209,5 +210,30 @@ def render(report: Report, **_: Any) -> str:
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{escape(report.title)}</title><style>{CSS}</style></head>\n<body>\n"
         + "\n".join(b for b in body if b)
+        + "\n</body></html>\n"
+    )
+
+
+def render_frames(frames: list[NamedFrame], title: str = "crmkpi", **_: Any) -> str:
+    """Each frame as a titled table with every row (an ad-hoc answer is not cut)."""
+    body = [f"<h1>{escape(title)}</h1>"]
+    for f in frames:
+        body.append(f"<h2>{escape(f.title or f.name)}</h2>")
+        numeric = {c: f.frame[c].dtype.is_numeric() for c in f.frame.columns}
+        head = "".join(f"<th>{escape(c)}</th>" for c in f.frame.columns)
+        rows = []
+        for row in f.frame.iter_rows():
+            cells = []
+            for c, v in zip(f.frame.columns, row, strict=True):
+                text = escape(display_text(v, f.units.get(c, "")))
+                cells.append(f'<td class="n">{text}</td>' if numeric[c] else f"<td>{text}</td>")
+            rows.append(f"<tr>{''.join(cells)}</tr>")
+        body.append(f"<table><tr>{head}</tr>{''.join(rows)}</table>")
+        if f.frame.height == 0:
+            body.append('<p class="muted">No rows.</p>')
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head>\n<body>\n"
+        + "\n".join(body)
         + "\n</body></html>\n"
     )

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from crmkpi.reporting.frames import NamedFrame, iso_text
 from crmkpi.reporting.model import Report
+
+if TYPE_CHECKING:
+    from crmkpi.diff.compare import DealDiff
 
 EXTENSIONS = (".json",)
 BINARY = False
@@ -70,3 +75,34 @@ def report_document(report: Report) -> dict[str, Any]:
 
 def render(report: Report, **_: Any) -> str:
     return json.dumps(report_document(report), ensure_ascii=False, indent=2) + "\n"
+
+
+def render_frames(frames: list[NamedFrame], **_: Any) -> str:
+    """{name: [row, ...]} with every value in full (no rounding: these are ad-hoc answers)."""
+    payload = {f.name: [_frame_row(r) for r in f.frame.iter_rows(named=True)] for f in frames}
+    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+
+
+def _frame_row(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, Decimal):
+            value = float(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
+        elif isinstance(value, datetime | date | time | timedelta):
+            value = iso_text(value)
+        elif isinstance(value, list | dict):
+            value = json.loads(json.dumps(value, default=str))
+        out[key] = value
+    return out
+
+
+def render_diff(diff: DealDiff) -> str:
+    document = {
+        "snapshots": diff.snapshots,
+        "summary": diff.summary,
+        "notes": diff.notes,
+        **{table_id: frame_records(frame) for table_id, frame in diff.tables.items()},
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n"

@@ -6,8 +6,9 @@ the workbook or JSON hold.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from crmkpi.reporting.diff_view import changed_tables, diff_cell, summary_rows
 from crmkpi.reporting.format import (
     column_label,
     covered_text,
@@ -18,8 +19,14 @@ from crmkpi.reporting.format import (
     skipped_lines,
     sparkline,
 )
+from crmkpi.reporting.frames import NamedFrame, display_text
 from crmkpi.reporting.model import Report, TableResult
 from crmkpi.reporting.safe_text import markdown_text
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from crmkpi.diff.compare import DealDiff
 
 EXTENSIONS = (".md", ".markdown")
 BINARY = False
@@ -116,3 +123,42 @@ def render(report: Report, **_: Any) -> str:
     if left_out:
         lines += ["", "## Not computed", ""] + [f"- {cell(line)}" for line in left_out]
     return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def frame_markdown(frame: pl.DataFrame, units: dict[str, str] | None = None) -> str:
+    """One frame as a table, every row (an ad-hoc answer is not cut like the report's)."""
+    units = units or {}
+    header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---:" if frame[c].dtype.is_numeric() else "---" for c in frame.columns)
+    lines = [header, rule + "|"]
+    for row in frame.iter_rows():
+        cells = [
+            cell(display_text(v, units.get(c, ""))) for c, v in zip(frame.columns, row, strict=True)
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render_frames(frames: list[NamedFrame], **_: Any) -> str:
+    parts = []
+    for f in frames:
+        heading = f"### {f.title or f.name}\n\n" if len(frames) > 1 else ""
+        parts.append(heading + frame_markdown(f.frame, f.units))
+    return "\n".join(parts)
+
+
+def render_diff(diff: DealDiff) -> str:
+    lines = [f"# Changes: {cell(diff.snapshots[0])} -> {cell(diff.snapshots[-1])}", ""]
+    lines += ["| Change | Value |", "|---|---:|"]
+    lines += [f"| {label} | {value} |" for label, value in summary_rows(diff)]
+    for _table_id, title, frame in changed_tables(diff):
+        lines += ["", f"## {title} ({frame.height})", ""]
+        lines.append("| " + " | ".join(cell(c) for c in frame.columns) + " |")
+        lines.append(
+            "|" + "|".join("---:" if t.is_numeric() else "---" for t in frame.schema.values()) + "|"
+        )
+        for row in frame.iter_rows(named=True):
+            lines.append("| " + " | ".join(cell(diff_cell(c, v)) for c, v in row.items()) + " |")
+    if diff.notes:
+        lines += ["", *(f"> note: {cell(n)}" for n in diff.notes)]
+    return "\n".join(lines) + "\n"

@@ -1,7 +1,9 @@
 """Choosing a renderer by format or file extension, and writing its output safely.
 
-A format is one module in this package exposing `EXTENSIONS`, `BINARY` and
-`render(report, **options)`; adding a format means adding one module and its name to FORMATS.
+A format is one module in this package exposing `EXTENSIONS`, `BINARY`,
+`render(report, **options)` and, for the formats in FRAME_FORMATS, `render_frames(frames)`
+(what metric, query, tables and explain --rows return); adding a format means adding one
+module and its name to FORMATS.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from crmkpi.reporting.output_file import Protected, write_output
 
 if TYPE_CHECKING:
     from crmkpi.dataset import Dataset
+    from crmkpi.reporting.frames import NamedFrame
     from crmkpi.reporting.model import Report
 
 FORMATS = ("terminal", "json", "markdown", "csv", "excel", "html")
+FRAME_FORMATS = ("terminal", "csv", "json", "markdown")
 
 
 def renderer(fmt: str) -> ModuleType:
@@ -37,6 +41,31 @@ def format_for_path(path: str | Path) -> str:
         f"cannot tell the output format from {str(path)!r}",
         hint="use .xlsx, .json, .md, .csv or .html",
     )
+
+
+def frame_format(fmt: str | None, out: Path | None) -> str:
+    """For named frames: the --format given, else the one --out's extension names, else
+    terminal."""
+    if fmt is not None:
+        if fmt not in FRAME_FORMATS:
+            hint = f"use one of {', '.join(FRAME_FORMATS)}"
+            raise UsageError(f"unknown format {fmt!r}", hint=hint)
+        return fmt
+    if out is None:
+        return "terminal"
+    suffix = out.suffix.lower()
+    for chosen in FRAME_FORMATS:
+        if suffix in renderer(chosen).EXTENSIONS:
+            return chosen
+    raise UsageError(
+        f"cannot tell the output format from {str(out)!r}",
+        hint="use .csv, .json, .md or .txt, or give --format",
+    )
+
+
+def render_frames(frames: list[NamedFrame], fmt: str) -> str:
+    """Named frames as text in `fmt` (one of FRAME_FORMATS)."""
+    return renderer(fmt).render_frames(frames)
 
 
 def expand_path(template: str, now: datetime | None = None) -> Path:

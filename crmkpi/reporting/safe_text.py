@@ -24,7 +24,10 @@ from typing import Any
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls. openpyxl refuses the
 # C0 ones (IllegalCharacterError); terminals obey ESC and the C1 CSI/OSC introducers.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Written as regex escapes, so Python's re and Polars (Rust regex) read the same text.
+_CONTROL_CLASS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+_PAGE_BREAK_CLASS = r"[\x0b\x0c]"  # vertical tab, form feed: line breaks in spreadsheets
+_CONTROL = re.compile(_CONTROL_CLASS)
 _FORMULA_PATTERN = "^[" + re.escape("".join(FORMULA_START)) + "]"  # the same, for Polars
 _ANY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and line feed
@@ -73,9 +76,7 @@ def csv_frame(frame: Any) -> Any:
 def _csv_expr(column: Any) -> Any:
     import polars as pl
 
-    cleaned = column.str.replace_all(r"[\x0b\x0c]", "\n").str.replace_all(
-        r"[\x00-\x08\x0e-\x1f\x7f-\x9f]", ""
-    )
+    cleaned = column.str.replace_all(_PAGE_BREAK_CLASS, "\n").str.replace_all(_CONTROL_CLASS, "")
     formula = cleaned.str.contains(_FORMULA_PATTERN)
     return pl.when(formula).then(pl.lit("'") + cleaned).otherwise(cleaned)
 

@@ -25,8 +25,14 @@ from crmkpi.reporting.format import (
     sparkline,
     windows_note,
 )
-from crmkpi.reporting.model import KpiValue, Report
-from crmkpi.reporting.safe_text import terminal_console
+from crmkpi.reporting.model import Alert, KpiValue, Report
+from crmkpi.reporting.safe_text import terminal_console, terminal_line
+
+# Named frames, diffs and history are drawn in terminal_frames; this format module offers them too.
+from crmkpi.reporting.terminal_frames import print_diff as print_diff
+from crmkpi.reporting.terminal_frames import print_frames as print_frames
+from crmkpi.reporting.terminal_frames import print_records as print_records
+from crmkpi.reporting.terminal_frames import render_frames as render_frames
 from crmkpi.reporting.terminal_tables import Look, breakdown_table, frame_table
 
 EXTENSIONS = (".txt",)
@@ -220,6 +226,12 @@ def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Gr
         parts += [Text(""), Text("Not computed", style="bold dim")]
         parts += [Text(line, style="dim") for line in left_out]
     return Group(*parts)
+
+
+def alert_lines(alerts: list[Alert]) -> list[str]:
+    """One line per alert (severity, kind, message) for `report --quiet`: cron mails these, so
+    control characters from the data are shown as escapes."""
+    return [terminal_line(f"{a.severity.upper():<4} {a.kind:<7} {a.message}") for a in alerts]
 
 
 def print_report(report: Report, console: Console, ascii_only: bool = False) -> None:

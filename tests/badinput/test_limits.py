@@ -175,7 +175,7 @@ def test_a_panic_while_converting_columns_names_the_file(
     def panics(*_: object, **__: object) -> None:
         raise pl.exceptions.PanicException("called `Option::unwrap()` on a `None` value")
 
-    monkeypatch.setattr(io_load, "convert", panics)
+    monkeypatch.setattr(io_load, "canonical_frame", panics)
     path = corpus.deals_csv(tmp_path, corpus.GOOD_ROWS)
     result = CliRunner().invoke(app, ["report", str(path), "--format", "json"])
     assert result.exit_code == 2, repr(result.exception)

@@ -288,8 +288,10 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
 def test_output_cells() -> None:
     import polars as pl
 
-    from crmkpi.cli.frame_output import Block, render, safe_cell
     from crmkpi.errors import UsageError
+    from crmkpi.reporting.csv import frame_cell as safe_cell
+    from crmkpi.reporting.frames import NamedFrame as Block
+    from crmkpi.reporting.output import render_frames as render
 
     assert [safe_cell(v) for v in ("=1+1", "+7", "-x", "@me", "\tx", "ok", None)] == [
         "'=1+1", "'+7", "'-x", "'@me", "'\tx", "ok", "",

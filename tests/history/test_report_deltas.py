@@ -108,7 +108,7 @@ def test_history_errors_exit_2(project):
 
 
 def test_sparkline():
-    from crmkpi.cli.history_cmd import sparkline
+    from crmkpi.reporting.format import sparkline
 
     assert sparkline([0.0, 7.0, 3.5, None, 7.0]) == "▁█▅ █"  # 3.5 is halfway: bar 3.5 -> 4
     assert sparkline([2.0, 2.0]) == "▅▅"
