@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
     from crmkpi.dataset import Dataset
     from crmkpi.filters import Filter
-    from crmkpi.metrics.base import Grain
+    from crmkpi.metrics.base import Grain, Metric
+    from crmkpi.metrics.explain import Explanation
     from crmkpi.report.model import Report
 
 PathLike = str | Path
@@ -227,7 +228,37 @@ def convert(ds: Dataset, folder: PathLike, *, csv: bool = False) -> list[Path]:
     return write_dataset(ds, Path(folder), csv=csv)
 
 
+def explain(
+    ds: Dataset,
+    kpi: str,
+    *,
+    since: When = None,
+    until: When = None,
+    where: str | None = None,
+) -> Explanation:
+    """How the value of `kpi` over the window comes from the rows of `ds`: the rows used and
+    left out, each part's value and the arithmetic (crmkpi.metrics.explain)."""
+    from crmkpi.metrics.explain import explain as explain_metric
+
+    metric = lookup_kpi(kpi)
+    grain = make_grain(ds, since=since, until=until)
+    table = metric.needs[0][0] if metric.needs else None
+    return explain_metric(filtered(ds, where, [table] if table else []), metric, grain, where)
+
+
 # Shared by the commands and by the functions above.
+
+
+def lookup_kpi(kpi: str) -> Metric:
+    """The Metric declaration of `kpi`, or a UsageError naming the nearest ids."""
+    from crmkpi.metrics import CATALOG, TABLE_CATALOG
+
+    metric = CATALOG.get(kpi)
+    if metric is None:
+        if kpi in TABLE_CATALOG:
+            raise UsageError(f"{kpi} is a report table, not a KPI", hint="explain takes a KPI id")
+        raise unknown_id(kpi)
+    return metric
 
 
 def make_grain(

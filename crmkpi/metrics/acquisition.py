@@ -13,8 +13,8 @@ from crmkpi.metrics.base import (
     aggregate,
     combine,
     needs,
-    safe_div,
 )
+from crmkpi.metrics.kinds import Kind, count, ratio, safe_div, total, words
 from crmkpi.metrics.leads import LEADS
 from crmkpi.metrics.snapshot import is_snapshot, snapshot_arpa
 from crmkpi.metrics.stages import WON
@@ -79,44 +79,52 @@ _MARGIN_NOTE = (
 )
 
 spend_total = Metric(
-    "spend_total", "Spend", "currency", "lower", needs(("spend", ["date", "amount"])),
-    "sum of marketing and sales spend dated in the period",
-    aggregate("spend", "date", pl.col("amount").sum(), amount="amount"),
+    id="spend_total", label="Spend", unit="currency", direction="lower",
+    needs=needs(("spend", ["date", "amount"])),
+    compute=aggregate("spend", "date",
+                      total("marketing and sales spend dated in the period", pl.col("amount")),
+                      amount="amount"),
     period_date="date", additive=True, monetary=True,
 )  # fmt: skip
 new_customers = Metric(
-    "new_customers", "New customers", "count", "higher", (),
-    "won deals that are the customer's first win (each won deal without customer_id); without "
-    "deals, customers whose first subscription starts in the period",
-    _new_customers, period_date="closed_at (deals) or start_at (subscriptions)", additive=True,
+    id="new_customers", label="New customers", unit="count", direction="higher", needs=(),
+    kind=Kind.COUNT,
+    formula="won deals that are the customer's first win (each won deal without customer_id); "
+    "without deals, customers whose first subscription starts in the period",
+    compute=_new_customers,
+    period_date="closed_at (deals) or start_at (subscriptions)", additive=True,
     requires=_requires_customers,
 )  # fmt: skip
 leads_created = Metric(
-    "leads_created", "Leads created", "count", "higher", needs((LEADS, [])),
-    "count of leads", aggregate(LEADS, "created_at", pl.len()),
+    id="leads_created", label="Leads created", unit="count", direction="higher",
+    needs=needs((LEADS, [])),
+    compute=aggregate(LEADS, "created_at", count("leads")),
 )  # fmt: skip
 cac = Metric(
-    "cac", "Customer acquisition cost", "currency", "lower", needs(("spend", ["date", "amount"])),
-    "(marketing + sales spend) / new customers, both in the period",
-    combine({"spend": spend_total, "customers": new_customers},
-            lambda c: safe_div(c["spend"], c["customers"])),
+    id="cac", label="Customer acquisition cost", unit="currency", direction="lower",
+    needs=needs(("spend", ["date", "amount"])),
+    formula="(marketing + sales spend) / new customers, both in the period",
+    compute=combine({"spend": spend_total, "customers": new_customers},
+            lambda c, ctx: safe_div(c["spend"], c["customers"])),
     period_date="date (spend), closed_at (customers)", monetary=True, reference=SKOK,
     notes="Spend of every category counts (marketing and sales). New customers: see "
     "new_customers.", null_reason="no new customer in the period", requires=_requires_customers,
 )  # fmt: skip
 arpa = Metric(
-    "arpa", "ARPA", "currency", "higher", needs((SUBS, ["customer_id", "mrr"])),
-    "MRR / active customers, at the moment", _arpa, period_date="period end",
+    id="arpa", label="ARPA", unit="currency", direction="higher",
+    needs=needs((SUBS, ["customer_id", "mrr"])),
+    parts=ratio(words("MRR", Kind.SUM), words("active customers")), scope="at the moment",
+    compute=_arpa, period_date="period end",
     point_in_time=True, monetary=True, reference=SKOK,
     notes="Without a period: at the end of the latest month of the window. A subscriptions "
     "file without start dates (a snapshot): as of the export, in no period.",
     null_reason="no active customer",
 )  # fmt: skip
 clv = Metric(
-    "clv", "Customer lifetime value", "currency", "higher",
-    needs((SUBS, ["customer_id", "start_at", "mrr"])),
-    "ARPA x gross margin / monthly customer churn rate",
-    _clv, period_date="period (churn) and period end (ARPA)", monetary=True, reference=SKOK,
+    id="clv", label="Customer lifetime value", unit="currency", direction="higher",
+    needs=needs((SUBS, ["customer_id", "start_at", "mrr"])),
+    parts=ratio(words("ARPA x gross margin", Kind.SUM), words("monthly customer churn rate")),
+    compute=_clv, period_date="period (churn) and period end (ARPA)", monetary=True, reference=SKOK,
     notes=_MARGIN_NOTE + " The period's churn rate r is made monthly as 1 - (1 - r)^(1/months "
     "in the period). Without a period: the latest month.",
     null_reason="no churn in the period (lifetime unbounded) or no customer",
@@ -127,11 +135,11 @@ METRICS = [
     spend_total,
     new_customers,
     Metric(
-        "cost_per_lead", "Cost per lead", "currency", "lower",
-        needs(("spend", ["date", "amount"]), (LEADS, ["created_at"])),
-        "spend / leads created, both in the period",
-        combine({"spend": spend_total, "leads": leads_created},
-                lambda c: safe_div(c["spend"], c["leads"])),
+        id="cost_per_lead", label="Cost per lead", unit="currency", direction="lower",
+        needs=needs(("spend", ["date", "amount"]), (LEADS, ["created_at"])),
+        formula="spend / leads created, both in the period",
+        compute=combine({"spend": spend_total, "leads": leads_created},
+                lambda c, ctx: safe_div(c["spend"], c["leads"])),
         period_date="date (spend), created_at (leads)", monetary=True,
         null_reason="no lead created in the period",
     ),
@@ -139,20 +147,21 @@ METRICS = [
     arpa,
     clv,
     Metric(
-        "clv_cac_ratio", "CLV : CAC", "multiple", "higher",
-        needs(("spend", ["date", "amount"]), (SUBS, ["customer_id", "start_at", "mrr"])),
-        "clv / cac", combine({"clv": clv, "cac": cac}, lambda c: safe_div(c["clv"], c["cac"])),
+        id="clv_cac_ratio", label="CLV : CAC", unit="multiple", direction="higher",
+        needs=needs(("spend", ["date", "amount"]), (SUBS, ["customer_id", "start_at", "mrr"])),
+        formula="clv / cac",
+        compute=combine({"clv": clv, "cac": cac}, lambda c, ctx: safe_div(c["clv"], c["cac"])),
         period_date="as clv and cac", monetary=True, reference=SKOK + " (healthy above 3)",
         null_reason="no CLV or no CAC", requires=_requires_customers,
     ),
     Metric(
-        "cac_payback_months", "CAC payback", "months", "lower",
-        needs(("spend", ["date", "amount"]), (SUBS, ["customer_id", "start_at", "mrr"])),
-        "cac / (ARPA x gross margin)",
-        lambda ctx: combine(
+        id="cac_payback_months", label="CAC payback", unit="months", direction="lower",
+        needs=needs(("spend", ["date", "amount"]), (SUBS, ["customer_id", "start_at", "mrr"])),
+        formula="cac / (ARPA x gross margin)",
+        compute=combine(
             {"cac": cac, "arpa": arpa},
-            lambda c: safe_div(c["cac"], c["arpa"] * _margin(ctx)),
-        )(ctx),
+            lambda c, ctx: safe_div(c["cac"], c["arpa"] * _margin(ctx)),
+        ),
         period_date="as cac and arpa", monetary=True, reference=SKOK,
         notes=_MARGIN_NOTE, null_reason="no CAC or no ARPA", requires=_requires_customers,
     ),

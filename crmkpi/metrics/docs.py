@@ -72,12 +72,20 @@ def _needs(needs: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
     return "; ".join(f"{t}: {', '.join(c)}" if c else t for t, c in needs) or "see notes"
 
 
+def kind_text(metric: Metric) -> str:
+    """ "ratio", or "derived from `win_rate`, `avg_deal_size`" for a KPI computed from others."""
+    if metric.inputs:
+        return f"{metric.kind} from " + ", ".join(f"`{m.id}`" for m in metric.inputs)
+    return str(metric.kind)
+
+
 def metric_section(metric: Metric) -> list[str]:
     marks = [label for attr, label in _MARK.items() if getattr(metric, attr)]
     lines = [
         f"### `{metric.id}` — {metric.label}",
         "",
         f"- **Formula:** {metric.formula}",
+        f"- **Kind:** {kind_text(metric)}",
         f"- **Unit:** {metric.unit}; **better when:** {metric.direction}"
         + (f"; {', '.join(marks)}" if marks else ""),
     ]

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from crmkpi.errors import UsageError
-from crmkpi.metrics.base import VALUE, Aggregate, Context, Grain, Metric, labels_as_text
+from crmkpi.metrics.base import (
+    Aggregate,
+    Context,
+    Grain,
+    Metric,
+    fused_key,
+    fused_value,
+    labels_as_text,
+)
 from crmkpi.metrics.breakdown import finish
 
 if TYPE_CHECKING:
@@ -56,7 +64,7 @@ def metric_plans(
         if isinstance(metric.compute, Aggregate):
             continue
         try:
-            plans[metric.id] = metric.plan(ctx)
+            plans[metric.id] = plan(metric, ctx)
         except UsageError as exc:  # a compute that found its inputs lacking
             if skipped is None:
                 raise UsageError(f"cannot compute {metric.id}: {exc.message}") from exc
@@ -76,7 +84,7 @@ def _fused_pass(ctx: Context, group: list[Metric]) -> pl.LazyFrame:
     first = group[0].compute
     assert isinstance(first, Aggregate)
     keys = [*ctx.grain.keys, *first.extra_keys(ctx)]
-    values = [m.compute.value.alias(m.id) for m in group]  # type: ignore[union-attr]
+    values = [m.compute.value.expr().alias(m.id) for m in group]  # type: ignore[union-attr]
     rows = first.rows(ctx)
     # Each metric keeps one column of the group-by; without the cache node projection
     # pushdown gives every metric its own group-by and the passes are no longer shared.
@@ -86,17 +94,9 @@ def _fused_pass(ctx: Context, group: list[Metric]) -> pl.LazyFrame:
     return shared
 
 
-def fused_key(ctx: Context, metric: Metric) -> str:
-    assert isinstance(metric.compute, Aggregate)
-    return f"fused:{ctx.grain!r}:{metric.compute.fusion_key(ctx)!r}:{metric.id}"
-
-
-def fused_value(ctx: Context, shared: pl.LazyFrame, metric: Metric) -> pl.LazyFrame:
-    """The grain's keys and `value` of `metric` from its fused pass, as its compute gives them."""
-    assert isinstance(metric.compute, Aggregate)
-    keys = [*ctx.grain.keys, *metric.compute.extra_keys(ctx)]
-    one = shared.select(*keys, pl.col(metric.id).alias(VALUE))
-    return one.sort(keys, nulls_last=True) if keys else one
+def plan(metric: Metric, ctx: Context) -> pl.LazyFrame:
+    """`metric`'s compute finished by the shared machinery: empty periods filled, change added."""
+    return finish(metric, ctx, metric.compute(ctx))
 
 
 def table_plans(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmkpi.metrics.base import DAY_US, Context, Metric, TableSpec, median, needs
+from crmkpi.metrics.base import DAY_US, Context, Metric, TableSpec, needs
 from crmkpi.metrics.breakdown import stock
+from crmkpi.metrics.kinds import Kind, median
 from crmkpi.metrics.stages import (
     OPEN,
     WON,
@@ -93,13 +94,14 @@ def _forecast(ctx: Context) -> pl.LazyFrame:
 
 METRICS = [
     Metric(
-        "weighted_pipeline",
-        "Weighted pipeline",
-        "currency",
-        "higher",
-        needs(("deals", ["status", "created_at", "amount"])),
-        "sum over open deals of amount x win probability",
-        _weighted,
+        id="weighted_pipeline",
+        label="Weighted pipeline",
+        unit="currency",
+        direction="higher",
+        needs=needs(("deals", ["status", "created_at", "amount"])),
+        kind=Kind.STOCK,
+        formula="sum over open deals of amount x win probability",
+        compute=_weighted,
         period_date="created_at and closed_at (open between them)",
         notes="Probability: the deal's own `probability` column when filled, else "
         "[stages] probability in crmkpi.toml for its stage, else the historic win rate of "
