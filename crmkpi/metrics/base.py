@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import polars.selectors as cs
 
+from crmkpi.errors import UsageError
 from crmkpi.metrics.kinds import Kind, Measure, Parts, Ratio
+from crmkpi.metrics.rates import CURRENCY, convert
+from crmkpi.schema import TABLES
 
 if TYPE_CHECKING:
     from crmkpi.config import Config
@@ -48,7 +51,6 @@ PERIOD = "period"
 VALUE = "value"
 PREVIOUS = "previous"
 CHANGE = "change"
-CURRENCY = "currency"
 DAY_US = 86_400_000_000
 MINUTE_US = 60_000_000
 
@@ -69,8 +71,6 @@ class Grain:
 
     def __post_init__(self) -> None:
         if self.period is not None and self.period not in PERIODS:
-            from crmkpi.errors import UsageError
-
             raise UsageError(
                 f"unknown period {self.period!r}", hint=f"use one of {', '.join(PERIODS)}"
             )
@@ -146,8 +146,6 @@ class Context:
         frame = self.ds.table(name)
         if frame is None:
             raise LookupError(f"no {name} table")
-        from crmkpi.schema import TABLES
-
         canonical = TABLES[name]
         as_text = [
             column
@@ -165,8 +163,6 @@ class Context:
         """The column when `table` has it, else a typed null (optional canonical columns)."""
         if self.ds.has(table, name):
             return pl.col(name)
-        from crmkpi.schema import TABLES
-
         return pl.lit(None, dtype=dtype or TABLES[table].dtype(name)).alias(name)
 
     def require_by(self, table: str) -> None:
@@ -174,8 +170,6 @@ class Context:
         choose their table from the data)."""
         absent = [c for c in self.grain.by if not self.ds.has(table, c)]
         if absent:
-            from crmkpi.errors import UsageError
-
             raise UsageError(f"{table} has no {', '.join(absent)} column to break down by")
 
     @property
@@ -192,8 +186,6 @@ class Context:
         """`frame` with `amount` in the base currency when one is configured (else unchanged)."""
         if self.base_currency is None:
             return frame
-        from crmkpi.metrics.money import convert
-
         return convert(self, frame, table, amount)
 
     def window(self, frame: pl.LazyFrame, date: str) -> pl.LazyFrame:
@@ -201,8 +193,6 @@ class Context:
         col = pl.col(date)
         if date not in frame.collect_schema().names():
             if self.grain.since or self.grain.until or self.grain.period:
-                from crmkpi.errors import UsageError
-
                 raise UsageError(f"no {date} column to place rows in the window or in periods")
             return frame
         if "date_grain" in frame.collect_schema().names():
@@ -225,8 +215,6 @@ class Context:
         if self.grain.period and grains:
             coarsest = max(grains, key=SPAN_RANK.__getitem__)
             if SPAN_RANK[self.grain.period] < SPAN_RANK[coarsest]:
-                from crmkpi.errors import UsageError
-
                 raise UsageError(f"spend is dated by {coarsest}: it cannot be placed in "
                                  f"{self.grain.period}s without a guess")  # fmt: skip
         end = pl.coalesce(

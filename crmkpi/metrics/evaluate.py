@@ -7,6 +7,7 @@ through Polars' common-subplan elimination.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from crmkpi.metrics.base import (
     labels_as_text,
 )
 from crmkpi.metrics.breakdown import finish
+from crmkpi.metrics.catalog import CATALOG, TABLE_CATALOG
 
 if TYPE_CHECKING:
     from crmkpi.config import Config
@@ -33,8 +35,6 @@ def _lookup(catalog: dict, ids: Iterable[str], kind: str) -> list:
     out = []
     for item in ids:
         if item not in catalog:
-            import difflib
-
             close = difflib.get_close_matches(item, list(catalog), n=3)
             hint = f"did you mean {', '.join(close)}?" if close else f"see `crmkpi {kind}s`"
             raise UsageError(f"unknown {kind} {item!r}", hint=hint)
@@ -170,8 +170,6 @@ def evaluate(
     currency), `value`, and per period `previous` and `change`. A metric the data cannot give
     raises UsageError naming why, unless a `skipped` dict is passed to receive the reasons.
     """
-    from crmkpi.metrics import CATALOG
-
     ctx = _context(ds, grain, config)
     return collect(ctx, metric_plans(ctx, _lookup(CATALOG, ids, "metric"), skipped))
 
@@ -185,7 +183,5 @@ def evaluate_tables(
     skipped: dict[str, str] | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Compute the tables `ids` (funnel, owners, sources...), all collected together."""
-    from crmkpi.metrics import TABLE_CATALOG
-
     ctx = _context(ds, grain, config)
     return collect(ctx, table_plans(ctx, _lookup(TABLE_CATALOG, ids, "table"), skipped))

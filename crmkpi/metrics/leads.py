@@ -24,6 +24,7 @@ from crmkpi.metrics.kinds import (
     words,
 )
 from crmkpi.metrics.stages import WON
+from crmkpi.metrics.worktime import WorkingTime
 
 LEADS = "leads"
 
@@ -98,8 +99,6 @@ def _requires_hours(ds: Dataset, config: object | None) -> str | None:
 
 
 def _business_median(ctx: Context) -> pl.LazyFrame:
-    from crmkpi.metrics.worktime import WorkingTime
-
     assert ctx.config is not None
     hours = WorkingTime(ctx.config.working_hours)
     frame = responded_leads(ctx).with_columns(

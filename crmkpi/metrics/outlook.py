@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from crmkpi.dataset import Dataset
 from crmkpi.metrics.base import DAY_US, Context, Metric, TableSpec, needs
 from crmkpi.metrics.breakdown import stock
 from crmkpi.metrics.kinds import Kind, median
@@ -37,10 +38,7 @@ def _with_probability(ctx: Context, frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _requires_probability(ds: object, config: object | None) -> str | None:
-    from crmkpi.dataset import Dataset
-
-    assert isinstance(ds, Dataset)
+def _requires_probability(ds: Dataset, config: object | None) -> str | None:
     if ds.has("deals", "probability") or requires_order(ds, config) is None:
         return None
     if getattr(getattr(config, "stages", None), "probability", None):
