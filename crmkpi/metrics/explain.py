@@ -76,6 +76,8 @@ class Explanation:
     arithmetic: str
     value: float | None
     values_by_currency: dict[str, float | None] = field(default_factory=dict)
+    # Parts named in words only (a compute written by hand): name -> what it counts or adds.
+    named_parts: tuple[tuple[str, str], ...] = ()
 
     def to_text(self) -> str:
         better = {"higher": "higher is better", "lower": "lower is better"}.get(self.direction)
@@ -108,6 +110,9 @@ class Explanation:
                 )
                 status = f"counted: {where}" if g.counted else "left out: counts in no part"
                 lines.append(f"  {g.label:<{width}}  {g.rows:>8,} rows  {status}")
+        if self.named_parts:
+            lines += ["", "Parts"]
+            lines += [f"  {name}: {text}" for name, text in self.named_parts]
         if self.parts:
             lines += ["", "Arithmetic"]
             for p in self.parts:
@@ -160,6 +165,7 @@ class Explanation:
             "arithmetic": self.arithmetic,
             "value": self.value,
             "values_by_currency": self.values_by_currency,
+            "named_parts": dict(self.named_parts),
         }
 
 
@@ -184,9 +190,10 @@ def explain(ds: Dataset, metric: Metric, grain: Grain, where: str | None = None)
         columns = tuple(c for _, cols in metric.needs for c in cols)
         steps = _needed_columns_steps(ds, metric.needs)
         arithmetic = _derived_arithmetic(metric, ds, grain)
+        named = tuple((name, m.text) for name, m in metric.measures())
         return Explanation(
             **base, table=table, columns=columns, steps=steps, group_columns=(), groups=(),
-            parts=(), arithmetic=arithmetic,
+            parts=(), arithmetic=arithmetic, named_parts=named,
         )  # fmt: skip
     ctx = Context(ds, grain, ds.config)
     frame = ctx.table(compute.table)

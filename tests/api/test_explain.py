@@ -168,3 +168,20 @@ def test_the_account_adds_up(deals: list, kpi: str) -> None:
     if len(why.parts) == 2:
         num, den = why.parts
         assert why.value == (num.value / den.value if den.value else None)
+
+
+def test_a_ratio_computed_by_hand_names_its_parts_in_words() -> None:
+    leads = pl.DataFrame(
+        {"id": ["L1", "L2", "L3", "L4"], "created_at": [datetime(2025, 1, 2)] * 4,
+         "converted": [True, False, True, None]},
+        schema={"id": pl.String, "created_at": TIMESTAMP, "converted": pl.Boolean},
+    )  # fmt: skip
+    why = crmkpi.explain(Dataset(frames={"leads": leads}), "lead_conversion_rate")
+    assert why.kind == "ratio"
+    assert dict(why.named_parts) == {
+        "numerator": "count of converted leads",
+        "denominator": "count of leads created in the period (cohort)",
+    }
+    # L1 and L3 converted of 4 created (L4's empty flag counts as not converted): 2 / 4.
+    assert why.value == pytest.approx(0.5)
+    assert "Kind: ratio" in why.to_text() and "None." not in why.to_text()
