@@ -1,7 +1,9 @@
 """The Metric declaration and the machinery every metric shares: windows, periods, money, groups.
 
-A metric is declared once (id, label, unit, direction, needs, formula) with a `compute` that
-turns a Context into a LazyFrame of the grain's keys plus one `value` column. Nothing here
+A metric is declared once, by keyword (id, label, unit, direction, needs, its kind and parts: see
+crmkpi.metrics.kinds) with a `compute` that turns a Context into a LazyFrame of the grain's keys
+plus one `value` column: an `aggregate` of its parts, a `combine` of other KPIs, or a function
+written by hand. Nothing here
 collects: `crmkpi.metrics.evaluate` and the report builder collect every plan at once.
 """
 
