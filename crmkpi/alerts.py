@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from crmkpi.metrics import CATALOG, evaluate
-from crmkpi.metrics.base import PERIOD, PERIODS, VALUE, Grain, period_start
+from crmkpi.metrics.base import PERIOD, PERIODS, VALUE, Aggregate, Grain, period_start
 from crmkpi.report.format import format_value
 from crmkpi.report.model import Alert, KpiValue, Report
 from crmkpi.targets import STATUS_OK, Target
@@ -51,7 +51,12 @@ def check_report(report: Report, ds: Dataset, config: Config | None) -> None:
         alerts += owner_target_alerts(ds, config, grain)
     label = report.comparison.label if report.comparison else None
     alerts += change_alerts(
-        report.kpis.values(), settings.change_threshold, label, settings.change_threshold_by_kpi
+        report.kpis.values(),
+        settings.change_threshold,
+        label,
+        settings.change_threshold_by_kpi,
+        support=change_support(report, ds),
+        min_rows=settings.min_rows,
     )
     alerts += quality_alerts(report, ds, settings, grain)
     report.alerts.extend(alerts)
@@ -257,23 +262,95 @@ def _moved_badly(direction: str, change: float, threshold: float) -> bool:
     return False
 
 
+# What the rows behind an aggregate are, by its table and date.
+_ROW_NOUNS = {
+    ("deals", "created_at"): "deals created",
+    ("deals", "closed_at"): "deals closed",
+    ("leads", "created_at"): "leads",
+    ("activities", "at"): "activities",
+    ("spend", "date"): "spend rows",
+    ("nps", "answered_at"): "answers",
+}
+Support = tuple[float | None, float | None, str | None]
+
+
+def change_support(report: Report, ds: Dataset) -> dict[str, Support]:
+    """Per KPI, the rows behind its value in the two compared periods and what they are: an
+    additive count stands for itself, a KPI naming a `support` count reads that count's
+    values, an aggregate counts its own rows. KPIs without either are not in the result."""
+    comparison = report.comparison
+    if comparison is None or comparison.previous is None:
+        return {}
+    out: dict[str, Support] = {}
+    for kpi in report.kpis.values():
+        metric = CATALOG.get(kpi.id)
+        if metric is None:
+            continue
+        if metric.unit == "count" and metric.additive:
+            out[kpi.id] = (kpi.latest, kpi.previous, None)
+        elif metric.support in report.kpis:
+            basis = report.kpis[metric.support]
+            out[kpi.id] = (basis.latest, basis.previous, basis.label.lower())
+        elif isinstance(metric.compute, Aggregate):
+            counted = _rows_in(ds, metric.compute, [comparison.current, comparison.previous])
+            if counted is not None:
+                noun = _ROW_NOUNS.get((metric.compute.table, metric.compute.date), "rows")
+                out[kpi.id] = (*counted, noun)
+    return out
+
+
+def _rows_in(
+    ds: Dataset, compute: Aggregate, windows: list[tuple[datetime, datetime]]
+) -> tuple[int, int] | None:
+    frame = ds.frames.get(compute.table)
+    if frame is None or compute.date not in frame.columns:
+        return None
+    date = frame[compute.date]
+    current, previous = (int(((date >= lo) & (date < hi)).sum()) for lo, hi in windows)
+    return current, previous
+
+
+def _too_few(support: Support | None, min_rows: int) -> bool:
+    if support is None:
+        return False
+    now, before, _ = support
+    return now is None or before is None or min(now, before) < min_rows
+
+
 def change_alerts(
     kpis: Iterable[KpiValue],
     threshold: float | None,
     comparison: str | None = None,
     by_kpi: dict[str, float | None] | None = None,
+    *,
+    support: dict[str, Support] | None = None,
+    min_rows: int = 0,
 ) -> list[Alert]:
     """A KPI moving more than `threshold` (a share; `by_kpi` overrides it per KPI, None: never)
     in its bad direction: against the previous period (`comparison` names the two, e.g.
-    "May 2025 vs Apr 2025"), and, for point-in-time KPIs, against the last saved run."""
+    "May 2025 vs Apr 2025"), and, for point-in-time KPIs, against the last saved run.
+
+    A move over fewer than `min_rows` rows on either side (`support`, see change_support) is
+    noise, not news; a cohort rate (close rate) always looks worse in its latest periods and
+    is never alerted on."""
     alerts = []
+    support = support or {}
     for kpi in kpis:
         limit = (by_kpi or {}).get(kpi.id, threshold)
-        if limit is None:
+        metric = CATALOG.get(kpi.id)
+        if limit is None or (metric is not None and metric.cohort):
             continue
         now = kpi.latest if kpi.latest is not None else kpi.value
+        behind = support.get(kpi.id)
+        period_words = comparison or "against the previous period"
+        if behind is not None and behind[2] is not None and None not in behind[:2]:
+            period_words += f", {behind[0]:,.0f} vs {behind[1]:,.0f} {behind[2]}"
         for change, before, against in (
-            (kpi.change, kpi.previous, comparison or "against the previous period"),
+            (
+                None if _too_few(behind, min_rows) else kpi.change,
+                kpi.previous,
+                period_words,
+            ),
             (
                 relative_change(kpi.value, kpi.history_previous),
                 kpi.history_previous,

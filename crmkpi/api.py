@@ -76,6 +76,7 @@ def metric(
     since: When = None,
     until: When = None,
     where: str | None = None,
+    as_of: When = None,
 ) -> pl.DataFrame:
     """One or more KPIs as a frame: the breakdown keys, then one column per KPI id.
 
@@ -95,6 +96,7 @@ def metric(
         if kpi not in CATALOG:
             raise unknown_id(kpi)
     grain = make_grain(ds, by=by, period=period, since=since, until=until)
+    ds = at_moment(ds, as_of)
     ds = filtered(ds, where, [CATALOG[k].needs[0][0] for k in wanted if CATALOG[k].needs])
     results = evaluate(ds, wanted, grain, ds.config)
     frames: list[pl.DataFrame] = []
@@ -114,6 +116,7 @@ def table(
     since: When = None,
     until: When = None,
     where: str | None = None,
+    as_of: When = None,
 ) -> pl.DataFrame:
     """One breakdown table of the report (e.g. "owners") as a frame, with the same options."""
     from crmkpi.metrics import TABLE_CATALOG, evaluate_tables
@@ -124,8 +127,15 @@ def table(
     grain = make_grain(ds, by=by, period=period, since=since, until=until)
     if grain.by and not spec.supports_by:
         raise UsageError(f"the {table_id} table has its own rows and takes no --by")
+    ds = at_moment(ds, as_of)
     ds = filtered(ds, where, [spec.needs[0][0]] if spec.needs else [])
     return evaluate_tables(ds, [table_id], grain, ds.config)[table_id]
+
+
+def at_moment(ds: Dataset, as_of: When) -> Dataset:
+    """`ds` read as of `as_of` (a date is its midnight), or unchanged when none is given."""
+    moment = to_datetime(as_of, "as_of")
+    return ds if moment is None else replace(ds, as_of=moment)
 
 
 def report(
@@ -137,12 +147,17 @@ def report(
     by: str | Sequence[str] = (),
     sections: Sequence[str] = (),
     title: str | None = None,
+    as_of: When = None,
 ) -> Report:
     """Compute the report model (KPIs, tables, alerts) for a loaded dataset.
 
+    `as_of` is the moment the exports were taken, when the data cannot say it (by default the
+    latest recorded event): ages, overdue deals and active subscriptions are measured at it.
     The result renders to any format: `rep.to_excel("r.xlsx")`, `rep.render("markdown")`.
     """
     from crmkpi.report.build import ReportOptions, build_report
+
+    ds = at_moment(ds, as_of)
 
     options = ReportOptions(
         since=to_datetime(since, "since"),
@@ -302,7 +317,8 @@ def filtered(ds: Dataset, where: str | Filter | None, own_tables: Sequence[str])
             frames[name] = frame.filter(flt.to_expr(frame.schema, table=name))
             if name in own_tables and frame.height and not frames[name].height:
                 raise UsageError(f"no {name} row matches --where {flt.text!r}")
-    return replace(ds, frames=frames)
+    # The filtered rows were exported at the same moment as the others.
+    return replace(ds, frames=frames, as_of=ds.data_as_of())
 
 
 def join_on_keys(frames: list[pl.DataFrame], key_order: Sequence[str]) -> pl.DataFrame:

@@ -28,6 +28,7 @@ class AlertSettings:
     max_file_age_days: float | None = None  # None: no staleness alerts
     max_rejected_share: float = 0.0  # rows rejected / rows read above this alerts
     no_data_period: str | None = "month"  # None: no empty-period alerts
+    min_rows: int = 30  # rows behind each of the two values before a change alerts
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class Config:
     working_hours: dict[str, Any] = field(default_factory=dict)
     gross_margin: float = 1.0
     gross_margin_configured: bool = False
+    # Spend channel -> "marketing" or "sales" ([economics] sales_channels / marketing_channels).
+    spend_channels: dict[str, str] = field(default_factory=dict)
     quota: dict[str, float] = field(default_factory=dict)
     targets: dict[str, Any] = field(default_factory=dict)
     targets_by_owner: dict[str, Any] = field(default_factory=dict)
@@ -147,7 +150,7 @@ _SECTION_KEYS = {
     "periods": ("week_start", "fiscal_year_start_month"),
     "currency": ("base", "rates_file"),
     "leads": ("response_sla_minutes", "working_hours"),
-    "economics": ("gross_margin",),
+    "economics": ("gross_margin", "sales_channels", "marketing_channels"),
     "stages": ("order", "won", "lost", "probability", "stuck_days"),
 }
 
@@ -277,6 +280,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         working_hours=dict(_table(leads, "working_hours", "leads", path)),
         gross_margin=float(margin) if margin is not None else 1.0,
         gross_margin_configured=margin is not None,
+        spend_channels=_spend_channels(economics, path),
         quota=_quota(_section(raw, "quota", path), path),
         targets=targets,
         targets_by_owner=dict(by_owner),
@@ -307,6 +311,21 @@ def _duplicates_rule(section: dict[str, Any], path: Path) -> str:
             path=str(path),
         )
     return str(rule)
+
+
+def _spend_channels(economics: dict[str, Any], path: Path) -> dict[str, str]:
+    """Channel -> category from `[economics] sales_channels` and `marketing_channels`."""
+    out: dict[str, str] = {}
+    for category in ("sales", "marketing"):
+        key = f"{category}_channels"
+        for channel in _strings(economics.get(key, ()), f"economics.{key}", path):
+            if out.get(channel, category) != category:
+                raise ConfigError(
+                    f"economics: channel {channel!r} is listed as both sales and marketing",
+                    path=str(path),
+                )
+            out[channel] = category
+    return out
 
 
 _TABLE_NAMES = {"deals", "stage_history", "leads", "activities", "spend", "subscriptions", "nps"}
@@ -448,7 +467,7 @@ def _table_columns(table: str) -> tuple[str, ...]:
 
 _ALERT_KEYS = (
     "change_threshold", "change_threshold_by_kpi", "max_file_age_days", "max_rejected_share",
-    "no_data_period",
+    "no_data_period", "min_rows",
 )  # fmt: skip
 
 
@@ -502,7 +521,15 @@ def parse_alert_settings(section: dict[str, Any], path: Path) -> AlertSettings:
         thresholds[kpi] = None if value is False else _number(value, key, path)
         if thresholds[kpi] is not None and thresholds[kpi] < 0:  # type: ignore[operator]
             raise ConfigError(f"{key} must be 0 or more, got {value!r}", path=str(path))
+    min_rows = section.get("min_rows", defaults.min_rows)
+    if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 0:
+        raise ConfigError(
+            f"alerts.min_rows must be a whole number 0 or more, got {min_rows!r}",
+            path=str(path),
+            hint="rows behind each value before a change alerts, e.g. 30",
+        )
     return AlertSettings(
+        min_rows=min_rows,
         change_threshold=share_or_off("change_threshold", defaults.change_threshold, None),
         change_threshold_by_kpi=thresholds,
         max_file_age_days=share_or_off("max_file_age_days", None, None),

@@ -236,7 +236,13 @@ SCHEMA = Section(
                 ),
             }
         ),
-        "economics": Section({"gross_margin": number(0, 1, above=True)}),
+        "economics": Section(
+            {
+                "gross_margin": number(0, 1, above=True),
+                "sales_channels": texts(),
+                "marketing_channels": texts(),
+            }
+        ),
         "quota": Section(
             {period: number(0) for period in _PERIODS}, unknown="a period", example="month = 120000"
         ),
@@ -248,6 +254,7 @@ SCHEMA = Section(
                 "max_file_age_days": number(0, off=True),
                 "max_rejected_share": number(0, 1, off=True),
                 "no_data_period": anything(),  # its choices: crmkpi.config
+                "min_rows": number(0, integer=True),
             }
         ),
         "history": Section({"path": text()}),

@@ -6,6 +6,7 @@ A Dataset is what importers hand to metrics. It is the only thing the two rooms 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -91,6 +92,30 @@ class Dataset:
     config: Config | None = None
     unused: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of folder files
     conflicts: list[str] = field(default_factory=list)  # ids with different rows across files
+    # When the exports were taken (--as-of), for data that cannot say it; see data_as_of.
+    as_of: datetime | None = None
+
+    def data_as_of(self) -> datetime | None:
+        """The moment "now" means for every KPI (ages, overdue deals, active subscriptions):
+        `as_of` when given, else the latest recorded event of the exports, never
+        the machine's clock, so the same files give the same report next year. Due dates
+        (expected closes, scheduled activities, budgeted spend) are not events, and neither is
+        a date after the moment the report runs (a typo such as 2091 for 2019, which the
+        data-quality facts name): one bad cell must not move every age."""
+        if self.as_of is not None:
+            return self.as_of
+        cached = self.__dict__.get("_data_as_of", False)
+        if cached is not False:
+            return cached
+        running = running_epoch_us()
+        latest = [
+            moment
+            for table, column in _event_columns(self)
+            if (moment := _latest(self.frames[table], table, column, running)) is not None
+        ]
+        found = max(latest) if latest else None
+        self.__dict__["_data_as_of"] = found
+        return found
 
     def table(self, name: str) -> pl.LazyFrame | None:
         """The canonical table as a LazyFrame, or None when no input held it."""
@@ -134,3 +159,38 @@ class Dataset:
     @property
     def nps(self) -> pl.LazyFrame | None:
         return self.table("nps")
+
+
+# The dates that record something that happened. Subscription ends can be scheduled (a
+# cancellation at the term's end), so they count only where subscriptions are all there is.
+_EVENT_DATES = {
+    "deals": ("created_at", "closed_at"),
+    "stage_history": ("entered_at",),
+    "leads": ("created_at", "first_contact_at", "converted_at"),
+    "subscriptions": ("start_at",),
+    "nps": ("answered_at",),
+}
+
+
+def _event_columns(ds: Dataset) -> list[tuple[str, str]]:
+    found = [(t, c) for t, columns in _EVENT_DATES.items() for c in columns if ds.has(t, c)]
+    if all(t == "subscriptions" for t, _ in found) and ds.has("subscriptions", "end_at"):
+        found.append(("subscriptions", "end_at"))
+    return found
+
+
+def running_epoch_us() -> int:
+    """The moment the report runs, in microseconds since 1970 on the wall clock: no recorded
+    event can lie after it."""
+    return int((datetime.now() - datetime(1970, 1, 1)).total_seconds() * 1_000_000)
+
+
+def _latest(frame: pl.DataFrame, table: str, column: str, running: int) -> datetime | None:
+    past = frame[column].dt.epoch("us") <= running
+    values = frame[column].filter(past)
+    if table == "deals" and column == "closed_at" and "status" in frame.columns:
+        # An open deal's close date is the one it is expected on.
+        closed = frame["status"].cast(pl.String) != "open"
+        values = frame[column].filter(closed & past)
+    latest = values.max()
+    return latest if isinstance(latest, datetime) else None

@@ -11,9 +11,9 @@ from datetime import datetime
 
 import polars as pl
 
-from crmkpi.dataset import Dataset
+from crmkpi.dataset import Dataset, running_epoch_us
 from crmkpi.ids import ascending
-from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON
+from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON, days_between
 
 FACTS = {
     "duplicate_ids": "deals sharing an id with another row of the same file",
@@ -60,7 +60,9 @@ def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
         return pl.DataFrame(schema=QUALITY_SCHEMA)
     deals, names = found
     cols = set(ds.frames["deals"].columns)
-    now = as_of or datetime.now()
+    now = as_of or ds.data_as_of() or datetime(9999, 1, 1)
+    # A date after the moment the report runs cannot be an event: the one use of the clock.
+    running = running_epoch_us()
     owner = pl.col("owner") if "owner" in cols else pl.lit(None, dtype=pl.String)
     facts: dict[str, pl.Expr] = {}
     if {"status", "expected_close_at"} <= cols:
@@ -72,14 +74,15 @@ def quality_facts(ds: Dataset, as_of: datetime | None = None) -> pl.DataFrame:
             list(ds.stages.order)
         )
     if {"closed_at", "created_at"} <= cols:
-        facts["closed_before_created"] = pl.col("closed_at") < pl.col("created_at")
+        # At day precision when the close is a date: closed the day it was created is not before.
+        facts["closed_before_created"] = days_between(pl.col("created_at"), pl.col("closed_at")) < 0
     if {"created_at", "status"} <= cols:
         for status in (STATUS_OPEN, STATUS_WON, STATUS_LOST):
             undated = pl.col("created_at").is_null() & (pl.col("status") == status)
             facts[f"{status}_no_created_at"] = undated
     if "amount" in cols:
         facts["negative_amounts"] = pl.col("amount") < 0
-    future = [pl.col(c) > now for c in ("created_at", "closed_at") if c in cols]
+    future = [pl.col(c).dt.epoch("us") > running for c in ("created_at", "closed_at") if c in cols]
     if future:
         facts["future_dates"] = pl.any_horizontal(future)
     plans = [_history_unknown_deals(ds)]

@@ -20,6 +20,20 @@ TIMESTAMP = pl.Datetime("us")
 # Labels repeat a few values over many rows: dictionary-encoded, grouping and comparing them
 # reads small integers instead of hashing text. Results give them back as text.
 LABEL = pl.Categorical()
+DAY_US = 86_400_000_000
+
+
+def days_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
+    """Days from `start` to `end`; when `end` is a date without a time (read as midnight),
+    whole days between the two dates. A deal created at 19:51 and closed the same date is a
+    0-day deal, not one closed 19 hours before it was created (Salesforce's Age field counts
+    the same way). CRMs export close dates as dates and creation as a timestamp, so an end of
+    exactly 00:00:00 is taken to be a date; a start at midnight is a time like any other
+    (when both are at midnight the two readings agree)."""
+    dated = end.dt.time() == pl.time(0)
+    whole = (end.dt.date() - start.dt.date()).dt.total_days().cast(pl.Float64)
+    exact = (end - start).dt.total_microseconds() / DAY_US
+    return pl.when(dated).then(whole).otherwise(exact)
 
 
 @dataclass(frozen=True)
@@ -186,6 +200,12 @@ SUBSCRIPTIONS = Table(
             "owner of the customer's latest deal",
         ),
         _c("tenure_months", pl.Float64, "Months the customer has been subscribed (snapshot)"),
+        _c(
+            "term_months",
+            pl.Float64,
+            "Length of the committed term in months (12 annual, 1 monthly): the subscription "
+            "comes up for renewal at the end of each term",
+        ),
     ),
     (("customer_id",), ("mrr",)),
 )

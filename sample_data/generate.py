@@ -48,7 +48,7 @@ ACTIVITY_HEADERS = [
 ]  # fmt: skip
 SUBSCRIPTION_HEADERS = [
     "Subscription Id", "Customer Id", "Customer Company", "Plan", "Status", "Currency", "MRR",
-    "Started At", "Ended At", "Cancel Reason", "Change Type",
+    "Started At", "Ended At", "Cancel Reason", "Change Type", "Term (months)",
 ]  # fmt: skip
 NPS_HEADERS = [
     "Response ID", "Submitted At", "Customer ID", "Plan", "NPS Score", "Comment", "Duration (min)",
@@ -177,6 +177,7 @@ def subscriptions_csv(world: World) -> bytes:
             "" if s.end is None else s.end.isoformat(),
             s.cancel_reason,
             s.change,
+            "12",  # annual contracts: each renews (or not) on its anniversary
         ]
         for s in world.subscriptions
     ]

@@ -422,3 +422,95 @@ def test_report_accounts_for_every_input_row(report):
         assert account["table"] == table, name
         assert account["rows_read"] == data_rows(name), name
         assert account["rows_read"] == account["rows_loaded"] + account["rows_rejected"], name
+
+
+def expected_acquisition(
+    deals: list[dict[str, str]],
+    subscriptions: list[dict[str, str]],
+    spend: list[dict[str, Any]],
+    leads: list[dict[str, str]],
+) -> dict[str, float]:
+    """New customers: companies whose first won deal is theirs (not billed on an earlier day:
+    the 150 customers signed before the CRM export starts buy upsells, they are not new).
+    Cost per lead and CAC over the spend sheet's marketing rows; fully loaded over all rows."""
+    first_win: dict[str, datetime] = {}
+    for d in deals:
+        if d["Deal Stage"] == WON:
+            company, closed = d["Associated Company IDs"], at(d["Close Date"])
+            first_win[company] = min(first_win.get(company, closed), closed)
+    billed: dict[str, datetime] = {}
+    for s in subscriptions:
+        started = datetime.strptime(s["Started At"], "%Y-%m-%d")
+        billed[s["Customer Id"]] = min(billed.get(s["Customer Id"], started), started)
+    new = [c for c, won in first_win.items() if c not in billed or billed[c] >= won.replace(
+        hour=0, minute=0)]  # fmt: skip
+    marketing = sum(r["Amount"] for r in spend if r["Category"] == "marketing")
+    total = sum(r["Amount"] for r in spend)
+    return {
+        "new_customers": len(new),
+        "cost_per_lead": marketing / len(leads),
+        "cac": marketing / len(new),
+        "cac_fully_loaded": total / len(new),
+    }
+
+
+def test_report_acquisition_matches_plain_python(report, deals, subscriptions, spend, leads):
+    expected = expected_acquisition(deals, subscriptions, spend, leads)
+    # The demo's story: 490 deals won, of which 126 upsells, by 364 new customers.
+    assert expected["new_customers"] == 364
+    for kpi, value in expected.items():
+        assert report["kpis"][kpi]["value"] == pytest.approx(value, rel=1e-9), kpi
+
+
+def test_report_counts_overdue_deals_at_the_export_date(report, deals):
+    open_deals = [d for d in deals if status(d["Deal Stage"]) == "open"]
+    overdue = [d for d in open_deals if at(d["Close Date"]) < EXPORTED_AT]
+    assert len(overdue) == 41  # against the machine's clock in December 2026 it read 158
+    said = [a["message"] for a in report["alerts"] if "expected close date" in a["message"]]
+    assert said == [f"{SAMPLE / 'deals.csv'}: 41 open deals whose expected close date has passed"]
+
+
+def _years_later(day: datetime, years: int) -> datetime:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year + years, day=28)
+
+
+def expected_renewal_rate(subscriptions: list[dict[str, str]], now: datetime) -> float:
+    """Annual contracts (Term 12): rows chained by plan changes (one ends the day the next
+    starts, no cancel reason); each anniversary reached, or whose year a cancellation cut
+    short, is up for renewal; renewed when the contract runs on past it."""
+    by_customer: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for s in subscriptions:
+        assert s["Term (months)"] == "12"
+        by_customer[s["Customer Id"]].append(s)
+    up = renewed = 0
+    for rows in by_customer.values():
+        rows.sort(key=lambda r: r["Started At"])
+        contracts: list[list[dict[str, str]]] = []
+        for row in rows:
+            prev = contracts[-1][-1] if contracts else None
+            if prev and prev["Ended At"] == row["Started At"] and not prev["Cancel Reason"]:
+                contracts[-1].append(row)
+            else:
+                contracts.append([row])
+        for chain in contracts:
+            start = datetime.strptime(chain[0]["Started At"], "%Y-%m-%d")
+            last = chain[-1]["Ended At"]
+            end = datetime.strptime(last, "%Y-%m-%d") if last else None
+            k = 1
+            while (due := _years_later(start, k)) < now:
+                if end is not None and _years_later(start, k - 1) >= end:
+                    break
+                up += 1
+                renewed += end is None or end > due
+                k += 1
+    return renewed / up
+
+
+def test_report_renewal_rate_matches_plain_python(report, subscriptions):
+    as_of = datetime.fromisoformat(report["as_of"])
+    expected = expected_renewal_rate(subscriptions, as_of)
+    assert 0.5 < expected < 1
+    assert report["kpis"]["renewal_rate"]["value"] == pytest.approx(expected, rel=1e-9)

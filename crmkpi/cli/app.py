@@ -72,6 +72,13 @@ def handle_errors(func: F) -> F:
                 raise
             fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
                  EXIT_INTERNAL)  # fmt: skip
+        except BaseException as exc:
+            # pyo3's PanicException (a Rust panic in Polars or calamine) is a BaseException:
+            # one line like any internal error, not a traceback that fills a cron mail
+            if type(exc).__name__ != "PanicException" or State.debug:
+                raise
+            fail(f"internal error: a panic in a Rust library: {exc} (run with --debug for details)",
+                 EXIT_INTERNAL)  # fmt: skip
 
     return wrapper  # type: ignore[return-value]
 

@@ -10,6 +10,7 @@ import typer
 from crmkpi.cli.app import app, handle_errors
 from crmkpi.cli.completion import complete_columns, complete_kpi_ids_or_paths, complete_periods
 from crmkpi.cli.options import (
+    as_of_option,
     config_option,
     since_option,
     strict_option,
@@ -63,6 +64,7 @@ def metric_command(
     ),
     since: str = since_option(),
     until: str = until_option(),
+    as_of: str = as_of_option(),
     where: str = typer.Option(
         None, "--where", "-w", help="Row filter, e.g. 'source = \"Referral\" and amount >= 10000'."
     ),
@@ -81,7 +83,14 @@ def metric_command(
 
     ids, paths = split_ids_and_paths(args)
     ds = api.load(paths, config=config, strict=strict)
-    options = {"by": by or (), "period": period, "since": since, "until": until, "where": where}
+    options = {
+        "by": by or (),
+        "period": period,
+        "since": since,
+        "until": until,
+        "where": where,
+        "as_of": as_of,
+    }
     blocks: list[Block] = []
     kpis = [i for i in ids if i in CATALOG]
     if kpis:

@@ -43,6 +43,15 @@ def since_option() -> Any:
     return typer.Option(None, "--since", help="Window start (YYYY-MM-DD), inclusive.")
 
 
+def as_of_option() -> Any:
+    return typer.Option(
+        None,
+        "--as-of",
+        help="When the exports were taken (YYYY-MM-DD or a time); default: the latest recorded "
+        "event in them. Ages, overdue deals and active subscriptions are measured at it.",
+    )
+
+
 def until_option() -> Any:
     return typer.Option(None, "--until", help="Window end (YYYY-MM-DD), exclusive.")
 

@@ -3,6 +3,8 @@ subscription once per change): the latest version of each id is the record, the 
 accounted as rejected with the line of the version kept, so nothing is counted twice.
 
 The latest is the one with the latest `updated_at`; without it, the last row in the file.
+Versions share their start: rows of one subscription id that start at different moments are
+its successive terms (a plan change ends one row the moment the next starts), all kept.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ def latest_versions(
     key = VERSIONED.get(table)
     if key is None or key not in loaded.columns or loaded[key].n_unique() == loaded.height:
         return loaded, rejects
+    same = [key] + [c for c in ("start_at",) if c in loaded.columns]
     order = [c for c in ("updated_at", LINE) if c in loaded.columns]
-    kept_line = pl.col(LINE).sort_by(order).last().over(key)
+    kept_line = pl.col(LINE).sort_by(order).last().over(same)
     marked = loaded.with_columns(kept_line.alias("__kept"))
     latest = pl.col(key).is_null() | (pl.col(LINE) == pl.col("__kept"))
     older = marked.filter(~latest).select(

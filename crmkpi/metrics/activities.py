@@ -57,6 +57,7 @@ METRICS = [
         needs=needs((ACT, ["at"])),
         compute=aggregate(ACT, "at", count("activities dated in the period")),
         period_date="at", additive=True,
+        reference="Salesforce activities (tasks and events); HubSpot activities logged",
     ),
     Metric(
         id="activity_success_rate", label="Activity success rate", unit="ratio", direction="higher",
@@ -69,6 +70,7 @@ METRICS = [
         notes="`success` is derived by the importer from the outcome label when absent; "
         "activities with no outcome are left out.",
         null_reason="no activity with a known outcome in the period",
+        reference="Salesforce and HubSpot call and meeting outcomes: successful / done",
     ),
     Metric(
         id="activities_per_won_deal", label="Activities per won deal",
@@ -80,7 +82,8 @@ METRICS = [
         compute=_per_won_deal, period_date="closed_at (of the deal)",
         notes="Every activity linked to the deal counts, whenever it happened; a breakdown "
         "uses the deal's columns.",
-        null_reason="no deal won in the period",
+        null_reason="no deal won in the period", support="deals_won",
+        reference="Salesforce activity reports per won opportunity (sales effort per win)",
     ),
 ]
 # fmt: on
@@ -94,5 +97,6 @@ TABLES = [
         doc="Per activity type and owner: activities dated in the window, success rate "
         "(when outcomes are known) and share of all activities.",
         units={"activities": "count", "success_rate": "ratio", "share": "ratio"},
+        reference="Salesforce activity reports by type and owner",
     )
 ]

@@ -282,6 +282,10 @@ class Metric:
     `additive`: values of a breakdown add up to the total (counts, sums), so an empty period is 0.
     `monetary`: amounts are summed, so without a base currency the result carries `currency`.
     `null_reason`: what a null value means (zero denominator, too few rows).
+    `support`: the count KPI whose value says how many rows stand behind this one (new
+    customers behind CAC); aggregates count their own rows and additive counts are their own.
+    `cohort`: a rate over rows created in the period that have not all had time to finish
+    (close rate): a recent period always looks worse, so it is never alerted on.
     """
 
     id: str
@@ -303,6 +307,11 @@ class Metric:
     monetary: bool = False
     null_reason: str = ""
     requires: Callable[[Dataset, Config | None], str | None] | None = None
+    support: str = ""
+    cohort: bool = False
+    # What a headline value without a period covers when it is neither the window nor a state
+    # at its end: "latest month" (churn rates), or a sentence for a ratio of two windows.
+    headline_window: str = ""
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
@@ -368,6 +377,7 @@ class TableSpec:
     note: Callable[[Context], str | None] | None = None
     supports_by: bool = False
     requires: Callable[[Dataset, Config | None], str | None] | None = None
+    reference: str = ""  # the authority whose definition the table follows
     # A list of deals rather than a breakdown: the report keeps its first rows, and
     # `crmkpi metric ID` prints them all.
     report_rows: int | None = None

@@ -87,6 +87,7 @@ TABLES = [
         "most often lost at (the furthest stage reached, when a stage order is known). Deals "
         f"lost in the window (by closed_at); an empty reason shows as {NO_REASON!r}.",
         units={"deals": "count", "share": "ratio", "value_lost": "currency"},
+        reference="Salesforce Loss Reason and HubSpot closed lost reason reports",
     ),
     TableSpec(
         "deal_size_outliers",
@@ -100,5 +101,6 @@ TABLES = [
         "have the same size (MAD = 0) nothing is flagged.",
         units={"amount": "currency", "typical_amount": "currency", "robust_z": "score"},
         report_rows=REPORT_LIST_ROWS,
+        reference="the three-sigma rule (|z| > 3) on deal amounts",
     ),
 ]

@@ -51,6 +51,20 @@ Generated from the metric declarations in `crmkpi/metrics/` by
 - **Stock metrics** (marked *point in time*: open deals, open pipeline, MRR...) are taken at a
   moment: at each period's end with a period; without one, now (status open, subscription not
   ended), or at the window's end when `--until` is given.
+- **Now is the data's as-of moment**, never the machine's clock: the latest recorded event of
+  the exports (deal creations and closes, stage entries, leads, subscription starts, NPS
+  answers; not due dates such as expected closes or scheduled activities), or `--as-of DATE` on
+  `report` and `metric`. Ages, overdue deals and active subscriptions are measured at it, so the
+  same files give the same report next year. The clock only tells which dates cannot be events
+  yet (a typo such as 2091 is named in the data-quality facts and moves no age).
+- **A date is a day.** A close date without a time of day (read as midnight) is compared with
+  the creation timestamp at day precision: a deal created at 19:51 and closed on that date
+  took 0 days, as Salesforce's Age field counts it.
+- **Definitions and authorities.** Each metric and table below names the authority whose
+  definition it follows (ChartMogul, Baremetrics and David Skok's SaaS Metrics 2.0 for MRR,
+  churn, retention and CLV; HubSpot and Salesforce documentation for deals, win rate, cycle,
+  velocity and weighted pipeline; Bain & Company for NPS), and its notes say which choice crmkpi
+  makes where the field knows several, and why.
 - **Change.** With a period each row also has `previous` (the value one period earlier) and
   `change` = (value - previous) / |previous|, null when previous is 0 or null.
 - **Breakdown.** `--by COLUMN` groups by any column of the metric's table, canonical or kept
@@ -113,6 +127,8 @@ def table_section(spec: TableSpec) -> list[str]:
         lines.append(f"- **Columns:** {cols}")
     if spec.supports_by:
         lines.append("- Accepts `--by`.")
+    if spec.reference:
+        lines.append(f"- **Reference:** {spec.reference}")
     return [*lines, ""]
 
 

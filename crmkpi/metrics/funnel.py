@@ -185,6 +185,8 @@ TABLES = [
         note=_funnel_note,
         supports_by=True,
         requires=requires_order,
+        reference="HubSpot deal funnel and Salesforce opportunity stage history: a deal reached "
+        "every stage up to the furthest it entered",
     ),
     TableSpec(
         "stage_conversion_by_owner",
@@ -198,6 +200,7 @@ TABLES = [
         | {"team_conversion_from_previous": "ratio", "team_conversion_from_first": "ratio"},
         note=_funnel_note,
         requires=requires_order,
+        reference="HubSpot deal funnel per owner; Salesforce opportunity stage history",
     ),
     TableSpec(
         "stuck_deals",
@@ -212,5 +215,7 @@ TABLES = [
         units={"amount": "currency", "days_in_stage": "days", "threshold_days": "days"},
         note=_stuck_note,
         report_rows=REPORT_LIST_ROWS,
+        reference="Salesforce stage duration (days since LastStageChangeDate); HubSpot time in "
+        "deal stage",
     ),
 ]

@@ -14,6 +14,7 @@ from crmkpi.metrics.base import (
     aggregate,
     needs,
 )
+from crmkpi.metrics.customers import first_wins
 from crmkpi.metrics.kinds import (
     Measure,
     count,
@@ -50,18 +51,23 @@ def first_contact(ctx: Context) -> pl.Expr:
 def responded_leads(ctx: Context) -> pl.LazyFrame:
     """Leads in the window (by created_at) with `__minutes`: time to the first response.
 
-    The response is `first_contact_at`, else the first activity linked to the lead. A response
-    dated before the lead was created is a data error and counts as no response. Built once
-    per grain: the response KPIs (median, p90, SLA) read the same rows.
+    The response is `first_contact_at`, else the first activity linked to the lead at or
+    after its creation: a touch logged before the lead existed (an older conversation with the
+    same person) answers nothing, and the lead's later touches still do. A `first_contact_at`
+    before creation is a data error and counts as no response. Built once per grain: the
+    response KPIs (median, p90, SLA) read the same rows.
     """
     key = f"responded_leads:{ctx.grain!r}"
     if key in ctx.cache:
         return ctx.cache[key]
     leads = ctx.table(LEADS)
     if not ctx.has(LEADS, "first_contact_at"):
+        created = leads.select(pl.col("id"), pl.col("created_at").alias("__created"))
         firsts = (
             ctx.table("activities")
             .filter(pl.col("lead_id").is_not_null())
+            .join(created, left_on="lead_id", right_on="id", how="inner")
+            .filter(pl.col("at") >= pl.col("__created"))
             .group_by("lead_id")
             .agg(pl.col("at").min().alias("__first"))
         )
@@ -131,9 +137,10 @@ def _conversion(ctx: Context) -> pl.LazyFrame:
 
 
 _RESPONSE_NOTE = (
-    "Time from created_at to first_contact_at, or to the first activity linked to the lead when "
-    "no column holds the first contact. Leads never answered are left out of medians and "
-    "percentiles; a response dated before creation counts as none."
+    "Time from created_at to first_contact_at, or to the first activity linked to the lead at or "
+    "after its creation when no column holds the first contact (a touch before the lead existed "
+    "answers nothing; a later one still does). Leads never answered are left out of medians and "
+    "percentiles; a first_contact_at dated before creation counts as none."
 )
 
 # fmt: off
@@ -144,6 +151,7 @@ METRICS = [
         compute=aggregate(LEADS, "created_at",
                           count("leads created in the period (every lead without one)")),
         period_date="created_at", additive=True,
+        reference="HubSpot and Salesforce lead reports: leads by create date",
     ),
     Metric(
         id="lead_response_minutes_median", label="Lead response time (median)",
@@ -153,6 +161,7 @@ METRICS = [
         period_date="created_at (of the lead)", notes=_RESPONSE_NOTE,
         reference="Harvard Business Review, The Short Life of Online Sales Leads (2011)",
         null_reason="no answered lead in the period", requires=requires_response,
+        support="leads_created",
     ),
     Metric(
         id="lead_response_minutes_p90", label="Lead response time (90th percentile)",
@@ -162,6 +171,9 @@ METRICS = [
         compute=_response(RESPONSE_P90), period_date="created_at (of the lead)",
         notes=_RESPONSE_NOTE,
         null_reason="no answered lead in the period", requires=requires_response,
+        support="leads_created",
+        reference="Harvard Business Review, The Short Life of Online Sales Leads (2011); the 90th"
+        " percentile shows the slow tail a median hides",
     ),
     Metric(
         id="lead_response_sla_rate", label="Leads answered within SLA",
@@ -171,6 +183,9 @@ METRICS = [
         compute=_sla_rate, period_date="created_at (of the lead)",
         notes="SLA from [leads] response_sla_minutes (default 60). Leads never answered count "
         "as missed.", null_reason="no lead created in the period", requires=requires_response,
+        support="leads_created",
+        reference="Salesforce and HubSpot lead-response SLA: share of leads first contacted "
+        "within the agreed time",
     ),
     Metric(
         id="lead_response_business_minutes_median", label="Lead response, business time (median)",
@@ -180,6 +195,9 @@ METRICS = [
         notes="Counts only minutes inside [leads.working_hours] (days, hours, time zone, public "
         "holidays of the configured country from the `holidays` package). " + _RESPONSE_NOTE,
         null_reason="no answered lead in the period", requires=_requires_hours,
+        support="leads_created",
+        reference="HubSpot response time counted in working hours; HBR, The Short Life of Online "
+        "Sales Leads (2011)",
     ),
     Metric(
         id="lead_conversion_rate", label="Lead conversion rate", unit="ratio", direction="higher",
@@ -187,8 +205,9 @@ METRICS = [
         parts=ratio(words("converted leads"), words("leads created in the period (cohort)")),
         compute=_conversion, period_date="created_at (of the lead)",
         notes="Converted: the `converted` flag, else a filled converted_at. A cohort rate: "
-        "recent leads have had less time to convert.",
-        null_reason="no lead created in the period", requires=requires_conversion,
+        "recent leads have had less time to convert; it is never alerted on.",
+        null_reason="no lead created in the period", requires=requires_conversion, cohort=True,
+        reference="Salesforce lead conversion rate: converted leads / leads created",
     ),
 ]
 # fmt: on
@@ -227,6 +246,9 @@ def _sources(ctx: Context) -> pl.LazyFrame:
         won = ctx.window(ctx.table("deals").filter(WON), "closed_at")
         per_source = won.group_by(source).agg(pl.len().alias("deals_won"))
         counts = counts.join(per_source, on="source", how="full", coalesce=True)
+        firsts = ctx.window(first_wins(ctx), "closed_at")
+        new = firsts.group_by(source).agg(pl.len().alias("new_customers"))
+        counts = counts.join(new, on="source", how="full", coalesce=True)
         if ctx.has("deals", "amount"):
             won = ctx.window(ctx.money(ctx.table("deals").filter(WON), "deals"), "closed_at")
             money.append(
@@ -254,8 +276,9 @@ def _sources(ctx: Context) -> pl.LazyFrame:
         table = table.with_columns(
             safe_div(pl.col("spend"), pl.col("leads")).alias("cost_per_lead")
         )
-        if "deals_won" in names:
-            table = table.with_columns(safe_div(pl.col("spend"), pl.col("deals_won")).alias("cac"))
+        if "new_customers" in names:
+            cac = safe_div(pl.col("spend"), pl.col("new_customers"))
+            table = table.with_columns(cac.alias("cac"))
     tie = [c for c in ("source", CURRENCY) if c in table.collect_schema().names()]
     return table.sort(["leads", *tie], descending=[True, *(False for _ in tie)], nulls_last=True)
 
@@ -275,6 +298,7 @@ TABLES = [
             "share_of_leads": "ratio",
         },  # fmt: skip
         requires=requires_conversion,
+        reference="HubSpot lead scoring and Salesforce lead rating: conversion per band",
     ),
     TableSpec(
         "sources",
@@ -283,16 +307,20 @@ TABLES = [
         _sources,
         doc="Per source: leads created, lead conversion rate, deals won and revenue (deals "
         "closed in the window), spend (spend dated in the window), cost per lead = spend / "
-        "leads and CAC = spend / deals won from that source. Without a base currency, money "
+        "leads and CAC = spend / new customers whose first won deal came from that source (see "
+        "new_customers). Without a base currency, money "
         "columns are given per currency.",
         units={
             "leads": "count",
             "conversion_rate": "ratio",
             "deals_won": "count",
+            "new_customers": "count",
             "revenue": "currency",
             "spend": "currency",
             "cost_per_lead": "currency",
             "cac": "currency",
         },  # fmt: skip
+        reference="HubSpot original source attribution: leads, conversion, spend, cost per lead "
+        "and CAC per channel",
     ),
 ]

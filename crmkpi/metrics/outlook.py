@@ -18,6 +18,7 @@ from crmkpi.metrics.stages import (
     requires_order,
     stage_days,
 )
+from crmkpi.schema import days_between
 
 AMOUNT = pl.col("amount")
 
@@ -62,7 +63,7 @@ def _forecast(ctx: Context) -> pl.LazyFrame:
     now = data_end(ctx)
     currency = ctx.currency_keys("deals")
     won = ctx.table("deals").filter(WON)
-    days = (pl.col("closed_at") - pl.col("created_at")).dt.total_microseconds() / DAY_US
+    days = days_between(pl.col("created_at"), pl.col("closed_at"))
     cycle = won.select(median(days).alias("__cycle"))
     deals = deals.join(cycle, how="cross")
     by_cycle = pl.col("created_at") + _days(pl.col("__cycle"))
@@ -109,6 +110,7 @@ METRICS = [
         additive=True,
         monetary=True,
         requires=_requires_probability,
+        support="deals_open",
     )
 ]
 
@@ -138,5 +140,7 @@ TABLES = [
         units={"deals": "count", "pipeline_amount": "currency", "expected_revenue": "currency"},
         note=_forecast_note,
         requires=_requires_probability,
+        reference="Salesforce forecasts by expected close month; expected revenue = amount x "
+        "probability (Salesforce ExpectedRevenue, HubSpot weighted amount)",
     )
 ]

@@ -6,10 +6,16 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from crmkpi.metrics.base import DAY_US, Context, Metric, aggregate, combine, needs
+from crmkpi.metrics.base import (
+    Context,
+    Metric,
+    aggregate,
+    combine,
+    needs,
+)
 from crmkpi.metrics.breakdown import stock
 from crmkpi.metrics.kinds import Kind, count, mean, median_of, ratio, safe_div, total
-from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON
+from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON, days_between
 
 if TYPE_CHECKING:
     from crmkpi.config import Config
@@ -24,14 +30,18 @@ HUBSPOT = "HubSpot, Salesforce sales reporting definitions"
 
 CYCLE_WORDS = "closed_at - created_at over won deals, in fractional days"
 CYCLE_NOTE = (
+    "When the close date has no time of day (a date-only close date, as Salesforce and most "
+    "CRMs export it), the cycle is counted in whole days between the dates, as Salesforce's Age "
+    "field does: a deal created at 19:51 and closed the same date took 0 days. "
     "A deal closed before it was created (a data error, counted in the data-quality facts, "
     "e.g. a CRM migration that reset creation dates) has no cycle and is left out."
 )
 
 
 def cycle_days() -> pl.Expr:
-    """Days from creation to close, fractional when times are known; null when negative."""
-    days = (pl.col("closed_at") - pl.col("created_at")).dt.total_microseconds() / DAY_US
+    """Days from creation to close, fractional when times are known, whole days when the close
+    is a date (crmkpi.schema.days_between); null when negative."""
+    days = days_between(pl.col("created_at"), pl.col("closed_at"))
     return pl.when(days >= 0).then(days)
 
 
@@ -60,6 +70,8 @@ deals_open = Metric(
     compute=lambda ctx: open_stock(ctx, pl.lit(1, dtype=pl.Int64)),
     period_date="created_at and closed_at (open between them)",
     notes=_OPEN_NOTE, point_in_time=True, additive=True,
+    reference="Salesforce: open opportunities (IsClosed false); HubSpot: deals not in a closed "
+    "stage",
 )  # fmt: skip
 
 open_pipeline_value = Metric(
@@ -70,7 +82,9 @@ open_pipeline_value = Metric(
     compute=lambda ctx: open_stock(ctx, AMOUNT, amount=True),
     period_date="created_at and closed_at (open between them)",
     notes=_OPEN_NOTE + " Deals without amount add nothing.",
-    point_in_time=True, additive=True, monetary=True,
+    point_in_time=True, additive=True, monetary=True, support="deals_open",
+    reference="Salesforce pipeline: sum of Amount of open opportunities; HubSpot deal pipeline "
+    "amount",
 )  # fmt: skip
 
 deals_won = Metric(
@@ -78,6 +92,8 @@ deals_won = Metric(
     needs=needs(("deals", ["status", "closed_at"])),
     compute=aggregate("deals", "closed_at", count("deals with status won", WON)),
     period_date="closed_at", additive=True,
+    reference="Salesforce: opportunities with IsWon, by CloseDate; HubSpot: closed-won deals by "
+    "close date",
 )  # fmt: skip
 
 win_rate = Metric(
@@ -148,6 +164,7 @@ METRICS = [
         compute=aggregate("deals", "created_at", count("deals created in the period",
                                                        pl.col("created_at").is_not_null())),
         period_date="created_at", additive=True,
+        reference="HubSpot and Salesforce deal reports: deals counted by create date",
     ),
     Metric(
         id="deals_total", label="Deals", unit="count", direction="neutral",
@@ -157,6 +174,7 @@ METRICS = [
         period_date="created_at", additive=True,
         notes="Without a window this counts every row, even one with no created_at; "
         "deals_created counts only dated ones.",
+        reference="HubSpot and Salesforce: every deal record, whatever its stage",
     ),
     deals_open,
     deals_won,
@@ -165,6 +183,8 @@ METRICS = [
         needs=needs(("deals", ["status", "closed_at"])),
         compute=aggregate("deals", "closed_at", count("deals with status lost", LOST)),
         period_date="closed_at", additive=True,
+        reference="Salesforce: closed and not won, by CloseDate; HubSpot: closed-lost deals by "
+        "close date",
     ),
     open_pipeline_value,
     win_rate,
@@ -188,8 +208,10 @@ METRICS = [
         scope="over the deals created in the period",
         period_date="created_at",
         notes="A cohort rate: deals still open count in the denominator, so recent periods "
-        "look lower until their deals close.",
-        null_reason="no deal created in the period",
+        "look lower until their deals close; it is never alerted on.",
+        null_reason="no deal created in the period", cohort=True,
+        reference="HubSpot deal close rate of a creation cohort (won / created); win_rate is the "
+        "one to compare over time",
     ),
     avg_deal_size,
     Metric(
@@ -199,6 +221,8 @@ METRICS = [
                           amount="amount"),
         period_date="closed_at", monetary=True,
         null_reason="no won deal with an amount in the period",
+        reference="HubSpot average deal size, as a median: one outsized deal moves a mean, not a "
+        "median",
     ),
     Metric(
         id="revenue_won", label="Revenue won", unit="currency", direction="higher",
@@ -206,6 +230,7 @@ METRICS = [
         compute=aggregate("deals", "closed_at", total("amount of won deals", AMOUNT, WON),
                           amount="amount"),
         period_date="closed_at", additive=True, monetary=True,
+        reference="Salesforce closed-won amount by CloseDate; HubSpot revenue of closed-won deals",
     ),
     Metric(
         id="sales_cycle_days_median", label="Sales cycle (median)", unit="days", direction="lower",
@@ -230,7 +255,7 @@ METRICS = [
         "over every currency; deal size is per currency unless a base currency is set.",
         reference="Salesforce, HubSpot: sales velocity = opportunities x win rate x deal value "
         "/ cycle length",
-        null_reason="no won deal in the period (no win rate, size or cycle)",
+        null_reason="no won deal in the period (no win rate, size or cycle)", support="deals_won",
     ),
     Metric(
         id="pipeline_coverage", label="Pipeline coverage", unit="multiple", direction="higher",
@@ -243,7 +268,7 @@ METRICS = [
         "period's quota is prorated by months). Without a period the quarter's quota is used. "
         "The quota is taken to be in the base currency (or the deals' one currency).",
         reference="Common sales practice: 3x coverage of the period quota",
-        null_reason="no quota configured", requires=_requires_quota,
+        null_reason="no quota configured", requires=_requires_quota, support="deals_open",
     ),
 ]
 # fmt: on

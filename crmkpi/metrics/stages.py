@@ -454,17 +454,20 @@ def open_deals_entered(ctx: Context) -> pl.LazyFrame:
 
 
 def as_of(ctx: Context) -> pl.Expr:
-    """The moment ages are measured at: the window's end, else the latest date in the deals."""
-    if ctx.grain.until is not None:
-        return pl.lit(ctx.grain.until, dtype=pl.Datetime("us"))
-    dates = [c for c in ("created_at", "closed_at") if ctx.has("deals", c)]
-    return pl.max_horizontal(*(pl.col(c).max() for c in dates))
+    """The moment ages are measured at: the window's end, else the data's as-of moment (the
+    latest recorded event of the exports, or --as-of), never the machine's clock."""
+    moment = ctx.grain.until if ctx.grain.until is not None else ctx.ds.data_as_of()
+    if moment is None:
+        dates = [c for c in ("created_at", "closed_at") if ctx.has("deals", c)]
+        return pl.max_horizontal(*(pl.col(c).max() for c in dates))
+    return pl.lit(moment, dtype=pl.Datetime("us"))
 
 
 def data_end(ctx: Context) -> pl.LazyFrame:
     """One row, `__now`: see `as_of`."""
-    if ctx.grain.until is not None:
-        return pl.LazyFrame({"__now": [ctx.grain.until]}, schema={"__now": pl.Datetime("us")})
+    moment = ctx.grain.until if ctx.grain.until is not None else ctx.ds.data_as_of()
+    if moment is not None:
+        return pl.LazyFrame({"__now": [moment]}, schema={"__now": pl.Datetime("us")})
     return ctx.table("deals").select(as_of(ctx).alias("__now"))
 
 

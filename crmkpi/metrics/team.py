@@ -111,5 +111,7 @@ TABLES = [
         "there are no amounts). Deal dates follow the KPIs: created_at for deals, closed_at for "
         "outcomes.",
         units=UNITS | {f"team_{k}": v for k, v in UNITS.items() if k != "rank"},
+        reference="Salesforce and HubSpot sales leaderboards: win rate, revenue and cycle per "
+        "owner",
     )
 ]

@@ -265,6 +265,7 @@ def build_report(
         comparison=comparison,
         by=by,
         trend_partial=periods.last_period_partial(starts, period_grain, end),
+        as_of=ds.data_as_of(),
     )
     return finish_report(report, ds, config)
 

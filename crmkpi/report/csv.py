@@ -21,8 +21,11 @@ BINARY = False
 KPIS = "kpis"
 KPI_COLUMNS = (
     "id", "label", "group", "value", "unit", "currency", "target", "status",
-    "latest", "previous", "change", "reason",
+    "latest", "previous", "change", "change_unit", "window", "reason",
 )  # fmt: skip
+# `change` is as the report shows it: percentage points for ratios (change_unit pp), points
+# for scores (points), else the relative change as a share of the previous value (share).
+_KPI_ATTRIBUTES = {"change": "change_value"}
 
 
 def safe_cell(value: Any) -> Any:
@@ -54,7 +57,7 @@ def _rows(report: Report, table: str) -> tuple[list[str], list[list[Any]]]:
     if table == KPIS:
         rows = []
         for kpi in report.kpis.values():
-            values = [getattr(kpi, c) for c in KPI_COLUMNS]
+            values = [getattr(kpi, _KPI_ATTRIBUTES.get(c, c)) for c in KPI_COLUMNS]
             if kpi.by_currency:
                 for code, amount in kpi.by_currency.items():
                     row = dict(zip(KPI_COLUMNS, values, strict=True))

@@ -37,6 +37,12 @@ STATUS_FILL = {
     "bad": PatternFill("solid", fgColor="FFC7CE"),
 }
 STATUS_FONT = {"ok": "006100", "warn": "9C5700", "bad": "9C0006"}
+# Ratios change in percentage points and scores in points, as in every other format.
+CHANGE_FORMATS = {
+    "pp": '+0.0" pp";-0.0" pp";0.0" pp"',
+    "points": '+0.0" pts";-0.0" pts";0.0" pts"',
+    "share": "+0.0%;-0.0%;0.0%",
+}
 CHANGE_FONT = {"good": "006100", "bad": "9C0006", "flat": "7F7F7F"}  # read with the direction
 TABLE_STYLE = "TableStyleMedium2"
 MAX_TREND_CHARTS = 60
@@ -182,17 +188,18 @@ def _summary(wb: Workbook, report: Report, names: _Names) -> None:
     previous = previous if comparison and comparison.previous_name else "Previous period"
     headers = ["Group", "KPI", "Value", "Target", "Status", current, previous]
     headers += ["Change", "Unit", "KPI id"]
-    rows, formats, directions = [], [], []
+    rows, formats, directions, change_formats = [], [], [], []
     for kpi in report.kpis.values():
         if kpi.reason and not kpi.by_currency:
             continue
         for label, currency, value in _kpi_lines(kpi):
             rows.append(
                 [kpi.group, label, value, kpi.target, kpi.status, kpi.latest, kpi.previous]
-                + [kpi.change, kpi.unit, kpi.id]
+                + [kpi.change_value, kpi.unit, kpi.id]
             )
             formats.append(number_format(kpi.unit, currency))
             directions.append(kpi.change_direction)
+            change_formats.append(CHANGE_FORMATS[kpi.change_unit or "share"])
     top = 6
     span = add_table(ws, names, "KPIs", headers, rows, [None] * len(headers), top)
     for i, fmt in enumerate(formats):
@@ -200,7 +207,7 @@ def _summary(wb: Workbook, report: Report, names: _Names) -> None:
         for c in (3, 6, 7):
             ws.cell(row=r, column=c).number_format = fmt
         change = ws.cell(row=r, column=8)
-        change.number_format = "+0.0%;-0.0%;0.0%"
+        change.number_format = change_formats[i]
         if directions[i] in CHANGE_FONT:
             change.font = Font(color=CHANGE_FONT[directions[i]])
         status = ws.cell(row=r, column=5)

@@ -139,6 +139,23 @@ def display_path(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
+def windows_note(report: Report, kpi_ids: list[str]) -> str | None:
+    """One line saying what the Value column covers, KPI by KPI when windows differ: states
+    (open deals, MRR) as of a day, the other KPIs over the window or all the data."""
+    by_window: dict[str, list[str]] = {}
+    for kpi_id in kpi_ids:
+        kpi = report.kpis[kpi_id]
+        if kpi.window:
+            by_window.setdefault(kpi.window, []).append(kpi.label)
+    if not by_window:
+        return None
+    if len(by_window) == 1:
+        return f"Value: {next(iter(by_window))}"
+    ordered = sorted(by_window.items(), key=lambda item: len(item[1]))
+    parts = [f"{window}: {', '.join(labels)}" for window, labels in ordered[:-1]]
+    return "Value " + "; ".join(parts) + f"; every other KPI: {ordered[-1][0]}"
+
+
 def covered_text(report: Report) -> str:
     since, until = report.covered
     if since is None or until is None:

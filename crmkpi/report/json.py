@@ -48,6 +48,7 @@ def report_document(report: Report) -> dict[str, Any]:
             "title": report.title,
             "window": {"since": since, "until": until},
             "data_span": {"first": report.data_span[0], "last": report.data_span[1]},
+            "as_of": report.as_of,
             "period": report.period,
             "trend_partial": report.trend_partial,
             "by": list(report.by),

@@ -37,6 +37,30 @@ class KpiValue:
     group: str = ""  # the KPI table's group heading (Pipeline, Leads, SaaS...)
     formula: str = ""
     point_in_time: bool = False  # a state now (open deals), so no previous period or trend
+    window: str = ""  # what the value covers: "as of 2026-10-31" or the window / "all data"
+
+    @property
+    def change_shown(self) -> tuple[float, str] | None:
+        """The change as every format shows it: a ratio in percentage points ("pp"), a score
+        in points, anything else relative ("share" of the previous value). A win rate from
+        40% to 44% rose 4 pp, not 10%."""
+        if self.unit == "ratio" and self.delta is not None:
+            return self.delta * 100, "pp"
+        if self.unit == "score" and self.delta is not None:
+            return self.delta, "points"
+        if self.change is not None:
+            return self.change, "share"
+        return None
+
+    @property
+    def change_unit(self) -> str | None:
+        shown = self.change_shown
+        return None if shown is None else shown[1]
+
+    @property
+    def change_value(self) -> float | None:
+        shown = self.change_shown
+        return None if shown is None else shown[0]
 
     @property
     def change_direction(self) -> str | None:
@@ -59,6 +83,10 @@ class KpiValue:
                 out[key] = val
         if self.history_previous is not None:
             out["history_previous"] = self.history_previous
+        if self.change_shown is not None:
+            out["change_shown"] = {"value": self.change_value, "unit": self.change_unit}
+        if self.window:
+            out["window"] = self.window
         out["direction"] = self.direction
         if self.group:
             out["group"] = self.group
@@ -146,6 +174,7 @@ class Report:
     comparison: Comparison | None = None
     by: tuple[str, ...] = ()
     trend_partial: bool = False  # the trends' last period is cut short by the data or window
+    as_of: datetime | None = None  # the moment "now" means: --as-of, else the latest event
 
     @property
     def covered(self) -> tuple[datetime | None, datetime | None]:

@@ -36,7 +36,8 @@ REPORTABLE = (datetime(1000, 1, 1), datetime(9000, 1, 1))
 
 
 def data_span(ds: Dataset) -> tuple[datetime | None, datetime | None]:
-    """The earliest and latest event dates in any canonical table."""
+    """The earliest and latest event dates in any canonical table, the latest no later than
+    the data's as-of moment."""
     lows: list[datetime] = []
     highs: list[datetime] = []
     for table, columns in DATE_COLUMNS.items():
@@ -56,7 +57,12 @@ def data_span(ds: Dataset) -> tuple[datetime | None, datetime | None]:
         if row[0] is not None:
             lows.append(row[0])
             highs.append(row[1])
-    return (min(lows), max(highs)) if lows else (None, None)
+    if not lows:
+        return (None, None)
+    # Dates after the as-of moment are due, not past (scheduled activities, budgeted spend).
+    as_of = ds.data_as_of()
+    high = max(highs) if as_of is None else min(max(highs), as_of)
+    return (min(lows), max(high, min(lows)))
 
 
 def check_reportable(moment: datetime | None, option: str) -> None:

@@ -23,6 +23,7 @@ from crmkpi.report.format import (
     kpi_value_lines,
     skipped_lines,
     sparkline,
+    windows_note,
 )
 from crmkpi.report.model import KpiValue, Report
 from crmkpi.report.safe_text import terminal_console
@@ -203,6 +204,9 @@ def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Gr
         parts.append(Text(section.title.upper(), style="bold magenta"))
         if section.kpis:
             parts.append(kpi_table(report, section.kpis, look))
+            note = windows_note(report, section.kpis)
+            if note:
+                parts.append(Text(note, style="dim"))
         for table_id in section.tables:
             result = report.tables[table_id]
             if section.id == "breakdown" and result.frame.height:

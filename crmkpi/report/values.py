@@ -7,7 +7,7 @@ amounts across currencies.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -23,6 +23,45 @@ if TYPE_CHECKING:
 
 CURRENCY_UNITS = ("currency", "currency_per_day")
 CURRENCY_TABLES = ("deals", "spend", "subscriptions")
+
+
+def value_window(
+    metric: Metric, ds: Dataset, comparison: Comparison | None, end: datetime | None
+) -> str:
+    """What the headline value covers, said once per KPI: a state "as of" a day, or a sum or
+    rate over the window ("all data" without one)."""
+    windowed = comparison is not None and comparison.basis == "window"
+    if metric.point_in_time:
+        moment = end - timedelta(microseconds=1) if windowed and end else ds.data_as_of()
+        return f"as of {moment:%Y-%m-%d}" if moment else ""
+    if metric.headline_window == "latest month":
+        moment = end - timedelta(microseconds=1) if windowed and end else ds.data_as_of()
+        return f"{moment:%Y-%m} (latest month)" if moment else "latest month"
+    if metric.headline_window:
+        return metric.headline_window
+    return comparison.current_name if windowed and comparison else "all data"
+
+
+def first_row(metric: Metric, ds: Dataset) -> datetime | None:
+    """When the data behind `metric` begins: the latest of its tables' first dated rows. A
+    period that ends before it is blank, not zero: nothing was exported for it."""
+    tables = [table for table, _ in metric.needs] or [
+        t for t in ("deals", "subscriptions") if t in ds.frames
+    ][:1]
+    firsts = []
+    for table in tables:
+        frame = ds.frames.get(table)
+        columns = [
+            c
+            for c in periods.DATE_COLUMNS.get(table, ())
+            if frame is not None and c in frame.columns
+        ]
+        if frame is None or not columns or frame.height == 0:
+            continue
+        first = frame.select(pl.min_horizontal(pl.col(c).min() for c in columns)).item()
+        if first is not None:
+            firsts.append(first)
+    return max(firsts) if firsts else None
 
 
 def mixed_currencies(ds: Dataset, config: Config | None) -> dict[str, list[str]]:
@@ -130,6 +169,7 @@ def kpi_value(
         # Amounts converted to the base currency are in it, whatever the files held.
         base = config.base_currency if config is not None else None
         kpi.currency = base or single_currency(ds, table)
+    kpi.window = value_window(metric, ds, comparison, end)
     if kpi.by_currency is not None or kpi.reason:
         return kpi  # no single value, so no change or trend either
     kpi.value = scalar(frame, kpi.currency)
@@ -141,7 +181,16 @@ def kpi_value(
             row[0]: None if row[1] is None else float(row[1])
             for row in trend_frame.select(PERIOD, VALUE).iter_rows()
         }
-        kpi.trend = [(periods.period_label(s, grain), by_start.get(s)) for s in starts]
+        begins = first_row(metric, ds)
+        kpi.trend = [
+            (
+                periods.period_label(s, grain),
+                None
+                if begins and periods.shift(s, str(grain.period), 1) <= begins
+                else by_start.get(s),
+            )
+            for s in starts
+        ]
     if comparison is None:
         return kpi
     if comparison.basis == "window":

@@ -253,3 +253,62 @@ def test_change_threshold_per_kpi_overrides_the_default():
     # No default at all: only the KPI given its own threshold is watched.
     [alert] = change_alerts([quiet, noisy], None, None, {"k_lower": 0.4})
     assert alert.kpi == "k_lower"
+
+
+def test_a_change_alerts_only_with_enough_rows_behind_both_values():
+    win_rate = KpiValue("win_rate", "Win rate", "ratio", 0.2, direction="higher",
+                        previous=0.4, change=-0.5)  # fmt: skip
+    win_rate.latest = 0.2
+    few = {"win_rate": (5.0, 40.0, "deals closed")}
+    # Win rate halved, but over 5 closed deals this quarter: noise, not news.
+    assert change_alerts([win_rate], 0.2, "2026-Q3 vs 2026-Q2", support=few, min_rows=30) == []
+    enough = {"win_rate": (106.0, 120.0, "deals closed")}
+    [alert] = change_alerts([win_rate], 0.2, "2026-Q3 vs 2026-Q2", support=enough, min_rows=30)
+    # Each alert says what it compares: the two periods and the rows behind each value.
+    assert alert.message == (
+        "Win rate fell 50%: 40.0% -> 20.0% (2026-Q3 vs 2026-Q2, 106 vs 120 deals closed)"
+    )
+    # A count is its own support: "Deals won fell 80%: 5 -> 1" is two handfuls of deals.
+    won = KpiValue("deals_won", "Deals won", "count", 1.0, direction="higher", previous=5.0,
+                   change=-0.8)  # fmt: skip
+    won.latest = 1.0
+    assert change_alerts([won], 0.2, support={"deals_won": (1.0, 5.0, None)}, min_rows=30) == []
+
+
+def test_a_cohort_rate_is_never_alerted_on():
+    close_rate = KpiValue("close_rate", "Close rate (cohort)", "ratio", 0.17,
+                          direction="higher", previous=0.33, change=-0.47)  # fmt: skip
+    close_rate.latest = 0.17
+    # Recent deals have not closed yet: the latest cohort always looks worse.
+    assert change_alerts([close_rate], 0.2, "2026-Q3 vs 2026-Q2") == []
+
+
+def test_change_support_counts_the_rows_of_each_compared_period(tmp_path):
+    rep = report_for(tmp_path, "", since=D(2025, 3, 1), until=D(2025, 4, 1))
+    from crmkpi.alerts import change_support
+
+    support = change_support(rep, dataset())
+    # March 2025 against February: deals closed in March 5 (1, 2, 3, 4, 5), February none.
+    assert rep.comparison is not None and rep.comparison.label == "vs Feb 2025"
+    assert support["win_rate"] == (5, 0, "deals closed")
+    assert support["deals_won"] == (2.0, 0.0, None)
+
+
+def test_min_rows_is_configurable(tmp_path):
+    path = tmp_path / "crmkpi.toml"
+    path.write_text("[alerts]\nmin_rows = 50\n", encoding="utf-8")
+    assert load_config(path).alert_settings.min_rows == 50
+    path.write_text("[alerts]\nmin_rows = -1\n", encoding="utf-8")
+    from crmkpi.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="min_rows"):
+        load_config(path)
+
+
+def test_trend_periods_before_the_first_row_are_blank_not_zero(tmp_path):
+    rep = report_for(tmp_path, "", period="month")
+    trend = dict(rep.kpis["deals_created"].trend)
+    # Deals begin on 5 January 2025: the twelve months end with March 2025; April to December
+    # 2024 hold no export at all (blank), February 2025 is a month with no deal created (0).
+    assert [trend[m] for m in ("2024-04", "2024-12")] == [None, None]
+    assert [trend[m] for m in ("2025-01", "2025-02", "2025-03")] == [2, 0, 5]

@@ -63,3 +63,23 @@ def test_unknown_format_is_a_usage_error(tmp_path: Path, fmt: str) -> None:
     result = runner.invoke(app, ["report", str(deals), "--format", fmt])
     assert result.exit_code == 2
     assert fmt in _single_error_line(result)
+
+
+def test_a_rust_panic_outside_reading_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pyo3's PanicException derives from BaseException, so `except Exception` lets it through
+    # as a traceback; the command line must still answer with one line and the internal code 1
+    import crmkpi.api
+
+    class PanicException(BaseException):
+        pass
+
+    def panics(*args: object, **kwargs: object) -> None:
+        raise PanicException("index out of bounds")
+
+    monkeypatch.setattr(crmkpi.api, "report", panics)
+    result = runner.invoke(app, ["report", "sample_data/"])
+    assert result.exit_code == 1
+    line = _single_error_line(result)
+    assert line.startswith("crmkpi: error: internal error: a panic") and "index out of" in line

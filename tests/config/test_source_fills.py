@@ -97,7 +97,7 @@ def test_a_column_mapped_to_a_missing_header_names_key_and_headers(tmp_path: Pat
     [
         ('[stages]\norder = "Engaging"\n', "stages.order must be a list of strings"),
         ('[sources.x]\ntable = "deals"\nvalues = "won"\n', "sources.x.values must be a table"),
-        ('[sources.x]\ntable = "deals"\nvalues = { stat = "won" }\n', "is not a column of table deals"),
+        ('[sources.x]\ntable = "deals"\nvalues = { stat = "won" }\n', "a column of table deals"),
         ('[sources.x]\nvalues = { status = "won" }\n', "needs the source's table"),
         ('[sources.x]\ntable = "deals"\nlinks = { owner = "a" }\n', "no such link column"),
         ('[sources.x]\ntable = "deals"\nvalues = { status = 1 }\n', "must be a string"),
@@ -111,3 +111,20 @@ def test_wrong_types_and_unknown_columns_are_errors(
     with pytest.raises(ConfigError, match=expected) as err:
         load_config(path)
     assert str(path) in str(err.value)
+
+
+def test_a_subscription_ids_successive_terms_are_all_kept(tmp_path: Path) -> None:
+    # One subscription id over two plans: Starter from 2024-01-01 until the upgrade on
+    # 2024-06-01, then Business. Rows that start at different moments are terms, not versions:
+    # both are kept, so the customer has been one since 2024-01-01 (keeping the latest row alone
+    # would make it a customer from June); MRR on 2024-03-31 is Starter's 100.
+    subs = (
+        "Subscription Id,Customer Id,Plan,MRR,Started At,Ended At\n"
+        "s1,c1,Starter,100,2024-01-01,2024-06-01\n"
+        "s1,c1,Business,300,2024-06-01,\n"
+    )
+    ds = crmkpi.load([_folder(tmp_path, {"subs.csv": subs}, "").parent / "subs.csv"])
+    frame = ds.frames["subscriptions"]
+    assert frame.height == 2 and frame["start_at"].min().isoformat() == "2024-01-01T00:00:00"
+    (summary,) = ds.inputs
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_rejected) == (2, 2, 0)

@@ -22,7 +22,8 @@ STAGES = StageModel(
 
 
 def deals_frame() -> pl.DataFrame:
-    """Six deals, one currency. Cycles of the won ones: a 10 d, d 30 d (2024 is leap), e 0.5 d."""
+    """Six deals, one currency. Cycles of the won ones: a 10 d, d 30 d (2024 is leap), e 1 d
+    (created at noon, closed on a date without a time: whole days between the dates)."""
     return pl.DataFrame(
         {
             "id": ["a", "b", "c", "d", "e", "f"],

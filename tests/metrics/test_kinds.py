@@ -1,6 +1,7 @@
 """crmkpi.metrics.kinds: each kind's declared parts give the metric's value, on frames whose
 values are worked out by hand (deals of metric_frames.py: a won 100 in 10 d, b lost 50, c open
-30, d won 200 in 30 d, e won 60 in half a day, f open without amount)."""
+30, d won 200 in 30 d, e won 60 created at noon and closed the next date (a date-only close: 1 d),
+f open without amount)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def part_values(metric: Metric, frame: pl.DataFrame) -> dict[str, float | None]:
         ("revenue_won", Kind.SUM, 360.0, 440.0),  # 100 + 200 + 60; not every amount
         ("avg_deal_size", Kind.MEAN, 120.0, 88.0),  # 360 / 3; not 440 / 5
         ("median_deal_size", Kind.MEDIAN, 100.0, 120.0),  # middle of 60, 100, 200; not the mean
-        ("sales_cycle_days_median", Kind.MEDIAN, 10.0, 13.5),  # of 0.5, 10, 30 days
+        ("sales_cycle_days_median", Kind.MEDIAN, 10.0, 41 / 3),  # of 1, 10, 30 days
     ],
 )
 def test_one_measure_gives_the_metric(kpi: str, kind: Kind, expected: float, wrong: float) -> None:
@@ -111,8 +112,8 @@ def test_a_derived_metric_names_the_kpis_it_is_computed_from() -> None:
     ids = ["deals_open", "win_rate", "avg_deal_size", "sales_cycle_days_mean"]
     assert [m.id for m in metric.inputs] == ids
     values = evaluate(deals_ds(), [*ids, metric.id])
-    # 2 open x 0.75 x 120 / ((10 + 30 + 0.5) / 3 = 13.5 days) = 13.33 a day.
-    assert one(values, metric.id) == pytest.approx(2 * 0.75 * 120 / 13.5)
+    # 2 open x 0.75 x 120 / ((10 + 30 + 1) / 3 days) = 13.17 a day.
+    assert one(values, metric.id) == pytest.approx(2 * 0.75 * 120 / (41 / 3))
 
 
 def test_every_kind_is_declared() -> None:

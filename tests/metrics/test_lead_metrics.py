@@ -85,6 +85,30 @@ def test_response_from_first_activity_when_no_column() -> None:
     assert one(got, "lead_response_minutes_median") == 730.0
 
 
+def test_response_is_the_first_touch_at_or_after_creation() -> None:
+    """A touch before the lead existed (an old conversation) is not its answer; the lead's
+    later touch is. Taking the first touch and dropping it as "before creation" would count
+    the lead as never answered."""
+    leads = pl.DataFrame(
+        {"id": ["l1", "l2"], "created_at": [dt(2024, 1, 1, 9), dt(2024, 1, 2, 10)]}
+    )
+    acts = pl.DataFrame(
+        {
+            "id": ["1", "2", "3", "4"],
+            "at": [dt(2023, 12, 20, 9), dt(2024, 1, 1, 11), dt(2024, 1, 2, 10),
+                   dt(2024, 1, 2, 9)],
+            "lead_id": ["l1", "l1", "l2", "l2"],
+        }
+    )  # fmt: skip
+    ds = Dataset(frames={"leads": leads, "activities": acts})
+    got = evaluate(ds, ["lead_response_minutes_median", "lead_response_sla_rate"])
+    # l1: the Dec 20 call predates the lead; its Jan 1 11:00 call answers it: 120 min.
+    # l2: touched at the minute of creation: 0 min (the 09:00 touch is before it).
+    # Median of 120 and 0 = 60; within the 60-minute SLA: l2 only, 1 of 2.
+    assert one(got, "lead_response_minutes_median") == 60.0
+    assert one(got, "lead_response_sla_rate") == 0.5
+
+
 def test_lead_qualification_table() -> None:
     t = evaluate_tables(Dataset(frames={"leads": leads_frame()}), ["lead_qualification"])
     t = t["lead_qualification"]

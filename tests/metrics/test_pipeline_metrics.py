@@ -30,10 +30,10 @@ def test_every_deal_kpi_without_window() -> None:
     assert one(got, "avg_deal_size") == pytest.approx(120.0)  # 360 / 3
     assert one(got, "median_deal_size") == 100.0  # of 60, 100, 200
     assert one(got, "revenue_won") == 360.0
-    assert one(got, "sales_cycle_days_median") == 10.0  # of 0.5, 10, 30
-    assert one(got, "sales_cycle_days_mean") == pytest.approx(40.5 / 3)
-    # 2 open x 0.75 x 120 / 13.5 days
-    assert one(got, "pipeline_velocity") == pytest.approx(2 * 0.75 * 120 / 13.5)
+    assert one(got, "sales_cycle_days_median") == 10.0  # of 1, 10, 30
+    assert one(got, "sales_cycle_days_mean") == pytest.approx(41 / 3)
+    # 2 open x 0.75 x 120 / (41 / 3) days
+    assert one(got, "pipeline_velocity") == pytest.approx(2 * 0.75 * 120 / (41 / 3))
 
 
 def test_monthly_values_and_change() -> None:

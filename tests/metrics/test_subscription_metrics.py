@@ -92,13 +92,7 @@ def test_rates_per_month() -> None:
     assert jan is None  # no customer at January's start
 
 
-def test_renewal_rate_and_churn_reasons() -> None:
-    got = evaluate(ds(), ["renewal_rate"], Grain(until=UNTIL))
-    # Ended rows: c1 Mar 1 (continued), c2 Feb 20 (back only Apr 10), c4 Mar 31 (next Apr 1).
-    assert one(got, "renewal_rate") == pytest.approx(2 / 3)
-    monthly = evaluate(ds(), ["renewal_rate"], Grain(period="month", until=UNTIL))
-    # Feb 0/1, Mar 2/2, Apr: nothing up for renewal (the window runs to May 1).
-    assert monthly["renewal_rate"]["value"].to_list() == [0.0, 1.0, None]
+def test_churn_reasons() -> None:
     t = evaluate_tables(ds(), ["churn_reasons"], Grain(until=UNTIL))["churn_reasons"]
     assert t.to_dicts() == [
         {"churn_reason": "price", "customers": 1, "mrr_lost": 20.0, "share": 1.0}
@@ -131,15 +125,19 @@ def test_cac_cost_per_lead_and_payback() -> None:
     data = Dataset(frames={"subscriptions": subscriptions(), "spend": spend, "deals": deals,
                            "leads": leads})  # fmt: skip
     grain = Grain(period="month", since=dt(2024, 2, 1), until=dt(2024, 3, 1))
-    ids = ["new_customers", "cac", "cost_per_lead", "cac_payback_months", "clv_cac_ratio"]
+    ids = ["new_customers", "cac", "cac_fully_loaded", "cost_per_lead", "cac_payback_months",
+           "clv_cac_ratio"]  # fmt: skip
     got = evaluate(data, ids, grain)
     feb = {k: v["value"][0] for k, v in got.items()}
     # New customers in Feb: c3's first win (Feb 1) and the won deal without customer id;
-    # c3's second win is not new. Spend 400 -> CAC 200; 5 leads -> 80 per lead.
+    # c3's second win is not new. Marketing spend 300 -> CAC 150, 5 leads -> 60 per lead;
+    # with the sales spend, 400 -> fully loaded CAC 200.
     assert feb["new_customers"] == 2
-    assert feb["cac"] == 200.0
-    assert feb["cost_per_lead"] == 80.0
-    # Payback: CAC / ARPA (Feb 9, margin 1) = 200 / 9; CLV 27 -> CLV:CAC = 27 / 200.
+    assert feb["cac"] == 150.0
+    assert feb["cac_fully_loaded"] == 200.0
+    assert feb["cost_per_lead"] == 60.0
+    # Payback over the fully loaded CAC (Skok): 200 / ARPA (Feb 9, margin 1) = 200 / 9;
+    # CLV 27 -> CLV:CAC = 27 / 200.
     assert feb["cac_payback_months"] == pytest.approx(200 / 9)
     assert feb["clv_cac_ratio"] == pytest.approx(27 / 200)
 
@@ -167,3 +165,52 @@ def test_now_is_the_end_of_the_data_without_a_window() -> None:
     assert one(evaluate(ds(), ["mrr"]), "mrr") == 34.0
     monthly = evaluate(ds(), ["mrr"], Grain(period="month"))["mrr"]
     assert monthly["period"].to_list() == MONTHS  # the grid ends with the data's last month
+
+
+def test_renewal_rate_counts_term_ends_and_a_resubscription_is_no_renewal() -> None:
+    subs = pl.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c2", "c3", "c3"],
+            "start_at": [dt(2022, 1, 1), dt(2022, 3, 1), dt(2022, 9, 1), dt(2023, 2, 1),
+                         dt(2024, 2, 1, 0, 1)],
+            "end_at": [None, dt(2022, 9, 1), dt(2023, 5, 1), dt(2024, 2, 1), None],
+            "mrr": [10.0, 10.0, 20.0, 10.0, 10.0],
+            "churn_reason": [None, None, "price", "canceled", None],
+            "term_months": [12.0] * 5,
+        }
+    )  # fmt: skip
+    grain = Grain(until=dt(2024, 6, 1))
+    got = evaluate(Dataset(frames={"subscriptions": subs}), ["renewal_rate"], grain)
+    # c1 (annual, active): term ends 2023-01-01 and 2024-01-01, both renewed.
+    # c2: a plan change on 2022-09-01 continues the contract begun 2022-03-01; it renews on
+    # 2023-03-01, then is cancelled on 2023-05-01: its 2024-03-01 term end is not renewed.
+    # c3: cancelled at its 2024-02-01 term end and subscribed again a minute later: not a
+    # renewal (the new contract's first term ends in 2025, not yet due).
+    # Up 2 + 2 + 1 = 5, renewed 2 + 1 + 0 = 3. Reading "a next row within a day" as renewal
+    # would count c3 as renewed: 4 / 5.
+    assert one(got, "renewal_rate") == pytest.approx(3 / 5)
+
+
+def test_renewal_rate_needs_terms() -> None:
+    skipped: dict[str, str] = {}
+    plain = subscriptions()
+    evaluate(Dataset(frames={"subscriptions": plain}), ["renewal_rate"], skipped=skipped)
+    assert "does not say when a subscription comes up for renewal" in skipped["renewal_rate"]
+
+
+def test_a_customer_who_comes_and_goes_within_a_period_is_new_and_churned() -> None:
+    subs = pl.DataFrame(
+        {
+            "customer_id": ["c1", "c2"],
+            "start_at": [dt(2024, 1, 1), dt(2024, 2, 1)],
+            "end_at": [None, dt(2024, 3, 15)],
+            "mrr": [10.0, 30.0],
+        }
+    )
+    grain = Grain(period="quarter", until=dt(2024, 4, 1))
+    moves = evaluate_tables(Dataset(frames={"subscriptions": subs}), ["mrr_movements"], grain)
+    q1 = moves["mrr_movements"].row(0, named=True)
+    # c2 paid 30 from February to mid-March: new 10 + 30, churned -30, net +10 = MRR at end;
+    # two new customers, one churned. Netting c2's rows to zero would hide both.
+    assert (q1["new"], q1["churned"], q1["net_new_mrr"], q1["mrr_end"]) == (40.0, -30.0, 10.0, 10.0)
+    assert (q1["new_customers"], q1["churned_customers"], q1["customers_end"]) == (2, 1, 1)

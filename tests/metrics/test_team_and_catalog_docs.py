@@ -21,13 +21,13 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 def test_owners_beside_team_and_ranked() -> None:
     t = evaluate_tables(deals_ds(), ["owners"])["owners"]
     rows = {r["owner"]: r for r in t.iter_rows(named=True)}
-    # x: a won 100 (10 d), b lost, f open. y: c open, d won 200 (30 d), e won 60 (0.5 d).
+    # x: a won 100 (10 d), b lost, f open. y: c open, d won 200 (30 d), e won 60 (1 d).
     x, y = rows["x"], rows["y"]
     assert (x["deals"], x["deals_won"], x["deals_lost"], x["win_rate"]) == (3, 1, 1, 0.5)
     assert (x["revenue_won"], x["avg_deal_size"], x["cycle_days_median"]) == (100.0, 100.0, 10.0)
     assert (y["deals"], y["deals_won"], y["deals_lost"], y["win_rate"]) == (3, 2, 0, 1.0)
     assert y["revenue_won"] == 260.0 and y["avg_deal_size"] == 130.0
-    assert y["cycle_days_median"] == pytest.approx(15.25)
+    assert y["cycle_days_median"] == pytest.approx(15.5)  # of 1 and 30
     assert (y["team_deals"], y["team_deals_won"], y["team_win_rate"]) == (6, 3, 0.75)
     assert y["team_revenue_won"] == 360.0 and y["team_cycle_days_median"] == 10.0
     assert t["owner"].to_list() == ["y", "x"]
@@ -73,3 +73,12 @@ def test_owner_without_a_win_has_won_nothing() -> None:
     assert z["avg_deal_size"] is None and z["cycle_days_median"] is None
     # The team keeps all six deals: won a, d, e (100 + 200 + 60); lost b.
     assert (z["team_deals"], z["team_deals_won"], z["team_revenue_won"]) == (6, 3, 360.0)
+
+
+def test_every_kpi_and_table_names_its_authority() -> None:
+    from crmkpi.metrics import CATALOG, TABLE_CATALOG
+
+    assert [m.id for m in CATALOG.values() if not m.reference] == []
+    assert [t.id for t in TABLE_CATALOG.values() if not t.reference] == []
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
+    assert docs.count("- **Reference:**") == len(CATALOG) + len(TABLE_CATALOG)
