@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from crmkpi.dataset import Dataset
 from crmkpi.metrics.base import (
     PERIOD,
     VALUE,
@@ -292,10 +293,7 @@ def _renewal(ctx: Context) -> pl.LazyFrame:
     return ctx.group(ctx.window(due, "renews_at"), renewed.mean())
 
 
-def _requires_terms(ds: object, config: object | None) -> str | None:
-    from crmkpi.dataset import Dataset
-
-    assert isinstance(ds, Dataset)
+def _requires_terms(ds: Dataset, config: object | None) -> str | None:
     if not ds.has(SUBS, "term_months"):
         return (
             "subscriptions have no term_months column: the data does not say when a "
