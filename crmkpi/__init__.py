@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from crmkpi.api import convert, load, metric, query, report, table, tables
+    from crmkpi.api import convert, explain, load, metric, query, report, table, tables
     from crmkpi.dataset import Dataset
     from crmkpi.errors import ConfigError, CrmkpiError, InputError, UsageError
-    from crmkpi.explanation import explain
     from crmkpi.metrics.kpi_rows import explain_rows
 
 _PUBLIC = {
@@ -31,7 +30,7 @@ _PUBLIC = {
     "query": "crmkpi.api",
     "tables": "crmkpi.api",
     "convert": "crmkpi.api",
-    "explain": "crmkpi.explanation",
+    "explain": "crmkpi.api",
     "explain_rows": "crmkpi.metrics.kpi_rows",
     "Dataset": "crmkpi.dataset",
     "CrmkpiError": "crmkpi.errors",

@@ -11,7 +11,6 @@ here prints. Errors are crmkpi.errors types carrying what the user can fix.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,8 @@ if TYPE_CHECKING:
     import polars as pl
 
     from crmkpi.dataset import Dataset
+    from crmkpi.metrics.base import Metric
+    from crmkpi.metrics.explain import Explanation
     from crmkpi.metrics.scope import When
     from crmkpi.reporting.model import Report
 
@@ -242,7 +243,33 @@ def convert(ds: Dataset, folder: PathLike, *, csv: bool = False) -> list[Path]:
     return write_dataset(ds, Path(folder), csv=csv)
 
 
+def explain(
+    ds: Dataset,
+    kpi: str,
+    *,
+    since: When = None,
+    until: When = None,
+    where: str | None = None,
+) -> Explanation:
+    """How the value of `kpi` over the window comes from the rows of `ds`: the rows used and
+    left out, each part's value and the arithmetic (crmkpi.metrics.explain)."""
+    from crmkpi.metrics.explain import explain as explain_metric
+    from crmkpi.metrics.scope import filtered, make_grain
+
+    metric = lookup_kpi(kpi)
+    grain = make_grain(ds, since=since, until=until)
+    table = metric.needs[0][0] if metric.needs else None
+    return explain_metric(filtered(ds, where, [table] if table else []), metric, grain, where)
+
+
 # Shared by the commands and by the functions above.
+
+
+def lookup_kpi(kpi: str) -> Metric:
+    """The Metric declaration of `kpi`, or a UsageError naming the nearest ids."""
+    from crmkpi.metrics import lookup_kpi as lookup
+
+    return lookup(kpi)
 
 
 def join_on_keys(frames: list[pl.DataFrame], key_order: Sequence[str]) -> pl.DataFrame:
@@ -262,12 +289,9 @@ def join_on_keys(frames: list[pl.DataFrame], key_order: Sequence[str]) -> pl.Dat
 
 def unknown_id(name: str) -> UsageError:
     """An unknown KPI or table id, with the nearest known ids as a hint."""
-    from crmkpi.metrics import CATALOG, TABLE_CATALOG
+    from crmkpi.metrics import unknown_id as unknown
 
-    known = [*CATALOG, *TABLE_CATALOG]
-    close = difflib.get_close_matches(name, known, n=3)
-    hint = f"did you mean {' or '.join(close)}?" if close else "see `crmkpi metrics`"
-    return UsageError(f"unknown KPI or table id {name!r}", hint=hint)
+    return unknown(name)
 
 
 def one_line(exc: BaseException) -> str:

@@ -33,12 +33,11 @@ def explain_command(
 ) -> None:
     """Show how a KPI's value comes from the rows: definition, rows left out, arithmetic."""
     import crmkpi.api as api
-    from crmkpi.explanation import explain
 
     if fmt not in ("text", "json"):
         raise UsageError(f"unknown format {fmt!r}", hint="use text or json")
     ds = api.load(paths or [], config=config)
-    result = explain(ds, kpi, since=since, until=until, where=where)
+    result = api.explain(ds, kpi, since=since, until=until, where=where)
     if rows is not None:
         from crmkpi.cli.frame_output import emit
         from crmkpi.metrics.kpi_rows import explain_rows

@@ -20,6 +20,7 @@ def catalog_json() -> dict[str, list[dict[str, object]]]:
             "label": m.label,
             "unit": m.unit,
             "direction": m.direction,
+            "kind": str(m.kind),
             "formula": m.formula,
             "period_date": m.period_date,
             "point_in_time": m.point_in_time,

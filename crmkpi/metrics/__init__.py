@@ -6,43 +6,13 @@ docs/metrics.md and `crmkpi metrics` read the catalog.
 
 from __future__ import annotations
 
-from crmkpi.metrics import (
-    acquisition,
-    activities,
-    deal_tables,
-    funnel,
-    leads,
-    money,
-    outlook,
-    pipeline,
-    satisfaction,
-    subscriptions,
-    team,
-)
 from crmkpi.metrics.base import Context, Grain, Metric, TableSpec
+from crmkpi.metrics.catalog import CATALOG, MODULES, TABLE_CATALOG, lookup_kpi, unknown_id
 from crmkpi.metrics.evaluate import evaluate, evaluate_tables, metric_plans, table_plans
-
-MODULES = (
-    pipeline,
-    outlook,
-    funnel,
-    deal_tables,
-    leads,
-    activities,
-    acquisition,
-    subscriptions,
-    satisfaction,
-    team,
-    money,
-)
-
-CATALOG: dict[str, Metric] = {m.id: m for mod in MODULES for m in getattr(mod, "METRICS", ())}
-TABLE_CATALOG: dict[str, TableSpec] = {
-    t.id: t for mod in MODULES for t in getattr(mod, "TABLES", ())
-}
 
 __all__ = [
     "CATALOG",
+    "MODULES",
     "TABLE_CATALOG",
     "Context",
     "Grain",
@@ -50,6 +20,8 @@ __all__ = [
     "TableSpec",
     "evaluate",
     "evaluate_tables",
+    "lookup_kpi",
     "metric_plans",
     "table_plans",
+    "unknown_id",
 ]

@@ -13,9 +13,9 @@ from crmkpi.metrics.base import (
     aggregate,
     combine,
     needs,
-    safe_div,
 )
 from crmkpi.metrics.customers import first_wins
+from crmkpi.metrics.kinds import Kind, count, ratio, safe_div, total, words
 from crmkpi.metrics.leads import LEADS
 from crmkpi.metrics.snapshot import is_snapshot, snapshot_arpa
 from crmkpi.metrics.subscriptions import SUBS, movements
@@ -104,9 +104,10 @@ _MARGIN_NOTE = (
 
 SPEND_NEEDS = needs(("spend", ["date", "amount"]))
 spend_total = Metric(
-    "spend_total", "Spend", "currency", "lower", SPEND_NEEDS,
-    "sum of marketing and sales spend dated in the period",
-    aggregate("spend", "date", pl.col("amount").sum(), amount="amount"),
+    id="spend_total", label="Spend", unit="currency", direction="lower", needs=SPEND_NEEDS,
+    compute=aggregate("spend", "date",
+                      total("marketing and sales spend dated in the period", pl.col("amount")),
+                      amount="amount"),
     period_date="date", additive=True, monetary=True,
     reference="David Skok, SaaS Metrics 2.0: total sales and marketing expense",
 )  # fmt: skip
@@ -116,18 +117,21 @@ _CATEGORY_NOTE = (
     f"({', '.join(SALES_WORDS)}), else marketing."
 )
 spend_marketing = Metric(
-    "spend_marketing", "Marketing spend", "currency", "lower", SPEND_NEEDS,
-    "sum of marketing spend dated in the period", _spend("marketing"),
+    id="spend_marketing", label="Marketing spend", unit="currency", direction="lower",
+    needs=SPEND_NEEDS,
+    parts=words("marketing spend dated in the period", Kind.SUM), compute=_spend("marketing"),
     period_date="date", additive=True, monetary=True, notes=_CATEGORY_NOTE,
     reference="HubSpot marketing spend: the spend that buys leads (ads, events, content), not "
     "sales salaries",
 )  # fmt: skip
 new_customers = Metric(
-    "new_customers", "New customers", "count", "higher", (),
-    "distinct customers whose first won deal closes in the period (a won deal without "
+    id="new_customers", label="New customers", unit="count", direction="higher", needs=(),
+    kind=Kind.COUNT,
+    formula="distinct customers whose first won deal closes in the period (a won deal without "
     "customer_id counts as one); without deals, customers whose first subscription starts in "
     "the period",
-    _new_customers, period_date="closed_at (deals) or start_at (subscriptions)", additive=True,
+    compute=_new_customers,
+    period_date="closed_at (deals) or start_at (subscriptions)", additive=True,
     requires=_requires_customers,
     reference="Salesforce and HubSpot: an account's first closed-won deal makes it a customer; "
     "ChartMogul and Baremetrics count a new customer once, at its first subscription. "
@@ -136,15 +140,17 @@ new_customers = Metric(
     "is not new",
 )  # fmt: skip
 leads_created = Metric(
-    "leads_created", "Leads created", "count", "higher", needs((LEADS, [])),
-    "count of leads", aggregate(LEADS, "created_at", pl.len()),
+    id="leads_created", label="Leads created", unit="count", direction="higher",
+    needs=needs((LEADS, [])),
+    compute=aggregate(LEADS, "created_at", count("leads")),
     reference="HubSpot and Salesforce lead reports: leads by create date",
 )  # fmt: skip
 cac = Metric(
-    "cac", "Customer acquisition cost", "currency", "lower", SPEND_NEEDS,
-    "marketing spend / new customers, both in the period",
-    combine({"spend": spend_marketing, "customers": new_customers},
-            lambda c: safe_div(c["spend"], c["customers"])),
+    id="cac", label="Customer acquisition cost", unit="currency", direction="lower",
+    needs=SPEND_NEEDS,
+    formula="marketing spend / new customers, both in the period",
+    compute=combine({"spend": spend_marketing, "customers": new_customers},
+            lambda c, ctx: safe_div(c["spend"], c["customers"])),
     period_date="date (spend), closed_at (customers)", monetary=True,
     reference="HubSpot, marketing CAC (marketing spend / new customers)",
     notes="Marketing spend only: sales salaries and outbound tools are in cac_fully_loaded. "
@@ -153,10 +159,11 @@ cac = Metric(
     support="new_customers",
 )  # fmt: skip
 cac_fully_loaded = Metric(
-    "cac_fully_loaded", "CAC, fully loaded", "currency", "lower", SPEND_NEEDS,
-    "(marketing + sales spend) / new customers, both in the period",
-    combine({"spend": spend_total, "customers": new_customers},
-            lambda c: safe_div(c["spend"], c["customers"])),
+    id="cac_fully_loaded", label="CAC, fully loaded", unit="currency", direction="lower",
+    needs=SPEND_NEEDS,
+    formula="(marketing + sales spend) / new customers, both in the period",
+    compute=combine({"spend": spend_total, "customers": new_customers},
+            lambda c, ctx: safe_div(c["spend"], c["customers"])),
     period_date="date (spend), closed_at (customers)", monetary=True, reference=SKOK,
     notes="Every spend row counts, whatever its category: what it cost to win a customer. "
     "New customers: see new_customers.",
@@ -164,18 +171,20 @@ cac_fully_loaded = Metric(
     support="new_customers",
 )  # fmt: skip
 arpa = Metric(
-    "arpa", "ARPA", "currency", "higher", needs((SUBS, ["customer_id", "mrr"])),
-    "MRR / active customers, at the moment", _arpa, period_date="period end",
+    id="arpa", label="ARPA", unit="currency", direction="higher",
+    needs=needs((SUBS, ["customer_id", "mrr"])),
+    parts=ratio(words("MRR", Kind.SUM), words("active customers")), scope="at the moment",
+    compute=_arpa, period_date="period end",
     point_in_time=True, monetary=True, reference=SKOK,
     notes="Without a period: at the end of the latest month of the window. A subscriptions "
     "file without start dates (a snapshot): as of the export, in no period.",
     null_reason="no active customer",
 )  # fmt: skip
 clv = Metric(
-    "clv", "Customer lifetime value", "currency", "higher",
-    needs((SUBS, ["customer_id", "start_at", "mrr"])),
-    "ARPA x gross margin / monthly customer churn rate",
-    _clv, period_date="period (churn) and period end (ARPA)", monetary=True, reference=SKOK,
+    id="clv", label="Customer lifetime value", unit="currency", direction="higher",
+    needs=needs((SUBS, ["customer_id", "start_at", "mrr"])),
+    parts=ratio(words("ARPA x gross margin", Kind.SUM), words("monthly customer churn rate")),
+    compute=_clv, period_date="period (churn) and period end (ARPA)", monetary=True, reference=SKOK,
     notes=_MARGIN_NOTE + " The period's churn rate r is made monthly as 1 - (1 - r)^(1/months "
     "in the period). Without a period: the latest month.",
     null_reason="no churn in the period (lifetime unbounded) or no customer",
@@ -188,11 +197,11 @@ METRICS = [
     spend_marketing,
     new_customers,
     Metric(
-        "cost_per_lead", "Cost per lead", "currency", "lower",
-        needs(("spend", ["date", "amount"]), (LEADS, ["created_at"])),
-        "marketing spend / leads created, both in the period",
-        combine({"spend": spend_marketing, "leads": leads_created},
-                lambda c: safe_div(c["spend"], c["leads"])),
+        id="cost_per_lead", label="Cost per lead", unit="currency", direction="lower",
+        needs=needs(("spend", ["date", "amount"]), (LEADS, ["created_at"])),
+        formula="marketing spend / leads created, both in the period",
+        compute=combine({"spend": spend_marketing, "leads": leads_created},
+                lambda c, ctx: safe_div(c["spend"], c["leads"])),
         period_date="date (spend), created_at (leads)", monetary=True,
         reference="HubSpot, cost per lead (marketing spend / new leads)",
         notes="Sales spend (salaries, outbound) buys no lead and is left out. " + _CATEGORY_NOTE,
@@ -203,11 +212,11 @@ METRICS = [
     arpa,
     clv,
     Metric(
-        "clv_cac_ratio", "CLV : CAC", "multiple", "higher",
-        needs(("spend", ["date", "amount"]), (SUBS, ["customer_id", "start_at", "mrr"])),
-        "clv / cac_fully_loaded",
-        combine({"clv": clv, "cac": cac_fully_loaded},
-                lambda c: safe_div(c["clv"], c["cac"])),
+        id="clv_cac_ratio", label="CLV : CAC", unit="multiple", direction="higher",
+        needs=needs(("spend", ["date", "amount"]), (SUBS, ["customer_id", "start_at", "mrr"])),
+        formula="clv / cac_fully_loaded",
+        compute=combine({"clv": clv, "cac": cac_fully_loaded},
+                lambda c, ctx: safe_div(c["clv"], c["cac"])),
         period_date="as clv and cac_fully_loaded", monetary=True,
         headline_window="CLV of the latest month over the window's CAC",
         reference=SKOK + " (healthy above 3)",
@@ -216,13 +225,13 @@ METRICS = [
         null_reason="no CLV or no CAC", requires=_requires_customers, support="new_customers",
     ),
     Metric(
-        "cac_payback_months", "CAC payback", "months", "lower",
-        needs(("spend", ["date", "amount"]), (SUBS, ["customer_id", "start_at", "mrr"])),
-        "cac_fully_loaded / (ARPA x gross margin)",
-        lambda ctx: combine(
+        id="cac_payback_months", label="CAC payback", unit="months", direction="lower",
+        needs=needs(("spend", ["date", "amount"]), (SUBS, ["customer_id", "start_at", "mrr"])),
+        formula="cac_fully_loaded / (ARPA x gross margin)",
+        compute=combine(
             {"cac": cac_fully_loaded, "arpa": arpa},
-            lambda c: safe_div(c["cac"], c["arpa"] * _margin(ctx)),
-        )(ctx),
+            lambda c, ctx: safe_div(c["cac"], c["arpa"] * _margin(ctx)),
+        ),
         period_date="as cac_fully_loaded and arpa", monetary=True, reference=SKOK,
         headline_window="the window's CAC over ARPA at its end",
         notes=_MARGIN_NOTE + " Over the fully loaded CAC, as Skok has it.",

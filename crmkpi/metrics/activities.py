@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmkpi.metrics.base import Context, Metric, TableSpec, aggregate, needs, safe_div
+from crmkpi.metrics.base import Context, Metric, TableSpec, aggregate, needs
+from crmkpi.metrics.kinds import Kind, count, ratio, safe_div, words
 from crmkpi.metrics.stages import WON
 
 ACT = "activities"
@@ -52,26 +53,33 @@ def _table(ctx: Context) -> pl.LazyFrame:
 # fmt: off
 METRICS = [
     Metric(
-        "activities_total", "Activities", "count", "higher",
-        needs((ACT, ["at"])), "count of activities dated in the period",
-        aggregate(ACT, "at", pl.len()), period_date="at", additive=True,
+        id="activities_total", label="Activities", unit="count", direction="higher",
+        needs=needs((ACT, ["at"])),
+        compute=aggregate(ACT, "at", count("activities dated in the period")),
+        period_date="at", additive=True,
         reference="Salesforce activities (tasks and events); HubSpot activities logged",
     ),
     Metric(
-        "activity_success_rate", "Activity success rate", "ratio", "higher",
-        needs((ACT, ["at", "success"])),
-        "successful activities / activities with a known outcome",
-        aggregate(ACT, "at", SUCCESS.mean()), period_date="at",
+        id="activity_success_rate", label="Activity success rate", unit="ratio", direction="higher",
+        needs=needs((ACT, ["at", "success"])),
+        compute=aggregate(ACT, "at", ratio(count("successful activities", SUCCESS),
+                                           count("activities with a known outcome",
+                                                 SUCCESS.is_not_null()),
+                                           value=SUCCESS.mean())),
+        period_date="at",
         notes="`success` is derived by the importer from the outcome label when absent; "
         "activities with no outcome are left out.",
         null_reason="no activity with a known outcome in the period",
         reference="Salesforce and HubSpot call and meeting outcomes: successful / done",
     ),
     Metric(
-        "activities_per_won_deal", "Activities per won deal", "count", "lower",
-        needs(("deals", ["id", "status", "closed_at"]), (ACT, ["deal_id"])),
-        "activities linked to deals won in the period / deals won in the period",
-        _per_won_deal, period_date="closed_at (of the deal)",
+        id="activities_per_won_deal", label="Activities per won deal",
+        unit="count", direction="lower",
+        needs=needs(("deals", ["id", "status", "closed_at"]), (ACT, ["deal_id"])),
+        kind=Kind.RATIO,
+        parts=ratio(words("activities linked to deals won in the period"),
+                    words("deals won in the period")),
+        compute=_per_won_deal, period_date="closed_at (of the deal)",
         notes="Every activity linked to the deal counts, whenever it happened; a breakdown "
         "uses the deal's columns.",
         null_reason="no deal won in the period", support="deals_won",

@@ -1,7 +1,9 @@
 """The Metric declaration and the machinery every metric shares: windows, periods, money, groups.
 
-A metric is declared once (id, label, unit, direction, needs, formula) with a `compute` that
-turns a Context into a LazyFrame of the grain's keys plus one `value` column. Nothing here
+A metric is declared once, by keyword (id, label, unit, direction, needs, its kind and parts: see
+crmkpi.metrics.kinds) with a `compute` that turns a Context into a LazyFrame of the grain's keys
+plus one `value` column: an `aggregate` of its parts, a `combine` of other KPIs, or a function
+written by hand. Nothing here
 collects: `crmkpi.metrics.evaluate` and the report builder collect every plan at once.
 """
 
@@ -14,6 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import polars.selectors as cs
+
+from crmkpi.errors import UsageError
+from crmkpi.metrics.kinds import Kind, Measure, Parts, Ratio
+from crmkpi.metrics.rates import CURRENCY, in_base_currency
+from crmkpi.schema import TABLES
 
 if TYPE_CHECKING:
     from crmkpi.config import Config
@@ -46,7 +53,6 @@ PERIOD = "period"
 VALUE = "value"
 PREVIOUS = "previous"
 CHANGE = "change"
-CURRENCY = "currency"
 DAY_US = 86_400_000_000
 MINUTE_US = 60_000_000
 
@@ -67,8 +73,6 @@ class Grain:
 
     def __post_init__(self) -> None:
         if self.period is not None and self.period not in PERIODS:
-            from crmkpi.errors import UsageError
-
             raise UsageError(
                 f"unknown period {self.period!r}", hint=f"use one of {', '.join(PERIODS)}"
             )
@@ -144,8 +148,6 @@ class Context:
         frame = self.ds.table(name)
         if frame is None:
             raise LookupError(f"no {name} table")
-        from crmkpi.schema import TABLES
-
         canonical = TABLES[name]
         as_text = [
             column
@@ -163,8 +165,6 @@ class Context:
         """The column when `table` has it, else a typed null (optional canonical columns)."""
         if self.ds.has(table, name):
             return pl.col(name)
-        from crmkpi.schema import TABLES
-
         return pl.lit(None, dtype=dtype or TABLES[table].dtype(name)).alias(name)
 
     def require_by(self, table: str) -> None:
@@ -172,8 +172,6 @@ class Context:
         choose their table from the data)."""
         absent = [c for c in self.grain.by if not self.ds.has(table, c)]
         if absent:
-            from crmkpi.errors import UsageError
-
             raise UsageError(f"{table} has no {', '.join(absent)} column to break down by")
 
     @property
@@ -190,8 +188,6 @@ class Context:
         """`frame` with `amount` in the base currency when one is configured (else unchanged)."""
         if self.base_currency is None:
             return frame
-        from crmkpi.metrics.money import in_base_currency
-
         return in_base_currency(self, frame, table, amount)
 
     def window(self, frame: pl.LazyFrame, date: str) -> pl.LazyFrame:
@@ -199,8 +195,6 @@ class Context:
         col = pl.col(date)
         if date not in frame.collect_schema().names():
             if self.grain.since or self.grain.until or self.grain.period:
-                from crmkpi.errors import UsageError
-
                 raise UsageError(f"no {date} column to place rows in the window or in periods")
             return frame
         if "date_grain" in frame.collect_schema().names():
@@ -223,8 +217,6 @@ class Context:
         if self.grain.period and grains:
             coarsest = max(grains, key=SPAN_RANK.__getitem__)
             if SPAN_RANK[self.grain.period] < SPAN_RANK[coarsest]:
-                from crmkpi.errors import UsageError
-
                 raise UsageError(f"spend is dated by {coarsest}: it cannot be placed in "
                                  f"{self.grain.period}s without a guess")  # fmt: skip
         end = pl.coalesce(
@@ -279,10 +271,14 @@ Compute = Callable[[Context], pl.LazyFrame]
 Needs = tuple[tuple[str, tuple[str, ...]], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Metric:
-    """One KPI, declared once; docs, `crmkpi metrics` and the report read this declaration.
+    """One KPI, declared once; docs, `crmkpi metrics`, `explain` and the report read it.
 
+    `kind` and `parts` say what the number is (crmkpi.metrics.kinds): an `aggregate` compute
+    carries its parts, a compute written by hand names them; a `combine` compute is derived from
+    the KPIs it names. `formula` is written from the parts (plus `scope`, the rows they are
+    taken over) and given in words only for a metric without parts (a stock, a derived KPI).
     `additive`: values of a breakdown add up to the total (counts, sums), so an empty period is 0.
     `monetary`: amounts are summed, so without a base currency the result carries `currency`.
     `null_reason`: what a null value means (zero denominator, too few rows).
@@ -297,8 +293,12 @@ class Metric:
     unit: str
     direction: str
     needs: Needs
-    formula: str
     compute: Compute
+    kind: Kind | None = None
+    parts: Parts | None = None
+    inputs: tuple[Metric, ...] = ()
+    formula: str = ""
+    scope: str = ""
     period_date: str = ""
     notes: str = ""
     reference: str = ""
@@ -318,6 +318,34 @@ class Metric:
             raise ValueError(f"{self.id}: unit {self.unit!r} not in {UNITS}")
         if self.direction not in DIRECTIONS:
             raise ValueError(f"{self.id}: direction {self.direction!r} not in {DIRECTIONS}")
+        declared = {name: getattr(self.compute, name, None) for name in ("parts", "inputs")}
+        if (self.parts is not None and declared["parts"]) or (self.inputs and declared["inputs"]):
+            raise ValueError(f"{self.id}: the compute already carries its parts")
+        if isinstance(self.compute, Aggregate):
+            object.__setattr__(self, "parts", self.compute.value)
+        if isinstance(self.compute, Combined):
+            object.__setattr__(self, "inputs", tuple(self.compute.parts.values()))
+            object.__setattr__(self, "kind", self.kind or Kind.DERIVED)
+        if self.parts is not None:
+            if self.kind not in (None, self.parts.kind):
+                raise ValueError(
+                    f"{self.id}: kind {self.kind} but its parts are a {self.parts.kind}"
+                )
+            object.__setattr__(self, "kind", self.parts.kind)
+            if self.formula:
+                raise ValueError(f"{self.id}: the formula is written from the parts")
+            text = self.parts.text + (f", {self.scope}" if self.scope else "")
+            object.__setattr__(self, "formula", text)
+        if self.kind is None:
+            raise ValueError(f"{self.id}: declare its kind ({', '.join(Kind)})")
+        if not self.formula:
+            raise ValueError(f"{self.id}: a metric without parts gives its formula in words")
+
+    def measures(self) -> list[tuple[str, Measure]]:
+        """The named aggregates of the formula: numerator and denominator, or the measure."""
+        if isinstance(self.parts, Ratio):
+            return self.parts.named()
+        return [] if self.parts is None else [(self.id, self.parts)]
 
     def missing(
         self, ds: Dataset, by: Sequence[str] = (), config: Config | None = None
@@ -327,12 +355,6 @@ class Metric:
         if reason is None and self.requires is not None:
             reason = self.requires(ds, config if config is not None else ds.config)
         return reason
-
-    def plan(self, ctx: Context) -> pl.LazyFrame:
-        """`compute` finished by the shared machinery: empty periods filled, change added."""
-        from crmkpi.metrics.breakdown import finish
-
-        return finish(self, ctx, self.compute(ctx))
 
 
 REPORT_LIST_ROWS = 200  # rows of a list table (stuck deals, outliers) the report keeps
@@ -387,34 +409,13 @@ def missing_inputs(needs: Needs, ds: Dataset, by: Sequence[str] = ()) -> str | N
     return None
 
 
-def median(values: pl.Expr) -> pl.Expr:
-    """The median of `values` (nulls skipped), over the whole frame or each group.
-
-    Taken over the non-null values gathered into one list: handed a whole column, Polars'
-    streaming engine sorts it in pieces, and so it does a list holding a null, where over a
-    list without one it selects the middle value in place (six to eight times faster on a
-    million rows); within a group-by the list costs a few percent."""
-    return values.drop_nulls().implode().list.median()
-
-
-def quantile(values: pl.Expr, q: float) -> pl.Expr:
-    """The `q` quantile of `values` (nulls skipped, linear interpolation), gathered as for
-    `median`."""
-    return values.drop_nulls().implode().list.eval(pl.element().quantile(q, "linear")).list.first()
-
-
-def safe_div(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
-    """numerator / denominator, null (never inf or NaN) when the denominator is zero or null."""
-    return pl.when(denominator != 0).then(numerator / denominator).otherwise(None)
-
-
 def needs(*specs: tuple[str, Sequence[str]]) -> Needs:
     return tuple((t, tuple(c)) for t, c in specs)
 
 
 @dataclass(frozen=True)
 class Aggregate:
-    """A compute that filters one table, places rows in periods by `date`, and aggregates.
+    """A compute that places rows of one table in periods by `date` and aggregates its parts.
 
     Declared as data so `evaluate` can fuse every aggregate over the same rows into one
     group-by: the fused plan reads the table once for all of them.
@@ -422,55 +423,68 @@ class Aggregate:
 
     table: str
     date: str
-    value: pl.Expr
-    where: pl.Expr | None = None
+    value: Parts
     amount: str | None = None  # column converted to the base currency; adds currency keys
 
     def rows(self, ctx: Context) -> pl.LazyFrame:
-        return ctx.rows(self.table, self.date, where=self.where, amount=self.amount)
+        return ctx.rows(self.table, self.date, amount=self.amount)
 
     def extra_keys(self, ctx: Context) -> list[str]:
         return ctx.currency_keys(self.table) if self.amount else []
 
     def fusion_key(self, ctx: Context) -> tuple[object, ...]:
-        where = None if self.where is None else self.where.meta.serialize(format="json")
-        return (self.table, self.date, where, self.amount, tuple(self.extra_keys(ctx)))
+        return (self.table, self.date, self.amount, tuple(self.extra_keys(ctx)))
 
     def __call__(self, ctx: Context) -> pl.LazyFrame:
-        return ctx.group(self.rows(ctx), self.value, self.extra_keys(ctx))
+        return ctx.group(self.rows(ctx), self.value.expr(), self.extra_keys(ctx))
 
 
-def aggregate(
-    table: str,
-    date: str,
-    value: pl.Expr,
-    where: pl.Expr | None = None,
-    amount: str | None = None,
-) -> Aggregate:
-    """A metric that filters one table, places rows in periods by `date`, and aggregates."""
-    return Aggregate(table, date, value, where, amount)
+def aggregate(table: str, date: str, value: Parts, amount: str | None = None) -> Aggregate:
+    """A metric that places rows of `table` in periods by `date` and aggregates `value`."""
+    return Aggregate(table, date, value, amount)
 
 
-def combine(parts: dict[str, Metric], formula: Callable[[dict[str, pl.Expr]], pl.Expr]) -> Compute:
+def fused_key(ctx: Context, metric: Metric) -> str:
+    """Where the shared cache holds the group-by pass that computed `metric` with others."""
+    assert isinstance(metric.compute, Aggregate)
+    return f"fused:{ctx.grain!r}:{metric.compute.fusion_key(ctx)!r}:{metric.id}"
+
+
+def fused_value(ctx: Context, shared: pl.LazyFrame, metric: Metric) -> pl.LazyFrame:
+    """The grain's keys and `value` of `metric` from its fused pass, as its compute gives them."""
+    assert isinstance(metric.compute, Aggregate)
+    keys = [*ctx.grain.keys, *metric.compute.extra_keys(ctx)]
+    one = shared.select(*keys, pl.col(metric.id).alias(VALUE))
+    return one.sort(keys, nulls_last=True) if keys else one
+
+
+Formula = Callable[[dict[str, pl.Expr], Context], pl.Expr]
+
+
+@dataclass(frozen=True)
+class Combined:
     """A metric computed from other metrics at the same grain (e.g. velocity from four KPIs).
 
     Parts that carry a `currency` key (monetary parts without a base currency) are joined on it;
-    parts without it are broadcast to every currency.
+    parts without it are broadcast to every currency. `formula` gets each part's value column
+    by its name, and the context (for a configured constant such as the gross margin).
     """
 
-    def part(ctx: Context, metric: Metric) -> pl.LazyFrame:
+    parts: dict[str, Metric]
+    formula: Formula
+
+    def part(self, ctx: Context, metric: Metric) -> pl.LazyFrame:
         """The part's own compute, or its column of the pass the report already fused."""
         if isinstance(metric.compute, Aggregate):
-            from crmkpi.metrics.evaluate import fused_key, fused_value
-
             shared = ctx.cache.get(fused_key(ctx, metric))
             if shared is not None:
                 return fused_value(ctx, shared, metric)
         return metric.compute(ctx)
 
-    def compute(ctx: Context) -> pl.LazyFrame:
+    def __call__(self, ctx: Context) -> pl.LazyFrame:
+        parts = self.parts
         keys = ctx.grain.keys
-        frames = {name: part(ctx, m).rename({VALUE: f"__{name}"}) for name, m in parts.items()}
+        frames = {name: self.part(ctx, m).rename({VALUE: f"__{name}"}) for name, m in parts.items()}
         with_currency = [
             n for n, m in parts.items() if m.monetary and ctx.currency_keys(m.needs[0][0])
         ]
@@ -485,7 +499,12 @@ def combine(parts: dict[str, Metric], formula: Callable[[dict[str, pl.Expr]], pl
             else:
                 joined = joined.join(frames[name], how="cross")
         cols = {name: pl.col(f"__{name}") for name in parts}
-        out = joined.select([*(pl.col(k) for k in joined_keys), formula(cols).alias(VALUE)])
+        out = joined.select(
+            [*(pl.col(k) for k in joined_keys), self.formula(cols, ctx).alias(VALUE)]
+        )
         return out.sort(joined_keys, nulls_last=True) if joined_keys else out
 
-    return compute
+
+def combine(parts: dict[str, Metric], formula: Formula) -> Combined:
+    """A metric computed from other metrics at the same grain: see `Combined`."""
+    return Combined(parts, formula)

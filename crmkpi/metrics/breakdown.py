@@ -25,8 +25,8 @@ from crmkpi.metrics.base import (
     Context,
     Grain,
     period_start,
-    safe_div,
 )
+from crmkpi.metrics.kinds import safe_div
 
 if TYPE_CHECKING:
     from crmkpi.metrics.base import Metric

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from crmkpi.metrics import CATALOG, MODULES, TABLE_CATALOG, stages, worktime
+from crmkpi.metrics import CATALOG, MODULES, TABLE_CATALOG, rates, stages, worktime
 from crmkpi.metrics.base import Metric, TableSpec
 from crmkpi.metrics.deal_tables import MAD_TO_SIGMA, OUTLIER_Z
 from crmkpi.metrics.values import __doc__ as VALUES_DOC
@@ -28,7 +28,11 @@ SECTION_TITLES = {
 }
 
 # Rules shared by several sections, written once beside the code that applies them.
-EXTRA_DOCS = {"funnel": stages.__doc__, "leads": worktime.__doc__}
+EXTRA_DOCS = {
+    "funnel": stages.__doc__,
+    "leads": worktime.__doc__,
+    "money": str(rates.__doc__).split("\n\n", 1)[1],
+}
 
 INTRO = """# Metrics
 
@@ -86,12 +90,20 @@ def _needs(needs: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
     return "; ".join(f"{t}: {', '.join(c)}" if c else t for t, c in needs) or "see notes"
 
 
+def kind_text(metric: Metric) -> str:
+    """ "ratio", or "derived from `win_rate`, `avg_deal_size`" for a KPI computed from others."""
+    if metric.inputs:
+        return f"{metric.kind} from " + ", ".join(f"`{m.id}`" for m in metric.inputs)
+    return str(metric.kind)
+
+
 def metric_section(metric: Metric) -> list[str]:
     marks = [label for attr, label in _MARK.items() if getattr(metric, attr)]
     lines = [
         f"### `{metric.id}` — {metric.label}",
         "",
         f"- **Formula:** {metric.formula}",
+        f"- **Kind:** {kind_text(metric)}",
         f"- **Unit:** {metric.unit}; **better when:** {metric.direction}"
         + (f"; {', '.join(marks)}" if marks else ""),
     ]

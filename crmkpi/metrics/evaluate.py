@@ -7,14 +7,24 @@ through Polars' common-subplan elimination.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from crmkpi.errors import UsageError
-from crmkpi.metrics.base import VALUE, Aggregate, Context, Grain, Metric, labels_as_text
+from crmkpi.metrics.base import (
+    Aggregate,
+    Context,
+    Grain,
+    Metric,
+    fused_key,
+    fused_value,
+    labels_as_text,
+)
 from crmkpi.metrics.breakdown import finish
+from crmkpi.metrics.catalog import CATALOG, TABLE_CATALOG
 
 if TYPE_CHECKING:
     from crmkpi.config import Config
@@ -25,8 +35,6 @@ def _lookup(catalog: dict, ids: Iterable[str], kind: str) -> list:
     out = []
     for item in ids:
         if item not in catalog:
-            import difflib
-
             close = difflib.get_close_matches(item, list(catalog), n=3)
             hint = f"did you mean {', '.join(close)}?" if close else f"see `crmkpi {kind}s`"
             raise UsageError(f"unknown {kind} {item!r}", hint=hint)
@@ -56,7 +64,7 @@ def metric_plans(
         if isinstance(metric.compute, Aggregate):
             continue
         try:
-            plans[metric.id] = metric.plan(ctx)
+            plans[metric.id] = plan(metric, ctx)
         except UsageError as exc:  # a compute that found its inputs lacking
             if skipped is None:
                 raise UsageError(f"cannot compute {metric.id}: {exc.message}") from exc
@@ -76,7 +84,7 @@ def _fused_pass(ctx: Context, group: list[Metric]) -> pl.LazyFrame:
     first = group[0].compute
     assert isinstance(first, Aggregate)
     keys = [*ctx.grain.keys, *first.extra_keys(ctx)]
-    values = [m.compute.value.alias(m.id) for m in group]  # type: ignore[union-attr]
+    values = [m.compute.value.expr().alias(m.id) for m in group]  # type: ignore[union-attr]
     rows = first.rows(ctx)
     # Each metric keeps one column of the group-by; without the cache node projection
     # pushdown gives every metric its own group-by and the passes are no longer shared.
@@ -86,17 +94,9 @@ def _fused_pass(ctx: Context, group: list[Metric]) -> pl.LazyFrame:
     return shared
 
 
-def fused_key(ctx: Context, metric: Metric) -> str:
-    assert isinstance(metric.compute, Aggregate)
-    return f"fused:{ctx.grain!r}:{metric.compute.fusion_key(ctx)!r}:{metric.id}"
-
-
-def fused_value(ctx: Context, shared: pl.LazyFrame, metric: Metric) -> pl.LazyFrame:
-    """The grain's keys and `value` of `metric` from its fused pass, as its compute gives them."""
-    assert isinstance(metric.compute, Aggregate)
-    keys = [*ctx.grain.keys, *metric.compute.extra_keys(ctx)]
-    one = shared.select(*keys, pl.col(metric.id).alias(VALUE))
-    return one.sort(keys, nulls_last=True) if keys else one
+def plan(metric: Metric, ctx: Context) -> pl.LazyFrame:
+    """`metric`'s compute finished by the shared machinery: empty periods filled, change added."""
+    return finish(metric, ctx, metric.compute(ctx))
 
 
 def table_plans(
@@ -170,8 +170,6 @@ def evaluate(
     currency), `value`, and per period `previous` and `change`. A metric the data cannot give
     raises UsageError naming why, unless a `skipped` dict is passed to receive the reasons.
     """
-    from crmkpi.metrics import CATALOG
-
     ctx = _context(ds, grain, config)
     return collect(ctx, metric_plans(ctx, _lookup(CATALOG, ids, "metric"), skipped))
 
@@ -185,7 +183,5 @@ def evaluate_tables(
     skipped: dict[str, str] | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Compute the tables `ids` (funnel, owners, sources...), all collected together."""
-    from crmkpi.metrics import TABLE_CATALOG
-
     ctx = _context(ds, grain, config)
     return collect(ctx, table_plans(ctx, _lookup(TABLE_CATALOG, ids, "table"), skipped))

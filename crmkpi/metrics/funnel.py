@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmkpi.metrics.base import (
-    DAY_US,
-    REPORT_LIST_ROWS,
-    Context,
-    TableSpec,
-    median,
-    needs,
-    quantile,
-    safe_div,
-)
+from crmkpi.metrics.base import DAY_US, REPORT_LIST_ROWS, Context, TableSpec, needs
+from crmkpi.metrics.kinds import median, quantile, safe_div
 from crmkpi.metrics.stages import (
     LOST,
     RANK,

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from crmkpi.errors import UsageError
-from crmkpi.explanation import day_text, lookup_kpi
-from crmkpi.formula_parts import entering_rows, pretty, ratio_parts
 from crmkpi.metrics.base import Aggregate, Context
+from crmkpi.metrics.catalog import lookup_kpi
+from crmkpi.metrics.explain import columns_read, day_text
 from crmkpi.metrics.scope import filtered, make_grain
 
 if TYPE_CHECKING:
@@ -54,13 +54,11 @@ def explain_rows(
     frame = ds.frames[compute.table].with_row_index("__row")
     ctx = Context(replace(ds, frames={**ds.frames, compute.table: frame}), grain, ds.config)
     rows = compute.rows(ctx)
-    schema = rows.collect_schema()
     flags = []
-    for name, expr in ratio_parts(compute.value, kpi):
-        matches, contents = entering_rows(expr, schema)
-        has_values = (
-            pl.all_horizontal([c.is_not_null() for c in contents]) if contents else pl.lit(True)
-        )
+    for name, measure in metric.measures():
+        matches = measure.matching()
+        contents = [] if measure.of is None else [measure.of]
+        has_values = measure.of.is_not_null() if measure.of is not None else pl.lit(True)
         flags.append((name, matches & has_values, matches & ~has_values, contents))
     counted = rows.select(
         "__row",
@@ -70,10 +68,6 @@ def explain_rows(
     date = pl.col(compute.date)
     windowed = grain.since is not None or grain.until is not None
     reason = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
-    if compute.where is not None:
-        reason = reason.when(~compute.where.fill_null(False)).then(
-            pl.lit(f"left out: KPI filter {pretty(compute.where)}")
-        )
     if windowed:
         reason = reason.when(date.is_null()).then(pl.lit(f"left out: {compute.date} empty"))
     if grain.since is not None:
@@ -103,9 +97,7 @@ def explain_rows(
             .then(pl.lit(f"left out: {empty_label} empty"))
         )
     how = how.otherwise(pl.lit("not counted: matches no part of the formula"))
-    used = [*compute.value.meta.root_names(), compute.date]
-    if compute.where is not None:
-        used += compute.where.meta.root_names()
+    used = [*(c for _, m in metric.measures() for c in columns_read(m)), compute.date]
     shown = list(dict.fromkeys([c for c in ROW_COLUMNS if c in frame.columns] + used))
     return (
         frame.lazy()

@@ -12,12 +12,18 @@ from crmkpi.metrics.base import (
     Metric,
     TableSpec,
     aggregate,
-    median,
     needs,
-    quantile,
-    safe_div,
 )
 from crmkpi.metrics.customers import first_wins
+from crmkpi.metrics.kinds import (
+    Measure,
+    count,
+    median_of,
+    quantile_of,
+    ratio,
+    safe_div,
+    words,
+)
 from crmkpi.metrics.stages import WON
 from crmkpi.metrics.worktime import WorkingTime
 
@@ -73,11 +79,15 @@ def responded_leads(ctx: Context) -> pl.LazyFrame:
     return out
 
 
-def _response(stat: str) -> object:
+MINUTES = pl.col("__minutes")
+RESPONSE_WORDS = "first response - created_at, in minutes"
+RESPONSE_MEDIAN = median_of(RESPONSE_WORDS, MINUTES)
+RESPONSE_P90 = quantile_of(RESPONSE_WORDS, MINUTES, 0.9)
+
+
+def _response(measure: Measure) -> object:
     def compute(ctx: Context) -> pl.LazyFrame:
-        minutes = pl.col("__minutes")
-        value = median(minutes) if stat == "median" else quantile(minutes, 0.9)
-        return ctx.group(responded_leads(ctx), value)
+        return ctx.group(responded_leads(ctx), measure.expr())
 
     return compute
 
@@ -102,7 +112,12 @@ def _business_median(ctx: Context) -> pl.LazyFrame:
         .then(hours.minutes_between(pl.col("created_at"), first_contact(ctx)))
         .alias("__business")
     )
-    return ctx.group(frame, median(pl.col("__business")))
+    return ctx.group(frame, BUSINESS_MEDIAN.expr())
+
+
+BUSINESS_MEDIAN = median_of(
+    "business minutes between created_at and the first response", pl.col("__business")
+)
 
 
 def converted_expr(ctx: Context) -> pl.Expr:
@@ -131,35 +146,41 @@ _RESPONSE_NOTE = (
 # fmt: off
 METRICS = [
     Metric(
-        "leads_created", "Leads created", "count", "higher",
-        needs((LEADS, [])), "count of leads created in the period (every lead without one)",
-        aggregate(LEADS, "created_at", pl.len()),
+        id="leads_created", label="Leads created", unit="count", direction="higher",
+        needs=needs((LEADS, [])),
+        compute=aggregate(LEADS, "created_at",
+                          count("leads created in the period (every lead without one)")),
         period_date="created_at", additive=True,
         reference="HubSpot and Salesforce lead reports: leads by create date",
     ),
     Metric(
-        "lead_response_minutes_median", "Lead response time (median)", "minutes", "lower",
-        needs((LEADS, ["created_at"])), "median of first response - created_at, in minutes",
-        _response("median"), period_date="created_at (of the lead)", notes=_RESPONSE_NOTE,
+        id="lead_response_minutes_median", label="Lead response time (median)",
+        unit="minutes", direction="lower",
+        needs=needs((LEADS, ["created_at"])), parts=RESPONSE_MEDIAN,
+        compute=_response(RESPONSE_MEDIAN),
+        period_date="created_at (of the lead)", notes=_RESPONSE_NOTE,
         reference="Harvard Business Review, The Short Life of Online Sales Leads (2011)",
         null_reason="no answered lead in the period", requires=requires_response,
         support="leads_created",
     ),
     Metric(
-        "lead_response_minutes_p90", "Lead response time (90th percentile)", "minutes", "lower",
-        needs((LEADS, ["created_at"])),
-        "90th percentile (linear interpolation) of first response - created_at, in minutes",
-        _response("p90"), period_date="created_at (of the lead)", notes=_RESPONSE_NOTE,
+        id="lead_response_minutes_p90", label="Lead response time (90th percentile)",
+        unit="minutes", direction="lower",
+        needs=needs((LEADS, ["created_at"])),
+        parts=RESPONSE_P90,
+        compute=_response(RESPONSE_P90), period_date="created_at (of the lead)",
+        notes=_RESPONSE_NOTE,
         null_reason="no answered lead in the period", requires=requires_response,
         support="leads_created",
         reference="Harvard Business Review, The Short Life of Online Sales Leads (2011); the 90th"
         " percentile shows the slow tail a median hides",
     ),
     Metric(
-        "lead_response_sla_rate", "Leads answered within SLA", "ratio", "higher",
-        needs((LEADS, ["created_at"])),
-        "leads answered within the SLA / leads created in the period",
-        _sla_rate, period_date="created_at (of the lead)",
+        id="lead_response_sla_rate", label="Leads answered within SLA",
+        unit="ratio", direction="higher",
+        needs=needs((LEADS, ["created_at"])),
+        parts=ratio(words("leads answered within the SLA"), words("leads created in the period")),
+        compute=_sla_rate, period_date="created_at (of the lead)",
         notes="SLA from [leads] response_sla_minutes (default 60). Leads never answered count "
         "as missed.", null_reason="no lead created in the period", requires=requires_response,
         support="leads_created",
@@ -167,10 +188,10 @@ METRICS = [
         "within the agreed time",
     ),
     Metric(
-        "lead_response_business_minutes_median", "Lead response, business time (median)",
-        "minutes", "lower", needs((LEADS, ["created_at"])),
-        "median business minutes between created_at and the first response",
-        _business_median, period_date="created_at (of the lead)",
+        id="lead_response_business_minutes_median", label="Lead response, business time (median)",
+        unit="minutes", direction="lower", needs=needs((LEADS, ["created_at"])),
+        parts=BUSINESS_MEDIAN,
+        compute=_business_median, period_date="created_at (of the lead)",
         notes="Counts only minutes inside [leads.working_hours] (days, hours, time zone, public "
         "holidays of the configured country from the `holidays` package). " + _RESPONSE_NOTE,
         null_reason="no answered lead in the period", requires=_requires_hours,
@@ -179,10 +200,10 @@ METRICS = [
         "Sales Leads (2011)",
     ),
     Metric(
-        "lead_conversion_rate", "Lead conversion rate", "ratio", "higher",
-        needs((LEADS, [])),
-        "converted leads / leads created in the period (cohort)",
-        _conversion, period_date="created_at (of the lead)",
+        id="lead_conversion_rate", label="Lead conversion rate", unit="ratio", direction="higher",
+        needs=needs((LEADS, [])),
+        parts=ratio(words("converted leads"), words("leads created in the period (cohort)")),
+        compute=_conversion, period_date="created_at (of the lead)",
         notes="Converted: the `converted` flag, else a filled converted_at. A cohort rate: "
         "recent leads have had less time to convert; it is never alerted on.",
         null_reason="no lead created in the period", requires=requires_conversion, cohort=True,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from crmkpi.dataset import Dataset
-from crmkpi.metrics.base import DAY_US, Context, Metric, TableSpec, median, needs
+from crmkpi.metrics.base import DAY_US, Context, Metric, TableSpec, needs
 from crmkpi.metrics.breakdown import stock_of_known
+from crmkpi.metrics.kinds import Kind, median
 from crmkpi.metrics.stages import (
     OPEN,
     WON,
@@ -38,8 +39,7 @@ def _with_probability(ctx: Context, frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _requires_probability(ds: object, config: object | None) -> str | None:
-    assert isinstance(ds, Dataset)
+def _requires_probability(ds: Dataset, config: object | None) -> str | None:
     if ds.has("deals", "probability") or requires_order(ds, config) is None:
         return None
     if getattr(getattr(config, "stages", None), "probability", None):
@@ -93,13 +93,14 @@ def _forecast(ctx: Context) -> pl.LazyFrame:
 
 METRICS = [
     Metric(
-        "weighted_pipeline",
-        "Weighted pipeline",
-        "currency",
-        "higher",
-        needs(("deals", ["status", "created_at", "amount"])),
-        "sum over open deals of amount x win probability",
-        _weighted,
+        id="weighted_pipeline",
+        label="Weighted pipeline",
+        unit="currency",
+        direction="higher",
+        needs=needs(("deals", ["status", "created_at", "amount"])),
+        kind=Kind.STOCK,
+        formula="sum over open deals of amount x win probability",
+        compute=_weighted,
         period_date="created_at and closed_at (open between them)",
         notes="Probability: the deal's own `probability` column when filled, else "
         "[stages] probability in crmkpi.toml for its stage, else the historic win rate of "

@@ -11,11 +11,10 @@ from crmkpi.metrics.base import (
     Metric,
     aggregate,
     combine,
-    median,
     needs,
-    safe_div,
 )
 from crmkpi.metrics.breakdown import stock, stock_of_known
+from crmkpi.metrics.kinds import Kind, count, mean, median_of, ratio, safe_div, total
 from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON, days_between
 
 if TYPE_CHECKING:
@@ -29,6 +28,7 @@ AMOUNT = pl.col("amount")
 HUBSPOT = "HubSpot, Salesforce sales reporting definitions"
 
 
+CYCLE_WORDS = "closed_at - created_at over won deals, in fractional days"
 CYCLE_NOTE = (
     "When the close date has no time of day (a date-only close date, as Salesforce and most "
     "CRMs export it), the cycle is counted in whole days between the dates, as Salesforce's Age "
@@ -65,10 +65,10 @@ _OPEN_NOTE = (
 )
 
 deals_open = Metric(
-    "deals_open", "Open deals", "count", "neutral",
-    needs(("deals", ["status"])),
-    "count of deals open at the moment (period end, window end, or now)",
-    lambda ctx: open_stock(ctx, pl.lit(1, dtype=pl.Int64)),
+    id="deals_open", label="Open deals", unit="count", direction="neutral",
+    needs=needs(("deals", ["status"])),
+    kind=Kind.STOCK, formula="count of deals open at the moment (period end, window end, or now)",
+    compute=lambda ctx: open_stock(ctx, pl.lit(1, dtype=pl.Int64)),
     period_date="created_at and closed_at (open between them)",
     notes=_OPEN_NOTE, point_in_time=True, additive=True,
     reference="Salesforce: open opportunities (IsClosed false); HubSpot: deals not in a closed "
@@ -76,10 +76,11 @@ deals_open = Metric(
 )  # fmt: skip
 
 open_pipeline_value = Metric(
-    "open_pipeline_value", "Open pipeline value", "currency", "higher",
-    needs(("deals", ["status", "amount"])),
-    "sum of amount of deals open at the moment (period end, window end, or now)",
-    lambda ctx: open_stock(ctx, AMOUNT, amount=True),
+    id="open_pipeline_value", label="Open pipeline value", unit="currency", direction="higher",
+    needs=needs(("deals", ["status", "amount"])),
+    kind=Kind.STOCK,
+    formula="sum of amount of deals open at the moment (period end, window end, or now)",
+    compute=lambda ctx: open_stock(ctx, AMOUNT, amount=True),
     period_date="created_at and closed_at (open between them)",
     notes=_OPEN_NOTE + " Deals without amount add nothing; when no open deal has one, the "
     "value is unknown (not 0).",
@@ -90,19 +91,20 @@ open_pipeline_value = Metric(
 )  # fmt: skip
 
 deals_won = Metric(
-    "deals_won", "Deals won", "count", "higher",
-    needs(("deals", ["status", "closed_at"])),
-    "count of deals with status won", aggregate("deals", "closed_at", WON.sum()),
+    id="deals_won", label="Deals won", unit="count", direction="higher",
+    needs=needs(("deals", ["status", "closed_at"])),
+    compute=aggregate("deals", "closed_at", count("deals with status won", WON)),
     period_date="closed_at", additive=True,
     reference="Salesforce: opportunities with IsWon, by CloseDate; HubSpot: closed-won deals by "
     "close date",
 )  # fmt: skip
 
 win_rate = Metric(
-    "win_rate", "Win rate", "ratio", "higher",
-    needs(("deals", ["status", "closed_at"])),
-    "won / (won + lost), deals closed in the period",
-    aggregate("deals", "closed_at", safe_div(WON.sum(), CLOSED.sum())),
+    id="win_rate", label="Win rate", unit="ratio", direction="higher",
+    needs=needs(("deals", ["status", "closed_at"])),
+    compute=aggregate("deals", "closed_at", ratio(count("won", WON),
+                                                  count("(won + lost)", CLOSED))),
+    scope="deals closed in the period",
     period_date="closed_at",
     notes="Open deals are left out: a deal counts in the period it was won or lost.",
     reference=f"{HUBSPOT}: closed-won / all closed",
@@ -110,20 +112,19 @@ win_rate = Metric(
 )  # fmt: skip
 
 avg_deal_size = Metric(
-    "avg_deal_size", "Average deal size", "currency", "higher",
-    needs(("deals", ["status", "amount", "closed_at"])),
-    "mean amount of won deals",
-    aggregate("deals", "closed_at", AMOUNT.filter(WON).mean(), amount="amount"),
+    id="avg_deal_size", label="Average deal size", unit="currency", direction="higher",
+    needs=needs(("deals", ["status", "amount", "closed_at"])),
+    compute=aggregate("deals", "closed_at", mean("amount of won deals", AMOUNT, WON),
+                      amount="amount"),
     period_date="closed_at", monetary=True,
     notes="Won deals without amount are left out of the mean.",
     reference=HUBSPOT, null_reason="no won deal with an amount in the period",
 )  # fmt: skip
 
 sales_cycle_days_mean = Metric(
-    "sales_cycle_days_mean", "Sales cycle (mean)", "days", "lower",
-    needs(("deals", ["status", "created_at", "closed_at"])),
-    "mean of closed_at - created_at over won deals, in fractional days",
-    aggregate("deals", "closed_at", cycle_days().filter(WON).mean()),
+    id="sales_cycle_days_mean", label="Sales cycle (mean)", unit="days", direction="lower",
+    needs=needs(("deals", ["status", "created_at", "closed_at"])),
+    compute=aggregate("deals", "closed_at", mean(CYCLE_WORDS, cycle_days(), WON)),
     period_date="closed_at", reference=HUBSPOT, notes=CYCLE_NOTE,
     null_reason="no won deal with both dates in the period",
 )  # fmt: skip
@@ -161,18 +162,18 @@ def _coverage(ctx: Context) -> pl.LazyFrame:
 # fmt: off
 METRICS = [
     Metric(
-        "deals_created", "Deals created", "count", "higher",
-        needs(("deals", ["created_at"])),
-        "count of deals created in the period",
-        aggregate("deals", "created_at", pl.col("created_at").is_not_null().sum()),
+        id="deals_created", label="Deals created", unit="count", direction="higher",
+        needs=needs(("deals", ["created_at"])),
+        compute=aggregate("deals", "created_at", count("deals created in the period",
+                                                       pl.col("created_at").is_not_null())),
         period_date="created_at", additive=True,
         reference="HubSpot and Salesforce deal reports: deals counted by create date",
     ),
     Metric(
-        "deals_total", "Deals", "count", "neutral",
-        needs(("deals", ["created_at"])),
-        "count of deals (every status) created in the window",
-        aggregate("deals", "created_at", pl.len()),
+        id="deals_total", label="Deals", unit="count", direction="neutral",
+        needs=needs(("deals", ["created_at"])),
+        compute=aggregate("deals", "created_at",
+                          count("deals (every status) created in the window")),
         period_date="created_at", additive=True,
         notes="Without a window this counts every row, even one with no created_at; "
         "deals_created counts only dated ones.",
@@ -181,9 +182,9 @@ METRICS = [
     deals_open,
     deals_won,
     Metric(
-        "deals_lost", "Deals lost", "count", "lower",
-        needs(("deals", ["status", "closed_at"])),
-        "count of deals with status lost", aggregate("deals", "closed_at", LOST.sum()),
+        id="deals_lost", label="Deals lost", unit="count", direction="lower",
+        needs=needs(("deals", ["status", "closed_at"])),
+        compute=aggregate("deals", "closed_at", count("deals with status lost", LOST)),
         period_date="closed_at", additive=True,
         reference="Salesforce: closed and not won, by CloseDate; HubSpot: closed-lost deals by "
         "close date",
@@ -191,21 +192,23 @@ METRICS = [
     open_pipeline_value,
     win_rate,
     Metric(
-        "win_rate_amount", "Win rate by value", "ratio", "higher",
-        needs(("deals", ["status", "closed_at", "amount"])),
-        "amount won / amount won or lost, deals closed in the period",
-        aggregate("deals", "closed_at",
-                  safe_div(AMOUNT.filter(WON).sum(), AMOUNT.filter(CLOSED).sum()),
-                  amount="amount"),
+        id="win_rate_amount", label="Win rate by value", unit="ratio", direction="higher",
+        needs=needs(("deals", ["status", "closed_at", "amount"])),
+        compute=aggregate("deals", "closed_at",
+                          ratio(total("amount won", AMOUNT, WON),
+                                total("amount won or lost", AMOUNT, CLOSED)),
+                          amount="amount"),
+        scope="deals closed in the period",
         period_date="closed_at", monetary=True,
         notes="Without a base currency the rate is given per currency.",
         reference=HUBSPOT, null_reason="no closed amount in the period",
     ),
     Metric(
-        "close_rate", "Close rate (cohort)", "ratio", "higher",
-        needs(("deals", ["status", "created_at"])),
-        "deals won / deals created, over the deals created in the period",
-        aggregate("deals", "created_at", safe_div(WON.sum(), pl.len())),
+        id="close_rate", label="Close rate (cohort)", unit="ratio", direction="higher",
+        needs=needs(("deals", ["status", "created_at"])),
+        compute=aggregate("deals", "created_at", ratio(count("deals won", WON),
+                                                       count("deals created"))),
+        scope="over the deals created in the period",
         period_date="created_at",
         notes="A cohort rate: deals still open count in the denominator, so recent periods "
         "look lower until their deals close; it is never alerted on.",
@@ -215,40 +218,40 @@ METRICS = [
     ),
     avg_deal_size,
     Metric(
-        "median_deal_size", "Median deal size", "currency", "higher",
-        needs(("deals", ["status", "amount", "closed_at"])),
-        "median amount of won deals",
-        aggregate("deals", "closed_at", median(AMOUNT.filter(WON)), amount="amount"),
+        id="median_deal_size", label="Median deal size", unit="currency", direction="higher",
+        needs=needs(("deals", ["status", "amount", "closed_at"])),
+        compute=aggregate("deals", "closed_at", median_of("amount of won deals", AMOUNT, WON),
+                          amount="amount"),
         period_date="closed_at", monetary=True,
         null_reason="no won deal with an amount in the period",
         reference="HubSpot average deal size, as a median: one outsized deal moves a mean, not a "
         "median",
     ),
     Metric(
-        "revenue_won", "Revenue won", "currency", "higher",
-        needs(("deals", ["status", "amount", "closed_at"])),
-        "sum of amount of won deals",
-        aggregate("deals", "closed_at", AMOUNT.filter(WON).sum(), amount="amount"),
+        id="revenue_won", label="Revenue won", unit="currency", direction="higher",
+        needs=needs(("deals", ["status", "amount", "closed_at"])),
+        compute=aggregate("deals", "closed_at", total("amount of won deals", AMOUNT, WON),
+                          amount="amount"),
         period_date="closed_at", additive=True, monetary=True,
         reference="Salesforce closed-won amount by CloseDate; HubSpot revenue of closed-won deals",
     ),
     Metric(
-        "sales_cycle_days_median", "Sales cycle (median)", "days", "lower",
-        needs(("deals", ["status", "created_at", "closed_at"])),
-        "median of closed_at - created_at over won deals, in fractional days",
-        aggregate("deals", "closed_at", median(cycle_days().filter(WON))),
+        id="sales_cycle_days_median", label="Sales cycle (median)", unit="days", direction="lower",
+        needs=needs(("deals", ["status", "created_at", "closed_at"])),
+        compute=aggregate("deals", "closed_at", median_of(CYCLE_WORDS, cycle_days(), WON)),
         period_date="closed_at", reference=HUBSPOT, notes=CYCLE_NOTE,
         null_reason="no won deal with both dates in the period",
     ),
     sales_cycle_days_mean,
     Metric(
-        "pipeline_velocity", "Pipeline velocity", "currency_per_day", "higher",
-        needs(("deals", ["status", "created_at", "closed_at", "amount"])),
-        "open deals x win_rate x avg_deal_size / sales_cycle_days_mean",
-        combine(
+        id="pipeline_velocity", label="Pipeline velocity",
+        unit="currency_per_day", direction="higher",
+        needs=needs(("deals", ["status", "created_at", "closed_at", "amount"])),
+        formula="open deals x win_rate x avg_deal_size / sales_cycle_days_mean",
+        compute=combine(
             {"open": deals_open, "rate": win_rate, "size": avg_deal_size,
              "cycle": sales_cycle_days_mean},
-            lambda c: safe_div(c["open"] * c["rate"] * c["size"], c["cycle"]),
+            lambda c, ctx: safe_div(c["open"] * c["rate"] * c["size"], c["cycle"]),
         ),
         period_date="closed_at (rates) and period end (open deals)", monetary=True,
         notes="Revenue the pipeline is expected to produce per day. Open deals are counted "
@@ -258,10 +261,11 @@ METRICS = [
         null_reason="no won deal in the period (no win rate, size or cycle)", support="deals_won",
     ),
     Metric(
-        "pipeline_coverage", "Pipeline coverage", "multiple", "higher",
-        needs(("deals", ["status", "created_at", "amount"])),
-        "open_pipeline_value / quota of one period",
-        _coverage,
+        id="pipeline_coverage", label="Pipeline coverage", unit="multiple", direction="higher",
+        needs=needs(("deals", ["status", "created_at", "amount"])),
+        kind=Kind.DERIVED, inputs=(open_pipeline_value,),
+        formula="open_pipeline_value / quota of one period",
+        compute=_coverage,
         period_date="period end (open deals)", point_in_time=True, monetary=True,
         notes="Quota from [quota] in crmkpi.toml (day, week, month, quarter or year; another "
         "period's quota is prorated by months). Without a period the quarter's quota is used. "

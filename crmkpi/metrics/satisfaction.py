@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmkpi.metrics.base import Metric, aggregate, needs, safe_div
+from crmkpi.metrics.base import Metric, aggregate, needs
+from crmkpi.metrics.kinds import count, ratio
 
 SCORE = pl.col("score")
 VALID = SCORE.is_between(0, 10)
@@ -25,40 +26,51 @@ def _count(expr: pl.Expr) -> pl.Expr:
     return (expr & VALID).sum().cast(pl.Int64)
 
 
-NPS_VALUE = safe_div((_count(PROMOTER) - _count(DETRACTOR)) * 100.0, VALID.sum())
+ANSWERS = count("answers scored 0..10", VALID)
+NPS = ratio(
+    count("100 x (promoters (9-10) - detractors (0-6))", VALID & (PROMOTER | DETRACTOR),
+          value=(_count(PROMOTER) - _count(DETRACTOR)) * 100.0),
+    ANSWERS,
+)  # fmt: skip
 
 # fmt: off
 METRICS = [
     Metric(
-        "nps", "Net Promoter Score", "score", "higher",
-        needs(("nps", ["score"])),
-        "% promoters (9-10) - % detractors (0-6) of answers, -100..100",
-        aggregate("nps", "answered_at", NPS_VALUE), period_date="answered_at",
+        id="nps", label="Net Promoter Score", unit="score", direction="higher",
+        needs=needs(("nps", ["score"])),
+        compute=aggregate("nps", "answered_at", NPS), scope="from -100 to 100",
+        period_date="answered_at",
         notes=__doc__.split("\n\n", 1)[1].replace("\n", " ").strip(), reference=REFERENCE,
         null_reason="no answer in the period",
     ),
     Metric(
-        "nps_responses", "NPS answers", "count", "higher",
-        needs(("nps", ["score"])), "count of answers scored 0..10",
-        aggregate("nps", "answered_at", VALID.sum()), period_date="answered_at", additive=True,
+        id="nps_responses", label="NPS answers", unit="count", direction="higher",
+        needs=needs(("nps", ["score"])),
+        compute=aggregate("nps", "answered_at", ANSWERS), period_date="answered_at", additive=True,
         reference="Bain & Company, Net Promoter System: the answers behind the score",
     ),
     Metric(
-        "promoters", "Promoters", "count", "higher",
-        needs(("nps", ["score"])), "count of answers scored 9 or 10",
-        aggregate("nps", "answered_at", _count(PROMOTER)), period_date="answered_at",
+        id="promoters", label="Promoters", unit="count", direction="higher",
+        needs=needs(("nps", ["score"])),
+        compute=aggregate("nps", "answered_at", count("answers scored 9 or 10", PROMOTER & VALID,
+                                                      value=_count(PROMOTER))),
+        period_date="answered_at",
         additive=True, reference=REFERENCE,
     ),
     Metric(
-        "passives", "Passives", "count", "neutral",
-        needs(("nps", ["score"])), "count of answers scored 7 or 8",
-        aggregate("nps", "answered_at", _count(PASSIVE)), period_date="answered_at",
+        id="passives", label="Passives", unit="count", direction="neutral",
+        needs=needs(("nps", ["score"])),
+        compute=aggregate("nps", "answered_at", count("answers scored 7 or 8", PASSIVE & VALID,
+                                                      value=_count(PASSIVE))),
+        period_date="answered_at",
         additive=True, reference=REFERENCE,
     ),
     Metric(
-        "detractors", "Detractors", "count", "lower",
-        needs(("nps", ["score"])), "count of answers scored 0 to 6",
-        aggregate("nps", "answered_at", _count(DETRACTOR)), period_date="answered_at",
+        id="detractors", label="Detractors", unit="count", direction="lower",
+        needs=needs(("nps", ["score"])),
+        compute=aggregate("nps", "answered_at", count("answers scored 0 to 6", DETRACTOR & VALID,
+                                                      value=_count(DETRACTOR))),
+        period_date="answered_at",
         additive=True, reference=REFERENCE,
     ),
 ]

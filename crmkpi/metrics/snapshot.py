@@ -13,7 +13,8 @@ import polars as pl
 
 from crmkpi.dataset import Dataset
 from crmkpi.errors import UsageError
-from crmkpi.metrics.base import Context, safe_div
+from crmkpi.metrics.base import Context
+from crmkpi.metrics.kinds import safe_div
 
 SUBS = "subscriptions"
 ACTIVE = pl.col("churned") == False  # noqa: E712 - null (unknown) is neither active nor churned

@@ -27,10 +27,10 @@ from crmkpi.metrics.base import (
     TableSpec,
     needs,
     period_start,
-    safe_div,
 )
 from crmkpi.metrics.breakdown import complete_periods, stock
 from crmkpi.metrics.customers import SUBS, deal_customers, first_wins
+from crmkpi.metrics.kinds import Kind, ratio, safe_div, words
 from crmkpi.metrics.snapshot import (
     is_snapshot,
     requires_churn_flag,
@@ -293,8 +293,7 @@ def _renewal(ctx: Context) -> pl.LazyFrame:
     return ctx.group(ctx.window(due, "renews_at"), renewed.mean())
 
 
-def _requires_terms(ds: object, config: object | None) -> str | None:
-    assert isinstance(ds, Dataset)
+def _requires_terms(ds: Dataset, config: object | None) -> str | None:
     if not ds.has(SUBS, "term_months"):
         return (
             "subscriptions have no term_months column: the data does not say when a "
@@ -340,9 +339,9 @@ _SNAPSHOT_NOTE = (
 NEED_START = needs((SUBS, ["customer_id", "start_at"]))
 NEED_END = needs((SUBS, ["customer_id", "start_at", "end_at", "mrr"]))
 mrr = Metric(
-    "mrr", "MRR", "currency", "higher", NEED_OR_SNAPSHOT,
-    "sum of mrr of subscriptions active at the moment",
-    _mrr, period_date="start_at and end_at (active between them)",
+    id="mrr", label="MRR", unit="currency", direction="higher", needs=NEED_OR_SNAPSHOT,
+    kind=Kind.STOCK, formula="sum of mrr of subscriptions active at the moment",
+    compute=_mrr, period_date="start_at and end_at (active between them)",
     notes="At each period's end; without a period now (or at the window's end). " + __doc__
     .split("\n\n")[2].replace("\n", " ") + _SNAPSHOT_NOTE,
     reference=CHARTMOGUL, point_in_time=True, additive=True, monetary=True,
@@ -352,65 +351,78 @@ mrr = Metric(
 METRICS = [
     mrr,
     Metric(
-        "arr", "ARR", "currency", "higher", NEED_OR_SNAPSHOT, "12 x mrr",
-        lambda ctx: mrr.compute(ctx).with_columns(pl.col(VALUE) * 12),
+        id="arr", label="ARR", unit="currency", direction="higher",
+        needs=NEED_OR_SNAPSHOT, kind=Kind.DERIVED, inputs=(mrr,), formula="12 x mrr",
+        compute=lambda ctx: mrr.compute(ctx).with_columns(pl.col(VALUE) * 12),
         period_date="start_at and end_at (active between them)",
         point_in_time=True, additive=True, monetary=True, reference=CHARTMOGUL,
     ),
     Metric(
-        "quick_ratio", "SaaS quick ratio", "multiple", "higher", NEED,
-        "(new + expansion + reactivation MRR) / (churned + contraction MRR)",
-        _from_movements(QUICK), period_date="movement dates", notes=_LATEST,
+        id="quick_ratio", label="SaaS quick ratio", unit="multiple", direction="higher", needs=NEED,
+        parts=ratio(words("(new + expansion + reactivation MRR)", Kind.SUM),
+        words("(churned + contraction MRR)", Kind.SUM)),
+        compute=_from_movements(QUICK), period_date="movement dates", notes=_LATEST,
         headline_window="latest month", monetary=True,
         reference="Mamoon Hamid (Social Capital), SaaS quick ratio",
         null_reason="no churned or contracted MRR in the period",
     ),
     Metric(
-        "customer_churn_rate", "Customer churn rate", "ratio", "lower", NEED_OR_SNAPSHOT,
-        "customers churned in the period / customers active at its start",
-        _from_movements(CUSTOMER_CHURN, snapshot_churn_rate), period_date="end_at",
+        id="customer_churn_rate", label="Customer churn rate", unit="ratio", direction="lower",
+        needs=NEED_OR_SNAPSHOT,
+        parts=ratio(words("customers churned in the period"),
+        words("customers active at its start")),
+        compute=_from_movements(CUSTOMER_CHURN, snapshot_churn_rate), period_date="end_at",
         notes=_LATEST + _SNAPSHOT_NOTE + " Snapshot: churned customers / customers in it.",
         headline_window="latest month",
         monetary=True, reference=CHARTMOGUL, requires=requires_churn_flag,
         null_reason="no active customer at the period's start",
     ),
     Metric(
-        "churned_mrr", "Churned MRR", "currency", "lower", NEED_OR_SNAPSHOT,
-        "MRR of the customers who left in the period (as it was before they left)",
-        _from_movements(-C("churned"), snapshot_churned_mrr), period_date="end_at",
+        id="churned_mrr", label="Churned MRR", unit="currency", direction="lower",
+        needs=NEED_OR_SNAPSHOT,
+        parts=words(
+            "MRR of the customers who left in the period (as it was before they left)", Kind.SUM
+        ),
+        compute=_from_movements(-C("churned"), snapshot_churned_mrr), period_date="end_at",
         notes=_LATEST + _SNAPSHOT_NOTE + " Snapshot: the mrr of the churned rows.",
         headline_window="latest month",
         monetary=True, reference=CHARTMOGUL, requires=requires_churn_flag,
     ),
     Metric(
-        "revenue_churn_rate", "Revenue churn rate (gross MRR churn)", "ratio", "lower", NEED,
-        "(churned + contraction MRR) / MRR at the period's start",
-        _from_movements(REVENUE_CHURN), period_date="movement dates", notes=_LATEST,
+        id="revenue_churn_rate", label="Revenue churn rate (gross MRR churn)",
+        unit="ratio", direction="lower", needs=NEED,
+        parts=ratio(words("(churned + contraction MRR)", Kind.SUM),
+        words("MRR at the period's start", Kind.SUM)),
+        compute=_from_movements(REVENUE_CHURN), period_date="movement dates", notes=_LATEST,
         headline_window="latest month",
         monetary=True, reference=CHARTMOGUL, null_reason="no MRR at the period's start",
     ),
     Metric(
-        "net_revenue_retention", "Net revenue retention", "ratio", "higher", NEED,
-        "(MRR at start + expansion - contraction - churned MRR) / MRR at start",
-        _from_movements(NRR), period_date="movement dates",
+        id="net_revenue_retention", label="Net revenue retention",
+        unit="ratio", direction="higher", needs=NEED,
+        parts=ratio(words("(MRR at start + expansion - contraction - churned MRR)", Kind.SUM),
+        words("MRR at start", Kind.SUM)),
+        compute=_from_movements(NRR), period_date="movement dates",
         notes=_LATEST + " New and reactivated customers are left out.",
         headline_window="latest month", monetary=True,
         reference=CHARTMOGUL, null_reason="no MRR at the period's start",
     ),
     Metric(
-        "customer_retention_rate", "Customer retention rate", "ratio", "higher", NEED,
-        "(customers at end - new customers) / customers at start",
-        _from_movements(RETENTION), period_date="movement dates",
+        id="customer_retention_rate", label="Customer retention rate",
+        unit="ratio", direction="higher", needs=NEED,
+        parts=ratio(words("(customers at end - new customers)"), words("customers at start")),
+        compute=_from_movements(RETENTION), period_date="movement dates",
         notes=_LATEST + " Reactivated customers count as new.",
         headline_window="latest month", monetary=True,
         reference="Standard CRR formula ((E - N) / S)",
         null_reason="no active customer at the period's start",
     ),
     Metric(
-        "renewal_rate", "Renewal rate", "ratio", "higher",
-        NEED_START,
-        "contracts renewed / contracts up for renewal, at the term ends in the period",
-        _renewal, period_date="term end (start + k x term_months)",
+        id="renewal_rate", label="Renewal rate", unit="ratio", direction="higher",
+        needs=NEED_START,
+        parts=ratio(words("contracts renewed"),
+        words("contracts up for renewal, at the term ends in the period")),
+        compute=_renewal, period_date="term end (start + k x term_months)",
         notes="A contract is a customer's subscription rows chained by plan changes (one row "
         "ends the moment the next starts, without a churn reason). Each end of a term "
         "(start + k x term_months) that the contract reached, or whose term a cancellation cut "

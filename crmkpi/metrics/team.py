@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmkpi.metrics.base import CURRENCY, Context, TableSpec, median, needs, safe_div
+from crmkpi.metrics.base import CURRENCY, Context, TableSpec, needs
+from crmkpi.metrics.kinds import median, safe_div
 from crmkpi.metrics.leads import requires_response, responded_leads
 from crmkpi.metrics.pipeline import CLOSED, LOST, WON, cycle_days
 

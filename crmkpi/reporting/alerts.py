@@ -304,11 +304,6 @@ def _rows_in(
     frame = ds.frames.get(compute.table)
     if frame is None or compute.date not in frame.columns:
         return None
-    if compute.where is not None:
-        try:
-            frame = frame.filter(compute.where)
-        except pl.exceptions.PolarsError:
-            return None
     date = frame[compute.date]
     current, previous = (int(((date >= lo) & (date < hi)).sum()) for lo, hi in windows)
     return current, previous

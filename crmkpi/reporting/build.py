@@ -18,7 +18,7 @@ import crmkpi
 from crmkpi.errors import CrmkpiError, UsageError
 from crmkpi.metrics import CATALOG, TABLE_CATALOG
 from crmkpi.metrics.base import CURRENCY, PERIOD, PERIODS, Context, Grain, Metric, labels_as_text
-from crmkpi.metrics.evaluate import metric_plans
+from crmkpi.metrics.evaluate import metric_plans, plan
 from crmkpi.reporting import alerts, periods
 from crmkpi.reporting.layout import (
     GROUP_ORDER,
@@ -171,8 +171,8 @@ def build_report(
         table = metric.needs[0][0] if metric.needs else ""
         summed_across = metric.unit in CURRENCY_UNITS and table in mixed and not metric.monetary
         if summed_across and metric.missing(ds, (CURRENCY,), config) is None:
-            plans[(metric.id, "by_currency")] = metric.plan(
-                Context(ds, base.with_(by=(CURRENCY,)), config)
+            plans[(metric.id, "by_currency")] = plan(
+                metric, Context(ds, base.with_(by=(CURRENCY,)), config)
             )
 
     table_ids = [

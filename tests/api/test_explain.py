@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import crmkpi
 from crmkpi.dataset import Dataset
 from crmkpi.errors import UsageError
-from crmkpi.formula_parts import pretty
+from crmkpi.metrics.kinds import count, mean, quantile_of, ratio
 from crmkpi.schema import TIMESTAMP
 
 
@@ -80,17 +80,19 @@ def test_unknown_and_table_ids_are_usage_errors(ds: Dataset) -> None:
 
 
 @pytest.mark.parametrize(
-    ("expr", "text"),
+    ("parts", "text"),
     [
-        (pl.col("status") == "won", 'status = "won"'),
-        ((pl.col("amount") > 1) & pl.col("owner").is_null(), "(amount > 1) and owner is null"),
-        (pl.len(), "count(*)"),
-        (pl.col("amount").filter(pl.col("status") == "won").mean(),
-         'mean(amount where status = "won")'),
+        (count("deals with status won", pl.col("status") == "won"),
+         "count of deals with status won"),
+        (mean("amount of won deals", pl.col("amount"), pl.col("status") == "won"),
+         "mean of amount of won deals"),
+        (quantile_of("response minutes", pl.col("minutes"), 0.9),
+         "90th percentile (linear interpolation) of response minutes"),
+        (ratio(count("won"), count("(won + lost)")), "won / (won + lost)"),
     ],
 )  # fmt: skip
-def test_expressions_read_like_formulas(expr: pl.Expr, text: str) -> None:
-    assert pretty(expr) == text
+def test_parts_read_like_formulas(parts: object, text: str) -> None:
+    assert parts.text == text  # type: ignore[attr-defined]
 
 
 def test_rows_listing_says_how_each_deal_counted(ds: Dataset) -> None:
@@ -166,3 +168,20 @@ def test_the_account_adds_up(deals: list, kpi: str) -> None:
     if len(why.parts) == 2:
         num, den = why.parts
         assert why.value == (num.value / den.value if den.value else None)
+
+
+def test_a_ratio_computed_by_hand_names_its_parts_in_words() -> None:
+    leads = pl.DataFrame(
+        {"id": ["L1", "L2", "L3", "L4"], "created_at": [datetime(2025, 1, 2)] * 4,
+         "converted": [True, False, True, None]},
+        schema={"id": pl.String, "created_at": TIMESTAMP, "converted": pl.Boolean},
+    )  # fmt: skip
+    why = crmkpi.explain(Dataset(frames={"leads": leads}), "lead_conversion_rate")
+    assert why.kind == "ratio"
+    assert dict(why.named_parts) == {
+        "numerator": "count of converted leads",
+        "denominator": "count of leads created in the period (cohort)",
+    }
+    # L1 and L3 converted of 4 created (L4's empty flag counts as not converted): 2 / 4.
+    assert why.value == pytest.approx(0.5)
+    assert "Kind: ratio" in why.to_text() and "None." not in why.to_text()

@@ -21,10 +21,10 @@ def test_report_is_callable_even_after_its_package_was_imported(ds: Dataset) -> 
 
 
 def test_explain_and_convert_are_functions() -> None:
-    importlib.import_module("crmkpi.explanation")
+    importlib.import_module("crmkpi.metrics.explain")
     importlib.import_module("crmkpi.io.parquet_folder")
 
-    assert callable(crmkpi.explain) and crmkpi.explain.__module__ == "crmkpi.explanation"
+    assert callable(crmkpi.explain) and crmkpi.explain.__module__ == "crmkpi.api"
     assert crmkpi.convert.__module__ == "crmkpi.api"
     assert crmkpi.metric.__doc__ and crmkpi.query.__doc__ and crmkpi.load.__doc__
 

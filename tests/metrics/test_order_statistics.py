@@ -10,7 +10,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmkpi.metrics.base import median, quantile
+from crmkpi.metrics.kinds import median, quantile
 
 VALUES = st.lists(
     st.tuples(

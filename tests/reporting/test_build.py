@@ -237,13 +237,15 @@ def test_a_plan_failing_at_collect_is_reported_and_the_rest_survive(monkeypatch)
 
     from crmkpi.metrics import CATALOG as catalog
     from crmkpi.metrics.base import Metric, needs
+    from crmkpi.metrics.kinds import Kind
 
     def broken(ctx):  # noqa: ANN001, ANN202
         # "Deal 1" cannot be an integer: fails when collected, not when planned
         return ctx.table("deals").select(pl.col("name").cast(pl.Int64).sum().alias("value"))
 
-    metric = Metric("broken_kpi", "Broken", "count", "neutral", needs(("deals", ["name"])),
-                    "name as a number", broken)  # fmt: skip
+    metric = Metric(id="broken_kpi", label="Broken", unit="count", direction="neutral",
+                    needs=needs(("deals", ["name"])), kind=Kind.SUM,
+                    formula="name as a number", compute=broken)  # fmt: skip
     monkeypatch.setitem(catalog, "broken_kpi", metric)
     rep = build_report(demo_dataset(saas=False))
     reasons = {s.get("kpi"): s["reason"] for s in rep.skipped}

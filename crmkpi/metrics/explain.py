@@ -1,26 +1,26 @@
 """`explain`: how a KPI value came about, so a manager can check it against the CRM.
 
-Read from the Metric declaration, not written per KPI: the definition, the table and columns it
-reads, the rows left out on the way (the KPI's own filter, empty or out-of-window dates), the rows
-split by the text columns the formula reads (status won / lost / open), and the arithmetic of
-the value. A ratio (numerator / denominator, as `safe_div` builds it) gets its own line:
-"won 612 / (won 612 + lost 1,021) = 0.3748".
+Written from the Metric declaration (crmkpi.metrics.kinds), not per KPI and never from Polars'
+plan: the definition and kind, the table and columns it reads, the rows left out on the way
+(empty or out-of-window dates), the rows split by the text columns its parts read (status won /
+lost / open), each part's value, and the arithmetic: a ratio's numerator and denominator get
+their own line, "won 612 / (won 612 + lost 1,021) = 0.3748"; a KPI derived from others shows
+each of their values.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
-from crmkpi.errors import UsageError
-from crmkpi.formula_parts import entering_rows, pretty, ratio_parts
+import polars as pl
 
-if TYPE_CHECKING:
-    from datetime import date, datetime
-
-    import polars as pl
-
-    from crmkpi.dataset import Dataset
+from crmkpi.dataset import Dataset
+from crmkpi.metrics.base import VALUE, Aggregate, Context, Grain, Metric, Needs
+from crmkpi.metrics.evaluate import evaluate
+from crmkpi.metrics.kinds import Measure
+from crmkpi.metrics.value_text import format_value
 
 MAX_GROUPS = 12
 
@@ -58,6 +58,7 @@ class Part:
 class Explanation:
     id: str
     label: str
+    kind: str
     formula: str
     unit: str
     direction: str
@@ -75,15 +76,17 @@ class Explanation:
     arithmetic: str
     value: float | None
     values_by_currency: dict[str, float | None] = field(default_factory=dict)
+    # Parts named in words only (a compute written by hand): name -> what it counts or adds.
+    named_parts: tuple[tuple[str, str], ...] = ()
 
     def to_text(self) -> str:
-        from crmkpi.reporting.format import format_value
-
         better = {"higher": "higher is better", "lower": "lower is better"}.get(self.direction)
         lines = [f"{self.id}: {self.label}", f"  Definition: {self.formula}"]
+        lines.append(f"  Kind: {self.kind}")
         lines.append("  Unit: " + ", ".join(x for x in (self.unit, better) if x))
         if self.period_date:
-            lines.append(f"  Placed in periods by: {self.table}.{self.period_date}")
+            place = f"{self.table}.{self.period_date}" if self.table else self.period_date
+            lines.append(f"  Placed in periods by: {place}")
         lines += [f"  Notes: {self.notes}"] * bool(self.notes)
         lines += [f"  Reference: {self.reference}"] * bool(self.reference)
         if self.table:
@@ -107,6 +110,9 @@ class Explanation:
                 )
                 status = f"counted: {where}" if g.counted else "left out: counts in no part"
                 lines.append(f"  {g.label:<{width}}  {g.rows:>8,} rows  {status}")
+        if self.named_parts:
+            lines += ["", "Parts"]
+            lines += [f"  {name}: {text}" for name, text in self.named_parts]
         if self.parts:
             lines += ["", "Arithmetic"]
             for p in self.parts:
@@ -126,6 +132,7 @@ class Explanation:
         return {
             "id": self.id,
             "label": self.label,
+            "kind": self.kind,
             "formula": self.formula,
             "unit": self.unit,
             "direction": self.direction,
@@ -158,60 +165,42 @@ class Explanation:
             "arithmetic": self.arithmetic,
             "value": self.value,
             "values_by_currency": self.values_by_currency,
+            "named_parts": dict(self.named_parts),
         }
 
 
-def explain(
-    ds: Dataset,
-    kpi: str,
-    *,
-    since: date | datetime | str | None = None,
-    until: date | datetime | str | None = None,
-    where: str | None = None,
-) -> Explanation:
-    """How the value of `kpi` over the window comes from the rows of `ds`."""
-    import polars as pl
-
-    from crmkpi.metrics import evaluate
-    from crmkpi.metrics.base import VALUE, Aggregate, Context
-    from crmkpi.metrics.scope import filtered, make_grain
-
-    metric = lookup_kpi(kpi)
-    grain = make_grain(ds, since=since, until=until)
+def explain(ds: Dataset, metric: Metric, grain: Grain, where: str | None = None) -> Explanation:
+    """How the value of `metric` at `grain` comes from the rows of `ds` (already narrowed by
+    the --where filter, whose text is `where`)."""
     table = metric.needs[0][0] if metric.needs else None
-    ds = filtered(ds, where, [table] if table else [])
-    result = evaluate(ds, [kpi], grain, ds.config)[kpi]
+    result = evaluate(ds, [metric.id], grain, ds.config)[metric.id]
     by_currency: dict[str, float | None] = {}
     if "currency" in result.columns and result.height > 1:
         by_currency = {str(r["currency"]): r[VALUE] for r in result.iter_rows(named=True)}
     value = result[VALUE][0] if result.height == 1 else None
     base = {
-        "id": metric.id, "label": metric.label, "formula": metric.formula, "unit": metric.unit,
-        "direction": metric.direction, "period_date": metric.period_date, "notes": metric.notes,
-        "reference": metric.reference, "window": (grain.since, grain.until), "where": where,
+        "id": metric.id, "label": metric.label, "kind": str(metric.kind),
+        "formula": metric.formula, "unit": metric.unit, "direction": metric.direction,
+        "period_date": metric.period_date, "notes": metric.notes, "reference": metric.reference,
+        "window": (grain.since, grain.until), "where": where,
         "value": None if value is None else float(value), "values_by_currency": by_currency,
     }  # fmt: skip
     compute = metric.compute
     if not isinstance(compute, Aggregate):
         columns = tuple(c for _, cols in metric.needs for c in cols)
         steps = _needed_columns_steps(ds, metric.needs)
-        arithmetic = _combined_parts(metric, ds, grain)
+        arithmetic = _derived_arithmetic(metric, ds, grain)
+        named = tuple((name, m.text) for name, m in metric.measures())
         return Explanation(
             **base, table=table, columns=columns, steps=steps, group_columns=(), groups=(),
-            parts=(), arithmetic=arithmetic,
+            parts=(), arithmetic=arithmetic, named_parts=named,
         )  # fmt: skip
     ctx = Context(ds, grain, ds.config)
     frame = ctx.table(compute.table)
     steps = [Step(f"rows in {compute.table}", frame.select(pl.len()).collect().item())]
-    if compute.where is not None:
-        dropped = frame.filter(~compute.where.fill_null(False)).select(pl.len()).collect().item()
-        steps.append(Step(f"left out by the KPI's filter: {pretty(compute.where)}", -dropped))
-        frame = frame.filter(compute.where)
     schema = frame.collect_schema()
-    used = compute.value.meta.root_names()
-    if compute.where is not None:
-        used += compute.where.meta.root_names()
-    used = list(dict.fromkeys(used))
+    measures = metric.measures()
+    used = list(dict.fromkeys(c for _, m in measures for c in columns_read(m)))
     text_columns = tuple(c for c in used if c in schema and _is_text(schema[c]))
     steps += _window_steps(frame, compute.date, grain, text_columns)
     rows = compute.rows(ctx).collect()
@@ -220,9 +209,8 @@ def explain(
         steps.append(Step("left out converting currencies", rows.height - accounted))
     windowed = grain.since is not None or grain.until is not None
     steps.append(Step("rows in the window" if windowed else "rows used", rows.height))
-    parts = ratio_parts(compute.value, metric.id)
-    part_results = tuple(_evaluate_part(name, expr, rows) for name, expr in parts)
-    groups = _groups(rows, text_columns, parts) if text_columns else ()
+    part_results = tuple(_evaluate_part(name, measure, rows) for name, measure in measures)
+    groups = _groups(rows, text_columns, measures) if text_columns else ()
     return Explanation(
         **base,
         table=compute.table,
@@ -231,14 +219,18 @@ def explain(
         group_columns=text_columns,
         groups=groups,
         parts=part_results,
-        arithmetic=_arithmetic(metric.id, parts, part_results, groups, value),
+        arithmetic=_arithmetic(metric.id, measures, part_results, groups, value),
     )
 
 
-def _needed_columns_steps(ds: Dataset, needs: Any) -> tuple[Step, ...]:
-    """Rows of each table a KPI reads, and how many have an empty cell in a column it needs."""
-    import polars as pl
+def columns_read(measure: Measure) -> list[str]:
+    """The columns a measure reads: its value's, then its rows' condition's."""
+    exprs = [e for e in (measure.of, measure.value, measure.where) if e is not None]
+    return [c for e in exprs for c in e.meta.root_names()]
 
+
+def _needed_columns_steps(ds: Dataset, needs: Needs) -> tuple[Step, ...]:
+    """Rows of each table a KPI reads, and how many have an empty cell in a column it needs."""
     steps: list[Step] = []
     for table, columns in needs:
         frame = ds.frames.get(table)
@@ -252,36 +244,19 @@ def _needed_columns_steps(ds: Dataset, needs: Any) -> tuple[Step, ...]:
     return tuple(steps)
 
 
-def lookup_kpi(kpi: str) -> Any:
-    """The Metric declaration of `kpi`, or a UsageError naming the nearest ids."""
-    from crmkpi.api import unknown_id
-    from crmkpi.metrics import CATALOG, TABLE_CATALOG
-
-    metric = CATALOG.get(kpi)
-    if metric is None:
-        if kpi in TABLE_CATALOG:
-            raise UsageError(f"{kpi} is a report table, not a KPI", hint="explain takes a KPI id")
-        raise unknown_id(kpi)
-    return metric
-
-
 def day_text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d") if not (moment.hour or moment.minute) else str(moment)
 
 
 def _is_text(dtype: pl.DataType) -> bool:
-    import polars as pl
-
     return dtype == pl.String or dtype == pl.Boolean or isinstance(dtype, pl.Categorical | pl.Enum)
 
 
 def _window_steps(
-    frame: pl.LazyFrame, date: str, grain: Any, text_columns: tuple[str, ...]
+    frame: pl.LazyFrame, date: str, grain: Grain, text_columns: tuple[str, ...]
 ) -> list[Step]:
     """Rows left out by the window (empty date, before `since`, on or after `until`), each
     with its most common values of the formula's text columns: "(status open 208)"."""
-    import polars as pl
-
     if grain.since is None and grain.until is None:
         return []
     col = pl.col(date)
@@ -314,31 +289,25 @@ def _window_steps(
     return steps
 
 
-def _evaluate_part(name: str, expr: pl.Expr, rows: pl.DataFrame) -> Part:
-    import polars as pl
-
-    matches, contents = entering_rows(expr, rows.schema)
-    selects = [expr.alias("__value"), matches.sum().alias("__rows")]
-    names: list[str] = []
-    for content in contents:
-        label = ", ".join(content.meta.root_names()) or pretty(content)
-        names.append(label)
-        selects.append((matches & content.is_null()).sum().alias(f"__empty_{len(names)}"))
-    if contents:
-        entering = matches & pl.all_horizontal([c.is_not_null() for c in contents])
-        selects[1] = entering.sum().alias("__rows")
+def _evaluate_part(name: str, measure: Measure, rows: pl.DataFrame) -> Part:
+    """The measure's value over the window's rows, the rows that entered it, and the rows its
+    condition selects but that have no value to take (a won deal without an amount)."""
+    selects = [measure.expr().alias("__value"), measure.entering().sum().alias("__rows")]
+    if measure.of is not None:
+        selects.append((measure.matching() & measure.of.is_null()).sum().alias("__empty"))
     out = rows.select(selects).row(0, named=True)
-    empty = {n: int(out[f"__empty_{i}"]) for i, n in enumerate(names, 1) if out[f"__empty_{i}"]}
+    empty = {}
+    if out.get("__empty"):
+        assert measure.of is not None
+        empty = {", ".join(measure.of.meta.root_names()): int(out["__empty"])}
     value = out["__value"]
-    return Part(name, pretty(expr), None if value is None else float(value), out["__rows"], empty)
+    return Part(name, measure.text, None if value is None else float(value), out["__rows"], empty)
 
 
 def _groups(
-    rows: pl.DataFrame, columns: tuple[str, ...], parts: list[tuple[str, pl.Expr]]
+    rows: pl.DataFrame, columns: tuple[str, ...], parts: list[tuple[str, Measure]]
 ) -> tuple[Group, ...]:
-    import polars as pl
-
-    aggs = [expr.alias(name) for name, expr in parts]
+    aggs = [measure.expr().alias(name) for name, measure in parts]
     table = (
         rows.group_by(list(columns))
         .agg(pl.len().alias("__rows"), *aggs)
@@ -359,13 +328,11 @@ def _groups(
 
 def _arithmetic(
     kpi: str,
-    parts: list[tuple[str, pl.Expr]],
+    parts: list[tuple[str, Measure]],
     results: tuple[Part, ...],
     groups: tuple[Group, ...],
     value: float | None,
 ) -> str:
-    from crmkpi.reporting.format import format_value
-
     def sides(name: str, total: float | None) -> str:
         # Groups in the numerator first, so "won 3 / (won 3 + lost 2)" reads left to right.
         ordered = sorted(groups, key=lambda g: not g.parts.get("numerator"))
@@ -386,24 +353,13 @@ def _arithmetic(
     return ""
 
 
-def _combined_parts(metric: Any, ds: Dataset, grain: Any) -> str:
-    """For KPIs computed from other KPIs: each part's value beside the formula."""
-    import inspect
-
-    from crmkpi.metrics import evaluate
-    from crmkpi.metrics.base import VALUE
-    from crmkpi.reporting.format import format_value
-
-    try:
-        parts = inspect.getclosurevars(metric.compute).nonlocals.get("parts")
-    except TypeError:
+def _derived_arithmetic(metric: Metric, ds: Dataset, grain: Grain) -> str:
+    """For a KPI computed from other KPIs: each one's value beside the formula."""
+    if not metric.inputs:
         return ""
-    if not isinstance(parts, dict) or not parts:
-        return ""
-    ids = [m.id for m in parts.values()]
-    results = evaluate(ds, ids, grain, ds.config, skipped={})
+    results = evaluate(ds, [m.id for m in metric.inputs], grain, ds.config, skipped={})
     shown = []
-    for m in parts.values():
+    for m in metric.inputs:
         frame = results.get(m.id)
         v = frame[VALUE][0] if frame is not None and frame.height == 1 else None
         shown.append(f"{m.id} {format_value(v, m.unit)}")

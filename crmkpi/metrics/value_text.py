@@ -1,0 +1,54 @@
+"""How a KPI value reads: 31.2% for a ratio, 12,480 for money, 4.5 d for days.
+
+Shared by `explain`, whose arithmetic is written in words and numbers, and by every renderer.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+
+def format_value(value: Any, unit: str = "", currency: str | None = None) -> str:
+    """A value as a person reads it: 31.2% for ratios, 12,480 for currency, 4.5 d for days."""
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return (
+            value.strftime("%Y-%m-%d %H:%M")
+            if (value.hour or value.minute)
+            else value.strftime("%Y-%m-%d")
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if value != value:  # NaN
+        return "-"
+    if value == 0:
+        value = abs(value)  # -0.0 would print as "-0"
+    if unit == "ratio":
+        return _no_minus_zero(f"{value * 100:.1f}%")
+    if unit == "multiple":
+        return f"{value:,.1f}x"
+    if unit in ("currency", "currency_per_day"):
+        text = f"{value:,.0f}" if abs(value) >= 10 or value == 0 else f"{value:,.2f}"
+        text = _no_minus_zero(text)
+        text = f"{text} {currency}" if currency else text
+        return f"{text}/d" if unit == "currency_per_day" else text
+    if unit == "days":
+        return f"{value:.1f} d"
+    if unit == "minutes":
+        return f"{value:,.0f} min"
+    if unit == "months":
+        return f"{value:.1f} mo"
+    if unit == "score":
+        return f"{value:.1f}"
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def _no_minus_zero(text: str) -> str:
+    """A value that rounds to zero shows as zero: "-0.0%" reads like a loss."""
+    return text[1:] if text.startswith("-") and not any(ch in "123456789" for ch in text) else text
