@@ -211,7 +211,7 @@ def stock_of_known(
     known = known.rename({VALUE: "__known"})
     keys = [c for c in total.collect_schema().names() if c != VALUE]
     if keys:
-        both = total.join(known, on=keys, how="left", nulls_equal=True)
+        both = total.join(known, on=keys, how="left", nulls_equal=True, maintain_order="left")
     else:
         both = pl.concat([total, known], how="horizontal")
     value = pl.when(pl.col("__known") > 0).then(pl.col(VALUE))
