@@ -8,12 +8,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import crmkpi
 from crmkpi.config import AlertSettings, load_config
 from crmkpi.dataset import Dataset, InputSummary
+from crmkpi.io.quality import quality_facts
 from crmkpi.metrics.base import Grain
 from crmkpi.reporting.alerts import (
     change_alerts,
     empty_periods,
+    main_reasons,
     quality_alerts,
 )
 from crmkpi.reporting.build import ReportOptions, build_report
@@ -312,3 +315,41 @@ def test_trend_periods_before_the_first_row_are_blank_not_zero(tmp_path):
     # 2024 hold no export at all (blank), February 2025 is a month with no deal created (0).
     assert [trend[m] for m in ("2024-04", "2024-12")] == [None, None]
     assert [trend[m] for m in ("2025-01", "2025-02", "2025-03")] == [2, 0, 5]
+
+
+# The rejection alert names the main reasons with their counts, not only the total.
+
+
+def test_reasons_are_counted_and_commonest_first(tmp_path: Path) -> None:
+    f = tmp_path / "deals.csv"
+    f.write_text(
+        "Deal ID,Stage,Amount,Created\n"
+        "1,Won,10,2024-01-01\n"
+        ",Won,5,2024-01-02\n"  # no id
+        ",Lost,5,2024-01-03\n"  # no id
+        "2,Open,7,\n"  # no date: loads (a deal needs no date)
+        ",,,\n",  # blank
+        encoding="utf-8",
+    )
+    ds = crmkpi.load([f])
+    summary = ds.inputs[0]
+    assert (summary.rows_loaded, summary.rows_rejected) == (2, 3)
+    assert main_reasons(ds.rejects, str(f)) == " (2 missing Deal ID; 1 blank)"
+    settings = AlertSettings(no_data_period=None)
+    messages = [a.message for a in quality_alerts(ds, ds, settings, Grain())]
+    assert f"{f}: 3 of 5 rows rejected (2 missing Deal ID; 1 blank)" in messages
+    # the deal without a creation date is kept and said to be left out of creation periods
+    facts = quality_facts(ds)
+    assert facts.filter(fact="open_no_created_at")["count"].to_list() == [1]
+    assert facts.filter(
+        pl.col("fact").is_in(["won_no_created_at", "lost_no_created_at"])
+    ).is_empty()
+
+
+def test_unreadable_values_gather_under_one_reason(tmp_path: Path) -> None:
+    f = tmp_path / "spend.csv"
+    f.write_text("Date,Spend\n2024-01-01,10\n2024-01-02,x\n2024-01-03,y\n", encoding="utf-8")
+    ds = crmkpi.load([f])
+    # two different unreadable amounts are one reason with a count of 2, not two reasons
+    reasons = main_reasons(ds.rejects, str(f))
+    assert reasons == " (2 Spend: cannot read a value as a number (decimal point))"

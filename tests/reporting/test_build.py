@@ -5,18 +5,24 @@ Expected values are computed here by plain Python over the rows, not through the
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import polars as pl
 import pytest
+from openpyxl import load_workbook
 from report_datasets import demo_dataset
 
+from crmkpi.dataset import Dataset, StageModel
 from crmkpi.errors import UsageError
-from crmkpi.metrics import CATALOG
+from crmkpi.metrics import CATALOG, TABLE_CATALOG, evaluate_tables
 from crmkpi.reporting.build import ReportOptions, build_report
 from crmkpi.reporting.layout import kpi_group
 from crmkpi.reporting.model import Report
+from crmkpi.schema import conform
 
 
 @functools.cache
@@ -252,3 +258,82 @@ def test_a_plan_failing_at_collect_is_reported_and_the_rest_survive(monkeypatch)
     assert reasons["broken_kpi"].startswith("could not compute: InvalidOperationError")
     assert rep.kpis["broken_kpi"].value is None
     assert rep.kpis["deals_won"].value == len(_won(demo_dataset(saas=False)))
+
+
+# List tables (stuck deals) are cut in the report, with the full count kept in the note.
+
+
+def test_report_keeps_the_first_rows_of_a_long_list() -> None:
+    limit = TABLE_CATALOG["stuck_deals"].report_rows
+    assert limit is not None
+    # Open deals created one a day, all still in "Proposal". With no stage history and no
+    # configured limit the threshold is the 90th percentile of their ages, so about a tenth of
+    # them is stuck: 12 x limit deals give about 1.2 x limit stuck ones, more than the report keeps.
+    n_open = 12 * limit
+    created = [datetime(2019, 1, 1) + timedelta(days=i) for i in range(n_open)]
+    deals = pl.DataFrame(
+        {
+            "id": [f"d{i:04d}" for i in range(n_open)] + ["w"],
+            "stage": ["Proposal"] * n_open + ["Won"],
+            "status": ["open"] * n_open + ["won"],
+            "created_at": [*created, datetime(2024, 1, 1)],
+            "closed_at": [None] * n_open + [datetime(2025, 6, 1)],
+        }
+    )
+    stages = StageModel(order=("Proposal", "Won"), won=frozenset({"Won"}), origin="config")
+    ds = Dataset(frames={"deals": deals}, stages=stages)
+    full = evaluate_tables(ds, ["stuck_deals"])["stuck_deals"]
+    rep = build_report(ds)
+    shown = rep.tables["stuck_deals"]
+    assert full.height > limit  # the fixture must make a list longer than the report keeps
+    assert shown.frame.height == limit
+    assert shown.frame["id"].to_list() == full["id"].head(limit).to_list()
+    assert f"the first {limit:,} of {full.height:,} rows" in (shown.note or "")
+
+
+# Ratios change in percentage points in every format; each headline value says its window.
+
+
+D = datetime
+# February: 1 won of 2 closed (50%); March: 3 won of 4 closed (75%). Two deals stay open.
+DEALS = {
+    "id": [str(i) for i in range(1, 9)],
+    "status": ["won", "lost", "won", "won", "won", "lost", "open", "open"],
+    "amount": [10.0] * 8,
+    "created_at": [D(2025, 1, 5)] * 8,
+    "closed_at": [D(2025, 2, 3), D(2025, 2, 4), D(2025, 3, 2), D(2025, 3, 3), D(2025, 3, 4),
+                  D(2025, 3, 5), None, None],
+}  # fmt: skip
+
+
+def report():
+    frame = conform("deals", pl.DataFrame(DEALS).lazy()).collect()
+    ds = Dataset(frames={"deals": frame})
+    return build_report(ds, None, ReportOptions(since=D(2025, 3, 1), until=D(2025, 4, 1)))
+
+
+def test_a_ratio_changes_in_points_in_json_csv_and_excel(tmp_path) -> None:
+    rep = report()
+    # 50% -> 75%: up 25 percentage points (a relative change would say 50%).
+    doc = json.loads(rep.render("json"))
+    assert doc["kpis"]["win_rate"]["change_shown"] == {"value": 25.0, "unit": "pp"}
+    assert doc["kpis"]["win_rate"]["change"] == 0.5  # the relative change stays in its key
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(str(rep.render("csv"))))}
+    assert (rows["win_rate"]["change"], rows["win_rate"]["change_unit"]) == ("25.0", "pp")
+    # Deals won 1 -> 3: a count changes relatively, +200%.
+    assert (rows["deals_won"]["change"], rows["deals_won"]["change_unit"]) == ("2.0", "share")
+    path = tmp_path / "r.xlsx"
+    rep.write(path)
+    sheet = load_workbook(path)["Summary"]
+    cells = {row[9].value: row for row in sheet.iter_rows(min_row=7) if row[9].value}
+    assert cells["win_rate"][7].value == 25.0
+    assert cells["win_rate"][7].number_format == '+0.0" pp";-0.0" pp";0.0" pp"'
+
+
+def test_each_value_says_its_window() -> None:
+    rep = report()
+    # A state is read as of the window's last day; a flow over the window.
+    assert rep.kpis["deals_open"].window == "as of 2025-03-31"
+    assert rep.kpis["win_rate"].window == "Mar 2025"
+    doc = json.loads(rep.render("json"))
+    assert doc["kpis"]["deals_open"]["window"] == "as of 2025-03-31"
