@@ -14,6 +14,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 report: $(VENV)/.installed
+	$(BIN)/crmkpi report sample_data/ --config sample_data/crmkpi.toml
 	$(BIN)/crmkpi report sample_data/ --config sample_data/crmkpi.toml --out sample-report.xlsx
 
 test: $(VENV)/.installed
