@@ -135,45 +135,38 @@ def account(
             )
     if long_lines:
         # the reader kept the header's width: say which rows had more, and may be shifted
-        lines = pl.DataFrame({"row": list(long_lines), "n": list(long_lines.values())})
-        hit = out.select(pl.col(LINE).alias("row")).join(lines, on="row", how="inner")
-        rejects.append(
-            hit.select(
-                pl.lit(path).alias("file"),
-                pl.col("row"),
-                pl.lit(None, dtype=pl.String).alias("column"),
-                pl.lit(None, dtype=pl.String).alias("value"),
-                pl.format(
-                    "{} fields where the header has {}: the extra ones were dropped and the row "
-                    "may be shifted (a delimiter inside an unquoted value?)",
-                    pl.col("n"),
-                    pl.lit(width),
-                ).alias("reason"),
-                pl.lit("flagged").alias("action"),
-            )
+        reason = pl.format(
+            "{} fields where the header has {}: the extra ones were dropped and the row may be "
+            "shifted (a delimiter inside an unquoted value?)",
+            pl.col("fact"),
+            pl.lit(width),
         )
+        rejects.append(_flag_lines(out, path, long_lines, pl.Int64, reason))
     if odd_encoding_lines:
         # read in the encoding the line fits (crmkpi.io.text_lines), kept, and said so
-        lines = pl.DataFrame(
-            {"row": list(odd_encoding_lines), "codec": list(odd_encoding_lines.values())},
-            schema={"row": pl.Int64, "codec": pl.String},
-        )
-        hit = out.select(pl.col(LINE).cast(pl.Int64).alias("row")).join(lines, on="row")
-        rejects.append(
-            hit.select(
-                pl.lit(path).alias("file"),
-                pl.col("row"),
-                pl.lit(None, dtype=pl.String).alias("column"),
-                pl.lit(None, dtype=pl.String).alias("value"),
-                pl.format("line is not in the file's encoding: read as {}", "codec").alias(
-                    "reason"
-                ),
-                pl.lit("flagged").alias("action"),
-            )
-        )
+        reason = pl.format("line is not in the file's encoding: read as {}", "fact")
+        rejects.append(_flag_lines(out, path, odd_encoding_lines, pl.String, reason))
     frame = pl.concat([r.cast(REJECTS_SCHEMA) for r in rejects], how="vertical")
     frame = frame.sort("row", maintain_order=True)
     return loaded, frame, counts
+
+
+def _flag_lines(
+    out: pl.DataFrame, path: str, facts: dict[int, Any], dtype: pl.DataType, reason: pl.Expr
+) -> pl.DataFrame:
+    """Flag rows by their line: `facts` maps a line to what the reason says of it ("fact")."""
+    lines = pl.DataFrame(
+        {"row": list(facts), "fact": list(facts.values())}, schema={"row": pl.Int64, "fact": dtype}
+    )
+    hit = out.select(pl.col(LINE).cast(pl.Int64).alias("row")).join(lines, on="row")
+    return hit.select(
+        pl.lit(path).alias("file"),
+        pl.col("row"),
+        pl.lit(None, dtype=pl.String).alias("column"),
+        pl.lit(None, dtype=pl.String).alias("value"),
+        reason.alias("reason"),
+        pl.lit("flagged").alias("action"),
+    )
 
 
 def flag_counts(rejects: pl.DataFrame, plans: dict[str, ColumnPlan]) -> dict[str, int]:
