@@ -3,11 +3,13 @@
 Every timing is a fresh process (interpreter start, imports, reading, computing, writing), run N
 times; medians are reported with the peak resident memory of the slowest-memory run. The parse
 floor (floor.py) is polars alone reading the same files with the same column types; the pandas
-baseline (pandas_baseline.py) is the script a user would otherwise write. The headline KPIs and
-the funnel of crmkpi and pandas are compared on every size, so a fast wrong answer cannot pass.
+and DuckDB baselines (pandas_baseline.py, duckdb_baseline.py) are the scripts a user would
+otherwise write. The headline KPIs and the funnel of crmkpi and of each baseline are compared on
+every size, so a fast wrong answer cannot pass.
 
     python benchmarks/run.py                  # make bench: 100k deals, imports and catalog at 1M
     python benchmarks/run.py --sizes 100000 1000000          # what RESULTS.md shows
+    python benchmarks/run.py --sizes 100000 1000000 10000000   # all of it, 10M run once
     python benchmarks/run.py --sizes 10000000 --runs 1 --no-imports --no-help --append
     python benchmarks/run.py --quick          # 100k, 1 run, nothing else: a smoke run
 """
@@ -48,6 +50,7 @@ GOALS = {
     "report_vs_floor_10m": 2.0,
     "pandas_vs_report_1m": 2.0,
     "pandas_vs_report_10m": 3.0,
+    "duckdb_vs_report": 1.0,  # beat it: DuckDB's time over crmkpi's above 1
     "memory_10m_gb": 4.0,
 }
 
@@ -202,6 +205,12 @@ def machine() -> dict[str, str]:
         pandas_version = pandas.__version__
     except ImportError:
         pandas_version = "not installed"
+    try:
+        import duckdb
+
+        duckdb_version = duckdb.__version__
+    except ImportError:
+        duckdb_version = "not installed"
     from crmkpi import __version__
 
     commit = subprocess.run(
@@ -216,6 +225,7 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "polars": polars.__version__,
         "pandas": pandas_version,
+        "duckdb": duckdb_version,
         "numpy": numpy.__version__,
         "crmkpi": f"{__version__} ({commit or 'no git'})",
     }
@@ -297,7 +307,7 @@ print(json.dumps({{"floor": time.perf_counter() - started}}))
 
 
 def cross_check(report_json: Path, pandas_json: Path) -> list[str]:
-    """Headline KPIs and funnel of crmkpi vs pandas; the differences, if any."""
+    """Headline KPIs and funnel of crmkpi vs a baseline's; the differences, if any."""
     report = json.loads(report_json.read_text(encoding="utf-8"))
     baseline = json.loads(pandas_json.read_text(encoding="utf-8"))
     problems = []
@@ -305,11 +315,11 @@ def cross_check(report_json: Path, pandas_json: Path) -> list[str]:
         got = report["kpis"].get(kpi, {})
         value = got.get("by_currency") if isinstance(expected, dict) else got.get("value")
         if not _close(value, expected):
-            problems.append(f"{kpi}: crmkpi {value!r} vs pandas {expected!r}")
+            problems.append(f"{kpi}: crmkpi {value!r} vs baseline {expected!r}")
     ours = {row["stage"]: row["reached"] for row in report["tables"].get("funnel", [])}
     theirs = {row["stage"]: row["reached"] for row in baseline["funnel"]}
     if ours != theirs:
-        problems.append(f"funnel: crmkpi {ours} vs pandas {theirs}")
+        problems.append(f"funnel: crmkpi {ours} vs baseline {theirs}")
     return problems
 
 
@@ -321,19 +331,23 @@ def _close(a: object, b: object) -> bool:
     return a == b
 
 
+BASELINES = {"pandas": "pandas_baseline.py", "DuckDB": "duckdb_baseline.py"}
+LARGE = 10_000_000  # from this size on, one run per measurement (--large-runs)
+
+
 @dataclass
 class SizeResult:
     deals: int
     report: Timing
     floor: Timing
-    pandas: Timing | None
+    baselines: dict[str, Timing]
     cached: Timing | None
     load_before: str
     load_after: str
     problems: list[str]
 
 
-def bench_size(n: int, runs: int, pandas: bool, scratch: Path) -> SizeResult:
+def bench_size(n: int, runs: int, baselines: list[str], scratch: Path) -> SizeResult:
     folder = DATA_DIR / str(n)
     config = folder / "crmkpi.toml"
     before = load_average()
@@ -350,16 +364,14 @@ def bench_size(n: int, runs: int, pandas: bool, scratch: Path) -> SizeResult:
     print(f"  {n:,} deals: polars floor", flush=True)
     floor = measure([PYTHON, str(HERE / "floor.py"), str(folder)], runs)
     problems: list[str] = []
-    baseline = None
-    if pandas:
-        print(f"  {n:,} deals: pandas baseline", flush=True)
-        pandas_out = scratch / f"pandas-{n}.json"
-        baseline = measure(
-            [PYTHON, str(HERE / "pandas_baseline.py"), str(folder)], runs, pandas_out
-        )
-        if not (report.killed or baseline.killed):  # a killed run's output is not a report
-            problems = cross_check(report_out, pandas_out)
-    return SizeResult(n, report, floor, baseline, cached, before, load_average(), problems)
+    timings: dict[str, Timing] = {}
+    for name in baselines:
+        print(f"  {n:,} deals: {name} baseline", flush=True)
+        out = scratch / f"{name}-{n}.json"
+        timings[name] = measure([PYTHON, str(HERE / BASELINES[name]), str(folder)], runs, out)
+        if not (report.killed or timings[name].killed):  # a killed run's output is no report
+            problems += [f"{name}: {p}" for p in cross_check(report_out, out)]
+    return SizeResult(n, report, floor, timings, cached, before, load_average(), problems)
 
 
 def bench_imports(runs: int, scratch: Path) -> dict[str, Timing]:
@@ -413,18 +425,62 @@ def _verdict(value: float, limit: float) -> str:
     return f"missed by {value / limit - 1:.0%}"
 
 
+def _speedup_verdict(speedup: float, limit: float, killed: bool) -> str:
+    if killed:
+        return "missed (the crmkpi run was killed)"
+    return "met" if speedup >= limit else f"missed ({speedup / limit:.0%} of the goal)"
+
+
+def size_goals(r: SizeResult) -> list[tuple[str, str, str]]:
+    """The issue's goals for one size: against the floor, pandas and DuckDB (wall and CPU), and
+    memory at 10M. Sizes other than 1M and 10M set no goal against the floor or pandas."""
+    goals: list[tuple[str, str, str]] = []
+    label = {1_000_000: "1m", 10_000_000: "10m"}.get(r.deals)
+    if label:
+        limit = GOALS[f"report_vs_floor_{label}"]
+        vs_floor = r.report.median / r.floor.median
+        cpu = r.report.cpu_median / r.floor.cpu_median
+        measured = f"{_ratio(vs_floor)} ({_ratio(cpu)} CPU)"
+        goal = f"report within {limit}x of the floor at {r.deals:,}"
+        goals.append((goal, measured, _verdict(vs_floor, limit)))
+    for name, timing in r.baselines.items():
+        if timing.killed:
+            continue
+        if name == "pandas" and label:
+            limit = GOALS[f"pandas_vs_report_{label}"]
+        elif name == "DuckDB" and r.deals >= 1_000_000:
+            limit = GOALS["duckdb_vs_report"]
+        else:
+            continue
+        for what, speedup in (
+            ("wall", timing.median / r.report.median),
+            ("CPU", timing.cpu_median / r.report.cpu_median),
+        ):
+            goal = f"at least {limit}x faster than {name}" if limit > 1 else f"faster than {name}"
+            goals.append((f"{goal} at {r.deals:,}, {what} time", _ratio(speedup),
+                          _speedup_verdict(speedup, limit, r.report.killed)))  # fmt: skip
+    if r.deals == 10_000_000:
+        gb = r.report.peak_mb / 1024
+        limit = GOALS["memory_10m_gb"]
+        measured = f"over {gb:.0f} GB (killed)" if r.report.killed else f"{gb:.2f} GB"
+        verdict = f"missed by over {gb / limit - 1:.0%}" if r.report.killed else (
+            _verdict(gb, limit))  # fmt: skip
+        goals.append((f"peak memory under {limit} GB at 10M", measured, verdict))
+    return goals
+
+
 def render(
     info: dict[str, str],
     sizes: list[SizeResult],
     imports: dict[str, Timing],
     help_timing: Timing | None,
-    runs: int,
+    runs: str,
     command: str,
 ) -> str:
     """The generated part of RESULTS.md: machine, load, medians, ratios and goal verdicts."""
     lines = [
         f"Generated by `{command}` on {time.strftime('%Y-%m-%d %H:%M %Z')}; medians of {runs} "
-        "runs (`--help`: 10), each a fresh process.",
+        "(`--help`: 10), each a fresh process.",
         "",
         "| machine | |",
         "|---|---|",
@@ -433,6 +489,7 @@ def render(
     ]
     goals: list[tuple[str, str, str]] = []
     if sizes:
+        names = [name for name in BASELINES if any(name in r.baselines for r in sizes)]
         lines += [
             "### Full report (`crmkpi report --config ... --format json`)",
             "",
@@ -440,75 +497,58 @@ def render(
             "done, which a loaded machine inflates less.",
             "",
             "| deals | crmkpi | CPU | peak RSS | warm cache | polars floor | CPU | RSS "
-            "| pandas | CPU | RSS | load avg before → after |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            + "".join(f"| {name} | CPU | RSS " for name in names)
+            + "| load avg before → after |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|---:|---:|" * len(names) + "---|",
         ]
         ratios = [
             "",
-            "| deals | crmkpi / floor | (CPU) | pandas / crmkpi | (CPU) |",
-            "|---:|---:|---:|---:|---:|",
+            "| deals | crmkpi / floor | (CPU) |"
+            + "".join(f" {name} / crmkpi | (CPU) |" for name in names),
+            "|---:|---:|---:|" + "---:|---:|" * len(names),
         ]
         for r in sizes:
             vs_floor = r.report.median / r.floor.median
-            pandas_cells = ["–", "–", "–"]
-            speed_cells = ["–", "–"]
-            if r.pandas:
-                pandas_cells = [
-                    r.pandas.cell(r.pandas.median),
-                    r.pandas.cell(r.pandas.cpu_median),
-                    f"{r.pandas.peak_mb:,.0f} MB",
-                ]
-                speed_cells = [
-                    _ratio(r.pandas.median / r.report.median),
-                    _ratio(r.pandas.cpu_median / r.report.cpu_median),
-                ]
+            vs_floor_cpu = r.report.cpu_median / r.floor.cpu_median
+            baseline_cells: list[str] = []
+            speed_cells: list[str] = []
+            for name in names:
+                timing = r.baselines.get(name)
+                if timing is None:
+                    baseline_cells += ["–"] * 3
+                    speed_cells += ["–"] * 2
+                    continue
+                baseline_cells += [timing.cell(timing.median), timing.cell(timing.cpu_median),
+                                   f"{timing.peak_mb:,.0f} MB"]  # fmt: skip
+                speed_cells += [_ratio(timing.median / r.report.median),
+                                _ratio(timing.cpu_median / r.report.cpu_median)]  # fmt: skip
             cached = f"{r.cached.median:.2f} s" if r.cached else "–"
             lines.append(
                 f"| {r.deals:,} | {r.report.cell(r.report.median)} "
                 f"| {r.report.cell(r.report.cpu_median)} | {r.report.peak_mb:,.0f} MB | {cached} "
                 f"| {r.floor.median:.2f} s | {r.floor.cpu_median:.2f} s "
-                f"| {r.floor.peak_mb:,.0f} MB | {' | '.join(pandas_cells)} "
-                f"| {r.load_before} → {r.load_after} |"
+                f"| {r.floor.peak_mb:,.0f} MB | {' | '.join([*baseline_cells, ''])}"
+                f"{r.load_before} → {r.load_after} |"
             )
             ratios.append(
-                f"| {r.deals:,} | {_ratio(vs_floor)} "
-                f"| {_ratio(r.report.cpu_median / r.floor.cpu_median)} "
-                f"| {' | '.join(speed_cells)} |"
+                f"| {r.deals:,} | {_ratio(vs_floor)} | {_ratio(vs_floor_cpu)} | "
+                + "".join(f"{cell} | " for cell in speed_cells).rstrip()
             )
-            label = {1_000_000: "1m", 10_000_000: "10m"}.get(r.deals)
-            if label:
-                limit = GOALS[f"report_vs_floor_{label}"]
-                goals.append(
-                    (f"report within {limit}x of the floor at {r.deals:,}", _ratio(vs_floor),
-                     _verdict(vs_floor, limit))
-                )  # fmt: skip
-                if r.pandas:
-                    limit = GOALS[f"pandas_vs_report_{label}"]
-                    speedup = r.pandas.median / r.report.median
-                    verdict = (
-                        "met" if speedup >= limit
-                        else "missed (the crmkpi run was killed)" if r.report.killed
-                        else f"missed ({speedup / limit:.0%} of the goal)"
-                    )  # fmt: skip
-                    goals.append(
-                        (f"at least {limit}x faster than pandas at {r.deals:,}", _ratio(speedup),
-                         verdict)
-                    )  # fmt: skip
-            if r.deals == 10_000_000:
-                gb = r.report.peak_mb / 1024
-                limit = GOALS["memory_10m_gb"]
-                measured = f"over {gb:.0f} GB (killed)" if r.report.killed else f"{gb:.2f} GB"
-                verdict = f"missed by over {gb / limit - 1:.0%}" if r.report.killed else (
-                    _verdict(gb, limit))  # fmt: skip
-                goals.append((f"peak memory under {limit} GB at 10M", measured, verdict))
+            goals += size_goals(r)
         lines += ratios
         lines.append("")
         for r in sizes:
-            status = "agree" if not r.problems else "DISAGREE: " + "; ".join(r.problems)
-            if r.report.killed or (r.pandas and r.pandas.killed):
-                status = "were not compared (a run was killed)"
-            checked = "headline KPIs and funnel" if r.pandas else "(pandas not run)"
-            lines.append(f"- {r.deals:,} deals: crmkpi and pandas {checked} {status}.")
+            for name in names:
+                timing = r.baselines.get(name)
+                if timing is None:
+                    lines.append(f"- {r.deals:,} deals: {name} not run.")
+                    continue
+                ours = [p for p in r.problems if p.startswith(f"{name}: ")]
+                status = "agree" if not ours else "DISAGREE: " + "; ".join(ours)
+                if r.report.killed or timing.killed:
+                    status = "were not compared (a run was killed)"
+                lines.append(f"- {r.deals:,} deals: crmkpi and {name} headline KPIs and funnel "
+                             f"{status}.")  # fmt: skip
         lines.append("")
     if imports:
         lines += ["### Imports and catalog (in-process, imports excluded)", "", "| what | median |"]
@@ -570,7 +610,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--quick", action="store_true", help="100k deals, 1 run, no imports")
+    parser.add_argument(
+        "--large-runs", type=int, default=1, help=f"runs per measurement from {LARGE:,} deals"
+    )
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB baseline")
+    parser.add_argument("--data", type=Path, help="where the exports are (benchmarks/data)")
     parser.add_argument("--no-imports", action="store_true", help="skip import/catalog timings")
     parser.add_argument("--no-help", action="store_true", help="skip the --help timing")
     parser.add_argument("--append", action="store_true", help="add to RESULTS.md, not replace")
@@ -581,8 +626,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.runs, args.no_imports, args.no_help = [100_000], 1, True, True
-    global MAX_RSS_KB
+    global MAX_RSS_KB, DATA_DIR
     MAX_RSS_KB = int(args.max_rss_gb * 1024**2)
+    DATA_DIR = args.data or DATA_DIR
+    baselines = [name for name, skip in (("pandas", args.no_pandas), ("DuckDB", args.no_duckdb))
+                 if not skip]  # fmt: skip
     command = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
     print(f"machine load before: {load_average()}", flush=True)
     for n in sorted(set(args.sizes) | ({100_000, 1_000_000} if not args.no_imports else set())):
@@ -595,9 +643,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="crmkpi-bench-") as tmp:
         scratch = Path(tmp)
         help_timing = None if args.no_help else bench_help()
-        sizes = [bench_size(n, args.runs, not args.no_pandas, scratch) for n in args.sizes]
+        sizes = [
+            bench_size(n, args.large_runs if n >= LARGE else args.runs, baselines, scratch)
+            for n in args.sizes
+        ]
         imports = {} if args.no_imports else bench_imports(args.runs, scratch)
-    generated = render(info, sizes, imports, help_timing, args.runs, command.strip())
+    runs = f"{args.runs} runs" + (
+        f" ({args.large_runs} from {LARGE:,} deals)" if max(args.sizes) >= LARGE else ""
+    )
+    generated = render(info, sizes, imports, help_timing, runs, command.strip())
     print(generated)
     if not args.no_write:
         write_results(generated, args.append)
