@@ -131,8 +131,23 @@ def stock(
     moment is each period's end. Rows that are not alive now but have no `stop` date cannot be
     placed in time and count in no period (they would otherwise look alive forever).
     """
+    return stocks(ctx, frame, start, stop, {VALUE: weight}, alive_now, extra)
+
+
+def stocks(
+    ctx: Context,
+    frame: pl.LazyFrame,
+    start: str,
+    stop: pl.Expr,
+    weights: dict[str, pl.Expr],
+    alive_now: pl.Expr,
+    extra: Sequence[str] = (),
+) -> pl.LazyFrame:
+    """`stock` of several weights over the same rows, a column each, in one pass: each row's
+    periods of entry and exit are computed once however many sums are taken of it."""
     grain = ctx.grain
     others = [*grain.by, *extra]
+    names = list(weights)
     start_col = pl.col(start)
     if start not in frame.collect_schema().names():
         if grain.period or grain.until is not None:
@@ -147,18 +162,19 @@ def stock(
             until = pl.lit(grain.until, dtype=pl.Datetime("us"))
             placed = alive_now | stop.is_not_null()
             alive = placed & (start_col < until) & (stop.is_null() | (stop >= until))
-        total = weight.filter(alive).sum().alias(VALUE)
+        totals = [weight.filter(alive).sum().alias(name) for name, weight in weights.items()]
         if not others:
-            return frame.select(total)
-        return frame.group_by(others).agg(total).sort(others, nulls_last=True)
+            return frame.select(totals)
+        return frame.group_by(others).agg(totals).sort(others, nulls_last=True)
 
     frame = frame.filter(start_col.is_not_null())  # a row without a start has no period
     stop_clamped = pl.max_horizontal(stop, start_col)
+    weight_cols = [f"__w{i}" for i in range(len(names))]
     rows = frame.filter(alive_now | stop.is_not_null()).select(
         *others,
         period_start(start_col, grain).alias("__in"),
         pl.when(alive_now).then(None).otherwise(period_start(stop_clamped, grain)).alias("__out"),
-        weight.alias("__w"),
+        *(weight.alias(col) for weight, col in zip(weights.values(), weight_cols, strict=True)),
     )
     lower, upper = _window_bounds(grain)
     bounds = rows.select(
@@ -168,9 +184,11 @@ def stock(
     )  # fmt: skip
     events = pl.concat(
         [
-            rows.select(*others, pl.col("__in").alias(PERIOD), pl.col("__w")),
+            rows.select(*others, pl.col("__in").alias(PERIOD), *weight_cols),
             rows.filter(pl.col("__out").is_not_null()).select(
-                *others, pl.col("__out").alias(PERIOD), (-pl.col("__w")).alias("__w")
+                *others,
+                pl.col("__out").alias(PERIOD),
+                *((-pl.col(c)).alias(c) for c in weight_cols),
             ),
         ]
     )
@@ -180,17 +198,22 @@ def stock(
         .with_columns(pl.max_horizontal(pl.col(PERIOD), pl.col(_LO)).alias(PERIOD))
         .filter(pl.col(PERIOD) <= pl.col(_HI))
         .group_by([*others, PERIOD])
-        .agg(pl.col("__w").sum())
+        .agg(pl.col(weight_cols).sum())
     )
     combos = rows.select(others).unique() if others else None
     grid = _cross(combos, period_grid(bounds, grain))
     keys = [*others, PERIOD]
-    running = pl.col("__w").fill_null(0).cum_sum()
+    running = [pl.col(c).fill_null(0).cum_sum() for c in weight_cols]
     return (
         grid.join(events, on=keys, how="left", nulls_equal=True)
         .sort(keys, nulls_last=True)
-        .with_columns((running.over(others) if others else running).alias(VALUE))
-        .select(*keys, VALUE)
+        .select(
+            *keys,
+            *(
+                (r.over(others) if others else r).alias(name)
+                for r, name in zip(running, names, strict=True)
+            ),
+        )  # fmt: skip
     )
 
 
@@ -206,13 +229,7 @@ def stock_of_known(
     """`stock` of a weight that may be unknown (an amount): where no row alive at the moment
     has one, the sum is unknown (null), not 0 — open deals that carry no amount are not a
     pipeline worth nothing."""
-    total = stock(ctx, frame, start, stop, weight, alive_now, extra)
-    known = stock(ctx, frame, start, stop, weight.is_not_null().cast(pl.Int64), alive_now, extra)
-    known = known.rename({VALUE: "__known"})
-    keys = [c for c in total.collect_schema().names() if c != VALUE]
-    if keys:
-        both = total.join(known, on=keys, how="left", nulls_equal=True, maintain_order="left")
-    else:
-        both = pl.concat([total, known], how="horizontal")
+    weights = {VALUE: weight, "__known": weight.is_not_null().cast(pl.Int64)}
+    both = stocks(ctx, frame, start, stop, weights, alive_now, extra)
     value = pl.when(pl.col("__known") > 0).then(pl.col(VALUE))
     return both.with_columns(value.alias(VALUE)).drop("__known")

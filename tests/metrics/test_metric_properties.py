@@ -84,6 +84,28 @@ def test_open_deals_per_month_match_brute_force(deals: pl.DataFrame) -> None:
         assert value == expected
 
 
+@SETTINGS
+@given(deal_rows())
+def test_open_pipeline_value_per_owner_and_month_matches_brute_force(deals: pl.DataFrame) -> None:
+    """Sum and "is any amount known" come from one pass over entries and exits: each must
+    still be what counting the deals open at each month's end gives. The deals with no amount
+    separate the two: they keep a month's deals open but add nothing, and when every open deal
+    of an owner lacks one the value is unknown, not 0."""
+    grain = Grain(by=("owner",), period="month")
+    got = evaluate(Dataset(frames={"deals": deals}), ["open_pipeline_value"], grain)
+    rows = deals.to_dicts()
+    for owner, start, value in got["open_pipeline_value"].select("owner", "period", "value").rows():
+        end = (start + timedelta(days=32)).replace(day=1)
+        amounts = [
+            r["amount"] for r in rows
+            if r["owner"] == owner and r["created_at"] < end
+            and (r["closed_at"] is None or r["closed_at"] >= end) and r["amount"] is not None
+        ]  # fmt: skip
+        expected = sum(amounts) if amounts else None
+        assert (value is None) == (expected is None), (owner, start)
+        assert value is None or abs(value - expected) < 1e-6, (owner, start)
+
+
 @st.composite
 def histories(draw: st.DrawFn) -> dict[str, pl.DataFrame]:
     deals = draw(deal_rows())
