@@ -45,7 +45,7 @@ from crmkpi.io.stages import (
 )
 from crmkpi.io.versions import latest_versions
 from crmkpi.io.vocabulary import Language, Preset, languages, normalise_word, presets, words
-from crmkpi.schema import STATUS_OPEN, TABLES, TIMESTAMP
+from crmkpi.schema import LABEL, STATUS_OPEN, TABLES, TIMESTAMP
 
 _FOOTER = re.compile(
     r"^(?:(?:grand\s+)?(?:sub-?)?totals?\s*:?\s*(?:\(.*\))?|confidential information.*|copyright.*"
@@ -226,10 +226,20 @@ def canonical_frame(
     )  # fmt: skip
     # each row's line stays beside it until rows repeated across files are settled (load)
     keep = canonical + list(extras.values()) + [LINE]
-    converted = Converted(table, out.select(keep), rejects, summary, mapping, plans, counts)
+    frame = labels_as_categories(table, out.select(keep))
+    converted = Converted(table, frame, rejects, summary, mapping, plans, counts)
     if mapping.wide_history and ("id" in out.columns or "name" in out.columns):
         converted.history = wide_history(out, mapping, label or path, summary)
     return converted
+
+
+def labels_as_categories(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """The canonical label columns (stage, owner, source, ...) dictionary-encoded as the schema
+    has them: a few distinct texts over many rows take a fraction of the memory while the next
+    file is read, and the parse cache stores and reads them as they are."""
+    spec = TABLES[table]
+    labels = [c for c in frame.columns if c in spec.names and spec.dtype(c) == LABEL]
+    return frame.with_columns(pl.col(labels).cast(LABEL)) if labels else frame
 
 
 def wide_history(
@@ -270,6 +280,7 @@ def wide_history(
                                       "stage": "(column headers)", "entered_at": "(cells)"},
         modified_at=deals.modified_at,
     )  # fmt: skip
+    frame = labels_as_categories("stage_history", frame)
     return Converted("stage_history", frame, rejects, summary, mapping, {"entered_at": plan})
 
 

@@ -36,7 +36,7 @@ from crmkpi.io.sniff import (
     sniff_encoding,
     sniff_format,
 )
-from crmkpi.io.text_lines import decode_by_lines, normalise_line_ends, short
+from crmkpi.io.text_lines import decode_by_lines, normalise_line_ends, short, transcode
 
 SNIFF_LINES = 60
 MAX_HEADER_CHARS = 256
@@ -130,13 +130,12 @@ def read_text(
         # a legacy code page was guessed because some bytes are not UTF-8: decided per line
         decoded = decode_by_lines(normalise_line_ends(data), encoding)
         utf8, encoding, odd_lines = decoded.utf8, decoded.encoding, decoded.odd_lines
-    else:  # decoded once, handed to the CSV reader as UTF-8
+    else:  # transcoded once, in chunks, handed to the CSV reader as UTF-8
         try:
-            text = decode(data, encoding)
+            utf8 = normalise_line_ends(transcode(data, encoding))
         except (UnicodeDecodeError, LookupError) as exc:
             raise InputError(f"cannot decode as {encoding}: {short(str(exc))}",
                              path=str(path)) from exc  # fmt: skip
-        utf8 = normalise_line_ends(text.encode("utf-8"))
     head = utf8[:SNIFF_BYTES].decode("utf-8", errors="ignore")
     lines = head.splitlines()[:SNIFF_LINES]
     import csv

@@ -11,6 +11,8 @@ flagged (repaired and flagged, never dropped), so the row is kept and the odd li
 
 from __future__ import annotations
 
+import codecs
+import io
 import re
 from dataclasses import dataclass, field
 
@@ -21,6 +23,31 @@ _UTF8_SEQUENCE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
 MAX_MESSAGE_CHARS = 200
+TRANSCODE_CHUNK_BYTES = 4 << 20
+
+
+def transcode(data: bytes, encoding: str) -> bytes:
+    """`data` written in `encoding` -> UTF-8 without a byte order mark, decoded a few MB at a
+    time: the whole file never lives as one Python str (four bytes a character for Greek,
+    Cyrillic or Arabic text). A byte the encoding cannot read raises UnicodeDecodeError at its
+    place in the file, as decoding the whole at once would."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    out = io.BytesIO()
+    view = memoryview(data)
+    for start in range(0, max(len(data), 1), TRANSCODE_CHUNK_BYTES):
+        pending = len(decoder.getstate()[0])  # bytes of a character cut by the last chunk
+        final = start + TRANSCODE_CHUNK_BYTES >= len(data)
+        try:
+            text = decoder.decode(view[start : start + TRANSCODE_CHUNK_BYTES], final=final)
+        except UnicodeDecodeError as exc:
+            base = start - pending
+            raise UnicodeDecodeError(
+                exc.encoding, data, base + exc.start, base + exc.end, exc.reason
+            ) from None
+        if start == 0 and text.startswith("\ufeff"):
+            text = text[1:]
+        out.write(text.encode("utf-8"))
+    return out.getvalue()
 
 
 def normalise_line_ends(data: bytes) -> bytes:
@@ -68,7 +95,7 @@ def decode_by_lines(data: bytes, sniffed: str) -> DecodedText:
     file is `sniffed` and its UTF-8 lines are read as UTF-8. Either way the minority is flagged.
     """
     if not _UTF8_SEQUENCE.search(data):
-        return DecodedText(data.decode(sniffed).encode("utf-8"), sniffed)
+        return DecodedText(transcode(data, sniffed), sniffed)
     lines = data.split(b"\n")
     utf8_lines: list[int] = []
     other_lines: list[int] = []
@@ -85,7 +112,7 @@ def decode_by_lines(data: bytes, sniffed: str) -> DecodedText:
     else:
         main, odd, odd_codec = sniffed, utf8_lines, "utf-8"
     if main != "utf-8" and not odd:
-        return DecodedText(data.decode(sniffed).encode("utf-8"), sniffed)
+        return DecodedText(transcode(data, sniffed), sniffed)
     for i in odd:
         lines[i] = lines[i].decode(odd_codec).encode("utf-8")
     if main != "utf-8":

@@ -295,3 +295,19 @@ def test_folder_with_wide_history_and_bad_rows_round_trips(tmp_path: Path) -> No
     assert second.stages == first.stages
     entries = list((tmp_path / "cache" / "v1").iterdir())
     assert len(entries) == 2  # one per file; the cache folder itself is not read as input
+
+
+def test_a_part_edited_in_place_is_a_miss(tmp_path: Path) -> None:
+    """One byte of a stored part changed, its length kept: the part's checksum sees it."""
+    src = _write(tmp_path / "deals.csv", b"Deal ID\na\n")
+    cache = ParseCache(tmp_path / "cache")
+    key, _ = cache.lookup(src, OPTIONS)
+    frames = {"deals": pl.DataFrame({"id": ["needle-0001"]})}
+    assert cache.store(src, OPTIONS, key, frames, {})
+    parquet = cache.entry_dir(src, OPTIONS) / "deals.parquet"
+    data = parquet.read_bytes()
+    assert data.count(b"needle-0001") == 1  # the text is stored as it is (uncompressed literal)
+    parquet.write_bytes(data.replace(b"needle-0001", b"needle-0009"))
+    # the edited part still reads as Parquet: only the checksum tells it from the stored one
+    assert pl.read_parquet(parquet)["id"].to_list() == ["needle-0009"]
+    assert cache.lookup(src, OPTIONS)[1] is None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmkpi.io.text_lines import decode_by_lines, normalise_line_ends
+from crmkpi.io import text_lines
+from crmkpi.io.text_lines import decode_by_lines, normalise_line_ends, transcode
 
 # records of a 3-column file: no quotes, no line breaks, no delimiter inside a field
 FIELD = st.text(
@@ -45,3 +47,38 @@ def test_a_minority_of_latin1_lines_in_utf8_is_read_back_and_flagged(
         assert decoded.encoding == "utf-8"
     assert decoded.utf8.decode("utf-8").split("\n") == names
     assert set(decoded.odd_lines) == {i + 1 for i in latin}
+
+
+ENCODINGS = ["utf-16", "utf-16-le", "utf-16-be", "cp1251", "cp1253", "cp1256", "latin-1"]
+
+
+@given(
+    st.sampled_from(ENCODINGS),
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=60),
+    st.integers(1, 9),
+)
+def test_transcoding_in_chunks_equals_decoding_the_whole(
+    encoding: str, text: str, chunk: int
+) -> None:
+    """Chunks of a few bytes cut characters of two and four bytes in half: the UTF-8 is still
+    the one decoding the whole file at once gives (its byte order mark dropped)."""
+    data = text.encode(encoding, errors="ignore")
+    old = text_lines.TRANSCODE_CHUNK_BYTES
+    text_lines.TRANSCODE_CHUNK_BYTES = chunk
+    try:
+        got = transcode(data, encoding)
+    finally:
+        text_lines.TRANSCODE_CHUNK_BYTES = old
+    assert got == data.decode(encoding).removeprefix("\ufeff").encode("utf-8")
+
+
+def test_transcoding_names_the_bad_bytes_place_in_the_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # "abc" is bytes 0-5; a lone high surrogate (D800, little-endian 00 D8) is bytes 6-7
+    data = "abc".encode("utf-16-le") + b"\x00\xd8" + "x".encode("utf-16-le")
+    monkeypatch.setattr(text_lines, "TRANSCODE_CHUNK_BYTES", 5)  # the error is in chunk 2
+    with pytest.raises(UnicodeDecodeError) as caught:
+        transcode(data, "utf-16-le")
+    assert (caught.value.start, caught.value.end) == (6, 8)
+    assert "position 6-7" in str(caught.value)
