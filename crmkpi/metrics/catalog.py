@@ -14,6 +14,7 @@ from crmkpi.metrics import (
     money,
     outlook,
     pipeline,
+    quota,
     satisfaction,
     subscriptions,
     team,
@@ -22,6 +23,7 @@ from crmkpi.metrics.base import Metric, TableSpec
 
 MODULES = (
     pipeline,
+    quota,
     outlook,
     funnel,
     deal_tables,
