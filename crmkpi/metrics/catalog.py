@@ -9,6 +9,7 @@ from crmkpi.metrics import (
     acquisition,
     activities,
     deal_tables,
+    forecast,
     funnel,
     leads,
     money,
@@ -24,6 +25,7 @@ from crmkpi.metrics.base import Metric, TableSpec
 MODULES = (
     pipeline,
     quota,
+    forecast,
     outlook,
     funnel,
     deal_tables,
