@@ -60,6 +60,26 @@ class StagesConfig:
 
 
 @dataclass(frozen=True)
+class QuotaPlan:
+    """`[quota]` beyond the team's amounts: the period quotas are judged in, per-owner and
+    per-team amounts per period kind, and a quota sheet (owner, period, amount)."""
+
+    period: str = "quarter"
+    owners: dict[str, dict[str, float]] = field(default_factory=dict)
+    teams: dict[str, dict[str, float]] = field(default_factory=dict)
+    file: str | None = None
+
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    """`[forecast]`: how many closed deals a stage's history needs before its win rate is
+    trusted over the CRM's probability, and the factor an aged deal's probability takes."""
+
+    min_closed_deals: int = 20
+    aged_factor: float = 0.5
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole project configuration. Every field has a working default."""
 
@@ -77,7 +97,9 @@ class Config:
     gross_margin_configured: bool = False
     # Spend channel -> "marketing" or "sales" ([economics] sales_channels / marketing_channels).
     spend_channels: dict[str, str] = field(default_factory=dict)
-    quota: dict[str, float] = field(default_factory=dict)
+    quota: dict[str, float] = field(default_factory=dict)  # the team's, per period kind
+    quota_plan: QuotaPlan = field(default_factory=lambda: QuotaPlan())
+    forecast: ForecastSettings = field(default_factory=lambda: ForecastSettings())
     targets: dict[str, Any] = field(default_factory=dict)
     targets_by_owner: dict[str, Any] = field(default_factory=dict)
     alerts: dict[str, Any] = field(default_factory=dict)
@@ -141,7 +163,7 @@ def _config_text(data: bytes) -> str:
 
 _KNOWN_SECTIONS = {
     "title", "sources", "stages", "periods", "currency", "leads", "economics", "quota",
-    "targets", "alerts", "history", "cache", "duplicates", "limits",
+    "forecast", "targets", "alerts", "history", "cache", "duplicates", "limits",
 }  # fmt: skip
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -281,6 +303,8 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         gross_margin_configured=margin is not None,
         spend_channels=_spend_channels(economics, path),
         quota=_quota(_section(raw, "quota", path), path),
+        quota_plan=_quota_plan(_section(raw, "quota", path)),
+        forecast=_forecast_settings(_section(raw, "forecast", path)),
         targets=targets,
         targets_by_owner=dict(by_owner),
         alerts=dict(_section(raw, "alerts", path)),
@@ -332,8 +356,12 @@ _TABLE_NAMES = {"deals", "stage_history", "leads", "activities", "spend", "subsc
 _QUOTA_PERIODS = ("day", "week", "month", "quarter", "year")
 
 
+_QUOTA_PLAN_KEYS = ("period", "file", "owners", "teams")
+
+
 def _quota(section: dict[str, Any], path: Path) -> dict[str, float]:
     """`[quota]`: the team's quota per period; other periods are prorated from it."""
+    section = {k: v for k, v in section.items() if k not in _QUOTA_PLAN_KEYS}
     unknown = sorted(set(section) - set(_QUOTA_PERIODS))
     if unknown:
         raise ConfigError(
@@ -342,6 +370,28 @@ def _quota(section: dict[str, Any], path: Path) -> dict[str, float]:
             hint=f"use {', '.join(_QUOTA_PERIODS)}: e.g. month = 120000",
         )
     return {k: _number(v, f"quota.{k}", path) for k, v in section.items()}
+
+
+def _quota_plan(section: dict[str, Any]) -> QuotaPlan:
+    """The rest of `[quota]`, its types already checked by crmkpi.config_schema."""
+
+    def per_period(key: str) -> dict[str, dict[str, float]]:
+        return {who: {p: float(v) for p, v in t.items()} for who, t in section.get(key, {}).items()}
+
+    return QuotaPlan(
+        period=section.get("period", "quarter"),
+        owners=per_period("owners"),
+        teams=per_period("teams"),
+        file=section.get("file"),
+    )
+
+
+def _forecast_settings(section: dict[str, Any]) -> ForecastSettings:
+    defaults = ForecastSettings()
+    return ForecastSettings(
+        min_closed_deals=section.get("min_closed_deals", defaults.min_closed_deals),
+        aged_factor=float(section.get("aged_factor", defaults.aged_factor)),
+    )
 
 
 def _table(section: dict[str, Any], key: str, name: str, path: Path) -> dict[str, Any]:

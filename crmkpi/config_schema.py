@@ -243,7 +243,18 @@ SCHEMA = Section(
             }
         ),
         "quota": Section(
-            {period: number(0) for period in _PERIODS}, unknown="a period", example="month = 120000"
+            {
+                **{period: number(0) for period in _PERIODS},
+                "period": text("month", "quarter", "year"),  # the period quotas are judged in
+                "file": text(),  # a quota sheet: owner, period, amount (crmkpi.io.quotas)
+                "owners": Section(each=Section({p: number(0) for p in _PERIODS})),
+                "teams": Section(each=Section({p: number(0) for p in _PERIODS})),
+            },
+            unknown="a period",
+            example="quarter = 360000",
+        ),
+        "forecast": Section(
+            {"min_closed_deals": number(1, integer=True), "aged_factor": number(0, 1)}
         ),
         "targets": Section(each=anything()),  # KPI ids and target forms: crmkpi.reporting.targets
         "alerts": Section(

@@ -188,7 +188,42 @@ def test_stages_currency_and_leads_types(tmp_path):
 def test_quota_keys_are_periods(tmp_path):
     assert load_config(write(tmp_path, "[quota]\nmonth = 120000\n")).quota == {"month": 120000.0}
     err = error_for(tmp_path, "[quota]\nAna = 120000\n")
-    assert "quota.Ana is not a period" in str(err) and "month = 120000" in str(err)
+    assert "quota.Ana is not a period" in str(err) and "quarter = 360000" in str(err)
+
+
+def test_quota_plan_per_owner_per_team_and_sheet(tmp_path):
+    config = load_config(write(tmp_path, """
+[quota]
+period = "month"
+quarter = 900000
+file = "quotas.csv"
+[quota.owners."Ann Lee"]
+quarter = 300000
+[quota.teams.Enterprise]
+year = 2000000
+[forecast]
+min_closed_deals = 50
+aged_factor = 0.25
+"""))  # fmt: skip
+    assert config.quota == {"quarter": 900000.0}  # the team's amounts, as before
+    plan = config.quota_plan
+    assert (plan.period, plan.file) == ("month", "quotas.csv")
+    assert plan.owners == {"Ann Lee": {"quarter": 300000.0}}
+    assert plan.teams == {"Enterprise": {"year": 2000000.0}}
+    assert (config.forecast.min_closed_deals, config.forecast.aged_factor) == (50, 0.25)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('[quota]\nperiod = "week"\n', "quota.period must be one of month, quarter, year"),
+        ('[quota.owners."Ann"]\nquartre = 5\n', "did you mean 'quarter'"),
+        ("[forecast]\naged_factor = 2\n", "forecast.aged_factor must be between 0 and 1"),
+        ("[forecast]\nmin_closed_deals = 0.5\n", "forecast.min_closed_deals must be an integer"),
+    ],
+)
+def test_quota_plan_mistakes_name_the_key(tmp_path, text, words):
+    assert words in str(error_for(tmp_path, text))
 
 
 def test_a_misspelt_key_in_a_fixed_section_is_named(tmp_path):

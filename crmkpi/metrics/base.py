@@ -312,6 +312,9 @@ class Metric:
     # What a headline value without a period covers when it is neither the window nor a state
     # at its end: "latest month" (churn rates), or a sentence for a ratio of two windows.
     headline_window: str = ""
+    # For a KPI whose method depends on the data (the forecast): its inputs in words and
+    # numbers, (name, text) pairs that `explain` shows.
+    account: Callable[[Context], tuple[tuple[str, str], ...]] | None = None
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:

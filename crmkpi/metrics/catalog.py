@@ -9,11 +9,13 @@ from crmkpi.metrics import (
     acquisition,
     activities,
     deal_tables,
+    forecast,
     funnel,
     leads,
     money,
     outlook,
     pipeline,
+    quota,
     satisfaction,
     subscriptions,
     team,
@@ -22,6 +24,8 @@ from crmkpi.metrics.base import Metric, TableSpec
 
 MODULES = (
     pipeline,
+    quota,
+    forecast,
     outlook,
     funnel,
     deal_tables,

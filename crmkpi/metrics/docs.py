@@ -15,6 +15,8 @@ from crmkpi.metrics.values import __doc__ as VALUES_DOC
 
 SECTION_TITLES = {
     "pipeline": "Pipeline and deals",
+    "quota": "Quota attainment and pacing",
+    "forecast": "Forecast against quota",
     "outlook": "Weighted pipeline and forecast",
     "funnel": "Funnel",
     "deal_tables": "Deal tables",

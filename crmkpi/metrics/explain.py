@@ -191,6 +191,8 @@ def explain(ds: Dataset, metric: Metric, grain: Grain, where: str | None = None)
         steps = _needed_columns_steps(ds, metric.needs)
         arithmetic = _derived_arithmetic(metric, ds, grain)
         named = tuple((name, m.text) for name, m in metric.measures())
+        if metric.account is not None:
+            named += metric.account(Context(ds, grain, ds.config))
         return Explanation(
             **base, table=table, columns=columns, steps=steps, group_columns=(), groups=(),
             parts=(), arithmetic=arithmetic, named_parts=named,

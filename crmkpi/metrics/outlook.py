@@ -5,20 +5,16 @@ from __future__ import annotations
 import polars as pl
 
 from crmkpi.dataset import Dataset
-from crmkpi.metrics.base import DAY_US, Context, Metric, TableSpec, needs
+from crmkpi.metrics.base import Context, Metric, TableSpec, needs
 from crmkpi.metrics.breakdown import stock_of_known
-from crmkpi.metrics.kinds import Kind, median
+from crmkpi.metrics.forecast import forecast_deals
+from crmkpi.metrics.kinds import Kind
 from crmkpi.metrics.stages import (
     OPEN,
-    WON,
-    data_end,
     deal_probability,
     has_history,
-    open_deals_entered,
     requires_order,
-    stage_days,
 )
-from crmkpi.schema import days_between
 
 AMOUNT = pl.col("amount")
 
@@ -54,38 +50,22 @@ def _weighted(ctx: Context) -> pl.LazyFrame:
     return stock_of_known(ctx, frame, "created_at", stop, weight, OPEN, ctx.currency_keys("deals"))
 
 
-def _days(days: pl.Expr) -> pl.Expr:
-    return pl.duration(microseconds=(days * DAY_US).cast(pl.Int64))
-
-
 def _forecast(ctx: Context) -> pl.LazyFrame:
-    deals = _with_probability(ctx, ctx.money(open_deals_entered(ctx), "deals"))
-    now = data_end(ctx)
+    """Open deals per month of expected close, weighted as the forecast against quota weighs
+    them (crmkpi.metrics.forecast): one forecast, cut by month."""
     currency = ctx.currency_keys("deals")
-    won = ctx.table("deals").filter(WON)
-    days = days_between(pl.col("created_at"), pl.col("closed_at"))
-    cycle = won.select(median(days).alias("__cycle"))
-    deals = deals.join(cycle, how="cross")
-    by_cycle = pl.col("created_at") + _days(pl.col("__cycle"))
-    projected = by_cycle
-    if has_history(ctx) and ctx.has("deals", "id"):
-        to_close = stage_days(ctx).select("stage", "__to_close")
-        deals = deals.join(to_close, on="stage", how="left")
-        # A stage that never led to a win has no timing of its own: fall back to the cycle.
-        projected = pl.coalesce(pl.col("__entered") + _days(pl.col("__to_close")), by_cycle)
-    expected = pl.col("expected_close_at") if ctx.has("deals", "expected_close_at") else None
-    when = pl.coalesce(expected, projected) if expected is not None else projected
-    month = pl.max_horizontal(when, pl.col("__now")).dt.truncate("1mo")
+    month = pl.col("__close").dt.truncate("1mo")
     return (
-        deals.filter(OPEN)
-        .join(now, how="cross")
+        forecast_deals(ctx)
         .with_columns(month.alias("month"))
         .filter(pl.col("month").is_not_null())
         .group_by(["month", *currency])
         .agg(
             pl.len().alias("deals"),
             AMOUNT.sum().alias("pipeline_amount"),
-            (AMOUNT * pl.col("__p")).sum().alias("expected_revenue"),
+            pl.col("__weight").sum().alias("expected_revenue"),
+            pl.col("__overdue").sum().cast(pl.Int64).alias("overdue_deals"),
+            pl.col("__aged").sum().cast(pl.Int64).alias("aged_deals"),
         )
         .sort(["month", *currency])
     )
@@ -124,7 +104,8 @@ def _forecast_note(ctx: Context) -> str:
     )
     return (
         f"expected close: expected_close_at when given, else {timing}; overdue deals fall in "
-        "the current month; expected revenue = amount x probability"
+        "the current month; expected revenue = amount x probability x ageing factor, as in "
+        "the forecast against quota"
     )
 
 
@@ -135,12 +116,20 @@ TABLES = [
         needs(("deals", ["status", "created_at", "closed_at", "amount"])),
         _forecast,
         doc="Per coming month: open deals expected to close, their amount, and expected won "
-        "revenue (amount x stage probability), timed by expected_close_at or the historic "
-        "time from their stage to close.",
-        units={"deals": "count", "pipeline_amount": "currency", "expected_revenue": "currency"},
+        "revenue (amount x the stage's historic win rate, aged deals discounted: see Forecast "
+        "against quota), timed by expected_close_at or the historic time from their stage to "
+        "close; overdue and aged deals counted.",
+        units={
+            "deals": "count",
+            "pipeline_amount": "currency",
+            "expected_revenue": "currency",
+            "overdue_deals": "count",
+            "aged_deals": "count",
+        },
         note=_forecast_note,
         requires=_requires_probability,
         reference="Salesforce forecasts by expected close month; expected revenue = amount x "
-        "probability (Salesforce ExpectedRevenue, HubSpot weighted amount)",
+        "probability (Salesforce ExpectedRevenue, HubSpot weighted amount), here with the "
+        "team's own stage win rates",
     )
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -17,11 +17,13 @@ import polars as pl
 from crmkpi.config import Config
 from crmkpi.history.store import HistoryStore
 from crmkpi.io.quality import FACTS, quality_facts, undated_rows
+from crmkpi.io.quotas import add_months
 from crmkpi.metrics import CATALOG, evaluate
 from crmkpi.metrics.base import PERIOD, PERIODS, VALUE, Aggregate, Grain, period_start
+from crmkpi.metrics.quota import period_holding, period_name
 from crmkpi.reporting.format import format_value
 from crmkpi.reporting.model import Alert, KpiValue, Report
-from crmkpi.reporting.targets import STATUS_OK, Target, project_targets
+from crmkpi.reporting.targets import STATUS_OK, Target, Targets, project_targets
 
 if TYPE_CHECKING:
     from crmkpi.config import AlertSettings, Config
@@ -47,7 +49,8 @@ def check_report(report: Report, ds: Dataset, config: Config | None) -> None:
     report.kpis.update(compute_kpis(missing_team, ds, config, grain))
     fill_history_previous(report, config)
     alerts: list[Alert] = []
-    alerts += target_alerts(report.kpis, targets.team)
+    alerts += target_alerts(report.kpis, {k: t for k, t in targets.team.items() if not t.per})
+    alerts += period_target_alerts(report.kpis, targets.team, ds, config, grain)
     if targets.owner_kpis:
         alerts += owner_target_alerts(ds, config, grain)
     label = report.comparison.label if report.comparison else None
@@ -232,22 +235,83 @@ def active_owners(frame: pl.DataFrame, grain: Grain) -> list[str]:
     return sorted(str(o) for o in frame[OWNER].drop_nulls().unique().to_list())
 
 
+def whole_period(ds: Dataset, grain: Grain, kind: str) -> tuple[str, Grain] | None:
+    """The latest whole month, quarter or year before the window's end (else the data's as-of
+    moment): its name and its grain. A target `per` period is judged on it."""
+    moment = grain.until or ds.data_as_of()
+    if moment is None:
+        return None
+    fiscal = grain.fiscal_year_start_month
+    months = {"month": 1, "quarter": 3, "year": 12}[kind]
+    start = period_holding(moment - timedelta(microseconds=1), kind, fiscal)
+    if add_months(start, months) > moment:
+        start = add_months(start, -months)
+    since, until = start, add_months(start, months)
+    return period_name(start, kind, fiscal), grain.with_(since=since, until=until)
+
+
+def period_target_alerts(
+    kpis: dict[str, KpiValue], targets: dict[str, Target], ds: Dataset, config: Config,
+    grain: Grain,
+) -> list[Alert]:  # fmt: skip
+    """Team targets with `per`: each KPI over the latest whole period of that kind."""
+    alerts: list[Alert] = []
+    for kind in sorted({t.per for t in targets.values() if t.per}):
+        chosen = {k: t for k, t in targets.items() if t.per == kind and k in kpis}
+        period = whole_period(ds, grain, kind)
+        if period is None:
+            continue
+        name, period_grain = period
+        values = compute_kpis(list(chosen), ds, config, period_grain)
+        for kpi_id, target in chosen.items():
+            judged = values[kpi_id]
+            judged.label = f"{judged.label} ({name})"
+            alerts += target_alerts({kpi_id: judged}, {kpi_id: target})
+            kpis[kpi_id].target = f"{judged.target} ({name}: "
+            kpis[kpi_id].target += f"{format_value(judged.value, judged.unit)})"
+            kpis[kpi_id].status = judged.status
+    return alerts
+
+
 def owner_target_alerts(ds: Dataset, config: Config, grain: Grain) -> list[Alert]:
-    """Every owner against `[targets.by_owner]`, and named owners against their own tables."""
+    """Every owner against `[targets.by_owner]`, and named owners against their own tables;
+    a target `per` period is judged on the latest whole period of that kind."""
     targets = project_targets(config)
-    values, reasons = owner_values(sorted(targets.owner_kpis), ds, config, grain)
+    alerts: list[Alert] = []
+    periods = sorted(
+        {t.per or "" for t in targets.every_owner.values()}
+        | {t.per or "" for own in targets.per_owner.values() for t in own.values()}
+    )
+    for kind in periods:
+        period = whole_period(ds, grain, kind) if kind else ("", grain)
+        if period is not None:
+            alerts += _owner_alerts(ds, config, targets, kind or None, *period)
+    return alerts
+
+
+def _owner_alerts(
+    ds: Dataset, config: Config, targets: Targets, kind: str | None, name: str, grain: Grain
+) -> list[Alert]:
+    ids = {k for own in [targets.every_owner, *targets.per_owner.values()]
+           for k, t in own.items() if t.per == kind}  # fmt: skip
+    values, reasons = owner_values(sorted(ids), ds, config, grain)
     alerts = [
         Alert(KIND_QUALITY, f"{CATALOG[k].label}: per-owner targets not checked ({why})", kpi=k)
         for k, why in reasons.items()
     ]
-    for owner in sorted(set(targets.per_owner) - set(values)):
+    named = {o for o, own in targets.per_owner.items() if any(t.per == kind for t in own.values())}
+    for owner in sorted(named - set(values)):
         alerts.append(
             Alert(KIND_QUALITY, f"{owner} has targets but no rows in the data", owner=owner)
         )
+    where = f" ({name})" if name else ""
     for owner in sorted(values):
-        own = {k: t for k, t in targets.for_owner(owner).items() if k not in reasons}
+        own = {
+            k: t for k, t in targets.for_owner(owner).items() if k not in reasons and t.per == kind
+        }
         kpis = {
-            k: KpiValue(k, CATALOG[k].label, CATALOG[k].unit, values[owner].get(k)) for k in own
+            k: KpiValue(k, CATALOG[k].label + where, CATALOG[k].unit, values[owner].get(k))
+            for k in own
         }
         alerts += [a for a in target_alerts(kpis, own, owner) if a.kind == KIND_TARGET]
     return alerts

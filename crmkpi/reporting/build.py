@@ -20,6 +20,7 @@ from crmkpi.errors import CrmkpiError, UsageError
 from crmkpi.metrics import CATALOG, TABLE_CATALOG
 from crmkpi.metrics.base import CURRENCY, PERIOD, PERIODS, Context, Grain, Metric, labels_as_text
 from crmkpi.metrics.evaluate import metric_plans, plan
+from crmkpi.metrics.quota import quota_book
 from crmkpi.reporting import alerts, periods
 from crmkpi.reporting.layout import (
     GROUP_ORDER,
@@ -135,6 +136,7 @@ def build_report(
     periods.check_reportable(options.until, "--until")
     if options.since and options.until and options.since >= options.until:
         raise UsageError("--since must be before --until")
+    quota_book(config)  # a quota sheet that cannot be read stops the run, with its row
     base = Grain(
         since=options.since,
         until=options.until,

@@ -46,7 +46,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec("sources", "Sources", tables=("sources",)),
     SectionSpec("lost_reasons", "Lost reasons", tables=("lost_reasons",)),
     SectionSpec("stuck_deals", "Stuck deals", tables=("stuck_deals",)),
-    SectionSpec("forecast", "Forecast", tables=("forecast",)),
+    SectionSpec("forecast", "Forecast", tables=("forecast_quota", "forecast")),
     SectionSpec("saas", "SaaS", ("SaaS",), ("mrr_movements", "churn_reasons")),
     SectionSpec("nps", "NPS", ("NPS",)),
     SectionSpec("leads", "Leads", tables=("lead_qualification",)),

@@ -25,14 +25,17 @@ STATUS_BAD = "bad"
 ACCEPTED_FORMS = (
     'a string ">= 0.25", "<= 30", "> 5", "< 1200" (a percentage like ">= 25%" also works), '
     "a number (read as at least / at most by the KPI's direction), "
-    "or a table { min = 0.25 }, { max = 1200, warn = 1000 }, { min = 5, max = 20 }"
+    "or a table { min = 0.25 }, { max = 1200, warn = 1000 }, { min = 5, max = 20 }, "
+    'with per = "month", "quarter" or "year" to judge one whole period: '
+    '{ min = 40, per = "quarter" }'
 )
 
 _COMPARISON = re.compile(
     r"^\s*(>=|<=|>|<|=>|=<|≥|≤)\s*([-+]?[0-9][0-9_,]*\.?[0-9]*(?:[eE][-+]?\d+)?)\s*(%?)\s*$"
 )
 _OPERATORS = {"=>": ">=", "=<": "<=", "≥": ">=", "≤": "<="}
-_TABLE_KEYS = {"min", "max", "warn"}
+_TABLE_KEYS = {"min", "max", "warn", "per"}
+TARGET_PERIODS = ("month", "quarter", "year")
 
 
 class TargetError(ValueError):
@@ -43,7 +46,9 @@ class TargetError(ValueError):
 class Target:
     """A bound on one KPI. `minimum`/`maximum` are the bad levels; `warn` fires before them.
 
-    `strict_*` marks `>`/`<` bounds, where the limit itself already breaches.
+    `strict_*` marks `>`/`<` bounds, where the limit itself already breaches. `per` names the
+    period the bound is for ("quarter": at least 40 deals won in a quarter): it is judged on the
+    latest whole period of that kind, not on the report's window.
     """
 
     kpi: str
@@ -52,6 +57,7 @@ class Target:
     warn: float | None = None
     strict_minimum: bool = False
     strict_maximum: bool = False
+    per: str | None = None
 
     @property
     def text(self) -> str:
@@ -67,6 +73,7 @@ class Target:
         else:
             assert self.maximum is not None
             body = f"{'<' if self.strict_maximum else '<='} {number(self.maximum)}"
+        body += f" per {self.per}" if self.per else ""
         if self.warn is None or not with_warn:
             return body
         return f"{body} (warn {number(self.warn)})"
@@ -160,7 +167,10 @@ def _parse_comparison(kpi: str, spec: str) -> Target:
 def _parse_table(kpi: str, spec: dict[str, Any]) -> Target:
     unknown = sorted(set(spec) - _TABLE_KEYS)
     if unknown:
-        raise TargetError(f"unknown key {unknown[0]!r} (use min, max, warn)")
+        raise TargetError(f"unknown key {unknown[0]!r} (use min, max, warn, per)")
+    per = spec.get("per")
+    if per is not None and per not in TARGET_PERIODS:
+        raise TargetError(f"per must be one of {', '.join(TARGET_PERIODS)}, got {per!r}")
     minimum = _number(spec["min"], "min") if "min" in spec else None
     maximum = _number(spec["max"], "max") if "max" in spec else None
     warn = _number(spec["warn"], "warn") if "warn" in spec else None
@@ -175,7 +185,7 @@ def _parse_table(kpi: str, spec: dict[str, Any]) -> Target:
         raise TargetError(f"warn {_num(warn)} must be at or above min {_num(minimum)}")
     if warn is not None and maximum is not None and warn > maximum:
         raise TargetError(f"warn {_num(warn)} must be at or below max {_num(maximum)}")
-    return Target(kpi, minimum=minimum, maximum=maximum, warn=warn)
+    return Target(kpi, minimum=minimum, maximum=maximum, warn=warn, per=per)
 
 
 @dataclass(frozen=True)
@@ -241,9 +251,7 @@ def parse_targets(team: dict[str, Any], by_owner: dict[str, Any], path: Path) ->
     per_owner: dict[str, dict[str, Target]] = {}
     for key, spec in by_owner.items():
         # A table whose keys are not min/max/warn (or an empty one) is an owner's own targets.
-        owner_table = isinstance(spec, dict) and (
-            not spec or not set(spec) <= {"min", "max", "warn"}
-        )
+        owner_table = isinstance(spec, dict) and (not spec or not set(spec) <= _TABLE_KEYS)
         if key not in CATALOG and owner_table:
             per_owner[key] = {
                 k: _target(k, v, f"targets.by_owner.{key}.{k}", path) for k, v in spec.items()

@@ -9,11 +9,14 @@ import polars as pl
 import pytest
 from metric_frames import STAGES, dt, one
 
-from crmkpi.config import Config, StagesConfig
+from crmkpi.config import Config, ForecastSettings, StagesConfig
 from crmkpi.dataset import Dataset, StageModel
 from crmkpi.metrics import evaluate, evaluate_tables
 from crmkpi.metrics.funnel import WON_ROW
 from crmkpi.metrics.stages import has_history
+
+# The stage win rates of these few deals are trusted from one closed deal on.
+TRUST_ONE_DEAL = Config(forecast=ForecastSettings(min_closed_deals=1))
 
 
 def current_stage_deals() -> pl.DataFrame:
@@ -190,12 +193,14 @@ def test_weighted_pipeline_probability_sources() -> None:
 
 def test_forecast_by_month() -> None:
     ds = Dataset(frames={"deals": current_stage_deals()}, stages=STAGES)
-    f = evaluate_tables(ds, ["forecast"])["forecast"]
+    f = evaluate_tables(ds, ["forecast"], config=TRUST_ONE_DEAL)["forecast"]
     # Median cycle of won deals: d3 20 days. Now = latest date = Mar 20 (d2 created).
-    # d1 (Feb 1 + 20 d = Feb 21, overdue) -> March: 100 x 1. d2 (Apr 9) -> April: 60 x 1/3.
+    # d1 (Feb 1 + 20 d = Feb 21, overdue) -> March, aged: 100 x 1 x 0.5. d2 (Apr 9) ->
+    # April: 60 x 1/3 (Lead: d3 won of d3, d4, d5 closed).
     assert f["month"].to_list() == [dt(2024, 3, 1), dt(2024, 4, 1)]
     assert f["deals"].to_list() == [1, 1]
-    assert f["expected_revenue"].to_list() == pytest.approx([100.0, 20.0])
+    assert f["expected_revenue"].to_list() == pytest.approx([50.0, 20.0])
+    assert f["overdue_deals"].to_list() == [1, 0]
     assert f["pipeline_amount"].to_list() == [100.0, 60.0]
 
 
@@ -226,13 +231,13 @@ def test_forecast_times_deals_from_their_stage_with_history() -> None:
         }
     )  # fmt: skip
     ds = Dataset(frames={"deals": deals, "stage_history": history}, stages=STAGES)
-    f = evaluate_tables(ds, ["forecast"])["forecast"]
+    f = evaluate_tables(ds, ["forecast"], config=TRUST_ONE_DEAL)["forecast"]
     # w1 won 10 days after entering Proposal: o1 (Proposal since Mar 1) -> Mar 11, before
-    # "now" (Mar 15, latest date) -> March. No deal was won from Qualified: o2 falls back to
-    # the median cycle (30 days) from creation: Apr 14 -> April. Every stage led to the one
-    # win, so probabilities are 1.
+    # "now" (Mar 15, latest date) -> March, overdue: aged, at half its probability. No deal
+    # was won from Qualified: o2 falls back to the median cycle (30 days) from creation:
+    # Apr 14 -> April. Every stage led to the one win, so probabilities are 1.
     assert f["month"].to_list() == [dt(2024, 3, 1), dt(2024, 4, 1)]
-    assert f["expected_revenue"].to_list() == [100.0, 40.0]
+    assert f["expected_revenue"].to_list() == [50.0, 40.0]
 
 
 def test_history_in_any_row_order_gives_the_same_tables() -> None:

@@ -353,3 +353,40 @@ def test_unreadable_values_gather_under_one_reason(tmp_path: Path) -> None:
     # two different unreadable amounts are one reason with a count of 2, not two reasons
     reasons = main_reasons(ds.rejects, str(f))
     assert reasons == " (2 Spend: cannot read a value as a number (decimal point))"
+
+
+PER_MONTH = """
+[alerts]
+change_threshold = false
+no_data_period = false
+[targets]
+deals_won = { min = 1, per = "month" }
+"""
+
+
+def test_a_target_per_month_is_judged_on_the_latest_whole_month(tmp_path):
+    # As of the data's last event (Mar 25) the latest whole month is February: no deal won.
+    # Judged on the report's window instead, 2 deals won would meet it.
+    rep = report_for(tmp_path, PER_MONTH)
+    assert rep.kpis["deals_won"].value == 2
+    assert rep.kpis["deals_won"].status == "bad"
+    assert rep.kpis["deals_won"].target == ">= 1 per month (2025-02: 0)"
+    assert [a.message for a in rep.alerts] == [
+        "Deals won (2025-02) 0 is below target >= 1 per month"
+    ]
+    # Up to Apr 1 March is whole: 2 won (Mar 1, Mar 20).
+    march = report_for(tmp_path, PER_MONTH, until=D(2025, 4, 1))
+    assert (march.kpis["deals_won"].status, march.alerts) == ("ok", [])
+
+
+def test_a_per_owner_target_per_month_is_checked_per_owner(tmp_path):
+    # March: Ana won deal 1 (Mar 1), Bo deal 3 (Mar 20), Cy nothing (active: created Mar 20).
+    rep = report_for(
+        tmp_path,
+        "[alerts]\nchange_threshold = false\nno_data_period = false\n"
+        '[targets.by_owner]\ndeals_won = { min = 1, per = "month" }\n',
+        until=D(2025, 4, 1),
+    )
+    assert [(a.owner, a.message) for a in rep.alerts] == [
+        ("Cy", "Cy: Deals won (2025-03) 0 is below target >= 1 per month")
+    ]

@@ -120,3 +120,11 @@ def test_written_text_parses_back_to_the_same_bound(number):
     for spec in (f">= {number}", f"< {number}"):
         target = parse_target("win_rate", spec)
         assert parse_target("win_rate", target.text) == target
+
+
+def test_a_target_can_name_its_period():
+    target = parse_target("deals_won", {"min": 40, "per": "quarter"})
+    assert (target.minimum, target.per) == (40.0, "quarter")
+    assert target.text == ">= 40 per quarter"
+    with pytest.raises(TargetError, match="per must be one of month, quarter, year"):
+        parse_target("deals_won", {"min": 40, "per": "fortnight"})
