@@ -132,6 +132,13 @@ def table(
     grain = make_grain(ds, by=by, period=period, since=since, until=until)
     if grain.by and not spec.supports_by:
         raise UsageError(f"the {table_id} table has its own rows and takes no --by")
+    if grain.period and not spec.supports_period:
+        periodic = ", ".join(t for t, s in TABLE_CATALOG.items() if s.supports_period)
+        raise UsageError(
+            f"the {table_id} table covers one window and has no periods: --period goes with "
+            f"KPIs and the {periodic} table",
+            hint="use --since/--until to choose the window",
+        )
     ds = at_moment(ds, as_of)
     ds = filtered(ds, where, [spec.needs[0][0]] if spec.needs else [])
     return evaluate_tables(ds, [table_id], grain, ds.config)[table_id]
