@@ -132,6 +132,13 @@ def table(
     grain = make_grain(ds, by=by, period=period, since=since, until=until)
     if grain.by and not spec.supports_by:
         raise UsageError(f"the {table_id} table has its own rows and takes no --by")
+    if grain.period and not spec.supports_period:
+        periodic = ", ".join(t for t, s in TABLE_CATALOG.items() if s.supports_period)
+        raise UsageError(
+            f"the {table_id} table covers one window and has no periods: --period goes with "
+            f"KPIs and the {periodic} table",
+            hint="use --since/--until to choose the window",
+        )
     ds = at_moment(ds, as_of)
     ds = filtered(ds, where, [spec.needs[0][0]] if spec.needs else [])
     return evaluate_tables(ds, [table_id], grain, ds.config)[table_id]
@@ -174,17 +181,20 @@ def query(ds: Dataset, sql: str) -> pl.DataFrame:
     """Run SQL over the canonical tables (deals, leads, ...) and `rejects`; Polars SQL dialect.
 
     Extra columns kept from the exports are there too, under their original headers (quote
-    them: "Deal Type"). Errors from the engine become one-line UsageErrors. Functions that read
-    files or URLs (read_csv, read_parquet...) are refused: a query sees these tables only.
+    them: "Deal Type"). A decimal literal is a float: `1.0 * won / closed` is a Float64, not
+    a 7-digit Decimal (CAST to DECIMAL for one). Errors from the engine become one-line
+    UsageErrors. Functions that read files or URLs (read_csv, read_parquet...) are refused:
+    a query sees these tables only.
     """
     import polars as pl
 
     from crmkpi.metrics.sql_guard import check_query
+    from crmkpi.metrics.sql_literals import float_literals
 
     check_query(sql)
     context = pl.SQLContext(frames=sql_frames(ds), eager=False)
     try:
-        return context.execute(sql).collect()
+        return context.execute(float_literals(sql)).collect()
     except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
         raise UsageError(f"query failed: {one_line(exc)}", hint=_tables_hint(ds)) from exc
 

@@ -156,3 +156,12 @@ def test_the_python_api_page_is_covered() -> None:
     assert REPO / "docs" / "python-api.md" in PYTHON_FILES
     api_shell = [e for e in SHELL_EXAMPLES if e.file.name == "python-api.md"]
     assert api_shell and not any(e.skip for e in api_shell)
+
+
+def test_readme_says_how_to_run_the_installed_command() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    tour = readme.index("## A one-minute tour")
+    # before the first `crmkpi ...` a reader types, the README says where make put it
+    assert "`.venv/bin/`" in readme[:tour]
+    assert ".venv/bin/crmkpi --version" in readme[:tour]
+    assert "source .venv/bin/activate" in readme[:tour]

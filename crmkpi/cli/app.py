@@ -29,15 +29,22 @@ class State:
     debug: bool = False
 
 
+def _print_version(asked: bool) -> None:
+    # eager: runs while the options are parsed, before the group asks for a command
+    if asked:
+        typer.echo(f"crmkpi {crmkpi.__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
-) -> None:
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_print_version,
+        is_eager=True,
+    ),
+) -> None:  # fmt: skip
     State.debug = debug or bool(os.environ.get("CRMKPI_DEBUG"))
-    if version:
-        typer.echo(crmkpi.__version__)
-        raise typer.Exit(0)
 
 
 def fail(message: str, code: int = EXIT_INPUT) -> None:

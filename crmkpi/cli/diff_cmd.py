@@ -65,10 +65,11 @@ def diff_command(
     """Compare exports of the same CRM taken on different days, deal by deal."""
     import crmkpi.api as api
     from crmkpi.diff.compare import compare
-    from crmkpi.reporting.output import expand_path, renderer, write_atomic
+    from crmkpi.reporting.output import expand_path, format_name, renderer, write_atomic
     from crmkpi.reporting.output_file import is_stream
     from crmkpi.reporting.terminal import print_diff
 
+    fmt = format_name(fmt) or "terminal"
     if fmt not in DIFF_FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"use {', '.join(DIFF_FORMATS)}")
     from crmkpi.config import find_config, load_config

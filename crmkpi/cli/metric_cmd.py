@@ -80,7 +80,7 @@ def metric_command(
     import crmkpi.api as api
     from crmkpi.cli.frame_output import emit
     from crmkpi.metrics import CATALOG, TABLE_CATALOG
-    from crmkpi.reporting.frames import NamedFrame
+    from crmkpi.reporting.frames import NamedFrame, with_period_labels
     from crmkpi.reporting.output import protected_paths
 
     ids, paths = split_ids_and_paths(args)
@@ -97,10 +97,12 @@ def metric_command(
     kpis = [i for i in ids if i in CATALOG]
     if kpis:
         frame = api.metric(ds, kpis, **options)
+        frame = with_period_labels(frame, period) if period else frame
         units = {k: CATALOG[k].unit for k in kpis}
         blocks.append(NamedFrame("metrics", frame, units, "KPIs"))
     for table_id in (i for i in ids if i not in CATALOG):
         spec = TABLE_CATALOG[table_id]
         table = api.table(ds, table_id, **options)
+        table = with_period_labels(table, period) if period else table
         blocks.append(NamedFrame(table_id, table, spec.units, spec.title))
     emit(blocks, fmt, out, protected=protected_paths(ds))

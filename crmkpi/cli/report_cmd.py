@@ -92,12 +92,14 @@ def report_command(
     from crmkpi.reporting.output import (
         FORMATS,
         expand_path,
+        format_name,
         protected_paths,
         render_to_file,
         renderer,
     )
     from crmkpi.reporting.output_file import is_stream
 
+    fmt = format_name(fmt)
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
     if fmt == "excel" and not out:

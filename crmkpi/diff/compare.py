@@ -157,7 +157,9 @@ def compare(snapshots: Sequence[Dataset], labels: Sequence[str]) -> DealDiff:
     tables["stage_moves"] = _stage_moves(joined, stages, cols)
     amounts = _changed(joined, "amount", cols, notes)
     if "old_amount" in amounts.columns:
-        amounts = amounts.with_columns((pl.col("amount") - pl.col("old_amount")).alias("change"))
+        amounts = amounts.with_columns(
+            (pl.col("amount") - pl.col("old_amount")).alias("change"), _amount_edit()
+        )
     tables["amount_changes"] = amounts
     tables["owner_changes"] = _changed(joined, "owner", cols, notes)
     tables["slipped"] = _slipped(frames, labels, cols, notes)
@@ -172,8 +174,22 @@ def compare(snapshots: Sequence[Dataset], labels: Sequence[str]) -> DealDiff:
     return DealDiff(list(labels), tables, summary, notes)
 
 
+def _amount_edit() -> pl.Expr:
+    """An amount filled in or emptied is not a change of 0: it is told apart from one that
+    moved from one value to another (whose difference is the change)."""
+    return (
+        pl.when(pl.col("old_amount").is_null())
+        .then(pl.lit("set"))
+        .when(pl.col("amount").is_null())
+        .then(pl.lit("cleared"))
+        .otherwise(pl.lit("changed"))
+        .alias("edit")
+    )
+
+
 _MONEY_TOTALS = (
     "created_amount", "won_amount", "lost_amount", "amount_change_net",
+    "amounts_set_total", "amounts_cleared_total",
     "open_pipeline_before", "open_pipeline_after",
 )  # fmt: skip
 
@@ -324,11 +340,26 @@ def _summary(
         "slipped_days_median": (
             float(slipped["days_pushed"].median()) if slipped.height else None  # type: ignore[arg-type]
         ),
-        "amount_changes": tables["amount_changes"].height,
-        "amount_change_net": _sum(tables["amount_changes"], "change"),
+        **_amount_summary(tables["amount_changes"]),
         "owner_changes": tables["owner_changes"].height,
         "removed": tables["removed"].height,
         "open_pipeline_before": _open_value(old),
         "open_pipeline_after": _open_value(new),
         "stage_order": list(stages.order),
+    }
+
+
+def _amount_summary(amounts: pl.DataFrame) -> dict[str, Any]:
+    """Changed amounts with their net change; amounts set or cleared counted apart, with the
+    total that appeared or went."""
+    if "edit" not in amounts.columns:
+        return {"amount_changes": 0, "amount_change_net": 0.0}
+    edit = amounts["edit"]
+    return {
+        "amount_changes": int((edit == "changed").sum()),
+        "amount_change_net": _sum(amounts.filter(edit == "changed"), "change"),
+        "amounts_set": int((edit == "set").sum()),
+        "amounts_set_total": _sum(amounts.filter(edit == "set"), "amount"),
+        "amounts_cleared": int((edit == "cleared").sum()),
+        "amounts_cleared_total": _sum(amounts.filter(edit == "cleared"), "old_amount"),
     }

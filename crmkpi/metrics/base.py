@@ -379,6 +379,7 @@ class TableSpec:
     units: dict[str, str] = field(default_factory=dict)
     note: Callable[[Context], str | None] | None = None
     supports_by: bool = False
+    supports_period: bool = False  # rows per period (--period); else one window's rows
     requires: Callable[[Dataset, Config | None], str | None] | None = None
     reference: str = ""  # the authority whose definition the table follows
     # A list of deals rather than a breakdown: the report keeps its first rows, and

@@ -462,6 +462,7 @@ TABLES = [
             },
         },
         supports_by=True,
+        supports_period=True,
         reference="ChartMogul MRR movements (new, expansion, contraction, churn, reactivation); "
         "Baremetrics MRR breakdown",
     ),  # fmt: skip

@@ -144,6 +144,7 @@ def build_report(
         fiscal_year_start_month=config.fiscal_year_start_month if config else 1,
     )
     span = periods.data_span(ds)
+    periods.check_within_span(options.since, options.until, span)
     first = options.since or span[0]
     end = options.until or (periods.end_of_data(span[1]) if span[1] else None)
     period = options.period or periods.default_period(first, end)

@@ -25,6 +25,8 @@ UNITS = {
     "won_amount": "currency",
     "lost_amount": "currency",
     "amount_change_net": "currency",
+    "amounts_set_total": "currency",
+    "amounts_cleared_total": "currency",
     "open_pipeline_before": "currency",
     "open_pipeline_after": "currency",
     "slipped_days_total": "days",
@@ -48,11 +50,24 @@ SUMMARY_LABELS = {
     "slipped_days_median": "Days pushed, median",
     "amount_changes": "Amount changed",
     "amount_change_net": "Amount change, net",
+    "amounts_set": "Amount set (was blank)",
+    "amounts_set_total": "Amount set, total",
+    "amounts_cleared": "Amount cleared (now blank)",
+    "amounts_cleared_total": "Amount cleared, total",
     "owner_changes": "Owner changed",
     "removed": "No longer in the export",
     "open_pipeline_before": "Open pipeline before",
     "open_pipeline_after": "Open pipeline after",
     "currency": "Currency",
+}
+
+
+# Shown only when something was set or cleared: most diffs have neither.
+SHOWN_WHEN_NOT_ZERO = {
+    "amounts_set",
+    "amounts_set_total",
+    "amounts_cleared",
+    "amounts_cleared_total",
 }
 
 
@@ -66,6 +81,7 @@ def summary_rows(diff: DealDiff) -> list[tuple[str, str]]:
         (label, diff_cell(key, diff.summary.get(key)))
         for key, label in SUMMARY_LABELS.items()
         if diff.summary.get(key) is not None
+        and not (key in SHOWN_WHEN_NOT_ZERO and diff.summary[key] == 0)
     ]
 
 

@@ -24,6 +24,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
+from crmkpi.reporting.charts import chart_for
 from crmkpi.reporting.format import column_label, covered_text
 from crmkpi.reporting.frames import NamedFrame
 from crmkpi.reporting.model import KpiValue, Report, TableResult
@@ -292,7 +293,7 @@ def _table_sheet(wb: Workbook, report: Report, result: TableResult, names: _Name
     span = add_table(ws, names, result.id, headers, rows, formats, top=TABLE_TOP)
     ws.freeze_panes = f"B{TABLE_TOP + 1}"
     if span is not None:
-        _table_chart(ws, result, units, span, len(headers))
+        _table_chart(ws, result, span, len(headers))
 
 
 def _period_format(column: Any, period: str | None) -> str:
@@ -316,34 +317,15 @@ def _frame_currency(frame: Any) -> str | None:
     return codes[0] if len(codes) == 1 else None
 
 
-def _table_chart(
-    ws: Worksheet, result: TableResult, units: dict[str, str | None], span: tuple[int, int],
-    width: int,
-) -> None:  # fmt: skip
+def _table_chart(ws: Worksheet, result: TableResult, span: tuple[int, int], width: int) -> None:
     """Funnel bars, owner comparison and MRR movements as native charts beside the table."""
-    frame = result.frame
+    spec = chart_for(result)
+    if spec is None:
+        return
     first, last = span
-    columns = list(frame.columns)
-
-    def pick(*wanted: str) -> list[int]:
-        return [columns.index(c) + 1 for c in columns if units.get(c) in wanted]
-
-    if result.id == "funnel":
-        series, kind, title = pick("count")[:1], "bar", "Funnel"
-    elif result.id == "owners":
-        revenue = [columns.index("revenue_won") + 1] if "revenue_won" in columns else []
-        series, kind, title = (revenue or pick("currency") or pick("count"))[:1], "bar", "Owners"
-    elif result.id == "mrr_movements":
-        # the movements only: the MRR levels and the net sum would dwarf or double them
-        levels = ("mrr", "net_")
-        series = [i for i in pick("currency") if not columns[i - 1].startswith(levels)]
-        kind, title = "col", "MRR movements"
-    elif result.id in ("sources", "lost_reasons", "churn_reasons"):
-        series, kind, title = pick("count", "currency")[:1], "bar", result.title
-    else:
-        return
-    if not series:
-        return
+    columns = list(result.frame.columns)
+    series = [columns.index(c) + 1 for c in spec.measures]
+    kind, title = spec.kind, spec.title
     chart = BarChart()
     chart.type = kind
     chart.title = title
@@ -351,14 +333,7 @@ def _table_chart(
     for col in series:
         values = Reference(ws, min_col=col, min_row=first - 1, max_row=last)
         chart.add_data(values, titles_from_data=True)
-    category = next(
-        (
-            i
-            for i, c in enumerate(columns, 1)
-            if c != "currency" and not frame[c].dtype.is_numeric()
-        ),
-        1,
-    )
+    category = columns.index(spec.category) + 1
     chart.set_categories(Reference(ws, min_col=category, min_row=first, max_row=last))
     if kind == "bar":
         chart.x_axis.scaling.orientation = "maxMin"  # first row on top, as in the table

@@ -10,12 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from crmkpi.reporting.format import format_value
+import polars as pl
 
-if TYPE_CHECKING:
-    import polars as pl
+from crmkpi.reporting.format import format_period, format_value
 
 
 @dataclass(frozen=True)
@@ -54,3 +53,12 @@ def display_text(value: Any, unit: str) -> str:
             return f"{value:.6f}".rstrip("0").rstrip(".") if math.isfinite(value) else str(value)
         return str(value)
     return format_value(value, unit)
+
+
+def with_period_labels(frame: pl.DataFrame, period: str, column: str = "period") -> pl.DataFrame:
+    """The period column labelled as the report labels it (2017-Q1, 2017-03), so a period
+    reads the same in `metric` as in the report."""
+    if column not in frame.columns:
+        return frame
+    labels = [format_period(start, period) for start in frame[column].to_list()]
+    return frame.with_columns(pl.Series(column, labels, dtype=pl.String))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crmkpi.reporting.charts import Chart, chart_for
 from crmkpi.reporting.format import (
     column_label,
     covered_text,
@@ -26,7 +27,7 @@ EXTENSIONS = (".html", ".htm")
 BINARY = False
 
 MAX_ROWS = 50
-BAR_TABLES = ("funnel", "owners", "sources", "lost_reasons", "churn_reasons")
+LABEL_PX = 7  # width of one character of a 12px label, generous so no label is clipped
 CSS = """
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;margin:2em auto;
 max-width:1100px;padding:0 1em}
@@ -40,6 +41,11 @@ tr.group td{font-weight:bold;background:#fafafa}
 .status{font-weight:bold}svg{vertical-align:middle}
 .alert-bad{border-left:4px solid #cf222e}.alert-warn{border-left:4px solid #d4a72c}
 li.alert{padding:2px 8px;margin:3px 0;list-style:none}
+.wide{overflow-x:auto;max-width:100%}figure{margin:.5em 0}figcaption{font-weight:bold}
+svg.chart{max-width:100%;height:auto}
+@page{size:A4 landscape;margin:10mm}
+@media print{body{max-width:none;margin:0;font-size:9px}.wide{overflow:visible}
+th,td{padding:1px 4px}h2{break-after:avoid}tr,figure{break-inside:avoid}}
 """
 
 
@@ -68,27 +74,35 @@ def sparkline_svg(values: list[float | None], width: int = 96, height: int = 20)
     )
 
 
-def bars_svg(labels: list[str], values: list[float | None], unit: str, width: int = 520) -> str:
-    """Horizontal bars, one per row, labelled with the formatted value."""
+def bars_svg(chart: Chart, labels: list[str], values: list[float | None], unit: str) -> str:
+    """Horizontal bars, one per row, labelled with the formatted value; the title says what
+    they measure, and each bar carries its label and value as data for checks."""
     largest = max((v for v in values if v is not None and v > 0), default=0)
     if largest <= 0:
         return ""
-    row, label_w, bar_w = 22, 180, width - 180 - 90
+    row, bar_w, value_w = 22, 330, 90
+    label_w = LABEL_PX * max(len(label) for label in labels) + 12  # whole labels, never cut
     parts = []
     for i, (label, v) in enumerate(zip(labels, values, strict=True)):
         y = i * row
         length = 0 if v is None or v <= 0 else max(1.0, v / largest * bar_w)
+        data = f'data-label="{escape(label, quote=True)}" data-value="{"" if v is None else v}"'
         parts.append(
             f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
-            f"{escape(label if len(label) <= 28 else label[:27] + '…')}</text>"
-            f'<rect x="{label_w}" y="{y + 4}" width="{length:.1f}" height="14" fill="#54aeff"/>'
+            f"{escape(label)}</text>"
+            f'<rect x="{label_w}" y="{y + 4}" width="{length:.1f}" height="14" fill="#54aeff" '
+            f"{data}/>"
             f'<text x="{label_w + length + 4:.1f}" y="{y + 15}" font-size="12">'
             f"{escape(format_value(v, unit))}</text>"
         )
-    height = row * len(labels)
+    width, height = label_w + bar_w + value_w, row * len(labels)
+    title = escape(chart.title, quote=True)
     return (
-        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'font-family="sans-serif">{"".join(parts)}</svg>'
+        f"<figure><figcaption>{escape(chart.title)}</figcaption>"
+        f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{title}" data-title="{title}" '
+        f'data-series="{escape(chart.measures[0], quote=True)}" font-family="sans-serif">'
+        f"{''.join(parts)}</svg></figure>"
     )
 
 
@@ -147,16 +161,15 @@ def _frame(result: TableResult, report: Report) -> str:
                 f'<td class="n">{escape(text)}</td>' if numeric[c] else f"<td>{escape(text)}</td>"
             )
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    html = f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    html = f'<div class="wide"><table><tr>{head}</tr>{"".join(rows)}</table></div>'
     if frame.height > MAX_ROWS:
         html += f'<p class="muted">{frame.height - MAX_ROWS} more rows in the workbook or JSON.</p>'
-    chart_column = next(
-        (c for c in frame.columns if unit(c) in ("count", "currency") and numeric[c]), None
-    )
-    if result.id in BAR_TABLES and chart_column and not numeric[frame.columns[0]]:
-        labels = [format_value(v) for v in frame[frame.columns[0]].head(MAX_ROWS).to_list()]
-        values = frame[chart_column].head(MAX_ROWS).to_list()
-        html = bars_svg(labels, values, unit(chart_column)) + html
+    chart = chart_for(result)
+    if chart is not None and chart.kind == "bar":
+        shown = frame.head(MAX_ROWS)
+        labels = [format_value(v) for v in shown[chart.category].to_list()]
+        measure = chart.measures[0]
+        html = bars_svg(chart, labels, shown[measure].to_list(), unit(measure)) + html
     if result.note:
         html += f'<p class="note">{escape(result.note)}</p>'
     return html
@@ -228,7 +241,7 @@ def render_frames(frames: list[NamedFrame], title: str = "crmkpi", **_: Any) -> 
                 text = escape(display_text(v, f.units.get(c, "")))
                 cells.append(f'<td class="n">{text}</td>' if numeric[c] else f"<td>{text}</td>")
             rows.append(f"<tr>{''.join(cells)}</tr>")
-        body.append(f"<table><tr>{head}</tr>{''.join(rows)}</table>")
+        body.append(f'<div class="wide"><table><tr>{head}</tr>{"".join(rows)}</table></div>')
         if f.frame.height == 0:
             body.append('<p class="muted">No rows.</p>')
     return (

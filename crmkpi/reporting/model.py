@@ -66,11 +66,16 @@ class KpiValue:
     @property
     def change_direction(self) -> str | None:
         """'good', 'bad' or 'flat' for the change, read through the KPI's direction."""
-        if self.change is None:
+        shown = self.change_shown
+        if shown is None:
             return None
-        if self.change == 0 or self.direction == "neutral":
+        # a change shown as 0% (or 0.0 pp) is flat, whatever sign it had before rounding
+        value, unit = shown
+        if round(value * 100 if unit == "share" else value, 0 if unit == "share" else 1) == 0:
             return "flat"
-        better = self.change > 0 if self.direction == "higher" else self.change < 0
+        if self.direction == "neutral":
+            return "flat"
+        better = value > 0 if self.direction == "higher" else value < 0
         return "good" if better else "bad"
 
     def to_json(self) -> dict[str, Any]:

@@ -24,6 +24,13 @@ if TYPE_CHECKING:
 
 FORMATS = ("terminal", "json", "markdown", "csv", "excel", "html")
 FRAME_FORMATS = ("terminal", "csv", "json", "markdown")
+# --format also takes the extension people know a format by: --format md as --out x.md
+FORMAT_ALIASES = {"md": "markdown", "xlsx": "excel", "htm": "html", "txt": "terminal"}
+
+
+def format_name(fmt: str | None) -> str | None:
+    """The format's own name for a name given on the command line (md -> markdown)."""
+    return None if fmt is None else FORMAT_ALIASES.get(fmt.lower(), fmt.lower())
 
 
 def renderer(fmt: str) -> ModuleType:
@@ -46,6 +53,7 @@ def format_for_path(path: str | Path) -> str:
 def frame_format(fmt: str | None, out: Path | None) -> str:
     """For named frames: the --format given, else the one --out's extension names, else
     terminal."""
+    fmt = format_name(fmt)
     if fmt is not None:
         if fmt not in FRAME_FORMATS:
             hint = f"use one of {', '.join(FRAME_FORMATS)}"

@@ -76,6 +76,21 @@ def check_reportable(moment: datetime | None, option: str) -> None:
         )
 
 
+def check_within_span(
+    since: datetime | None, until: datetime | None, span: tuple[datetime | None, datetime | None]
+) -> None:
+    """A window that misses the data entirely is refused with the data's span: a report of
+    nothing, with a period that ends before it starts, would read as a real one."""
+    first, last = span
+    if first is None or last is None:
+        return
+    spans = f"the data runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    if since is not None and since.replace(tzinfo=None) > last:
+        raise UsageError(f"--since {since:%Y-%m-%d} is after the end of the data: {spans}")
+    if until is not None and until.replace(tzinfo=None) <= first:
+        raise UsageError(f"--until {until:%Y-%m-%d} is before the start of the data: {spans}")
+
+
 def default_period(since: datetime | None, until: datetime | None) -> str:
     """A period that gives a readable trend for the span: days for weeks, months for years."""
     if since is None or until is None:

@@ -79,11 +79,21 @@ def quarter_key(year: int, quarter: int) -> str:
     return datetime(year, 3 * (quarter - 1) + 1, 1).date().isoformat()
 
 
+def quarter_start(label: str) -> str:
+    """2025-Q2 (as the report and `metric` label a quarter) -> 2025-04-01."""
+    year, quarter = label.split("-Q")
+    return quarter_key(int(year), int(quarter))
+
+
 def three_ways(folder: Path) -> tuple[dict, dict, dict]:
     """Win rate per owner per quarter from the CLI, the Python API and hand-written SQL."""
     out = run("metric", "win_rate", str(folder), "--by", "owner", "--period", "quarter",
               "-f", "csv").stdout  # fmt: skip
-    cli = {(r["owner"], r["period"]): float(r["win_rate"]) for r in csv_rows(out) if r["win_rate"]}
+    cli = {
+        (r["owner"], quarter_start(r["period"])): float(r["win_rate"])
+        for r in csv_rows(out)
+        if r["win_rate"]
+    }
     ds = crmkpi.load(folder)
     frame = crmkpi.metric(ds, "win_rate", by="owner", period="quarter")
     api = {
@@ -366,3 +376,32 @@ def test_query_text_from_a_file_or_standard_input(exports: Path, tmp_path: Path)
     assert csv_rows(piped.stdout) == expected
     missing = run("query", f"@{tmp_path / 'nope.sql'}", str(exports), code=2)
     assert "nope.sql: cannot read the query" in missing.stderr
+
+
+def test_metric_labels_periods_as_the_report_does(exports: Path) -> None:
+    out = run("metric", "win_rate", str(exports), "--period", "quarter", "-f", "csv").stdout
+    # closed per quarter: Q1 D1 won, D2 D6 lost -> 1/3; Q2 D3 D4 D8 won, D5 lost -> 3/4;
+    # Q3 D9 lost -> 0
+    assert csv_rows(out) == [
+        {"period": "2025-Q1", "win_rate": repr(1 / 3)},
+        {"period": "2025-Q2", "win_rate": "0.75"},
+        {"period": "2025-Q3", "win_rate": "0.0"},
+    ]
+    month = run("metric", "deals_won", str(exports), "--period", "month", "-f", "csv").stdout
+    assert [r["period"] for r in csv_rows(month)][:2] == ["2025-01", "2025-02"]
+
+
+def test_period_is_refused_by_a_table_of_one_window(exports: Path) -> None:
+    result = run("metric", "lost_reasons", str(exports), "--period", "quarter", code=2)
+    assert "the lost_reasons table covers one window and has no periods" in result.stderr
+    assert "mrr_movements" in result.stderr  # the table that has periods
+
+
+def test_metrics_never_folds_an_id_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crmkpi.metrics import CATALOG, TABLE_CATALOG
+
+    monkeypatch.setenv("COLUMNS", "80")
+    lines = run("metrics").stdout.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    words = {word for line in lines for word in line.split()}
+    assert set(CATALOG) <= words and set(TABLE_CATALOG) <= words  # each id whole on a line

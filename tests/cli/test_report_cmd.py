@@ -130,3 +130,43 @@ def test_usage_errors_are_one_line_and_exit_2(deals: Path, args: list[str], mess
     result = CliRunner().invoke(app, ["report", str(deals), *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_format_md_is_markdown_like_out_md(deals: Path, tmp_path: Path) -> None:
+    by_name = run(str(deals), "--format", "md")
+    assert by_name.exit_code == 0, by_name.output
+    by_long_name = run(str(deals), "--format", "markdown")
+    assert by_name.output == by_long_name.output
+    assert by_name.output.startswith("# ")
+
+
+@pytest.mark.parametrize(
+    ("option", "when", "message"),
+    [
+        ("--since", "2030-01-01", "--since 2030-01-01 is after the end of the data"),
+        ("--until", "2024-12-31", "--until 2024-12-31 is before the start of the data"),
+    ],
+)
+def test_window_outside_the_data_names_its_span(
+    deals: Path, option: str, when: str, message: str
+) -> None:
+    result = CliRunner().invoke(app, ["report", str(deals), option, when])
+    assert result.exit_code == 2
+    # DEALS: first event 2025-01-05 (Alpha created), last 2025-03-20 (=1+2 closed)
+    assert result.output.strip() == (
+        f"crmkpi: error: {message}: the data runs from 2025-01-05 to 2025-03-20"
+    )
+
+
+def test_window_overlapping_the_data_is_a_report(deals: Path) -> None:
+    result = run(str(deals), "--since", "2025-03-20", "--until", "2030-01-01")
+    assert result.exit_code == 0, result.output
+
+
+def test_out_writes_the_file_and_says_so_in_one_line(deals: Path, tmp_path: Path) -> None:
+    target = tmp_path / "report.md"
+    result = run(str(deals), "--out", str(target))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""  # the report is in the file, not also on the screen
+    assert result.stderr == f"crmkpi: wrote {target}\n"
+    assert target.read_text(encoding="utf-8").startswith("# ")

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from crmkpi.dataset import Dataset, StageModel
 from crmkpi.diff.compare import compare
 from crmkpi.errors import InputError
+from crmkpi.reporting.diff_view import summary_rows
 from crmkpi.schema import conform
 
 D = datetime
@@ -239,3 +240,26 @@ def test_exports_with_no_deal_in_common_are_flagged():
     diff = compare([old, new], ["old.csv", "new.csv"])
     assert (diff.summary["created"], diff.summary["removed"]) == (1, 1)
     assert diff.notes[0].startswith("no deal id is in both old.csv and new.csv")
+
+
+def test_an_amount_filled_in_or_emptied_is_not_a_change_of_zero():
+    old = snapshot(
+        ("D1", "Acme", "Ana", "New", "open", None, None, None),
+        ("D2", "Beta", "Ana", "New", "open", 3000.0, None, None),
+        ("D3", "Ceto", "Ana", "New", "open", 100.0, None, None),
+    )
+    new = snapshot(
+        ("D1", "Acme", "Ana", "New", "open", 5000.0, None, None),  # blank -> 5,000
+        ("D2", "Beta", "Ana", "New", "open", None, None, None),  # 3,000 -> blank
+        ("D3", "Ceto", "Ana", "New", "open", 150.0, None, None),  # +50
+    )
+    diff = compare([old, new], ["old.csv", "new.csv"])
+    edits = diff.tables["amount_changes"].select("id", "edit", "change").rows()
+    assert sorted(edits) == [("D1", "set", None), ("D2", "cleared", None), ("D3", "changed", 50.0)]
+    s = diff.summary
+    assert (s["amount_changes"], s["amount_change_net"]) == (1, 50.0)  # D3 only
+    assert (s["amounts_set"], s["amounts_set_total"]) == (1, 5000.0)
+    assert (s["amounts_cleared"], s["amounts_cleared_total"]) == (1, 3000.0)
+    rows = dict(summary_rows(diff))
+    assert rows["Amount set (was blank)"] == "1" and rows["Amount set, total"] == "5,000"
+    assert rows["Amount change, net"] == "50"
