@@ -78,6 +78,7 @@ class Config:
     # Spend channel -> "marketing" or "sales" ([economics] sales_channels / marketing_channels).
     spend_channels: dict[str, str] = field(default_factory=dict)
     quota: dict[str, float] = field(default_factory=dict)
+    risk: dict[str, float] = field(default_factory=dict)  # [risk]: deal-risk thresholds
     targets: dict[str, Any] = field(default_factory=dict)
     targets_by_owner: dict[str, Any] = field(default_factory=dict)
     alerts: dict[str, Any] = field(default_factory=dict)
@@ -141,7 +142,7 @@ def _config_text(data: bytes) -> str:
 
 _KNOWN_SECTIONS = {
     "title", "sources", "stages", "periods", "currency", "leads", "economics", "quota",
-    "targets", "alerts", "history", "cache", "duplicates", "limits",
+    "targets", "alerts", "history", "cache", "duplicates", "limits", "risk",
 }  # fmt: skip
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -281,6 +282,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         gross_margin_configured=margin is not None,
         spend_channels=_spend_channels(economics, path),
         quota=_quota(_section(raw, "quota", path), path),
+        risk={k: float(v) for k, v in _section(raw, "risk", path).items()},
         targets=targets,
         targets_by_owner=dict(by_owner),
         alerts=dict(_section(raw, "alerts", path)),

@@ -245,6 +245,16 @@ SCHEMA = Section(
         "quota": Section(
             {period: number(0) for period in _PERIODS}, unknown="a period", example="month = 120000"
         ),
+        "risk": Section(
+            {
+                "amount_fence": number(0),
+                "cycle_quantile": number(0, 1),
+                "age_days": number(0),
+                "stage_quantile": number(0, 1),
+                "no_activity_days": number(0),
+                "min_sample": number(1, integer=True),
+            }
+        ),
         "targets": Section(each=anything()),  # KPI ids and target forms: crmkpi.reporting.targets
         "alerts": Section(
             {

@@ -514,3 +514,80 @@ def test_report_renewal_rate_matches_plain_python(report, subscriptions):
     expected = expected_renewal_rate(subscriptions, as_of)
     assert 0.5 < expected < 1
     assert report["kpis"]["renewal_rate"]["value"] == pytest.approx(expected, rel=1e-9)
+
+
+def quantile(values: list[float], q: float) -> float:
+    """Linear interpolation between the two ranks around position q x (n - 1)."""
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def expected_risk(deals: list[dict[str, str]], now: datetime) -> dict[str, set[str]]:
+    """Open deals flagged for amount (Tukey's fences over won and open amounts of the deal's
+    pipeline), age (over the 90th percentile of won cycles) and a passed close date."""
+    fences = {}
+    for pipeline in {d["Pipeline"] for d in deals}:
+        amounts = [float(d["Amount"]) for d in deals if d["Pipeline"] == pipeline
+                   and d["Deal Stage"] != LOST and d["Amount"]]  # fmt: skip
+        q1, q3 = quantile(amounts, 0.25), quantile(amounts, 0.75)
+        fences[pipeline] = (q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1))
+    won = [d for d in deals if d["Deal Stage"] == WON]
+    cycles = [(at(d["Close Date"]) - at(d["Create Date"])).total_seconds() / 86_400 for d in won]
+    age_limit = quantile(cycles, 0.9)
+    flagged: dict[str, set[str]] = defaultdict(set)
+    for d in deals:
+        if d["Deal Stage"] in (WON, LOST):
+            continue
+        low, high = fences[d["Pipeline"]]
+        if d["Amount"] and not low <= float(d["Amount"]) <= high:
+            flagged[d["Record ID"]].add("amount")
+        if (now - at(d["Create Date"])).total_seconds() / 86_400 > age_limit:
+            flagged[d["Record ID"]].add("age")
+        if at(d["Close Date"]).date() < now.date():
+            flagged[d["Record ID"]].add("close date")
+    return flagged
+
+
+def test_report_deal_risk_matches_plain_python(report, deals):
+    now = datetime.fromisoformat(report["as_of"])
+    rows = report["tables"]["deal_risk"]
+    kinds = ("amount", "age", "close date")
+    got = {row["id"]: {k for k in kinds for r in row["reasons"].split("; ") if r.startswith(k)}
+           for row in rows}  # fmt: skip
+    got = {deal: found for deal, found in got.items() if found}
+    expected = expected_risk(deals, now)
+    assert got == expected
+    # The demo has deals at risk for each of these reasons: 15 by amount, 41 past their close.
+    assert sum("amount" in f for f in expected.values()) == 15
+    assert sum("close date" in f for f in expected.values()) == 41
+    amounts = [row["amount"] for row in rows]
+    assert amounts == sorted(amounts, reverse=True)
+
+
+def test_report_lead_chain_and_never_contacted_match_plain_python(report, leads, deals):
+    never = [lead for lead in leads if not lead["First Contacted"]]
+    assert len(never) == 315
+    assert report["kpis"]["leads_never_contacted"]["value"] == 315
+    assert len(report["tables"]["leads_never_contacted"]) == 200  # the report keeps 200 rows
+    # A converted lead's deal: its company's first deal created at or after the lead.
+    by_company: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for d in sorted(deals, key=lambda d: at(d["Create Date"])):
+        by_company[d["Associated Company IDs"]].append(d)
+    outcomes: Counter[str] = Counter()
+    for lead in leads:
+        if lead["Converted"] != "Yes" or not lead["Account Id"]:
+            continue
+        created = at(lead["Created Time"])
+        mine = [d for d in by_company[lead["Account Id"]] if at(d["Create Date"]) >= created]
+        if mine:
+            outcomes[status(mine[0]["Deal Stage"])] += 1
+    every = next(row for row in report["tables"]["lead_chain"] if row["breakdown"] == "all")
+    assert every["leads"] == len(leads)
+    assert every["contacted"] == len(leads) - 315
+    assert every["deals"] == sum(outcomes.values())
+    assert (every["deals_won"], every["deals_lost"], every["deals_open"]) == (
+        outcomes["won"], outcomes["lost"], outcomes["open"],
+    )  # fmt: skip
