@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from crmkpi.dataset import Dataset
-from crmkpi.metrics.base import DAY_US, REPORT_LIST_ROWS, Context, Metric, TableSpec, needs
+from crmkpi.metrics.base import DAY_US, Context, Metric, TableSpec, needs
 from crmkpi.metrics.kinds import count, safe_div
 from crmkpi.metrics.leads import (
     LEADS,
@@ -199,10 +199,10 @@ TABLES = [
         needs((LEADS, ["created_at"])),
         _never_list,
         doc="Leads created in the window with no first contact, oldest first, with the days "
-        "they have waited (to the as-of moment). " + _NEVER_NOTE,
+        "they have waited (to the as-of moment); every one of them in the Excel, CSV and JSON "
+        "outputs. " + _NEVER_NOTE,
         units={"days_waiting": "days"},
         requires=requires_response,
-        report_rows=REPORT_LIST_ROWS,
         reference="HubSpot and Salesforce lead status 'Not contacted'",
     ),
 ]

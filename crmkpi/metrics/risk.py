@@ -94,12 +94,11 @@ def _amount_reason(ctx: Context, deals: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.
     else:
         deals = deals.join(fences, how="cross")
     amount = pl.col("amount")
-    where = pl.format(" ({})", pl.col("pipeline")) if "pipeline" in keys else pl.lit("")
     reason = (
         pl.when(amount > pl.col("__high"))
-        .then(pl.format("amount > {}{}", _whole(pl.col("__high")), where))
+        .then(pl.format("amount > {}", _whole(pl.col("__high"))))
         .when(amount < pl.col("__low"))
-        .then(pl.format("amount < {}{}", _whole(pl.col("__low")), where))
+        .then(pl.format("amount < {}", _whole(pl.col("__low"))))
     )
     return deals, reason
 
@@ -308,8 +307,8 @@ def _note(ctx: Context) -> str:
         f"amount outside Q1 - {fence:g} IQR .. Q3 + {fence:g} IQR of won and open amounts in its "
         f"pipeline; age over the {age_rule}; days in stage over [stages] stuck_days, else the "
         f"{ordinal(setting(ctx, 'stage_quantile'))} percentile of past stays in it; expected "
-        f"close before the as-of day; no activity for longer than {silence_rule}; a threshold "
-        f"needs {_min_sample(ctx)} rows behind it"
+        f"close before the as-of day; no activity for longer than {silence_rule}; a pipeline, "
+        f"stage or statistic with fewer than {_min_sample(ctx)} rows behind it is not checked"
     )
     text = f"checked: {', '.join(checked)}" if checked else "no reason can be checked"
     if skipped:
