@@ -17,6 +17,7 @@ import statistics
 import sys
 from collections import Counter, defaultdict
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -592,3 +593,59 @@ def test_report_lead_chain_and_never_contacted_match_plain_python(report, leads,
     assert (every["deals_won"], every["deals_lost"], every["deals_open"]) == (
         outcomes["won"], outcomes["lost"], outcomes["open"],
     )  # fmt: skip
+
+
+def expected_stalled(
+    deals: list[dict[str, str]],
+    history: dict[str, list[tuple[str, datetime]]],
+    activities: list[dict[str, Any]],
+    now: datetime,
+) -> dict[str, set[str]]:
+    """Open deals in their stage longer than the 90th percentile of ended stays in it (20 at
+    least), and deals without an activity for longer than the 90th percentile of the gaps
+    between a deal's activities up to now (counted from creation when there is none)."""
+    closed = {d["Record ID"]: at(d["Close Date"]) for d in deals if d["Deal Stage"] in (WON, LOST)}
+    ended: dict[str, list[float]] = defaultdict(list)
+    for deal, entries in history.items():
+        entries = sorted(entries, key=lambda e: e[1])
+        ends = [e[1] for e in entries[1:]] + [closed.get(deal)]
+        for (stage, entered), end in zip(entries, ends, strict=True):
+            if end is not None:
+                ended[stage].append((end - entered).total_seconds() / 86_400)
+    stage_limit = {s: quantile(v, 0.9) for s, v in ended.items() if len(v) >= 20}
+    touches: dict[str, list[datetime]] = defaultdict(list)
+    for a in activities:
+        if a["Deal ID"] is not None and a["Due date"] <= now:
+            touches[str(int(a["Deal ID"]))].append(a["Due date"])
+    gaps = [(b - a).total_seconds() / 86_400 for t in touches.values()
+            for a, b in pairwise(sorted(t))]  # fmt: skip
+    silence_limit = quantile(gaps, 0.9)
+    flagged: dict[str, set[str]] = defaultdict(set)
+    for d in deals:
+        if d["Deal Stage"] in (WON, LOST):
+            continue
+        deal = d["Record ID"]
+        stage, entered = max(history[deal], key=lambda e: e[1])
+        in_stage = (now - entered).total_seconds() / 86_400
+        if stage == d["Deal Stage"] and in_stage > stage_limit.get(stage, float("inf")):
+            flagged[deal].add("stage")
+        last = max(touches[deal], default=at(d["Create Date"]))
+        if (now - last).total_seconds() / 86_400 > silence_limit:
+            flagged[deal].add("no activity")
+    return flagged
+
+
+def test_report_deal_risk_stage_and_silence_match_plain_python(report, deals, history, activities):
+    now = datetime.fromisoformat(report["as_of"])
+    stages = tuple(OPEN_STAGES)
+    got: dict[str, set[str]] = defaultdict(set)
+    for row in report["tables"]["deal_risk"]:
+        for reason in row["reasons"].split("; "):
+            if reason.startswith(stages):
+                got[row["id"]].add("stage")
+            if reason.startswith("no activity"):
+                got[row["id"]].add("no activity")
+    expected = expected_stalled(deals, history, activities, now)
+    assert got == expected
+    assert sum("stage" in f for f in expected.values()) > 0
+    assert sum("no activity" in f for f in expected.values()) > 0
