@@ -100,6 +100,7 @@ class Config:
     quota: dict[str, float] = field(default_factory=dict)  # the team's, per period kind
     quota_plan: QuotaPlan = field(default_factory=lambda: QuotaPlan())
     forecast: ForecastSettings = field(default_factory=lambda: ForecastSettings())
+    risk: dict[str, float] = field(default_factory=dict)  # [risk]: deal-risk thresholds
     targets: dict[str, Any] = field(default_factory=dict)
     targets_by_owner: dict[str, Any] = field(default_factory=dict)
     alerts: dict[str, Any] = field(default_factory=dict)
@@ -163,7 +164,7 @@ def _config_text(data: bytes) -> str:
 
 _KNOWN_SECTIONS = {
     "title", "sources", "stages", "periods", "currency", "leads", "economics", "quota",
-    "forecast", "targets", "alerts", "history", "cache", "duplicates", "limits",
+    "forecast", "targets", "alerts", "history", "cache", "duplicates", "limits", "risk",
 }  # fmt: skip
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -305,6 +306,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         quota=_quota(_section(raw, "quota", path), path),
         quota_plan=_quota_plan(_section(raw, "quota", path)),
         forecast=_forecast_settings(_section(raw, "forecast", path)),
+        risk={k: float(v) for k, v in _section(raw, "risk", path).items()},
         targets=targets,
         targets_by_owner=dict(by_owner),
         alerts=dict(_section(raw, "alerts", path)),

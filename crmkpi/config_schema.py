@@ -256,6 +256,16 @@ SCHEMA = Section(
         "forecast": Section(
             {"min_closed_deals": number(1, integer=True), "aged_factor": number(0, 1)}
         ),
+        "risk": Section(
+            {
+                "amount_fence": number(0),
+                "cycle_quantile": number(0, 1),
+                "age_days": number(0),
+                "stage_quantile": number(0, 1),
+                "no_activity_days": number(0),
+                "min_sample": number(1, integer=True),
+            }
+        ),
         "targets": Section(each=anything()),  # KPI ids and target forms: crmkpi.reporting.targets
         "alerts": Section(
             {

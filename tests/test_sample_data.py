@@ -17,6 +17,7 @@ import statistics
 import sys
 from collections import Counter, defaultdict
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -514,3 +515,137 @@ def test_report_renewal_rate_matches_plain_python(report, subscriptions):
     expected = expected_renewal_rate(subscriptions, as_of)
     assert 0.5 < expected < 1
     assert report["kpis"]["renewal_rate"]["value"] == pytest.approx(expected, rel=1e-9)
+
+
+def quantile(values: list[float], q: float) -> float:
+    """Linear interpolation between the two ranks around position q x (n - 1)."""
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def expected_risk(deals: list[dict[str, str]], now: datetime) -> dict[str, set[str]]:
+    """Open deals flagged for amount (Tukey's fences over won and open amounts of the deal's
+    pipeline), age (over the 90th percentile of won cycles) and a passed close date."""
+    fences = {}
+    for pipeline in {d["Pipeline"] for d in deals}:
+        amounts = [float(d["Amount"]) for d in deals if d["Pipeline"] == pipeline
+                   and d["Deal Stage"] != LOST and d["Amount"]]  # fmt: skip
+        q1, q3 = quantile(amounts, 0.25), quantile(amounts, 0.75)
+        fences[pipeline] = (q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1))
+    won = [d for d in deals if d["Deal Stage"] == WON]
+    cycles = [(at(d["Close Date"]) - at(d["Create Date"])).total_seconds() / 86_400 for d in won]
+    age_limit = quantile(cycles, 0.9)
+    flagged: dict[str, set[str]] = defaultdict(set)
+    for d in deals:
+        if d["Deal Stage"] in (WON, LOST):
+            continue
+        low, high = fences[d["Pipeline"]]
+        if d["Amount"] and not low <= float(d["Amount"]) <= high:
+            flagged[d["Record ID"]].add("amount")
+        if (now - at(d["Create Date"])).total_seconds() / 86_400 > age_limit:
+            flagged[d["Record ID"]].add("age")
+        if at(d["Close Date"]).date() < now.date():
+            flagged[d["Record ID"]].add("close date")
+    return flagged
+
+
+def test_report_deal_risk_matches_plain_python(report, deals):
+    now = datetime.fromisoformat(report["as_of"])
+    rows = report["tables"]["deal_risk"]
+    kinds = ("amount", "age", "close date")
+    got = {row["id"]: {k for k in kinds for r in row["reasons"].split("; ") if r.startswith(k)}
+           for row in rows}  # fmt: skip
+    got = {deal: found for deal, found in got.items() if found}
+    expected = expected_risk(deals, now)
+    assert got == expected
+    # The demo has deals at risk for each of these reasons: 15 by amount, 41 past their close.
+    assert sum("amount" in f for f in expected.values()) == 15
+    assert sum("close date" in f for f in expected.values()) == 41
+    amounts = [row["amount"] for row in rows]
+    assert amounts == sorted(amounts, reverse=True)
+
+
+def test_report_lead_chain_and_never_contacted_match_plain_python(report, leads, deals):
+    never = [lead for lead in leads if not lead["First Contacted"]]
+    assert len(never) == 315
+    assert report["kpis"]["leads_never_contacted"]["value"] == 315
+    listed = {row["id"] for row in report["tables"]["leads_never_contacted"]}
+    assert listed == {lead["Lead Id"] for lead in never}
+    # A converted lead's deal: its company's first deal created at or after the lead.
+    by_company: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for d in sorted(deals, key=lambda d: at(d["Create Date"])):
+        by_company[d["Associated Company IDs"]].append(d)
+    outcomes: Counter[str] = Counter()
+    for lead in leads:
+        if lead["Converted"] != "Yes" or not lead["Account Id"]:
+            continue
+        created = at(lead["Created Time"])
+        mine = [d for d in by_company[lead["Account Id"]] if at(d["Create Date"]) >= created]
+        if mine:
+            outcomes[status(mine[0]["Deal Stage"])] += 1
+    every = next(row for row in report["tables"]["lead_chain"] if row["breakdown"] == "all")
+    assert every["leads"] == len(leads)
+    assert every["contacted"] == len(leads) - 315
+    assert every["deals"] == sum(outcomes.values())
+    assert (every["deals_won"], every["deals_lost"], every["deals_open"]) == (
+        outcomes["won"], outcomes["lost"], outcomes["open"],
+    )  # fmt: skip
+
+
+def expected_stalled(
+    deals: list[dict[str, str]],
+    history: dict[str, list[tuple[str, datetime]]],
+    activities: list[dict[str, Any]],
+    now: datetime,
+) -> dict[str, set[str]]:
+    """Open deals in their stage longer than the 90th percentile of ended stays in it (20 at
+    least), and deals without an activity for longer than the 90th percentile of the gaps
+    between a deal's activities up to now (counted from creation when there is none)."""
+    closed = {d["Record ID"]: at(d["Close Date"]) for d in deals if d["Deal Stage"] in (WON, LOST)}
+    ended: dict[str, list[float]] = defaultdict(list)
+    for deal, entries in history.items():
+        entries = sorted(entries, key=lambda e: e[1])
+        ends = [e[1] for e in entries[1:]] + [closed.get(deal)]
+        for (stage, entered), end in zip(entries, ends, strict=True):
+            if end is not None:
+                ended[stage].append((end - entered).total_seconds() / 86_400)
+    stage_limit = {s: quantile(v, 0.9) for s, v in ended.items() if len(v) >= 20}
+    touches: dict[str, list[datetime]] = defaultdict(list)
+    for a in activities:
+        if a["Deal ID"] is not None and a["Due date"] <= now:
+            touches[str(int(a["Deal ID"]))].append(a["Due date"])
+    gaps = [(b - a).total_seconds() / 86_400 for t in touches.values()
+            for a, b in pairwise(sorted(t))]  # fmt: skip
+    silence_limit = quantile(gaps, 0.9)
+    flagged: dict[str, set[str]] = defaultdict(set)
+    for d in deals:
+        if d["Deal Stage"] in (WON, LOST):
+            continue
+        deal = d["Record ID"]
+        stage, entered = max(history[deal], key=lambda e: e[1])
+        in_stage = (now - entered).total_seconds() / 86_400
+        if stage == d["Deal Stage"] and in_stage > stage_limit.get(stage, float("inf")):
+            flagged[deal].add("stage")
+        last = max(touches[deal], default=at(d["Create Date"]))
+        if (now - last).total_seconds() / 86_400 > silence_limit:
+            flagged[deal].add("no activity")
+    return flagged
+
+
+def test_report_deal_risk_stage_and_silence_match_plain_python(report, deals, history, activities):
+    now = datetime.fromisoformat(report["as_of"])
+    stages = tuple(OPEN_STAGES)
+    got: dict[str, set[str]] = defaultdict(set)
+    for row in report["tables"]["deal_risk"]:
+        for reason in row["reasons"].split("; "):
+            if reason.startswith(stages):
+                got[row["id"]].add("stage")
+            if reason.startswith("no activity"):
+                got[row["id"]].add("no activity")
+    expected = expected_stalled(deals, history, activities, now)
+    assert got == expected
+    assert sum("stage" in f for f in expected.values()) > 0
+    assert sum("no activity" in f for f in expected.values()) > 0

@@ -19,12 +19,14 @@ def _lost_reasons(ctx: Context) -> pl.LazyFrame:
         deals.filter(LOST)
     )  # fmt: skip
     currency = ctx.currency_keys("deals") if ctx.has("deals", "amount") else []
+    by = list(ctx.grain.by)
     reason = pl.col("lost_reason").fill_null(NO_REASON).alias("lost_reason")
     aggs = [pl.len().alias("deals")]
     if ctx.has("deals", "amount"):
         aggs.append(pl.col("amount").sum().alias("value_lost"))
-    table = deals.group_by(reason, *currency).agg(aggs)
-    table = table.with_columns((pl.col("deals") / pl.col("deals").sum()).alias("share"))
+    table = deals.group_by(*by, reason, *currency).agg(aggs)
+    lost = pl.col("deals").sum().over(by) if by else pl.col("deals").sum()
+    table = table.with_columns((pl.col("deals") / lost).alias("share"))
     if requires_order(ctx.ds, ctx.config) is None and ctx.has("deals", "id", "stage"):
         where = (
             deal_reach(ctx, ["lost_reason"])
@@ -32,11 +34,13 @@ def _lost_reasons(ctx: Context) -> pl.LazyFrame:
             .join(
                 stage_ranks(ctx).rename({"stage": "lost_at_stage"}), left_on=REACH, right_on="rank"
             )
-            .group_by(reason)
+            .group_by(*by, reason)
             .agg(pl.col("lost_at_stage").mode().sort().first())
         )
-        table = table.join(where, on="lost_reason", how="left")
-    return table.sort(["deals", "lost_reason"], descending=[True, False])
+        table = table.join(where, on=[*by, "lost_reason"], how="left", nulls_equal=True)
+    return table.sort(
+        [*by, "deals", "lost_reason"], descending=[False] * len(by) + [True, False], nulls_last=True
+    )
 
 
 def _outliers(ctx: Context) -> pl.LazyFrame:
@@ -85,8 +89,10 @@ TABLES = [
         _lost_reasons,
         doc="Per reason: lost deals, share of all lost deals, value lost and the stage they were "
         "most often lost at (the furthest stage reached, when a stage order is known). Deals "
-        f"lost in the window (by closed_at); an empty reason shows as {NO_REASON!r}.",
+        f"lost in the window (by closed_at); an empty reason shows as {NO_REASON!r}. With --by "
+        "(e.g. owner) the share is of each owner's lost deals.",
         units={"deals": "count", "share": "ratio", "value_lost": "currency"},
+        supports_by=True,
         reference="Salesforce Loss Reason and HubSpot closed lost reason reports",
     ),
     TableSpec(

@@ -216,16 +216,22 @@ METRICS = [
 def _qualification(ctx: Context) -> pl.LazyFrame:
     converted = converted_expr(ctx)
     band = pl.col("qualification").fill_null("(none)")
+    by = list(ctx.grain.by)
+    leads = pl.col("leads").sum().over(by) if by else pl.col("leads").sum()
     return (
         ctx.window(ctx.table(LEADS), "created_at")
-        .group_by(band)
+        .group_by(*by, band)
         .agg(
             pl.len().alias("leads"),
             converted.sum().cast(pl.Int64).alias("converted"),
             converted.mean().alias("conversion_rate"),
         )
-        .with_columns((pl.col("leads") / pl.col("leads").sum()).alias("share_of_leads"))
-        .sort(["conversion_rate", "qualification"], descending=[True, False], nulls_last=True)
+        .with_columns((pl.col("leads") / leads).alias("share_of_leads"))
+        .sort(
+            [*by, "conversion_rate", "qualification"],
+            descending=[False] * len(by) + [True, False],
+            nulls_last=True,
+        )
     )
 
 
@@ -298,6 +304,7 @@ TABLES = [
             "share_of_leads": "ratio",
         },  # fmt: skip
         requires=requires_conversion,
+        supports_by=True,
         reference="HubSpot lead scoring and Salesforce lead rating: conversion per band",
     ),
     TableSpec(

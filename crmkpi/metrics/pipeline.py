@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from crmkpi.errors import UsageError
 from crmkpi.metrics.base import (
     Context,
     Metric,
@@ -154,6 +155,10 @@ def _requires_quota(ds: object, config: Config | None) -> str | None:
 
 
 def _coverage(ctx: Context) -> pl.LazyFrame:
+    cut = [k for k in ctx.grain.by if k != "currency"]
+    if cut:  # a rep's pipeline against the whole team's quota reads 0.1x: not a coverage
+        raise UsageError(f"pipeline coverage by {', '.join(cut)} needs a quota per {cut[0]}; "
+                         "[quota] is the team's")  # fmt: skip
     quota = quota_for(ctx.config, ctx.grain.period)
     frame = open_stock(ctx, AMOUNT, amount=True)
     return frame.with_columns(safe_div(pl.col("value"), pl.lit(quota, dtype=pl.Float64)))

@@ -309,13 +309,16 @@ def _churn_reasons(ctx: Context) -> pl.LazyFrame:
     ended = ended.filter(pl.col("end_at") < pl.lit(ctx_now.grain.until, dtype=pl.Datetime("us")))
     currency = ctx.currency_keys(SUBS)
     reason = pl.col("churn_reason").fill_null("(no reason given)").alias("churn_reason")
+    by = list(ctx.grain.by)
+    churned = pl.col("customers").sum().over(by) if by else pl.col("customers").sum()
     return (
         ctx.window(ended, "end_at")
-        .group_by(reason, *currency)
+        .group_by(*by, reason, *currency)
         .agg(pl.col("customer_id").n_unique().alias("customers"),
              pl.col("mrr").sum().alias("mrr_lost"))
-        .with_columns((pl.col("customers") / pl.col("customers").sum()).alias("share"))
-        .sort(["customers", "churn_reason"], descending=[True, False])
+        .with_columns((pl.col("customers") / churned).alias("share"))
+        .sort([*by, "customers", "churn_reason"], descending=[False] * len(by) + [True, False],
+              nulls_last=True)
     )  # fmt: skip
 
 
@@ -472,8 +475,10 @@ TABLES = [
         needs((SUBS, ["customer_id", "start_at", "end_at", "mrr", "churn_reason"])),
         _churn_reasons,
         doc="Subscription rows that ended in the window without a continuing row, per churn "
-        "reason: customers, share and MRR lost.",
+        "reason: customers, share and MRR lost. With --by owner (the owner of the customer's "
+        "latest deal when the subscriptions have none) the share is of each owner's churn.",
         units={"customers": "count", "share": "ratio", "mrr_lost": "currency"},
+        supports_by=True,
         reference="ChartMogul and Baremetrics cancellation insights: churned customers per reason",
     ),  # fmt: skip
 ]

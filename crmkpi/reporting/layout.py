@@ -46,10 +46,13 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec("sources", "Sources", tables=("sources",)),
     SectionSpec("lost_reasons", "Lost reasons", tables=("lost_reasons",)),
     SectionSpec("stuck_deals", "Stuck deals", tables=("stuck_deals",)),
+    SectionSpec("deal_risk", "Deal risk", tables=("deal_risk",)),
     SectionSpec("forecast", "Forecast", tables=("forecast_quota", "forecast")),
     SectionSpec("saas", "SaaS", ("SaaS",), ("mrr_movements", "churn_reasons")),
     SectionSpec("nps", "NPS", ("NPS",)),
-    SectionSpec("leads", "Leads", tables=("lead_qualification",)),
+    SectionSpec(
+        "leads", "Leads", tables=("lead_chain", "lead_qualification", "leads_never_contacted")
+    ),
     SectionSpec("activities", "Activities", tables=("activities",)),
     SectionSpec("outliers", "Deal size outliers", tables=("deal_size_outliers",)),
     SectionSpec("more", "More tables", doc="Catalog tables not placed in a section above."),

@@ -153,6 +153,19 @@ def test_lost_reasons_with_stage_lost_at() -> None:
     assert t["lost_at_stage"].to_list() == ["Lead", "Qualified"]
 
 
+def test_lost_reasons_by_owner_share_each_owners_losses() -> None:
+    from crmkpi.metrics import Grain
+
+    ds = Dataset(frames={"deals": current_stage_deals()}, stages=STAGES)
+    t = evaluate_tables(ds, ["lost_reasons"], Grain(by=("owner",)))["lost_reasons"]
+    # x lost d5 (timing, at Qualified), y lost d4 (price, at Lead): each is all of its owner's
+    # losses (1.0), not half of the team's.
+    assert t.select("owner", "lost_reason", "share", "lost_at_stage").rows() == [
+        ("x", "timing", 1.0, "Qualified"),
+        ("y", "price", 1.0, "Lead"),
+    ]
+
+
 def test_deal_size_outliers_robust_rule() -> None:
     amounts = [90.0, 100.0, 110.0, 100.0, 95.0, 105.0, 10_000.0, 1.0]
     deals = pl.DataFrame(

@@ -120,6 +120,23 @@ def test_lead_qualification_table() -> None:
     assert t["qualification"][0] == "(none)"  # best converting first
 
 
+def test_lead_qualification_by_owner() -> None:
+    from crmkpi.metrics import Grain
+
+    ds = Dataset(frames={"leads": leads_frame()})
+    t = evaluate_tables(ds, ["lead_qualification"], Grain(by=("owner",)))["lead_qualification"]
+    # x: l1 (A, converted), l4 (no band, converted); y: l2 (B, not), l3 (A, unknown: not).
+    # Each band is half of its owner's two leads.
+    assert t.select(
+        "owner", "qualification", "leads", "conversion_rate", "share_of_leads"
+    ).rows() == [
+        ("x", "(none)", 1, 1.0, 0.5),
+        ("x", "A", 1, 1.0, 0.5),
+        ("y", "A", 1, 0.0, 0.5),
+        ("y", "B", 1, 0.0, 0.5),
+    ]
+
+
 def test_sources_table() -> None:
     deals = pl.DataFrame(
         {

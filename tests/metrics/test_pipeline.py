@@ -10,6 +10,7 @@ from metric_frames import STAGES, by_key, deals_ds, deals_frame, dt, one
 
 from crmkpi.config import Config
 from crmkpi.dataset import Dataset
+from crmkpi.errors import UsageError
 from crmkpi.metrics import Grain, evaluate
 
 ALL = [
@@ -105,6 +106,13 @@ def test_pipeline_coverage_uses_prorated_quota() -> None:
     assert one(got, "pipeline_coverage") == pytest.approx(30 / 300)  # quarter quota 3 x 100
     monthly = evaluate(deals_ds(), ["pipeline_coverage"], Grain(period="month"), config)
     assert monthly["pipeline_coverage"]["value"].to_list() == pytest.approx([0.5, 2.3, 0.3])
+
+
+def test_pipeline_coverage_per_owner_is_refused_against_the_team_quota() -> None:
+    # y's open 30 against the team's quarter quota of 300 would read 0.1x, a figure of nothing.
+    config = Config(quota={"month": 100.0})
+    with pytest.raises(UsageError, match="quota per owner"):
+        evaluate(deals_ds(), ["pipeline_coverage"], Grain(by=("owner",)), config)
 
 
 def test_pipeline_coverage_without_quota_is_skipped_with_reason() -> None:

@@ -99,6 +99,24 @@ def test_churn_reasons() -> None:
     ]
 
 
+def test_churn_reasons_by_owner_share_each_owners_churn() -> None:
+    # c3 (owner y) also leaves, on Apr 20, over budget; c2 (owner x) left over price.
+    frame = subscriptions().with_columns(
+        pl.Series("owner", ["x", "x", "x", "y", "x", "y", "y"]),
+        pl.when(pl.col("customer_id") == "c3").then(dt(2024, 4, 20)).otherwise("end_at")
+        .alias("end_at"),
+        pl.when(pl.col("customer_id") == "c3").then(pl.lit("budget")).otherwise("churn_reason")
+        .alias("churn_reason"),
+    )  # fmt: skip
+    grain = Grain(until=UNTIL, by=("owner",))
+    t = evaluate_tables(Dataset(frames={"subscriptions": frame}), ["churn_reasons"], grain)
+    # Each reason is all of its owner's churn (1.0), not half of the team's.
+    assert t["churn_reasons"].select("owner", "churn_reason", "customers", "share").rows() == [
+        ("x", "price", 1, 1.0),
+        ("y", "budget", 1, 1.0),
+    ]
+
+
 def test_arpa_clv_with_margin() -> None:
     grain = Grain(period="month", until=UNTIL)
     got = evaluate(ds(), ["arpa", "clv"], grain, Config(gross_margin=0.5))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from metric_frames import STAGES, deals_ds, deals_frame
+from metric_frames import STAGES, deals_ds, deals_frame, dt
 from typer.testing import CliRunner
 
 from crmkpi.cli import app
@@ -82,3 +82,32 @@ def test_every_kpi_and_table_names_its_authority() -> None:
     assert [t.id for t in TABLE_CATALOG.values() if not t.reference] == []
     docs = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
     assert docs.count("- **Reference:**") == len(CATALOG) + len(TABLE_CATALOG)
+
+
+def test_owners_open_pipeline_leads_and_nps_beside_the_team() -> None:
+    leads = pl.DataFrame(
+        {"owner": ["x", "x", "x", "y"], "converted": [True, False, False, True],
+         "created_at": [dt(2024, 1, d) for d in (1, 2, 3, 4)]}
+    )  # fmt: skip
+    nps = pl.DataFrame(
+        {"owner": ["x", "x", "x", "y", None], "score": [10, 0, 9, 7, 0]},
+        schema={"owner": pl.String, "score": pl.Int64},
+    )
+    ds = Dataset(frames={"deals": deals_frame(), "leads": leads, "nps": nps}, stages=STAGES)
+    t = evaluate_tables(ds, ["owners"])["owners"]
+    assert t["owner"].to_list() == ["y", "x"]  # the answer without an owner has no row
+    x, y = (t.filter(pl.col("owner") == o).row(0, named=True) for o in ("x", "y"))
+    # Open now: x has f (no amount: its pipeline is unknown, not 0), y has c (30).
+    assert (x["deals_open"], x["open_pipeline"], y["deals_open"], y["open_pipeline"]) == (
+        1, None, 1, 30.0,
+    )  # fmt: skip
+    assert (x["team_deals_open"], x["team_open_pipeline"]) == (2, 30.0)
+    # Leads: x converts 1 of 3, y 1 of 1; the team 2 of 4 = 0.5 (not the mean of the two
+    # owners' rates, 0.67).
+    assert (x["leads"], y["leads"], x["team_leads"]) == (3, 1, 4)
+    assert x["lead_conversion_rate"] == pytest.approx(1 / 3)
+    assert x["team_lead_conversion_rate"] == pytest.approx(0.5)
+    # NPS: x 10 0 9 -> 100 x (2 - 1) / 3; y 7 -> 0; the team, with the answer no owner
+    # holds, 10 0 9 7 0 -> 100 x (2 - 2) / 5 = 0.
+    assert x["nps"] == pytest.approx(100 / 3) and y["nps"] == 0.0
+    assert x["team_nps"] == 0.0
