@@ -312,6 +312,11 @@ class Metric:
     # What a headline value without a period covers when it is neither the window nor a state
     # at its end: "latest month" (churn rates), or a sentence for a ratio of two windows.
     headline_window: str = ""
+    # A label that fits a narrow column (the report uses it rather than cutting `label`).
+    short_label: str = ""
+    # The KPI this one repeats on most data (deals = deals created unless some rows have no
+    # date): the report shows it only where its values differ from that KPI's.
+    repeats: str = ""
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
@@ -357,6 +362,17 @@ class Metric:
         return reason
 
 
+@dataclass(frozen=True)
+class ColumnLayout:
+    """How a table narrows without misleading: `essential` columns are its point (without room
+    for them the table becomes a list of rows), `groups` go together or not at all (a value and
+    what it is compared with), `ranked_by` ties a rank column to the measure it ranks by."""
+
+    essential: tuple[str, ...] = ()
+    groups: tuple[tuple[str, ...], ...] = ()
+    ranked_by: tuple[tuple[str, str], ...] = ()  # (rank column, measure column)
+
+
 REPORT_LIST_ROWS = 200  # rows of a list table (stuck deals, outliers) the report keeps
 
 
@@ -381,6 +397,7 @@ class TableSpec:
     # A list of deals rather than a breakdown: the report keeps its first rows, and
     # `crmkpi metric ID` prints them all.
     report_rows: int | None = None
+    layout: ColumnLayout = field(default_factory=ColumnLayout)
 
     def missing(
         self, ds: Dataset, by: Sequence[str] = (), config: Config | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmkpi.metrics.base import CURRENCY, Context, TableSpec, needs
+from crmkpi.metrics.base import CURRENCY, ColumnLayout, Context, TableSpec, needs
 from crmkpi.metrics.kinds import median, safe_div
 from crmkpi.metrics.leads import requires_response, responded_leads
 from crmkpi.metrics.pipeline import CLOSED, LOST, WON, cycle_days
@@ -111,6 +111,9 @@ TABLES = [
         "there are no amounts). Deal dates follow the KPIs: created_at for deals, closed_at for "
         "outcomes.",
         units=UNITS | {f"team_{k}": v for k, v in UNITS.items() if k != "rank"},
+        layout=ColumnLayout(
+            essential=("owner", "rank"), ranked_by=(("rank", "revenue_won"), ("rank", "deals"))
+        ),
         reference="Salesforce and HubSpot sales leaderboards: win rate, revenue and cycle per "
         "owner",
     )
