@@ -315,6 +315,11 @@ class Metric:
     # For a KPI whose method depends on the data (the forecast): its inputs in words and
     # numbers, (name, text) pairs that `explain` shows.
     account: Callable[[Context], tuple[tuple[str, str], ...]] | None = None
+    # A label that fits a narrow column (the report uses it rather than cutting `label`).
+    short_label: str = ""
+    # The KPI this one repeats on most data (deals = deals created unless some rows have no
+    # date): the report shows it only where its values differ from that KPI's.
+    repeats: str = ""
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
@@ -360,6 +365,17 @@ class Metric:
         return reason
 
 
+@dataclass(frozen=True)
+class ColumnLayout:
+    """How a table narrows without misleading: `essential` columns are its point (without room
+    for them the table becomes a list of rows), `groups` go together or not at all (a value and
+    what it is compared with), `ranked_by` ties a rank column to the measure it ranks by."""
+
+    essential: tuple[str, ...] = ()
+    groups: tuple[tuple[str, ...], ...] = ()
+    ranked_by: tuple[tuple[str, str], ...] = ()  # (rank column, measure column)
+
+
 REPORT_LIST_ROWS = 200  # rows of a list table (stuck deals, outliers) the report keeps
 
 
@@ -385,6 +401,7 @@ class TableSpec:
     # A list of deals rather than a breakdown: the report keeps its first rows, and
     # `crmkpi metric ID` prints them all.
     report_rows: int | None = None
+    layout: ColumnLayout = field(default_factory=ColumnLayout)
 
     def missing(
         self, ds: Dataset, by: Sequence[str] = (), config: Config | None = None

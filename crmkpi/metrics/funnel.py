@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmkpi.metrics.base import DAY_US, REPORT_LIST_ROWS, Context, TableSpec, needs
+from crmkpi.metrics.base import (
+    DAY_US,
+    REPORT_LIST_ROWS,
+    ColumnLayout,
+    Context,
+    TableSpec,
+    needs,
+)
 from crmkpi.metrics.kinds import median, quantile, safe_div
 from crmkpi.metrics.stages import (
     LOST,
@@ -217,5 +224,8 @@ TABLES = [
         report_rows=REPORT_LIST_ROWS,
         reference="Salesforce stage duration (days since LastStageChangeDate); HubSpot time in "
         "deal stage",
+        layout=ColumnLayout(
+            essential=("name", "owner", "stage", "days_in_stage", "threshold_days")
+        ),
     ),
 ]

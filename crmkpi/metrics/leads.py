@@ -8,6 +8,7 @@ from crmkpi.dataset import Dataset
 from crmkpi.metrics.base import (
     CURRENCY,
     MINUTE_US,
+    ColumnLayout,
     Context,
     Metric,
     TableSpec,
@@ -165,6 +166,7 @@ METRICS = [
     ),
     Metric(
         id="lead_response_minutes_p90", label="Lead response time (90th percentile)",
+        short_label="Lead response p90",
         unit="minutes", direction="lower",
         needs=needs((LEADS, ["created_at"])),
         parts=RESPONSE_P90,
@@ -189,6 +191,7 @@ METRICS = [
     ),
     Metric(
         id="lead_response_business_minutes_median", label="Lead response, business time (median)",
+        short_label="Response, business hours",
         unit="minutes", direction="lower", needs=needs((LEADS, ["created_at"])),
         parts=BUSINESS_MEDIAN,
         compute=_business_median, period_date="created_at (of the lead)",
@@ -329,5 +332,8 @@ TABLES = [
         },  # fmt: skip
         reference="HubSpot original source attribution: leads, conversion, spend, cost per lead "
         "and CAC per channel",
+        layout=ColumnLayout(
+            essential=("source", "leads", "revenue", "spend", "cost_per_lead", "cac")
+        ),
     ),
 ]

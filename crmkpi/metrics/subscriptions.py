@@ -393,6 +393,7 @@ METRICS = [
     ),
     Metric(
         id="revenue_churn_rate", label="Revenue churn rate (gross MRR churn)",
+        short_label="Gross MRR churn rate",
         unit="ratio", direction="lower", needs=NEED,
         parts=ratio(words("(churned + contraction MRR)", Kind.SUM),
         words("MRR at the period's start", Kind.SUM)),

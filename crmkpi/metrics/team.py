@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from crmkpi.metrics.base import CURRENCY, VALUE, Context, Metric, TableSpec, needs
+from crmkpi.metrics.base import (
+    CURRENCY,
+    VALUE,
+    ColumnLayout,
+    Context,
+    Metric,
+    TableSpec,
+    needs,
+)
 from crmkpi.metrics.kinds import median, safe_div
 from crmkpi.metrics.leads import METRICS as _LEADS
 from crmkpi.metrics.leads import requires_response, responded_leads
@@ -212,6 +220,9 @@ TABLES = [
         "are left out; rows without an owner count in the team's figures only. Deal dates "
         "follow the KPIs: created_at for deals, closed_at for outcomes.",
         units=_units(),
+        layout=ColumnLayout(
+            essential=("owner", "rank"), ranked_by=(("rank", "revenue_won"), ("rank", "deals"))
+        ),
         reference="Salesforce and HubSpot sales leaderboards: win rate, revenue and cycle per "
         "owner",
     )

@@ -277,8 +277,9 @@ def build_report(
                 )
                 frame = frame.head(spec.report_rows)
             tables[table_id] = TableResult(
-                table_id, spec.title, frame, units=dict(spec.units), doc=spec.doc, note=note
-            )
+                table_id, spec.title, frame, units=dict(spec.units), doc=spec.doc, note=note,
+                layout=spec.layout,
+            )  # fmt: skip
     report = Report(
         title=options.title or (config.title if config and config.title else "Sales KPIs"),
         generated_at=datetime.now().astimezone(),

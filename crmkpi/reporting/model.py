@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from crmkpi.dataset import InputSummary
+from crmkpi.metrics.base import ColumnLayout
 from crmkpi.reporting.output import render_to_file, renderer
 
 STATUSES = ("ok", "warn", "bad")
@@ -39,6 +40,7 @@ class KpiValue:
     formula: str = ""
     point_in_time: bool = False  # a state now (open deals), so no previous period or trend
     window: str = ""  # what the value covers: "as of 2026-10-31" or the window / "all data"
+    short_label: str = ""  # shown instead of a label that would not fit its column
 
     @property
     def change_shown(self) -> tuple[float, str] | None:
@@ -111,6 +113,7 @@ class TableResult:
     note: str | None = None
     units: dict[str, str] = field(default_factory=dict)
     doc: str = ""
+    layout: ColumnLayout = field(default_factory=ColumnLayout)
 
 
 @dataclass

@@ -16,7 +16,6 @@ from rich.text import Text
 
 from crmkpi.reporting.format import (
     covered_text,
-    currency_of,
     display_path,
     format_change,
     format_value,
@@ -33,7 +32,7 @@ from crmkpi.reporting.terminal_frames import print_diff as print_diff
 from crmkpi.reporting.terminal_frames import print_frames as print_frames
 from crmkpi.reporting.terminal_frames import print_records as print_records
 from crmkpi.reporting.terminal_frames import render_frames as render_frames
-from crmkpi.reporting.terminal_tables import Look, breakdown_table, frame_table
+from crmkpi.reporting.terminal_tables import WIDER, Look, breakdown_table, frame_table
 
 EXTENSIONS = (".txt",)
 BINARY = False
@@ -81,28 +80,41 @@ def _header(report: Report, look: Look) -> list[RenderableType]:
 
 # Columns of values the KPI is compared with, and the KpiValue field each one shows.
 COMPARED_VALUES = {"latest": "latest", "previous": "previous", "last_run": "history_previous"}
+# Columns that go together when the width is short: the change is never shown without both
+# values it compares, nor a status without its target. The trend goes first, then the last
+# run's value, then of the last two the one that says something about fewer KPIs.
+KPI_COLUMN_GROUPS = (("trend",), ("last_run",))
+KPI_LAST_GROUPS = (("latest", "previous", "change"), ("target", "status"))
+MIN_LABEL = 16
 
 
-def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
-    """KPI, value, target, status, change and trend, grouped under Pipeline, Leads..."""
+def kpi_label(kpi: KpiValue, width: int) -> str:
+    """The label, or its declared short form when the label would need to wrap."""
+    return kpi.short_label if kpi.short_label and len(kpi.label) > width else kpi.label
+
+
+def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> list[RenderableType]:
+    """KPI, value, target, status, change and trend, grouped under Pipeline, Leads...; what
+    does not fit goes by whole groups, and a note says what went."""
     kpis = [report.kpis[k] for k in kpi_ids]
-    money = any(k.unit.startswith("currency") for k in kpis)
-    shared = currency_of(report) if money else None
     has = {
         "target": any(k.target for k in kpis),
         "status": any(k.status for k in kpis),
         "change": any(k.change is not None or k.delta is not None for k in kpis),
         "trend": any(any(v is not None for _, v in k.trend) for k in kpis),
     }
-    values = {k.id: kpi_value_lines(k, show_currency=money and shared is None) for k in kpis}
-    label_width = min(28 if look.width <= 100 else 44, max((len(k.label) for k in kpis), default=3))
-    value_header = f"Value ({shared})" if shared else "Value"
-    value_width = max(len(value_header), *(len(line) for v in values.values() for line in v))
+    values = {k.id: kpi_value_lines(k) for k in kpis}
+    longest_word = max((len(w) for k in kpis for w in k.label.split()), default=3)
+    label_width = min(44, max((len(k.label) for k in kpis), default=3))
+    min_label = min(label_width, max(MIN_LABEL, longest_word))
+    value_width = max(len("Value"), *(len(line) for v in values.values() for line in v))
     comparison = report.comparison
     period_basis = comparison is not None and comparison.basis == "period"
     has["latest"] = period_basis and any(k.latest is not None for k in kpis)
     has["previous"] = comparison is not None and any(k.previous is not None for k in kpis)
     has["last_run"] = any(k.history_previous is not None for k in kpis)
+    if not (has["previous"] and has["change"]):
+        has["latest"] = has["previous"] = has["change"] = False
     headers = {
         "change": "Change", "status": "Status", "target": "Target", "trend": "Trend",
         "latest": comparison.current_name if comparison else "",
@@ -110,11 +122,12 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
         "last_run": "Last run",
     }  # fmt: skip
     shown = {
-        name: {k.id: format_value(getattr(k, field), k.unit) for k in kpis}
+        name: {k.id: format_value(getattr(k, field), k.unit, k.currency) for k in kpis}
         for name, field in COMPARED_VALUES.items()
     }
+    targets = [k.target or "" for k in kpis]
     widths = {
-        "target": max([6, *(len(k.target or "") for k in kpis)]),
+        "target": max([6, *(len(t) for t in targets)]),
         "status": 6,
         "change": max([6, *(len(format_change(k)) for k in kpis)]),
         "trend": max([5, *(len(k.trend) for k in kpis)]),
@@ -127,22 +140,32 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
         fixed = label_width + value_width + 3 * (len(names) - 1)
         return fixed + sum(widths.get(n, 0) for n in names)
 
-    # Narrow terminals: the period values go first (change says it), then labels give up to
-    # 12 cells, then the least needed columns go.
-    for name in COMPARED_VALUES:
-        if needed() > look.width and name in names:
-            names.remove(name)
     full_label_width = label_width
-    label_width -= min(max(0, label_width - 16), max(0, needed() - look.width))
-    for name in ("target", "trend", "status", "change"):
-        if needed() > look.width and name in names:
-            names.remove(name)
-    # A dropped column may leave room the labels gave up: give it back to them.
+    split_targets = False
+    dropped: list[str] = []
+    filled = {
+        KPI_LAST_GROUPS[0]: sum(k.change is not None or k.delta is not None for k in kpis),
+        KPI_LAST_GROUPS[1]: sum(bool(k.target) for k in kpis),
+    }
+    last_groups = sorted(KPI_LAST_GROUPS, key=lambda g: filled[g])
+    for group in (None, *KPI_COLUMN_GROUPS, *last_groups):
+        if group is not None:
+            if needed() <= look.width:
+                break
+            dropped += [n for n in group if n in names]
+            names = [n for n in names if n not in group]
+        # Before a group goes, labels wrap down to MIN_LABEL and targets to two lines.
+        label_width, split_targets = full_label_width, False
+        widths["target"] = max([6, *(len(t) for t in targets)])
+        label_width -= min(max(0, label_width - min_label), max(0, needed() - look.width))
+        if "target" in names and needed() > look.width:
+            split_targets = True
+            widths["target"] = max([6, *(len(p) for t in targets for p in _target_lines(t))])
     label_width = min(full_label_width, label_width + max(0, look.width - needed()))
 
     table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("KPI", no_wrap=True, overflow=look.overflow, max_width=label_width)
-    table.add_column(value_header, justify="right", no_wrap=True)
+    table.add_column("KPI", overflow="fold", width=label_width)
+    table.add_column("Value", justify="right", no_wrap=True)
     for name in names[2:]:
         table.add_column(
             headers[name], justify="left" if name == "trend" else "right", no_wrap=True
@@ -153,16 +176,32 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
         if len(groups) > 1 and kpi.group != current:
             current = kpi.group
             table.add_row(Text(kpi.group, style="bold cyan"), *[""] * (len(names) - 1))
-        table.add_row(*_kpi_cells(kpi, names, values[kpi.id], look))
-    return table
+        cells = _kpi_cells(kpi, names, values[kpi.id], look, split_targets)
+        cells[0] = kpi_label(kpi, label_width)
+        table.add_row(*cells)
+    parts: list[RenderableType] = [table]
+    if dropped:
+        gone = ", ".join(headers[n] for n in dropped)
+        parts.append(Text(f"not shown at this width: {gone} ({WIDER})", style="dim"))
+    return parts
 
 
-def _kpi_cells(kpi: KpiValue, names: list[str], value: list[str], look: Look) -> list[Any]:
+def _target_lines(target: str, split: bool = True) -> list[str]:
+    """A target on one line, or its threshold and its warning level on two."""
+    if split and " (" in target:
+        head, tail = target.split(" (", 1)
+        return [head, "(" + tail]
+    return [target]
+
+
+def _kpi_cells(
+    kpi: KpiValue, names: list[str], value: list[str], look: Look, split_targets: bool = False
+) -> list[Any]:
     cells: list[Any] = [kpi.label, "\n".join(value)]
     for name in names[2:]:
         if name in COMPARED_VALUES:
-            value = getattr(kpi, COMPARED_VALUES[name])
-            cells.append(Text(format_value(value, kpi.unit), style="dim"))
+            compared = getattr(kpi, COMPARED_VALUES[name])
+            cells.append(Text(format_value(compared, kpi.unit, kpi.currency), style="dim"))
         elif name == "change":
             style = CHANGE_STYLE.get(kpi.change_direction or "", "")
             cells.append(Text(format_change(kpi, not look.unicode), style=style))
@@ -171,7 +210,7 @@ def _kpi_cells(kpi: KpiValue, names: list[str], value: list[str], look: Look) ->
             mark = "● " if look.unicode and word else ""
             cells.append(Text(mark + word, style=STATUS_STYLE.get(word, "")))
         elif name == "target":
-            cells.append(kpi.target or "")
+            cells.append("\n".join(_target_lines(kpi.target or "", split_targets)))
         elif name == "trend":
             cells.append(Text(sparkline([v for _, v in kpi.trend], not look.unicode), style="cyan"))
     return cells
@@ -209,7 +248,7 @@ def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Gr
         parts.append(Text(""))
         parts.append(Text(section.title.upper(), style="bold magenta"))
         if section.kpis:
-            parts.append(kpi_table(report, section.kpis, look))
+            parts += kpi_table(report, section.kpis, look)
             note = windows_note(report, section.kpis)
             if note:
                 parts.append(Text(note, style="dim"))

@@ -13,6 +13,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from crmkpi.metrics.base import ColumnLayout
 from crmkpi.reporting.format import (
     bar,
     column_label,
@@ -24,6 +25,7 @@ from crmkpi.reporting.format import (
 from crmkpi.reporting.model import Report, TableResult
 
 MAX_ROWS = 15
+WIDER = "a wider terminal or --format md shows them"
 FUNNEL_BAR = 24
 # Plain text tables: a dashed line under the header, nothing else.
 ASCII_HEAD = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
@@ -56,10 +58,27 @@ def fit(widths: list[int], budget: int, keep: int = 1) -> int:
     return len(widths)
 
 
-def columns_that_fit(frame: Any, width_of: dict[str, int], budget: int) -> list[str]:
-    """Columns to show when not all fit. Dropped first: a currency column with one code (the
+def drop_units(columns: list[str], layout: ColumnLayout) -> dict[str, set[str]]:
+    """Each column's unit of dropping: the columns of its declared group, with a rank column
+    joined to the measure it ranks by (a rank is never shown without what it ranks)."""
+    unit_of = {c: {c} for c in columns}
+    links = [set(g) for g in layout.groups] + [{r, m} for r, m in layout.ranked_by]
+    for link in links:
+        merged = set().union(*(unit_of[c] for c in link if c in unit_of))
+        for c in merged:
+            unit_of[c] = merged
+    return unit_of
+
+
+def columns_that_fit(
+    frame: Any, width_of: dict[str, int], budget: int, layout: ColumnLayout | None = None
+) -> list[str] | None:
+    """Columns to show when not all fit, or None when not even the essential ones do (the
+    table is then shown as a list of rows). Dropped first: a currency column with one code (the
     title names it), then text columns after the leading keys, then numbers from the right;
-    the leading keys (owner, stage, period...) go last."""
+    a declared group goes as a whole, and essential columns (the first, else those declared)
+    never go."""
+    layout = layout or ColumnLayout()
     columns = list(frame.columns)
     keys: list[str] = []
     for c in columns:
@@ -71,9 +90,16 @@ def columns_that_fit(frame: Any, width_of: dict[str, int], budget: int) -> list[
     numbers = [c for c in columns if c not in keys and c not in text]
     single = [c for c in text if c == "currency" and frame[c].n_unique() == 1]
     text = [c for c in text if c not in single]
+    unit_of = drop_units(columns, layout)
+    essential = {columns[0], *(c for c in layout.essential if c in unit_of)}
+    essential = set().union(*(unit_of[c] for c in essential))
     order = [*single, *reversed(text), *reversed(numbers), *reversed(keys[1:])]
-    while len(columns) > 1 and fit([width_of[c] for c in columns], budget) < len(columns):
-        columns.remove(order.pop(0))
+    order = [c for c in order if c not in essential]
+    while sum(width_of[c] + 3 for c in columns) - 3 > budget:
+        if not order:
+            return None
+        dropped = unit_of[order.pop(0)]
+        columns = [c for c in columns if c not in dropped]
     return columns
 
 
@@ -115,7 +141,11 @@ def frame_table(
         c: min(30, max(len(column_label(c)), *(len(x) for x in cells[c]))) for c in frame.columns
     }
     bar_width = min(FUNNEL_BAR, max(8, look.width // 4)) if bar_column else 0
-    columns = columns_that_fit(frame, width_of, look.width - (bar_width + 3 if bar_width else 0))
+    budget = look.width - (bar_width + 3 if bar_width else 0)
+    fitting = columns_that_fit(frame, width_of, budget, result.layout)
+    if fitting is None:
+        return row_list(result, report, look, frame, rows, cells, team_of, section_title)
+    columns = fitting
     dropped = [c for c in frame.columns if c not in columns]
 
     table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
@@ -124,8 +154,8 @@ def frame_table(
         table.add_column(
             column_label(c),
             justify="right" if numeric else "left",
-            no_wrap=True,
-            overflow=look.overflow,
+            no_wrap=numeric,
+            overflow="fold",
             max_width=None if numeric else 30,
         )
         if c == bar_column:
@@ -143,22 +173,84 @@ def frame_table(
     if team is not None:
         table.add_section()
         table.add_row(*team, style="bold")
-    parts: list[RenderableType] = [table]
     if "currency" in dropped and frame["currency"].n_unique() == 1:
-        parts.insert(0, Text(f"{result.title} ({frame['currency'][0]})", style="bold"))
         dropped.remove("currency")
-    elif result.title.lower() != section_title.lower():
-        parts.insert(0, Text(result.title, style="bold"))
+    parts: list[RenderableType] = [
+        *table_title(result, report, frame, columns, section_title),
+        table,
+    ]
     notes = []
     if frame.height > MAX_ROWS:
         which = "earlier" if "period" in frame.columns else "more"
         notes.append(f"{frame.height - MAX_ROWS} {which} rows in --format excel, csv or json")
     if dropped:
-        notes.append(f"not shown at this width: {', '.join(column_label(c) for c in dropped)}")
+        names = ", ".join(column_label(c) for c in dropped)
+        notes.append(f"not shown at this width: {names} ({WIDER})")
     if result.note:
         notes.append(result.note)
     parts += [Text(n, style="dim") for n in notes]
     return parts
+
+
+def table_title(
+    result: TableResult, report: Report, frame: Any, columns: list[str], section_title: str
+) -> list[RenderableType]:
+    """The table's title line, naming the one currency of the amounts shown when the currency
+    column is not."""
+    single = "currency" in frame.columns and frame["currency"].n_unique() == 1
+    money = any(column_unit(result, report, c).startswith("currency") for c in columns)
+    if single and money and "currency" not in columns:
+        return [Text(f"{result.title} (amounts in {frame['currency'][0]})", style="bold")]
+    if result.title.lower() != section_title.lower():
+        return [Text(result.title, style="bold")]
+    return []
+
+
+def row_list(
+    result: TableResult,
+    report: Report,
+    look: Look,
+    frame: Any,
+    rows: Any,
+    cells: dict[str, list[str]],
+    team_of: dict[str, str],
+    section_title: str,
+) -> list[RenderableType]:
+    """A table too wide for its essential columns, as one block per row: the row's first
+    cell, then every other column as "label value", wrapped to the width. Nothing is left out."""
+    columns = list(frame.columns)
+    if "currency" in columns and frame["currency"].n_unique() == 1:
+        columns.remove("currency")
+    parts = table_title(result, report, frame, columns, section_title)
+    # The block's heading: the row's leading text cells (id and name, owner and stage).
+    heading = 1
+    while heading < min(2, len(columns)) and not frame[columns[heading]].dtype.is_numeric():
+        heading += 1
+    blocks = [[cells[c][r] for c in columns] for r in range(rows.height)]
+    team = team_row(result, report, columns, team_of)
+    if team is not None:
+        blocks.append(team)
+    separator = "  ·  " if look.unicode else "  |  "
+    for block in blocks:
+        parts.append(Text("  ".join(v for v in block[:heading] if v), style="bold"))
+        pairs = zip(columns[heading:], block[heading:], strict=True)
+        fields = [f"{column_label(c)} {v}" for c, v in pairs if v]
+        line = ""
+        for field_text in fields:
+            joined = f"{line}{separator}{field_text}" if line else field_text
+            if line and len(joined) + 2 > look.width:
+                parts.append(Text("  " + line))
+                joined = field_text
+            line = joined
+        if line:
+            parts.append(Text("  " + line))
+    notes = [f"one block per row: its columns do not fit side by side at this width ({WIDER})"]
+    if frame.height > MAX_ROWS:
+        which = "earlier" if "period" in frame.columns else "more"
+        notes.append(f"{frame.height - MAX_ROWS} {which} rows in --format excel, csv or json")
+    if result.note:
+        notes.append(result.note)
+    return parts + [Text(n, style="dim") for n in notes]
 
 
 def team_row(
@@ -201,7 +293,7 @@ def breakdown_table(result: TableResult, report: Report, look: Look) -> list[Ren
     shown = order[: fit([width_of[i] for i in order], room, keep=0)]
     shown.sort()
     table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("KPI", no_wrap=True, overflow=look.overflow, max_width=label_width)
+    table.add_column("KPI", overflow="fold", max_width=label_width)
     table.add_column("All", justify="right", no_wrap=True, style="bold")
     for i in shown:
         table.add_column(heads[i], justify="right", no_wrap=True)
@@ -211,7 +303,7 @@ def breakdown_table(result: TableResult, report: Report, look: Look) -> list[Ren
     if len(shown) < len(heads):
         hidden = len(heads) - len(shown)
         noun = "column" if hidden == 1 else "columns"
-        parts.append(Text(f"{hidden} more {noun} at a wider terminal", style="dim"))
+        parts.append(Text(f"{hidden} more {noun}: {WIDER}", style="dim"))
     if result.note:
         parts.append(Text(result.note, style="dim"))
     return parts

@@ -152,6 +152,7 @@ def kpi_value(
         group=kpi_group(metric.needs),
         formula=metric.formula,
         point_in_time=metric.point_in_time,
+        short_label=metric.short_label,
     )
     frame = results.get((metric.id, "value"))
     if frame is not None and CURRENCY in frame.columns:

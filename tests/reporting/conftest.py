@@ -9,6 +9,7 @@ import pytest
 from injected_text import INJECTED  # noqa: E402
 
 from crmkpi.dataset import InputSummary
+from crmkpi.metrics.base import ColumnLayout
 from crmkpi.reporting.model import Alert, Comparison, KpiValue, Report, Section, TableResult
 
 MONTHS = [f"2025-{m:02d}" for m in range(1, 7)]
@@ -130,9 +131,13 @@ def hand_report() -> Report:
         "funnel": TableResult("funnel", "Funnel", funnel, units={"reached": "count",
                               "conversion_from_previous": "ratio"}, note="from current stages"),
         "owners": TableResult("owners", "Owners", owners, units={"deals_won": "count",
-                              "win_rate": "ratio", "revenue_won": "currency"}),
+                              "win_rate": "ratio", "revenue_won": "currency"},
+                              layout=ColumnLayout(essential=("owner", "rank"),
+                                                  ranked_by=(("rank", "revenue_won"),))),
         "stuck_deals": TableResult("stuck_deals", "Stuck deals", stuck,
-                                   units={"amount": "currency", "days_in_stage": "days"}),
+                                   units={"amount": "currency", "days_in_stage": "days"},
+                                   layout=ColumnLayout(essential=("name", "owner", "stage",
+                                                                  "days_in_stage"))),
         "mrr_movements": TableResult("mrr_movements", "MRR movements", movements,
                                      units={"new": "currency", "churned": "currency"}),
     }  # fmt: skip

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
-from crmkpi.cli import app
 from crmkpi.reporting import terminal
 from crmkpi.reporting.model import Report
 
@@ -34,12 +32,13 @@ def check_golden(name: str, text: str) -> None:
 @pytest.mark.parametrize(
     ("name", "options"),
     [
-        ("terminal_80.txt", {"width": 80, "boxes": True}),
-        ("terminal_160.txt", {"width": 160, "boxes": True}),
+        *((f"terminal_{w}.txt", {"width": w, "boxes": True}) for w in (80, 100, 120, 160)),
         ("terminal_80_ascii.txt", {"width": 80, "ascii_only": True}),
     ],
 )
 def test_golden(report: Report, name: str, options: dict) -> None:
+    """Every section of the report at the widths people use (a laptop, a split screen, a
+    wide monitor); `render` has no colour and the report no clock, so the text is fixed."""
     check_golden(name, terminal.render(report, **options))
 
 
@@ -63,7 +62,7 @@ def test_what_the_report_shows(report: Report) -> None:
     # win rate changed 25% -> 35%: ten points, up; the previous value shown beside it
     assert re.search(r"Win rate\s+31\.2%\s+>= 30%\s+● ok\s+25\.0%\s+▲10\.0 pp", text)
     # revenue fell 25,000 -> 20,000: -20%
-    assert re.search(r"Revenue won\s+123,456 EUR\s+>= 150,000\s+● bad\s+25,000\s+▼20%", text)
+    assert re.search(r"Revenue won\s+123,456 EUR\s+>= 150,000\s+● bad\s+25,000 EUR\s+▼20%", text)
     # mixed currencies: one line per currency, never a sum
     assert "5,000 EUR" in text and "1,200 USD" in text and "6,200" not in text
     # the owner table ends with the team's values from the KPIs
@@ -145,14 +144,100 @@ def test_last_run_column_appears_only_with_history(report: Report) -> None:
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 
 
-def test_demo_report_at_80_columns_keeps_whole_labels() -> None:
-    # The target column does not fit at 80 columns and is dropped; the labels, cut to make
-    # room for it first, get that room back.
-    result = CliRunner().invoke(
-        app, ["report", str(SAMPLE), "--config", str(SAMPLE / "crmkpi.toml"), "--width", "80"]
-    )
-    assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
+@pytest.fixture(scope="module")
+def sample_report() -> Report:
+    """The demo company's report, built once for the tests that read it at several widths."""
+    from crmkpi import api
+
+    return api.report(api.load(SAMPLE, config=SAMPLE / "crmkpi.toml"))
+
+
+def test_demo_report_at_80_columns_keeps_whole_labels(sample_report: Report) -> None:
+    # The labels wrap rather than being cut, and get back the room of any dropped column.
+    lines = terminal.render(sample_report, width=80).splitlines()
     assert max(len(line) for line in lines) <= 80
     for label in ("Open pipeline value", "Win rate by value", "Average deal size"):
         assert any(line.startswith(label + " ") for line in lines), label
+
+
+def by_quarter(report: Report) -> Report:
+    """The report compared period by period (value over all data, then 2025-Q2 vs 2025-Q1), as
+    without --since: the value column is not the current period's, so both period columns
+    are needed to read the change."""
+    assert report.comparison is not None
+    report.comparison.basis = "period"
+    report.comparison.current_name = "2025-Q2"
+    report.comparison.previous_name = "2025-Q1"
+    return report
+
+
+def kpi_header(text: str, section: str = "KEY FIGURES") -> str:
+    lines = text.splitlines()
+    return lines[lines.index(section) + 1]
+
+
+@pytest.mark.parametrize("width", [60, 70, 80, 90, 100, 120, 160])
+def test_change_is_never_shown_without_both_values_it_compares(report: Report, width: int) -> None:
+    # Median deal size 9,650 over all data, 7,800 in Q2, 9,200 in Q1: "-15%" is 7,800 vs
+    # 9,200 ((7,800 - 9,200) / 9,200 = -15.2%), and reads as a lie beside 9,650 and 9,200 alone.
+    header = kpi_header(terminal.render(by_quarter(report), width=width, boxes=True))
+    shown = {name: name in header for name in ("2025-Q2", "2025-Q1", "Change")}
+    assert len(set(shown.values())) == 1, f"{shown} at {width} columns"
+
+
+@pytest.mark.parametrize("width", [60, 80, 100])
+def test_a_dropped_group_is_named_with_how_to_see_it(report: Report, width: int) -> None:
+    text = terminal.render(by_quarter(report), width=width, boxes=True)
+    header = kpi_header(text)
+    if "Change" not in header:
+        assert re.search(r"not shown at this width: .*2025-Q2, 2025-Q1, Change", text)
+    if "Trend" not in header:
+        assert re.search(
+            r"not shown at this width: Trend.*\(a wider terminal or --format md", text, re.S
+        )
+
+
+def test_status_is_never_shown_without_its_target(report: Report) -> None:
+    for width in (50, 60, 70, 80, 90, 100, 120):
+        header = kpi_header(terminal.render(by_quarter(report), width=width, boxes=True))
+        assert ("Status" in header) == ("Target" in header), width
+
+
+LONG_LABEL = "Lead response time (90th percentile)"
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 120, 160])
+def test_kpi_labels_are_never_cut(report: Report, width: int) -> None:
+    report.kpis["leads_created"].label = LONG_LABEL
+    text = terminal.render(report, width=width, boxes=True)
+    assert "…" not in text
+    # wrapped or whole: every word of the label is there, whole
+    words = set(re.findall(r"\S+", text))
+    assert all(word in words for word in LONG_LABEL.split())
+
+
+def test_a_label_that_would_wrap_uses_the_short_label_declared_with_the_kpi(
+    report: Report,
+) -> None:
+    kpi = report.kpis["leads_created"]
+    kpi.label, kpi.short_label = LONG_LABEL, "Lead response p90"
+    assert "Lead response p90" in terminal.render(report, width=60, boxes=True)
+    assert LONG_LABEL in terminal.render(report, width=160, boxes=True)
+
+
+def test_the_sample_report_at_80_and_160_columns_never_misleads(sample_report: Report) -> None:
+    """The demo data at a laptop's and a wide monitor's width: no change without the two
+    period values, no owners' rank without revenue, no cut label."""
+    report = sample_report
+    assert report.comparison is not None and report.comparison.basis == "period"
+    current, previous = report.comparison.current_name, report.comparison.previous_name
+    for width in (80, 160):
+        text = terminal.render(report, width=width)
+        assert "…" not in text
+        for line in text.splitlines():
+            if line.startswith("KPI ") and "Change" in line:
+                assert current in line and previous in line, (width, line)
+            if line.startswith("Owner ") and "Rank" in line:
+                assert "Revenue won" in line, (width, line)
+        # the 90th percentile label is whole (or its declared short form) at any width
+        assert "Lead response time (90th percentile)" in text or "Lead response p90" in text
