@@ -142,6 +142,7 @@ def build_report(
         until=options.until,
         week_start=config.week_start if config else "monday",
         fiscal_year_start_month=config.fiscal_year_start_month if config else 1,
+        calendar=config.calendar if config else "gregorian",
     )
     span = periods.data_span(ds)
     periods.check_within_span(options.since, options.until, span)
@@ -285,6 +286,7 @@ def build_report(
         generated_at=datetime.now().astimezone(),
         window=(options.since, options.until),
         period=period,
+        calendar=period_grain.calendar,
         inputs=list(ds.inputs),
         kpis=kpis,
         tables=tables,
