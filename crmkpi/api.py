@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crmkpi.config import Config, find_config, load_config
-from crmkpi.errors import UsageError
+from crmkpi.errors import ConfigError, UsageError
 
 # Each function imports its own path inside it, for start-up time: `import crmkpi` and
 # `crmkpi.load` stay free of the KPI catalog and the report builder (tests/test_architecture.py).
@@ -147,12 +147,17 @@ def report(
     sections: Sequence[str] = (),
     title: str | None = None,
     as_of: When = None,
+    language: str | None = None,
+    digits: str | None = None,
 ) -> Report:
     """Compute the report model (KPIs, tables, alerts) for a loaded dataset.
 
     `as_of` is the moment the exports were taken, when the data cannot say it (by default the
     latest recorded event): ages, overdue deals and active subscriptions are measured at it.
     The result renders to any format: `rep.to_excel("r.xlsx")`, `rep.render("markdown")`.
+    `language` (en, el, fa, ru, ca, es or auto; default `[report] language`, else English)
+    and `digits` (native or latin) are the reader's: labels, numbers and dates in the
+    terminal, Markdown, HTML and Excel outputs; JSON and CSV keep ids and values as they are.
     """
     from crmkpi.metrics.scope import at_moment, split_names, to_datetime
     from crmkpi.reporting.build import ReportOptions, build_report
@@ -167,7 +172,30 @@ def report(
         sections=tuple(sections),
         title=title,
     )
-    return build_report(ds, ds.config, options)
+    rep = build_report(ds, ds.config, options)
+    rep.language, rep.digits = reader_language(ds.config, language, digits)
+    return rep
+
+
+def reader_language(
+    config: Config | None, language: str | None, digits: str | None
+) -> tuple[str, str]:
+    """The report's language and digits: the arguments, else `[report]` in the config."""
+    from crmkpi.reporting.i18n import resolve_language
+
+    settings = (config.raw.get("report") or {}) if config is not None else {}
+    if language is None and settings.get("language") is not None:
+        try:
+            chosen = resolve_language(settings["language"])
+        except UsageError as exc:
+            place = str(config.path) if config is not None else None
+            raise ConfigError(f"report.language: {exc.message}", path=place, hint=exc.hint) from exc
+    else:
+        chosen = resolve_language(language)
+    chosen_digits = digits or str(settings.get("digits", "native")).lower()
+    if chosen_digits not in ("native", "latin"):
+        raise UsageError(f"unknown digits {chosen_digits!r}", hint="use native or latin")
+    return chosen, chosen_digits
 
 
 def query(ds: Dataset, sql: str) -> pl.DataFrame:

@@ -141,7 +141,7 @@ def _config_text(data: bytes) -> str:
 
 _KNOWN_SECTIONS = {
     "title", "sources", "stages", "periods", "currency", "leads", "economics", "quota",
-    "targets", "alerts", "history", "cache", "duplicates", "limits",
+    "targets", "alerts", "history", "cache", "duplicates", "limits", "report",
 }  # fmt: skip
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

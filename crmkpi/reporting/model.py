@@ -176,6 +176,8 @@ class Report:
     by: tuple[str, ...] = ()
     trend_partial: bool = False  # the trends' last period is cut short by the data or window
     as_of: datetime | None = None  # the moment "now" means: --as-of, else the latest event
+    language: str = "en"  # the reader's language (crmkpi.reporting.i18n): labels, numbers
+    digits: str = "native"  # the language's own digits, or "latin"
 
     @property
     def covered(self) -> tuple[datetime | None, datetime | None]:
