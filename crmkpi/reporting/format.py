@@ -47,10 +47,12 @@ def format_value(value: Any, unit: str = "", currency: str | None = None) -> str
     return localized_value_text(numbers, value, unit, currency)
 
 
-def number_text(value: float, decimals: int) -> str:
+def number_text(value: float, decimals: int, group: bool = True) -> str:
     """A bare number with `decimals` digits after the point, in the active locale."""
     numbers = number_format()
-    return f"{value:,.{decimals}f}" if numbers is None else numbers.decimal(value, decimals)
+    if numbers is None:
+        return f"{value:,.{decimals}f}" if group else f"{value:.{decimals}f}"
+    return numbers.decimal(value, decimals, group)
 
 
 def percent_text(ratio: float, decimals: int) -> str:

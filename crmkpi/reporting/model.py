@@ -39,6 +39,7 @@ class KpiValue:
     formula: str = ""
     point_in_time: bool = False  # a state now (open deals), so no previous period or trend
     window: str = ""  # what the value covers: "as of 2026-10-31" or the window / "all data"
+    target_words: Any = None  # () -> the target in the active language (crmkpi.reporting.i18n)
 
     @property
     def change_shown(self) -> tuple[float, str] | None:
@@ -115,6 +116,7 @@ class Alert:
     severity: str = "warn"  # warn or bad
     kpi: str | None = None
     owner: str | None = None
+    text: Any = None  # the message as a template (crmkpi.reporting.i18n.Message), to translate
 
     def to_json(self) -> dict[str, Any]:
         out = {"kind": self.kind, "severity": self.severity, "message": self.message}

@@ -5,14 +5,9 @@ Renderers receive a report already translated (`in_report_language`), and pass t
 fixed words through `t`; `format_value` of crmkpi.reporting.format reads the active locale.
 """
 
-from crmkpi.reporting.i18n.active import (
-    active_language,
-    in_report_language,
-    number_format,
-    t,
-    use_language,
-)
+from crmkpi.reporting.i18n.active import active_language, number_format, t, use_language
 from crmkpi.reporting.i18n.catalog import LANGUAGES, Messages, is_rtl, resolve_language
+from crmkpi.reporting.i18n.localize import in_report_language
 from crmkpi.reporting.i18n.numbers import NumberFormat
 
 __all__ = [

@@ -1,25 +1,21 @@
 """The language a report is being rendered in, for the code that turns the model into text.
 
-Set once per render by `in_report_language` (or `use_language`), read by `t` and by the
-value formatting of crmkpi.reporting.format; outside it everything reads in English.
+Set once per render by `in_report_language` (crmkpi.reporting.i18n.localize) or by
+`use_language`, read by `t` and by the value formatting of crmkpi.reporting.format; outside
+it everything reads in English.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from crmkpi.reporting.i18n.catalog import SOURCE_LANGUAGE, Messages
 from crmkpi.reporting.i18n.numbers import NumberFormat
-
-if TYPE_CHECKING:
-    from crmkpi.reporting.model import Report
-
-Rendered = TypeVar("Rendered")
 
 
 @dataclass(frozen=True)
@@ -65,22 +61,3 @@ def t(msgid: str, context: str | None = None, **params: Any) -> str:
     active = _ACTIVE.get()
     text = active.messages.text(msgid, context) if active else msgid
     return text.format(**params) if params else text
-
-
-def in_report_language(
-    render: Callable[..., Rendered],
-) -> Callable[..., Rendered]:
-    """A format's `render(report, ...)` that draws the report in its own language: the model's
-    text translated first, the renderer's own words and numbers through `t` and the locale."""
-
-    @functools.wraps(render)
-    def rendered(report: Report, *args: Any, **options: Any) -> Rendered:
-        language = getattr(report, "language", SOURCE_LANGUAGE)
-        if language == SOURCE_LANGUAGE:
-            return render(report, *args, **options)
-        from crmkpi.reporting.i18n.localize import localized
-
-        with use_language(language, report.digits):
-            return render(localized(report), *args, **options)
-
-    return rendered

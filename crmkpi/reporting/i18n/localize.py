@@ -7,12 +7,17 @@ every format reads the same numbers in any language.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any, TypeVar
 
-from crmkpi.reporting.i18n.active import number_format, t
-from crmkpi.reporting.model import Comparison, KpiValue, Report, Section, TableResult
+from crmkpi.reporting.i18n.active import number_format, t, use_language
+from crmkpi.reporting.i18n.catalog import SOURCE_LANGUAGE
+from crmkpi.reporting.model import Alert, Comparison, KpiValue, Report, Section, TableResult
 
+Rendered = TypeVar("Rendered")
 # Window texts the builder writes (crmkpi.reporting.values), as message templates.
 _AS_OF = re.compile(r"^as of (\d{4}-\d{2}-\d{2})$")
 _LATEST_MONTH = re.compile(r"^(\d{4}-\d{2}) \(latest month\)$")
@@ -40,13 +45,19 @@ def window_text(window: str) -> str:
     return digits(t(window))
 
 
+def comparison_words(text: str) -> str:
+    """ "2026-Q3 vs 2026-Q2" with the reader's word for "vs" and its digits."""
+    return digits(text.replace(" vs ", f" {t('vs')} "))
+
+
 def _kpi(kpi: KpiValue) -> KpiValue:
+    target = kpi.target_words() if kpi.target_words else kpi.target
     return replace(
         kpi,
         label=kpi_label(kpi.id, kpi.label),
         group=t(kpi.group),
         window=window_text(kpi.window),
-        target=digits(kpi.target) if kpi.target else kpi.target,
+        target=digits(target) if target else target,
         trend=[(digits(period), value) for period, value in kpi.trend],
     )
 
@@ -65,7 +76,7 @@ def _comparison(comparison: Comparison | None) -> Comparison | None:
         return None
     return replace(
         comparison,
-        label=digits(comparison.label.replace(" vs ", f" {t('vs')} ")),
+        label=comparison_words(comparison.label),
         current_name=digits(comparison.current_name),
         previous_name=digits(comparison.previous_name),
     )
@@ -89,4 +100,28 @@ def localized(report: Report) -> Report:
         sections=[_section(section) for section in report.sections],
         skipped=skipped,
         comparison=_comparison(report.comparison),
+        alerts=[_alert(alert) for alert in report.alerts],
     )
+
+
+def _alert(alert: Alert) -> Alert:
+    """An alert said in the reader's words when it was written as a message template; other
+    alerts (data conflicts, empty periods) keep their English text."""
+    return replace(alert, message=alert.text.text()) if alert.text else alert
+
+
+def in_report_language(
+    render: Callable[..., Rendered],
+) -> Callable[..., Rendered]:
+    """A format's `render(report, ...)` that draws the report in its own language: the model's
+    text translated first, the renderer's own words and numbers through `t` and the locale."""
+
+    @functools.wraps(render)
+    def rendered(report: Report, *args: Any, **options: Any) -> Rendered:
+        language = getattr(report, "language", SOURCE_LANGUAGE)
+        if language == SOURCE_LANGUAGE:
+            return render(report, *args, **options)
+        with use_language(language, report.digits):
+            return render(localized(report), *args, **options)
+
+    return rendered

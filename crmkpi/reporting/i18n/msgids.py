@@ -11,7 +11,9 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+from crmkpi.io.quality import FACTS
 from crmkpi.metrics import CATALOG, TABLE_CATALOG
+from crmkpi.reporting.alerts import ROW_NOUNS
 from crmkpi.reporting.format import COLUMN_LABELS, english_column_label
 from crmkpi.reporting.i18n.values import UNIT_TEMPLATES
 from crmkpi.reporting.layout import GROUP_ORDER, SECTIONS
@@ -21,6 +23,7 @@ Msgid = tuple[str | None, str]  # (context, English text)
 REPORTING = Path(__file__).resolve().parents[1]
 PERIODS = ("day", "week", "month", "quarter", "year")
 DIRECTIONS = ("higher", "lower", "neutral")
+MARKERS = ("t", "message")  # the functions whose first argument is a message id
 # Texts the code passes to `t` through a variable, listed here since no scan can see them.
 FIXED = ("Sales KPIs", "all data", "latest month", "as of {date}", "{month} (latest month)", "vs")
 
@@ -43,14 +46,17 @@ def catalog_msgids() -> Iterator[Msgid]:
     yield from (("status", status) for status in STATUSES)
     yield from (("period", period) for period in PERIODS)
     yield from (("direction", direction) for direction in DIRECTIONS)
+    yield from (("rows", noun) for noun in (*ROW_NOUNS.values(), "rows"))
+    yield from (("fact", words) for fact, words in FACTS.items() if fact != "mixed_currencies")
     yield from ((None, text) for text in FIXED)
 
 
 def marked_msgids(folder: Path = REPORTING) -> Iterator[Msgid]:
-    """The literal first arguments of `t(...)` calls (and a literal context after it)."""
+    """The literal first arguments of `t(...)` and `message(...)` calls (and a literal
+    context after it)."""
     for path in sorted(folder.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "t"):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) in MARKERS):
                 continue
             args = node.args
             if not args or not isinstance(args[0], ast.Constant):
