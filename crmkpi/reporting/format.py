@@ -10,6 +10,7 @@ from typing import Any
 
 from crmkpi.metrics import value_text
 from crmkpi.reporting.i18n import number_format, t
+from crmkpi.reporting.i18n.localize import month_words
 from crmkpi.reporting.i18n.values import value_text as localized_value_text
 from crmkpi.reporting.model import KpiValue, Report
 from crmkpi.reporting.periods import human_range
@@ -203,8 +204,7 @@ def covered_text(report: Report) -> str:
         if numbers is not None:
             first, last = numbers.date(since.date()), numbers.date(until.date())
         return t("{since} .. {until} (all data)", since=first, until=last)
-    text = human_range(since, until)
-    return text if numbers is None else numbers.native(text)
+    return month_words(human_range(since, until))
 
 
 def skipped_lines(report: Report) -> list[str]:

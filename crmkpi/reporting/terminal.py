@@ -108,7 +108,9 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> Table:
         "trend": any(any(v is not None for _, v in k.trend) for k in kpis),
     }
     values = {k.id: kpi_value_lines(k, show_currency=money and shared is None) for k in kpis}
-    label_width = min(28 if look.width <= 100 else 44, max((len(k.label) for k in kpis), default=3))
+    label_width = min(
+        28 if look.width <= 100 else 44, max(len(t("KPI")), *(len(k.label) for k in kpis))
+    )
     value_header = t("Value ({currency})", currency=shared) if shared else t("Value")
     value_width = max(len(value_header), *(len(line) for v in values.values() for line in v))
     comparison = report.comparison

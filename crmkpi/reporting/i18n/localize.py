@@ -11,6 +11,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import date
 from typing import Any, TypeVar
 
 from crmkpi.reporting.i18n.active import number_format, t, use_language
@@ -19,6 +20,8 @@ from crmkpi.reporting.model import Alert, Comparison, KpiValue, Report, Section,
 
 Rendered = TypeVar("Rendered")
 # Window texts the builder writes (crmkpi.reporting.values), as message templates.
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH = re.compile(rf"\b({'|'.join(MONTHS)}) (\d{{4}})\b")
 _AS_OF = re.compile(r"^as of (\d{4}-\d{2}-\d{2})$")
 _LATEST_MONTH = re.compile(r"^(\d{4}-\d{2}) \(latest month\)$")
 
@@ -47,7 +50,20 @@ def window_text(window: str) -> str:
 
 def comparison_words(text: str) -> str:
     """ "2026-Q3 vs 2026-Q2" with the reader's word for "vs" and its digits."""
-    return digits(text.replace(" vs ", f" {t('vs')} "))
+    words = re.sub(r"(^| )vs ", lambda m: f"{m.group(1)}{t('vs')} ", text)
+    return month_words(words)
+
+
+def month_words(text: str) -> str:
+    """Months the builder names in English ("May 2025", crmkpi.reporting.periods) as the
+    reader's locale names them, and the reader's digits."""
+    numbers = number_format()
+    if numbers is None:
+        return text
+    text = _MONTH.sub(
+        lambda m: numbers.month(date(int(m.group(2)), MONTHS.index(m.group(1)) + 1, 1)), text
+    )
+    return numbers.native(text)
 
 
 def _kpi(kpi: KpiValue) -> KpiValue:
@@ -77,8 +93,8 @@ def _comparison(comparison: Comparison | None) -> Comparison | None:
     return replace(
         comparison,
         label=comparison_words(comparison.label),
-        current_name=digits(comparison.current_name),
-        previous_name=digits(comparison.previous_name),
+        current_name=month_words(comparison.current_name),
+        previous_name=month_words(comparison.previous_name),
     )
 
 

@@ -89,6 +89,12 @@ class NumberFormat:
         day = value.date() if isinstance(value, datetime) else value
         return self.native(format_date(day, "medium", locale=self.locale))
 
+    def month(self, value: date) -> str:
+        """A month as the locale abbreviates it with its year (jun 2025, июнь 2025 г.)."""
+        from babel.dates import format_skeleton
+
+        return self.native(format_skeleton("yMMM", value, locale=self.locale))
+
 
 def _standard(formats: Any) -> str:
     pattern = formats.get("standard") or formats.get(None)
