@@ -26,7 +26,7 @@ from crmkpi.reporting.format import (
     sparkline,
     windows_note,
 )
-from crmkpi.reporting.i18n import in_report_language, is_rtl, t
+from crmkpi.reporting.i18n import in_report_language, is_rtl, t, upper
 from crmkpi.reporting.model import Alert, KpiValue, Report
 from crmkpi.reporting.safe_text import terminal_console, terminal_line
 
@@ -227,7 +227,7 @@ def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Gr
                 parts += [Text(""), Text(text, style="dim")]
             continue
         parts.append(Text(""))
-        parts.append(Text(section.title.upper(), style="bold magenta"))
+        parts.append(Text(upper(section.title), style="bold magenta"))
         if section.kpis:
             parts.append(kpi_table(report, section.kpis, look))
             note = windows_note(report, section.kpis)

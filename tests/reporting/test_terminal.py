@@ -156,3 +156,17 @@ def test_demo_report_at_80_columns_keeps_whole_labels() -> None:
     assert max(len(line) for line in lines) <= 80
     for label in ("Open pipeline value", "Win rate by value", "Average deal size"):
         assert any(line.startswith(label + " ") for line in lines), label
+
+
+@pytest.mark.parametrize("language", ["en", "el", "fa", "ru", "ca", "es"])
+def test_golden_in_each_language(report: Report, language: str) -> None:
+    """The whole report at 100 columns in each shipped language (Persian with its digits and
+    bidi isolates around Latin runs)."""
+    report.language = language
+    check_golden(f"terminal_100_{language}.txt", terminal.render(report, width=100, boxes=True))
+
+
+def test_persian_digits_can_be_latin(report: Report) -> None:
+    report.language, report.digits = "fa", "latin"
+    text = terminal.render(report, width=100)
+    assert "31.2%" in text and "۳" not in text

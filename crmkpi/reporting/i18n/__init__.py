@@ -5,7 +5,7 @@ Renderers receive a report already translated (`in_report_language`), and pass t
 fixed words through `t`; `format_value` of crmkpi.reporting.format reads the active locale.
 """
 
-from crmkpi.reporting.i18n.active import active_language, number_format, t, use_language
+from crmkpi.reporting.i18n.active import active_language, number_format, t, upper, use_language
 from crmkpi.reporting.i18n.catalog import LANGUAGES, Messages, is_rtl, resolve_language
 from crmkpi.reporting.i18n.localize import in_report_language
 from crmkpi.reporting.i18n.numbers import NumberFormat
@@ -20,5 +20,6 @@ __all__ = [
     "number_format",
     "resolve_language",
     "t",
+    "upper",
     "use_language",
 ]

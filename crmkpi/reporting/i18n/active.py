@@ -8,6 +8,7 @@ it everything reads in English.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -61,3 +62,13 @@ def t(msgid: str, context: str | None = None, **params: Any) -> str:
     active = _ACTIVE.get()
     text = active.messages.text(msgid, context) if active else msgid
     return text.format(**params) if params else text
+
+
+def upper(text: str) -> str:
+    """A heading in capitals: Greek capitals drop their accents (ΒΑΣΙΚΑ ΜΕΓΕΘΗ, not
+    ΒΑΣΙΚΆ ΜΕΓΈΘΗ), keeping the diaeresis."""
+    capitals = text.upper()
+    if active_language() != "el":
+        return capitals
+    decomposed = unicodedata.normalize("NFD", capitals).replace("\u0301", "")
+    return unicodedata.normalize("NFC", decomposed)
