@@ -37,7 +37,7 @@ _TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and line 
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # A run of Latin letters and digits (ids, names, paths, 2026-10) with the punctuation inside it.
 _LATIN = r"0-9A-Za-z\u00c0-\u024f"
-_LATIN_RUN = re.compile(rf"[(\-]*[{_LATIN}](?:[{_LATIN}.,:;/\\_@#%+'()\[\] -]*[{_LATIN})%])?")
+_LATIN_RUN = re.compile(rf"[(\[\-]*[{_LATIN}](?:[{_LATIN}.,:;/\\_@#%+'()\[\] -]*[{_LATIN})\]%])?")
 LRI, PDI = "\u2066", "\u2069"
 _PAGE_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
 _MARKDOWN = str.maketrans({ch: "\\" + ch for ch in "\\|<[]`"})
