@@ -22,6 +22,8 @@ Rendered = TypeVar("Rendered")
 # Window texts the builder writes (crmkpi.reporting.values), as message templates.
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTH = re.compile(rf"\b({'|'.join(MONTHS)}) (\d{{4}})\b")
+_BY = re.compile(r"^KPIs by (.+)$")
+PERIODS = ("day", "week", "month", "quarter", "year")
 _AS_OF = re.compile(r"^as of (\d{4}-\d{2}-\d{2})$")
 _LATEST_MONTH = re.compile(r"^(\d{4}-\d{2}) \(latest month\)$")
 
@@ -79,7 +81,26 @@ def _kpi(kpi: KpiValue) -> KpiValue:
 
 
 def _table(table: TableResult) -> TableResult:
-    return replace(table, title=t(table.title), note=t(table.note) if table.note else None)
+    return replace(
+        table, title=table_title(table.title), note=t(table.note) if table.note else None
+    )
+
+
+def table_title(title: str) -> str:
+    """A catalog table's title, or a breakdown's ("KPIs by owner, source", "KPIs by month")
+    with its columns or period in the reader's words."""
+    found = _BY.match(title)
+    if not found:
+        return t(title)
+    names = [
+        t(name, "period") if name in PERIODS else by_column(name) for name in found[1].split(", ")
+    ]
+    return t("KPIs by {columns}", columns=", ".join(names))
+
+
+def by_column(name: str) -> str:
+    words = name.replace("_", " ")
+    return t(words[:1].upper() + words[1:], "column")
 
 
 def _section(section: Section) -> Section:

@@ -15,17 +15,25 @@ from crmkpi.io.quality import FACTS
 from crmkpi.metrics import CATALOG, TABLE_CATALOG
 from crmkpi.reporting.alerts import ROW_NOUNS
 from crmkpi.reporting.format import COLUMN_LABELS, english_column_label
+from crmkpi.reporting.i18n.localize import PERIODS
 from crmkpi.reporting.i18n.values import UNIT_TEMPLATES
 from crmkpi.reporting.layout import GROUP_ORDER, SECTIONS
 from crmkpi.reporting.model import STATUSES
 
 Msgid = tuple[str | None, str]  # (context, English text)
 REPORTING = Path(__file__).resolve().parents[1]
-PERIODS = ("day", "week", "month", "quarter", "year")
 DIRECTIONS = ("higher", "lower", "neutral")
 MARKERS = ("t", "message")  # the functions whose first argument is a message id
 # Texts the code passes to `t` through a variable, listed here since no scan can see them.
-FIXED = ("Sales KPIs", "all data", "latest month", "as of {date}", "{month} (latest month)", "vs")
+FIXED = (
+    "KPIs by {columns}",
+    "Sales KPIs",
+    "all data",
+    "latest month",
+    "as of {date}",
+    "{month} (latest month)",
+    "vs",
+)
 
 
 def catalog_msgids() -> Iterator[Msgid]:
