@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crmkpi.config import Config, find_config, load_config
-from crmkpi.errors import UsageError
+from crmkpi.errors import ConfigError, UsageError
 
 # Each function imports its own path inside it, for start-up time: `import crmkpi` and
 # `crmkpi.load` stay free of the KPI catalog and the report builder (tests/test_architecture.py).
@@ -160,19 +160,25 @@ def report(
     title: str | None = None,
     as_of: When = None,
     calendar: str | None = None,
+    language: str | None = None,
+    digits: str | None = None,
 ) -> Report:
     """Compute the report model (KPIs, tables, alerts) for a loaded dataset.
 
     `as_of` is the moment the exports were taken, when the data cannot say it (by default the
     latest recorded event): ages, overdue deals and active subscriptions are measured at it.
-    `calendar` ("gregorian" or "jalali") overrides the config's `[periods] calendar`.
+    `calendar` ("gregorian" or "jalali") overrides the config's `[periods] calendar`; a
+    Persian report (`language` fa) is Jalali unless the config names a calendar.
     The result renders to any format: `rep.to_excel("r.xlsx")`, `rep.render("markdown")`.
+    `language` (en, el, fa, ru, ca, es or auto; default `[report] language`, else English)
+    and `digits` (native or latin) are the reader's: labels, numbers and dates in the
+    terminal, Markdown, HTML and Excel outputs; JSON and CSV keep ids and values as they are.
     """
     from crmkpi.metrics.scope import at_moment, in_calendar, split_names, to_datetime
     from crmkpi.reporting.build import ReportOptions, build_report
 
-    ds = in_calendar(at_moment(ds, as_of), calendar)
-
+    chosen_language, chosen_digits = reader_language(ds.config, language, digits)
+    ds = in_calendar(at_moment(ds, as_of), calendar or _calendar_of(ds.config, chosen_language))
     options = ReportOptions(
         since=to_datetime(since, "since"),
         until=to_datetime(until, "until"),
@@ -181,7 +187,36 @@ def report(
         sections=tuple(sections),
         title=title,
     )
-    return build_report(ds, ds.config, options)
+    rep = build_report(ds, ds.config, options)
+    rep.language, rep.digits = chosen_language, chosen_digits
+    return rep
+
+
+def _calendar_of(config: Config | None, language: str) -> str | None:
+    """A Persian reader's periods are Jalali unless `[periods] calendar` says otherwise."""
+    periods = (config.raw.get("periods") or {}) if config is not None else {}
+    return "jalali" if language == "fa" and "calendar" not in periods else None
+
+
+def reader_language(
+    config: Config | None, language: str | None, digits: str | None
+) -> tuple[str, str]:
+    """The report's language and digits: the arguments, else `[report]` in the config."""
+    from crmkpi.reporting.i18n import resolve_language
+
+    settings = (config.raw.get("report") or {}) if config is not None else {}
+    if language is None and settings.get("language") is not None:
+        try:
+            chosen = resolve_language(settings["language"])
+        except UsageError as exc:
+            place = str(config.path) if config is not None else None
+            raise ConfigError(f"report.language: {exc.message}", path=place, hint=exc.hint) from exc
+    else:
+        chosen = resolve_language(language)
+    chosen_digits = digits or str(settings.get("digits", "native")).lower()
+    if chosen_digits not in ("native", "latin"):
+        raise UsageError(f"unknown digits {chosen_digits!r}", hint="use native or latin")
+    return chosen, chosen_digits
 
 
 def query(ds: Dataset, sql: str) -> pl.DataFrame:

@@ -176,6 +176,7 @@ def _config_text(data: bytes) -> str:
 _KNOWN_SECTIONS = {
     "title", "sources", "stages", "periods", "currency", "leads", "economics", "quota",
     "forecast", "targets", "alerts", "history", "cache", "duplicates", "limits", "risk",
+    "report",
 }  # fmt: skip
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 CALENDARS = ("gregorian", "jalali")

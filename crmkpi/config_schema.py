@@ -278,6 +278,8 @@ SCHEMA = Section(
                 "min_rows": number(0, integer=True),
             }
         ),
+        # The reader's language (auto, en, el, fa, ru, ca, es: crmkpi.reporting.i18n) and digits.
+        "report": Section({"language": text(), "digits": text("native", "latin")}),
         "history": Section({"path": text()}),
         "duplicates": Section({"rule": text("newer", "keep", "refuse")}),
         "cache": Section({"enabled": flag(), "dir": text(), "full_hash_max_mb": number(0)}),

@@ -45,6 +45,7 @@ IN_FUNCTION = {
     ("crmkpi.api", "crmkpi.metrics.sql_guard"): "query only",
     ("crmkpi.api", "crmkpi.metrics.sql_literals"): "query only",
     ("crmkpi.api", "crmkpi.reporting.build"): "report only",
+    ("crmkpi.api", "crmkpi.reporting.i18n"): "report only",
     ("crmkpi.api", "crmkpi.reporting.dataset_files"): "convert only",
     ("crmkpi.api", "crmkpi.reporting.targets"): "load: KPI ids of the targets, before reading",
     ("crmkpi.api", "crmkpi.schema"): "tables only (polars)",

@@ -71,6 +71,15 @@ def report_command(
     width: int = typer.Option(
         None, "--width", help="Terminal report width in columns (default: the terminal's)."
     ),
+    lang: str = typer.Option(
+        None,
+        "--lang",
+        help="The reader's language: en, el, fa, ru, ca, es or auto (from LC_ALL, LC_MESSAGES, "
+        "LANG); default [report] language, else en. JSON and CSV keep English ids.",
+    ),
+    digits: str = typer.Option(
+        None, "--digits", help="native (the language's own digits, default) or latin."
+    ),
     strict: bool = strict_option(),
     rejects: Path = typer.Option(None, "--rejects", help="Write rejected rows to this CSV."),
     save: bool = typer.Option(
@@ -108,6 +117,10 @@ def report_command(
         raise UsageError("excel output needs a file", hint="add --out report.xlsx")
     if table is not None and (fmt or "") != "csv" and not (out or "").lower().endswith(".csv"):
         raise UsageError("--table goes with --format csv or --out FILE.csv")
+    if lang is not None or digits is not None:  # refused before the exports are read
+        from crmkpi.api import reader_language
+
+        reader_language(None, lang, digits)
     options = {"table": table} if table else {}
     from crmkpi.cli.progress import file_progress, wanted
 
@@ -129,6 +142,8 @@ def report_command(
         period=period,
         by=tuple(b.strip() for b in by.split(",")) if by else (),
         sections=tuple(section or ()),
+        language=lang,
+        digits=digits,
     )
     if rejects is not None:
         from crmkpi.reporting.dataset_files import write_rejects

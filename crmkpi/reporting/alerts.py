@@ -8,9 +8,9 @@ only read the result.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -21,7 +21,10 @@ from crmkpi.io.quotas import add_months
 from crmkpi.metrics import CATALOG, calendars, evaluate
 from crmkpi.metrics.base import PERIOD, VALUE, Aggregate, Grain, period_start
 from crmkpi.metrics.quota import period_holding, period_name
-from crmkpi.reporting.format import format_value
+from crmkpi.reporting.format import format_value, number_text, percent_text
+from crmkpi.reporting.i18n.active import t
+from crmkpi.reporting.i18n.localize import comparison_words
+from crmkpi.reporting.i18n.message import Label, Message, Shown, message
 from crmkpi.reporting.model import Alert, KpiValue, Report
 from crmkpi.reporting.targets import STATUS_OK, Target, Targets, project_targets
 
@@ -168,8 +171,12 @@ def target_alerts(
         def number(x: float, unit: str = kpi.unit) -> str:
             return format_value(x, unit)
 
+        def words(target: Target = target, number: Callable[..., str] = number) -> str:
+            return target.describe(number)
+
         if owner is None:
             kpi.target = target.describe(number)
+            kpi.target_words = words
             kpi.status = target.status(kpi.value)
         if kpi.value is None:
             who = f" for {owner}" if owner else ""
@@ -186,18 +193,37 @@ def target_alerts(
         status = target.status(kpi.value)
         if status in (None, STATUS_OK):
             continue
-        who = f"{owner}: " if owner else ""
-        shown = format_value(kpi.value, kpi.unit)
+        said = breach_message(kpi, target, number, owner)
         alerts.append(
-            Alert(
-                KIND_TARGET,
-                f"{who}{kpi.label} {shown} is {target.breach_words(kpi.value, number)}",
-                severity=status,
-                kpi=kpi_id,
-                owner=owner,
-            )
+            Alert(KIND_TARGET, said.text(), severity=status, kpi=kpi_id, owner=owner, text=said)
         )
     return alerts
+
+
+def breach_message(
+    kpi: KpiValue, target: Target, number: Callable[..., str], owner: str | None
+) -> Message:
+    """ "Win rate 21.0% is below target >= 25.0%", said again in the reader's language."""
+    assert kpi.value is not None
+    parts: dict[str, Any] = {
+        "kpi": Label(kpi.id, kpi.label),
+        "value": Shown(kpi.value, kpi.unit),
+        "target": lambda: target.describe(number),
+    }
+    if target.below(kpi.value):
+        said = message("{kpi} {value} is below target {target}", **parts)
+    elif target.above(kpi.value):
+        said = message("{kpi} {value} is above target {target}", **parts)
+    else:
+        assert target.warn is not None
+        parts["warn"] = lambda: number(target.warn)
+        parts["target"] = lambda: target.describe(number, False)
+        said = (
+            message("{kpi} {value} is below warn level {warn} (target {target})", **parts)
+            if target.minimum is not None
+            else message("{kpi} {value} is above warn level {warn} (target {target})", **parts)
+        )
+    return message("{owner}: {alert}", owner=owner, alert=said) if owner else said
 
 
 def owner_values(
@@ -257,8 +283,8 @@ def period_target_alerts(
 ) -> list[Alert]:  # fmt: skip
     """Team targets with `per`: each KPI over the latest whole period of that kind."""
     alerts: list[Alert] = []
-    for kind in sorted({t.per for t in targets.values() if t.per}):
-        chosen = {k: t for k, t in targets.items() if t.per == kind and k in kpis}
+    for kind in sorted({target.per for target in targets.values() if target.per}):
+        chosen = {k: target for k, target in targets.items() if target.per == kind and k in kpis}
         period = whole_period(ds, grain, kind)
         if period is None:
             continue
@@ -327,7 +353,7 @@ def _moved_badly(direction: str, change: float, threshold: float) -> bool:
 
 
 # What the rows behind an aggregate are, by its table and date.
-_ROW_NOUNS = {
+ROW_NOUNS = {
     ("deals", "created_at"): "deals created",
     ("deals", "closed_at"): "deals closed",
     ("leads", "created_at"): "leads",
@@ -358,7 +384,7 @@ def change_support(report: Report, ds: Dataset) -> dict[str, Support]:
         elif isinstance(metric.compute, Aggregate):
             counted = _rows_in(ds, metric.compute, [comparison.current, comparison.previous])
             if counted is not None:
-                noun = _ROW_NOUNS.get((metric.compute.table, metric.compute.date), "rows")
+                noun = ROW_NOUNS.get((metric.compute.table, metric.compute.date), "rows")
                 out[kpi.id] = (*counted, noun)
     return out
 
@@ -406,9 +432,19 @@ def change_alerts(
             continue
         now = kpi.latest if kpi.latest is not None else kpi.value
         behind = support.get(kpi.id)
-        period_words = comparison or "against the previous period"
+        period_words: Any = (
+            (lambda words=comparison: comparison_words(words))
+            if comparison
+            else message("against the previous period")
+        )
         if behind is not None and behind[2] is not None and None not in behind[:2]:
-            period_words += f", {behind[0]:,.0f} vs {behind[1]:,.0f} {behind[2]}"
+            period_words = message(
+                "{period}, {now} vs {before} {rows}",
+                period=period_words,
+                now=Shown(behind[0]),
+                before=Shown(behind[1]),
+                rows=lambda noun=behind[2]: t(noun, "rows"),
+            )
         for change, before, against in (
             (
                 None if _too_few(behind, min_rows) else kpi.change,
@@ -418,24 +454,30 @@ def change_alerts(
             (
                 relative_change(kpi.value, kpi.history_previous),
                 kpi.history_previous,
-                "since the last saved run",
+                message("since the last saved run"),
             ),
         ):
             if change is None or not _moved_badly(kpi.direction, change, limit):
                 continue
             current = kpi.value if before is kpi.history_previous else now
-            word = "fell" if change < 0 else "rose"
-            alerts.append(
-                Alert(
-                    KIND_CHANGE,
-                    f"{kpi.label} {word} {abs(change) * 100:.0f}%: "
-                    f"{format_value(before, kpi.unit)} -> {format_value(current, kpi.unit)} "
-                    f"({against})",
-                    severity="warn",
-                    kpi=kpi.id,
-                )
-            )
+            said = change_message(kpi, change, before, current, against)
+            alerts.append(Alert(KIND_CHANGE, said.text(), severity="warn", kpi=kpi.id, text=said))
     return alerts
+
+
+def change_message(
+    kpi: KpiValue, change: float, before: float | None, current: float | None, against: Any
+) -> Message:
+    parts = {
+        "kpi": Label(kpi.id, kpi.label),
+        "change": lambda: percent_text(abs(change), 0),
+        "before": Shown(before, kpi.unit),
+        "current": Shown(current, kpi.unit),
+        "against": against,
+    }
+    if change < 0:
+        return message("{kpi} fell {change}: {before} -> {current} ({against})", **parts)
+    return message("{kpi} rose {change}: {before} -> {current} ({against})", **parts)
 
 
 def quality_alerts(
@@ -447,13 +489,14 @@ def quality_alerts(
     for item in report.inputs:
         name = item.path + (f" [{item.sheet}]" if item.sheet else "")
         if item.rows_read and item.rows_rejected / item.rows_read > settings.max_rejected_share:
-            alerts.append(
-                Alert(
-                    KIND_QUALITY,
-                    f"{name}: {item.rows_rejected} of {item.rows_read} rows rejected"
-                    + main_reasons(ds.rejects, name),
-                )
+            said = message(
+                "{file}: {rejected} of {read} rows rejected{reasons}",
+                file=name,
+                rejected=lambda n=item.rows_rejected: number_text(n, 0, group=False),
+                read=lambda n=item.rows_read: number_text(n, 0, group=False),
+                reasons=main_reasons(ds.rejects, name),
             )
+            alerts.append(Alert(KIND_QUALITY, said.text(), text=said))
         if settings.max_file_age_days is not None and item.modified_at is not None:
             age_days = (now - item.modified_at) / 86_400
             if age_days > settings.max_file_age_days:
@@ -491,8 +534,16 @@ def fact_alerts(ds: Dataset) -> list[Alert]:
     facts = quality_facts(ds).filter(pl.col("fact") != "mixed_currencies")
     per_file = facts.group_by(["file", "fact"]).agg(pl.col("count").sum()).sort(["file", "fact"])
     return [
-        Alert(KIND_QUALITY, f"{file}: {count} {FACTS[fact]}")
-        for file, fact, count in per_file.iter_rows()
+        Alert(KIND_QUALITY, said.text(), text=said)
+        for said in (
+            message(
+                "{file}: {count} {fact}",
+                file=file,
+                count=lambda n=count: number_text(n, 0, group=False),
+                fact=lambda words=FACTS[fact]: t(words, "fact"),
+            )
+            for file, fact, count in per_file.iter_rows()
+        )
     ] + [
         Alert(KIND_QUALITY, f"{file}: {count} {message}")
         for file, message, count in undated_rows(ds)

@@ -3,7 +3,9 @@
 Summary (KPIs with targets, status colours and change), a Trends sheet with line charts, one
 sheet per report table as a real Excel table (filters, banded rows, frozen header, number
 formats), native charts for the funnel, owners and MRR movements, the inputs, what was not
-computed, the alerts, and a Definitions sheet with each KPI's formula.
+computed, the alerts, and a Definitions sheet with each KPI's formula. Sheet names, headings
+and labels are in the report's language, and a right-to-left language's sheets run right to
+left; numbers stay numbers, shown by Excel in the reader's own settings.
 
 Text from the data is always written as text: a cell starting with = + - @ or a control
 character never becomes a formula (CSV/Excel formula injection).
@@ -29,6 +31,7 @@ from crmkpi.metrics.calendars import period_label
 from crmkpi.reporting.charts import chart_for
 from crmkpi.reporting.format import column_label, covered_text
 from crmkpi.reporting.frames import NamedFrame
+from crmkpi.reporting.i18n import in_report_language, is_rtl, t
 from crmkpi.reporting.model import KpiValue, Report, TableResult
 from crmkpi.reporting.safe_text import xlsx_text
 
@@ -177,32 +180,38 @@ def _shown(value: Any) -> str:
 
 def _summary(wb: Workbook, report: Report, names: _Names) -> None:
     ws = wb.active
-    ws.title = names.sheet("Summary")
+    ws.title = names.sheet(t("Summary"))
     put(ws, 1, 1, report.title).font = Font(bold=True, size=14)
-    put(ws, 2, 1, "Period")
+    put(ws, 2, 1, t("Period"))
     put(ws, 2, 2, covered_text(report))
-    put(ws, 3, 1, "Change")
+    put(ws, 3, 1, t("Change"))
     put(ws, 3, 2, report.comparison.label if report.comparison else "")
-    put(ws, 4, 1, "Generated")
+    put(ws, 4, 1, t("Generated"))
     put(ws, 4, 2, report.generated_at.strftime("%Y-%m-%d %H:%M"))
     comparison = report.comparison
-    current = f"This period ({comparison.current_name})" if comparison else ""
-    previous = f"Previous ({comparison.previous_name})" if comparison else ""
-    current = current if comparison and comparison.current_name else "This period"
-    previous = previous if comparison and comparison.previous_name else "Previous period"
-    headers = ["Group", "KPI", "Value", "Target", "Status", current, previous]
-    headers += ["Change", "Unit", "KPI id"]
-    rows, formats, directions, change_formats = [], [], [], []
+    if comparison and comparison.current_name:
+        current = t("This period ({period})", period=comparison.current_name)
+    else:
+        current = t("This period")
+    if comparison and comparison.previous_name:
+        previous = t("Previous ({period})", period=comparison.previous_name)
+    else:
+        previous = t("Previous period")
+    headers = [t("Group"), t("KPI"), t("Value"), t("Target"), t("Status"), current, previous]
+    headers += [t("Change"), t("Unit"), t("KPI id")]
+    rows, formats, directions, change_formats, statuses = [], [], [], [], []
     for kpi in report.kpis.values():
         if kpi.reason and not kpi.by_currency:
             continue
         for label, currency, value in _kpi_lines(kpi):
             rows.append(
-                [kpi.group, label, value, kpi.target, kpi.status, kpi.latest, kpi.previous]
+                [kpi.group, label, value, kpi.target, _status(kpi.status), kpi.latest]
+                + [kpi.previous]
                 + [kpi.change_value, kpi.unit, kpi.id]
             )
             formats.append(number_format(kpi.unit, currency))
             directions.append(kpi.change_direction)
+            statuses.append(kpi.status)
             change_formats.append(CHANGE_FORMATS[kpi.change_unit or "share"])
     top = 6
     span = add_table(ws, names, "KPIs", headers, rows, [None] * len(headers), top)
@@ -215,14 +224,19 @@ def _summary(wb: Workbook, report: Report, names: _Names) -> None:
         if directions[i] in CHANGE_FONT:
             change.font = Font(color=CHANGE_FONT[directions[i]])
         status = ws.cell(row=r, column=5)
-        if status.value in STATUS_FILL:
-            status.fill = STATUS_FILL[status.value]
-            status.font = Font(bold=True, color=STATUS_FONT[status.value])
+        state = statuses[i]
+        if state in STATUS_FILL:
+            status.fill = STATUS_FILL[state]
+            status.font = Font(bold=True, color=STATUS_FONT[state])
     ws.column_dimensions["A"].width = 12
     ws.column_dimensions["B"].width = max(24, *(len(r[1]) + 2 for r in rows)) if rows else 24
     ws.column_dimensions["C"].width = 16
     if span:
         ws.freeze_panes = f"C{top + 1}"
+
+
+def _status(status: str | None) -> str | None:
+    return t(status, "status") if status else status
 
 
 def _kpi_lines(kpi: KpiValue) -> list[tuple[str, str | None, float | None]]:
@@ -236,18 +250,18 @@ def _trends(wb: Workbook, report: Report, names: _Names) -> None:
     kpis = [k for k in report.kpis.values() if any(v is not None for _, v in k.trend)]
     if not kpis:
         return
-    ws = wb.create_sheet(names.sheet("Trends"))
+    ws = wb.create_sheet(names.sheet(t("Trends")))
     labels = [p for p, _ in kpis[0].trend]
     if report.trend_partial:
-        labels[-1] += " (partial)"
-    headers = ["KPI", *labels]
+        labels[-1] = t("{period} (partial)", period=labels[-1])
+    headers = [t("KPI"), *labels]
     rows = [[k.label, *(v for _, v in k.trend)] for k in kpis]
     span = add_table(ws, names, "Trends", headers, rows, [None] * len(headers))
     ws.freeze_panes = "B2"
     if span is None:
         return
     last_col = len(headers)
-    charts = wb.create_sheet(names.sheet("Trend charts"))
+    charts = wb.create_sheet(names.sheet(t("Trend charts")))
     for i, kpi in enumerate(kpis):
         row = span[0] + i
         fmt = number_format(kpi.unit, kpi.currency)
@@ -371,6 +385,7 @@ def _fit_page(ws: Worksheet) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
+@in_report_language
 def render(report: Report, **_: Any) -> bytes:
     """The workbook as bytes (written atomically by output.write_atomic)."""
     wb = Workbook()
@@ -381,27 +396,33 @@ def render(report: Report, **_: Any) -> bytes:
         for table_id in section.tables:
             _table_sheet(wb, report, report.tables[table_id], names)
     _plain_sheet(
-        wb, names, "Alerts", ["Severity", "Kind", "KPI", "Owner", "Message"],
+        wb, names, t("Alerts"), [t("Severity"), t("Kind"), t("KPI"), t("Owner"), t("Message")],
         [[a.severity, a.kind, a.kpi, a.owner, a.message] for a in report.alerts],
     )  # fmt: skip
     _plain_sheet(
-        wb, names, "Inputs", ["File", "Table", "Rows read", "Rows loaded", "Rows rejected",
-                              "Format", "Sheet", "Encoding", "Preset"],
+        wb, names, t("Inputs"), [t("File"), t("Table"), t("Rows read"), t("Rows loaded"),
+                                 t("Rows rejected"), t("Format"), t("Sheet"), t("Encoding"),
+                                 t("Preset")],
         [[i.path, i.table, i.rows_read, i.rows_loaded, i.rows_rejected, i.format, i.sheet,
           i.encoding, i.preset] for i in report.inputs],
     )  # fmt: skip
     _plain_sheet(
-        wb, names, "Not computed", ["KPI or table", "Reason"],
+        wb, names, t("Not computed"), [t("KPI or table"), t("Reason")],
         [[s.get("kpi") or s.get("table") or s.get("file"), s.get("detail", s["reason"])]
          for s in report.skipped],
     )  # fmt: skip
     _plain_sheet(
-        wb, names, "Definitions", ["KPI id", "KPI", "Group", "Unit", "Better when", "Formula"],
-        [[k.id, k.label, k.group, k.unit, k.direction, k.formula] for k in report.kpis.values()]
-        + [[t.id, t.title, "table", "", "", t.doc] for t in report.tables.values()],
+        wb, names, t("Definitions"), [t("KPI id"), t("KPI"), t("Group"), t("Unit"),
+                                      t("Better when"), t("Formula")],
+        [[k.id, k.label, k.group, k.unit, t(k.direction, "direction"), k.formula]
+         for k in report.kpis.values()]
+        + [[table.id, table.title, t("table"), "", "", table.doc]
+           for table in report.tables.values()],
     )  # fmt: skip
     for ws in wb.worksheets:
         _fit_page(ws)
+        if is_rtl(report.language):
+            ws.sheet_view.rightToLeft = True
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

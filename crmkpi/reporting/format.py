@@ -8,8 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from crmkpi.metrics import value_text
 from crmkpi.metrics.calendars import period_label
-from crmkpi.metrics.value_text import format_value
+from crmkpi.reporting.i18n import number_format, t
+from crmkpi.reporting.i18n.localize import month_words
+from crmkpi.reporting.i18n.values import value_text as localized_value_text
 from crmkpi.reporting.model import KpiValue, Report
 from crmkpi.reporting.periods import human_range
 
@@ -37,6 +40,28 @@ ACRONYMS = {"mrr": "MRR", "arr": "ARR", "nps": "NPS", "cac": "CAC", "clv": "CLV"
 PERIOD_COLUMNS = {"period", "day", "week", "month", "quarter", "year"}
 
 
+def format_value(value: Any, unit: str = "", currency: str | None = None) -> str:
+    """A value as the report's reader writes it: the tool's own format in English, else the
+    locale's separators, percent and currency patterns and digits."""
+    numbers = number_format()
+    if numbers is None:
+        return value_text.format_value(value, unit, currency)
+    return localized_value_text(numbers, value, unit, currency)
+
+
+def number_text(value: float, decimals: int, group: bool = True) -> str:
+    """A bare number with `decimals` digits after the point, in the active locale."""
+    numbers = number_format()
+    if numbers is None:
+        return f"{value:,.{decimals}f}" if group else f"{value:.{decimals}f}"
+    return numbers.decimal(value, decimals, group)
+
+
+def percent_text(ratio: float, decimals: int) -> str:
+    numbers = number_format()
+    return f"{ratio * 100:.{decimals}f}%" if numbers is None else numbers.percent(ratio, decimals)
+
+
 def kpi_value_lines(kpi: KpiValue, show_currency: bool = True) -> list[str]:
     """The value cell: one line, or one line per currency when amounts are not comparable."""
     if kpi.by_currency:
@@ -52,18 +77,23 @@ def format_change(kpi: KpiValue, ascii_only: bool = False) -> str:
     if kpi.unit == "ratio" and kpi.delta is not None:
         points = kpi.delta * 100
         if round(points, 1) == 0:
-            return "0.0 pp"
-        return f"{up if points > 0 else down}{abs(points):.1f} pp"
+            return t("{value} pp", "unit", value=number_text(0, 1))
+        return (up if points > 0 else down) + t(
+            "{value} pp", "unit", value=number_text(abs(points), 1)
+        )
     if kpi.unit == "score" and kpi.delta is not None:
         # NPS runs from -100 to 100: a relative change of a score near zero means nothing.
-        if round(kpi.delta, 1) == 0:
-            return "0.0 pts"
-        return f"{up if kpi.delta > 0 else down}{abs(kpi.delta):.1f} pts"
+        points = abs(kpi.delta)
+        if round(points, 1) == 0:
+            return t("{value} pts", "unit", value=number_text(0, 1))
+        return (up if kpi.delta > 0 else down) + t(
+            "{value} pts", "unit", value=number_text(points, 1)
+        )
     if kpi.change is None:
-        return "new" if kpi.delta else ""
+        return t("new") if kpi.delta else ""
     if round(kpi.change * 100) == 0:
-        return "0%"
-    return f"{up if kpi.change > 0 else down}{abs(kpi.change) * 100:.0f}%"
+        return percent_text(0, 0)
+    return (up if kpi.change > 0 else down) + percent_text(abs(kpi.change), 0)
 
 
 def sparkline(values: list[float | None], ascii_only: bool = False) -> str:
@@ -114,6 +144,11 @@ def format_period(start: Any, period: str | None, calendar: str = "gregorian") -
 
 
 def column_label(name: str) -> str:
+    """A column's heading in the report's language (the English one is its message id)."""
+    return t(english_column_label(name), "column")
+
+
+def english_column_label(name: str) -> str:
     if name in COLUMN_LABELS:
         return COLUMN_LABELS[name]
     words = [ACRONYMS.get(w, w) for w in name.replace("_", " ").split()]
@@ -130,7 +165,9 @@ def format_cell(
         size = period or (column if column != "period" else None)
         if size is None and value.day == 1 and not (value.hour or value.minute or value.second):
             size = "month"
-        return format_period(value, size, calendar)
+        numbers = number_format()
+        text = format_period(value, size, calendar)
+        return text if numbers is None else numbers.native(text)
     return format_value(value, unit)
 
 
@@ -156,19 +193,23 @@ def windows_note(report: Report, kpi_ids: list[str]) -> str | None:
     if not by_window:
         return None
     if len(by_window) == 1:
-        return f"Value: {next(iter(by_window))}"
+        return t("Value: {window}", window=next(iter(by_window)))
     ordered = sorted(by_window.items(), key=lambda item: len(item[1]))
-    parts = [f"{window}: {', '.join(labels)}" for window, labels in ordered[:-1]]
-    return "Value " + "; ".join(parts) + f"; every other KPI: {ordered[-1][0]}"
+    parts = "; ".join(f"{window}: {', '.join(labels)}" for window, labels in ordered[:-1])
+    return t("Value {parts}; every other KPI: {window}", parts=parts, window=ordered[-1][0])
 
 
 def covered_text(report: Report) -> str:
     since, until = report.covered
     if since is None or until is None:
-        return "no dated rows"
+        return t("no dated rows")
+    numbers = number_format()
     if report.window == (None, None):
-        return f"{since:%Y-%m-%d} .. {until:%Y-%m-%d} (all data)"
-    return human_range(since, until)
+        first, last = f"{since:%Y-%m-%d}", f"{until:%Y-%m-%d}"
+        if numbers is not None:
+            first, last = numbers.date(since.date()), numbers.date(until.date())
+        return t("{since} .. {until} (all data)", since=first, until=last)
+    return month_words(human_range(since, until))
 
 
 def skipped_lines(report: Report) -> list[str]:
@@ -182,7 +223,7 @@ def skipped_lines(report: Report) -> list[str]:
         kpi = report.kpis.get(name)
         shown = kpi.label if kpi else entry.get("title", name)
         grouped.setdefault(entry["reason"], []).append(shown)
-    return [f"{reason}: {', '.join(names)}" for reason, names in grouped.items()]
+    return [f"{t(reason)}: {', '.join(names)}" for reason, names in grouped.items()]
 
 
 def currency_of(report: Report) -> str | None:

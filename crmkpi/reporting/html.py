@@ -1,7 +1,8 @@
 """HTML renderer: one self-contained page (inline CSS and SVG, no scripts, no CDN).
 
 Opens offline, survives being attached to an e-mail, and prints. Every value from the data is
-escaped.
+escaped. The page is in the report's language; a right-to-left one (Persian) sets dir="rtl",
+and the CSS uses logical sides (start, end, inline-start) so the whole layout mirrors.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from crmkpi.reporting.format import (
     format_change,
     format_value,
     kpi_value_lines,
+    number_text,
     skipped_lines,
 )
 from crmkpi.reporting.frames import NamedFrame, display_text
+from crmkpi.reporting.i18n import in_report_language, is_rtl, t
 from crmkpi.reporting.model import KpiValue, Report, TableResult
 from crmkpi.reporting.safe_text import html_text as escape
 
@@ -34,12 +37,13 @@ max-width:1100px;padding:0 1em}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;margin-top:1.8em}
 h3{margin-bottom:.3em}
 table{border-collapse:collapse;margin:.5em 0}th,td{padding:3px 10px;border-bottom:1px solid #eee}
-th{text-align:left;background:#f6f6f6}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{text-align:start;background:#f6f6f6}td.n{text-align:end;font-variant-numeric:tabular-nums}
 tr.group td{font-weight:bold;background:#fafafa}
 .meta{color:#555}.note,.muted{color:#777;font-size:.9em}
 .ok{color:#1a7f37}.warn{color:#9a6700}.bad{color:#cf222e}.good{color:#1a7f37}.flat{color:#777}
 .status{font-weight:bold}svg{vertical-align:middle}
-.alert-bad{border-left:4px solid #cf222e}.alert-warn{border-left:4px solid #d4a72c}
+.alert-bad{border-inline-start:4px solid #cf222e}
+.alert-warn{border-inline-start:4px solid #d4a72c}
 li.alert{padding:2px 8px;margin:3px 0;list-style:none}
 .wide{overflow-x:auto;max-width:100%}figure{margin:.5em 0}figcaption{font-weight:bold}
 svg.chart{max-width:100%;height:auto}
@@ -101,7 +105,8 @@ def bars_svg(chart: Chart, labels: list[str], values: list[float | None], unit: 
         f"<figure><figcaption>{escape(chart.title)}</figcaption>"
         f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="{title}" data-title="{title}" '
-        f'data-series="{escape(chart.measures[0], quote=True)}" font-family="sans-serif">'
+        f'data-series="{escape(chart.measures[0], quote=True)}" font-family="sans-serif" '
+        f'direction="ltr">'
         f"{''.join(parts)}</svg></figure>"
     )
 
@@ -117,10 +122,11 @@ def _kpi_rows(report: Report, kpi_ids: list[str]) -> str:
             current = kpi.group
             out.append(f'<tr class="group"><td colspan="{width}">{escape(kpi.group)}</td></tr>')
         out.append(_kpi_row(kpi, show))
-    head = "<tr><th>KPI</th><th>Value</th>"
-    head += "<th>Target</th>" if show["target"] else ""
-    head += "<th>Status</th>" if show["status"] else ""
-    return f"<table>{head}<th>Change</th><th>Trend</th></tr>{''.join(out)}</table>"
+    head = f"<tr><th>{t('KPI')}</th><th>{t('Value')}</th>"
+    head += f"<th>{t('Target')}</th>" if show["target"] else ""
+    head += f"<th>{t('Status')}</th>" if show["status"] else ""
+    tail = f"<th>{t('Change')}</th><th>{t('Trend')}</th></tr>"
+    return f"<table>{head}{tail}{''.join(out)}</table>"
 
 
 def _kpi_row(kpi: KpiValue, show: dict[str, bool]) -> str:
@@ -130,7 +136,8 @@ def _kpi_row(kpi: KpiValue, show: dict[str, bool]) -> str:
     direction = kpi.change_direction or ""
     title = escape(kpi.formula, quote=True)
     target = f'<td class="n">{escape(kpi.target or "")}</td>' if show["target"] else ""
-    state = f'<td class="status {status}">{status}</td>' if show["status"] else ""
+    word = escape(t(kpi.status, "status")) if kpi.status else ""
+    state = f'<td class="status {status}">{word}</td>' if show["status"] else ""
     return (
         f'<tr><td title="{title}">{escape(kpi.label)}</td><td class="n">{value}</td>'
         f"{target}{state}"
@@ -142,7 +149,7 @@ def _kpi_row(kpi: KpiValue, show: dict[str, bool]) -> str:
 def _frame(result: TableResult, report: Report) -> str:
     frame = result.frame
     if frame.height == 0:
-        return '<p class="muted">No rows.</p>'
+        return f'<p class="muted">{escape(t("No rows."))}</p>'
 
     def unit(c: str) -> str:
         return result.units.get(c) or (report.kpis[c].unit if c in report.kpis else "")
@@ -164,7 +171,9 @@ def _frame(result: TableResult, report: Report) -> str:
         rows.append(f"<tr>{''.join(cells)}</tr>")
     html = f'<div class="wide"><table><tr>{head}</tr>{"".join(rows)}</table></div>'
     if frame.height > MAX_ROWS:
-        html += f'<p class="muted">{frame.height - MAX_ROWS} more rows in the workbook or JSON.</p>'
+        count = number_text(frame.height - MAX_ROWS, 0)
+        more = t("{count} more rows in the workbook or JSON.", count=count)
+        html += f'<p class="muted">{escape(more)}</p>'
     chart = chart_for(result)
     if chart is not None and chart.kind == "bar":
         shown = frame.head(MAX_ROWS)
@@ -176,16 +185,22 @@ def _frame(result: TableResult, report: Report) -> str:
     return html
 
 
+def _input_line(path: str, table: str, rows_loaded: int, rows_rejected: int) -> str:
+    rows = number_text(rows_loaded, 0)
+    text = t("{file} ({table}): {rows} rows", file=display_path(path), table=table, rows=rows)
+    if rows_rejected:
+        text += t(", {count} rejected", count=number_text(rows_rejected, 0))
+    return f"<li>{escape(text)}</li>"
+
+
+@in_report_language
 def render(report: Report, **_: Any) -> str:
-    meta = [f"Period: {covered_text(report)}"]
+    meta = [t("Period: {period}", period=covered_text(report))]
     if report.comparison:
-        meta.append(f"Change: {report.comparison.label}")
-    meta.append(f"Trend: by {report.period}")
+        meta.append(t("Change: {comparison}", comparison=report.comparison.label))
+    meta.append(t("Trend: by {period}", period=t(report.period or "", "period")))
     inputs = "".join(
-        f"<li>{escape(display_path(i.path))} ({escape(i.table)}): {i.rows_loaded:,} rows"
-        + (f", {i.rows_rejected:,} rejected" if i.rows_rejected else "")
-        + "</li>"
-        for i in report.inputs
+        _input_line(i.path, i.table, i.rows_loaded, i.rows_rejected) for i in report.inputs
     )
     body = [
         f"<h1>{escape(report.title)}</h1>",
@@ -195,7 +210,8 @@ def render(report: Report, **_: Any) -> str:
     for section in report.sections:
         body.append(f"<h2>{escape(section.title)}</h2>")
         if section.skipped:
-            body.append(f'<p class="muted">Skipped: {escape(section.skipped)}.</p>')
+            skipped = t("Skipped: {reason}.", reason=section.skipped)
+            body.append(f'<p class="muted">{escape(skipped)}</p>')
             continue
         if section.kpis:
             body.append(_kpi_rows(report, section.kpis))
@@ -204,7 +220,7 @@ def render(report: Report, **_: Any) -> str:
             if result.title.lower() != section.title.lower():
                 body.append(f"<h3>{escape(result.title)}</h3>")
             body.append(_frame(result, report))
-    body.append("<h2>Alerts</h2>")
+    body.append(f"<h2>{escape(t('Alerts'))}</h2>")
     if report.alerts:
         items = "".join(
             f'<li class="alert alert-{escape(a.severity)}">{escape(a.message)}</li>'
@@ -212,15 +228,17 @@ def render(report: Report, **_: Any) -> str:
         )
         body.append(f"<ul>{items}</ul>")
     else:
-        body.append('<p class="muted">No alerts.</p>')
+        body.append(f'<p class="muted">{escape(t("No alerts."))}</p>')
     left_out = skipped_lines(report)
     if left_out:
         items = "".join(f"<li>{escape(line)}</li>" for line in left_out)
-        body.append(f'<h2>Not computed</h2><ul class="muted">{items}</ul>')
+        body.append(f'<h2>{escape(t("Not computed"))}</h2><ul class="muted">{items}</ul>')
     version = escape(report.version)
     body.append(f'<p class="muted">crmkpi {version}, {report.generated_at:%Y-%m-%d %H:%M}</p>')
+    direction = ' dir="rtl"' if is_rtl(report.language) else ""
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{escape(report.language)}"{direction}><head>'
+        '<meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{escape(report.title)}</title><style>{CSS}</style></head>\n<body>\n"
         + "\n".join(b for b in body if b)

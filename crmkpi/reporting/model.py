@@ -41,6 +41,7 @@ class KpiValue:
     point_in_time: bool = False  # a state now (open deals), so no previous period or trend
     window: str = ""  # what the value covers: "as of 2026-10-31" or the window / "all data"
     short_label: str = ""  # shown instead of a label that would not fit its column
+    target_words: Any = None  # () -> the target in the active language (crmkpi.reporting.i18n)
 
     @property
     def change_shown(self) -> tuple[float, str] | None:
@@ -123,6 +124,7 @@ class Alert:
     severity: str = "warn"  # warn or bad
     kpi: str | None = None
     owner: str | None = None
+    text: Any = None  # the message as a template (crmkpi.reporting.i18n.Message), to translate
 
     def to_json(self) -> dict[str, Any]:
         out = {"kind": self.kind, "severity": self.severity, "message": self.message}
@@ -185,6 +187,8 @@ class Report:
     trend_partial: bool = False  # the trends' last period is cut short by the data or window
     as_of: datetime | None = None  # the moment "now" means: --as-of, else the latest event
     calendar: str = "gregorian"  # the calendar of its periods (crmkpi.metrics.calendars)
+    language: str = "en"  # the reader's language (crmkpi.reporting.i18n): labels, numbers
+    digits: str = "native"  # the language's own digits, or "latin"
 
     @property
     def covered(self) -> tuple[datetime | None, datetime | None]:

@@ -11,7 +11,10 @@ would run, `<script>` that a Markdown viewer would, rich markup such as `[link=.
 - HTML: escaped, control characters removed (XML does not allow them);
 - terminal: consoles made here parse no markup and drop control characters from every piece
   of text they print (the tool's own colours are added after); plain text (errors, alerts,
-  explain, inspect) shows control characters as visible escapes such as `\\x1b`.
+  explain, inspect) shows control characters as visible escapes such as `\\x1b`. Bidi
+  embeddings, overrides and isolates from the data (U+202A-U+202E, U+2066-U+2069, the
+  "Trojan Source" characters that reorder what a reader sees) are dropped; a right-to-left
+  report then isolates its Latin runs itself (`isolate_latin`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ _CONTROL = re.compile(_CONTROL_CLASS)
 _FORMULA_PATTERN = "^[" + re.escape("".join(FORMULA_START)) + "]"  # the same, for Polars
 _ANY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and line feed
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# A run of Latin letters and digits (ids, names, paths, 2026-10) with the punctuation inside it.
+_LATIN = r"0-9A-Za-z\u00c0-\u024f"
+_LATIN_RUN = re.compile(rf"[(\[\-]*[{_LATIN}](?:[{_LATIN}.,:;/\\_@#%+'()\[\] -]*[{_LATIN})\]%])?")
+LRI, PDI = "\u2066", "\u2069"
 _PAGE_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
 _MARKDOWN = str.maketrans({ch: "\\" + ch for ch in "\\|<[]`"})
 
@@ -105,6 +113,17 @@ def terminal_text(text: str) -> str:
     return _TERMINAL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def without_bidi_controls(text: str) -> str:
+    return _BIDI_CONTROLS.sub("", text) if _BIDI_CONTROLS.search(text) else text
+
+
+def isolate_latin(text: str) -> str:
+    """Each Latin run of a right-to-left line between LRI and PDI, so an id, a name or a
+    number keeps its own order inside Persian text instead of being split by the bidi
+    algorithm (a bare "2026-10" or "Léa Dubois (EUR)" is reordered by its neighbours)."""
+    return _LATIN_RUN.sub(lambda m: LRI + m.group() + PDI, text)
+
+
 def terminal_console(**options: Any) -> Any:
     """A rich Console that reads no markup in strings (`Ann [/x] broken`, `[link=...]` print as
     written) and drops control characters from all the text it renders."""
@@ -120,13 +139,18 @@ def _safe_console_class() -> type:
     from rich.segment import Segment
 
     class SafeConsole(Console):
+        isolate_latin = False  # a right-to-left report: wrap Latin runs in bidi isolates
+
         def render(self, renderable: Any, options: Any = None) -> Any:
             for segment in super().render(renderable, options):
-                if segment.control or not _TERMINAL.search(segment.text):
+                if segment.control:
                     yield segment
-                else:
-                    # Dropped, not shown: rich measured these as zero columns wide, so tables
-                    # stay aligned.
-                    yield Segment(_TERMINAL.sub("", segment.text), segment.style)
+                    continue
+                # Dropped, not shown: rich measured these as zero columns wide, so tables
+                # stay aligned. The isolates are added after the layout, as zero-width marks.
+                text = without_bidi_controls(_TERMINAL.sub("", segment.text))
+                if self.isolate_latin:
+                    text = isolate_latin(text)
+                yield segment if text == segment.text else Segment(text, segment.style)
 
     return SafeConsole

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crmkpi.errors import ConfigError
+from crmkpi.reporting.i18n.active import t
 
 if TYPE_CHECKING:
     from crmkpi.config import Config
@@ -76,13 +77,13 @@ class Target:
         body += f" per {self.per}" if self.per else ""
         if self.warn is None or not with_warn:
             return body
-        return f"{body} (warn {number(self.warn)})"
+        return t("{target} (warn {warn})", target=body, warn=number(self.warn))
 
     def status(self, value: float | None) -> str | None:
         """ok, warn or bad for `value`; None when there is no value to judge."""
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return None
-        if self._below(value) or self._above(value):
+        if self.below(value) or self.above(value):
             return STATUS_BAD
         if self.warn is not None:
             if self.minimum is not None and value < self.warn:
@@ -91,12 +92,12 @@ class Target:
                 return STATUS_WARN
         return STATUS_OK
 
-    def _below(self, value: float) -> bool:
+    def below(self, value: float) -> bool:
         if self.minimum is None:
             return False
         return value <= self.minimum if self.strict_minimum else value < self.minimum
 
-    def _above(self, value: float) -> bool:
+    def above(self, value: float) -> bool:
         if self.maximum is None:
             return False
         return value >= self.maximum if self.strict_maximum else value > self.maximum
@@ -105,9 +106,9 @@ class Target:
         """What went wrong, in words: "below target >= 0.25" or "above warn level 1000"."""
         number = number or _num
         text = self.describe(number)
-        if self._below(value):
+        if self.below(value):
             return f"below target {text}"
-        if self._above(value):
+        if self.above(value):
             return f"above target {text}"
         assert self.warn is not None
         side = "below" if self.minimum is not None else "above"

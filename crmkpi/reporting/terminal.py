@@ -20,10 +20,12 @@ from crmkpi.reporting.format import (
     format_change,
     format_value,
     kpi_value_lines,
+    number_text,
     skipped_lines,
     sparkline,
     windows_note,
 )
+from crmkpi.reporting.i18n import in_report_language, is_rtl, t, upper
 from crmkpi.reporting.model import Alert, KpiValue, Report
 from crmkpi.reporting.safe_text import terminal_console, terminal_line
 
@@ -57,23 +59,34 @@ def _header(report: Report, look: Look) -> list[RenderableType]:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", no_wrap=True)
     grid.add_column(overflow="fold")
-    grid.add_row("Period", covered_text(report))
+    grid.add_row(t("Period"), covered_text(report))
     if report.comparison is not None:
-        grid.add_row("Change", report.comparison.label)
+        grid.add_row(t("Change"), report.comparison.label)
     trend_length = max((len(k.trend) for k in report.kpis.values()), default=0)
     if trend_length:
-        partial = ", the last one partial" if report.trend_partial else ""
-        grid.add_row("Trend", f"by {report.period}, last {trend_length} periods{partial}")
+        periods = {
+            "period": t(report.period or "", "period"),
+            "count": number_text(trend_length, 0),
+        }
+        text = (
+            t("by {period}, last {count} periods, the last one partial", **periods)
+            if report.trend_partial
+            else t("by {period}, last {count} periods", **periods)
+        )
+        grid.add_row(t("Trend"), text)
     shown = report.inputs[:MAX_INPUTS]
     for i, summary in enumerate(shown):
-        rejected = f", {summary.rows_rejected:,} rejected" if summary.rows_rejected else ""
+        rows = number_text(summary.rows_loaded, 0)
         where = display_path(summary.path)
-        text = f"{where} ({summary.table}): {summary.rows_loaded:,} rows{rejected}"
-        grid.add_row("Inputs" if i == 0 else "", text)
+        text = t("{file} ({table}): {rows} rows", file=where, table=summary.table, rows=rows)
+        if summary.rows_rejected:
+            text += t(", {count} rejected", count=number_text(summary.rows_rejected, 0))
+        grid.add_row(t("Inputs") if i == 0 else "", text)
     if len(report.inputs) > MAX_INPUTS:
         rest = report.inputs[MAX_INPUTS:]
-        loaded = sum(s.rows_loaded for s in rest)
-        grid.add_row("", f"... and {len(rest)} more files, {loaded:,} rows")
+        loaded = number_text(sum(s.rows_loaded for s in rest), 0)
+        files = number_text(len(rest), 0)
+        grid.add_row("", t("... and {files} more files, {rows} rows", files=files, rows=loaded))
     lines.append(grid)
     return lines
 
@@ -107,7 +120,8 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> list[Renderable
     longest_word = max((len(w) for k in kpis for w in k.label.split()), default=3)
     label_width = min(44, max((len(k.label) for k in kpis), default=3))
     min_label = min(label_width, max(MIN_LABEL, longest_word))
-    value_width = max(len("Value"), *(len(line) for v in values.values() for line in v))
+    value_header = t("Value")
+    value_width = max(len(value_header), *(len(line) for v in values.values() for line in v))
     comparison = report.comparison
     period_basis = comparison is not None and comparison.basis == "period"
     has["latest"] = period_basis and any(k.latest is not None for k in kpis)
@@ -116,10 +130,10 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> list[Renderable
     if not (has["previous"] and has["change"]):
         has["latest"] = has["previous"] = has["change"] = False
     headers = {
-        "change": "Change", "status": "Status", "target": "Target", "trend": "Trend",
+        "change": t("Change"), "status": t("Status"), "target": t("Target"), "trend": t("Trend"),
         "latest": comparison.current_name if comparison else "",
-        "previous": (comparison.previous_name or "Previous") if comparison else "",
-        "last_run": "Last run",
+        "previous": (comparison.previous_name or t("Previous")) if comparison else "",
+        "last_run": t("Last run"),
     }  # fmt: skip
     shown = {
         name: {k.id: format_value(getattr(k, field), k.unit, k.currency) for k in kpis}
@@ -164,8 +178,8 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> list[Renderable
     label_width = min(full_label_width, label_width + max(0, look.width - needed()))
 
     table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("KPI", overflow="fold", width=label_width)
-    table.add_column("Value", justify="right", no_wrap=True)
+    table.add_column(t("KPI"), overflow="fold", width=label_width)
+    table.add_column(value_header, justify="right", no_wrap=True)
     for name in names[2:]:
         table.add_column(
             headers[name], justify="left" if name == "trend" else "right", no_wrap=True
@@ -208,7 +222,8 @@ def _kpi_cells(
         elif name == "status":
             word = kpi.status or ""
             mark = "● " if look.unicode and word else ""
-            cells.append(Text(mark + word, style=STATUS_STYLE.get(word, "")))
+            shown = t(word, "status") if word else ""
+            cells.append(Text(mark + shown, style=STATUS_STYLE.get(word, "")))
         elif name == "target":
             cells.append("\n".join(_target_lines(kpi.target or "", split_targets)))
         elif name == "trend":
@@ -218,8 +233,9 @@ def _kpi_cells(
 
 def _alerts(report: Report, look: Look) -> list[RenderableType]:
     if not report.alerts:
-        return [Text("Alerts", style="bold"), Text("No alerts.", style="dim")]
-    out: list[RenderableType] = [Text(f"Alerts ({len(report.alerts)})", style="bold")]
+        return [Text(t("Alerts"), style="bold"), Text(t("No alerts."), style="dim")]
+    count = number_text(len(report.alerts), 0)
+    out: list[RenderableType] = [Text(t("Alerts ({count})", count=count), style="bold")]
     for alert in report.alerts:
         mark = "● " if look.unicode else f"* [{alert.severity}] "
         style = STATUS_STYLE["bad" if alert.severity == "bad" else "warn"]
@@ -229,6 +245,7 @@ def _alerts(report: Report, look: Look) -> list[RenderableType]:
     return out
 
 
+@in_report_language
 def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Group:
     """The whole report in order: header, each section, alerts, then what was left out."""
     parts: list[RenderableType] = [*_header(report, look)]
@@ -242,11 +259,13 @@ def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Gr
         if section.skipped:
             titles = skipped_by_reason.pop(section.skipped, None)
             if titles:
-                text = f"{', '.join(titles)}: skipped ({section.skipped})"
+                text = t(
+                    "{titles}: skipped ({reason})", titles=", ".join(titles), reason=section.skipped
+                )
                 parts += [Text(""), Text(text, style="dim")]
             continue
         parts.append(Text(""))
-        parts.append(Text(section.title.upper(), style="bold magenta"))
+        parts.append(Text(upper(section.title), style="bold magenta"))
         if section.kpis:
             parts += kpi_table(report, section.kpis, look)
             note = windows_note(report, section.kpis)
@@ -262,7 +281,7 @@ def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Gr
         parts += [Text(""), *_alerts(report, look)]
     left_out = skipped_lines(report)
     if left_out and (not sections or "kpis" in sections):
-        parts += [Text(""), Text("Not computed", style="bold dim")]
+        parts += [Text(""), Text(t("Not computed"), style="bold dim")]
         parts += [Text(line, style="dim") for line in left_out]
     return Group(*parts)
 
@@ -274,6 +293,7 @@ def alert_lines(alerts: list[Alert]) -> list[str]:
 
 
 def print_report(report: Report, console: Console, ascii_only: bool = False) -> None:
+    console.isolate_latin = is_rtl(report.language)
     console.print(renderable(report, look_for(console, ascii_only)))
 
 
@@ -284,5 +304,6 @@ def render(
     console = terminal_console(
         record=True, width=width, file=io.StringIO(), color_system=None, force_terminal=False
     )
+    console.isolate_latin = is_rtl(report.language)
     console.print(renderable(report, Look(width=width, unicode=not ascii_only, boxes=boxes)))
     return "".join(line.rstrip() + "\n" for line in console.export_text().splitlines())

@@ -21,7 +21,9 @@ from crmkpi.reporting.format import (
     format_period,
     format_value,
     kpi_value_lines,
+    number_text,
 )
+from crmkpi.reporting.i18n import t
 from crmkpi.reporting.model import Report, TableResult
 
 MAX_ROWS = 15
@@ -116,7 +118,7 @@ def frame_table(
     every row shows that value once, in a Team row under the column it belongs to."""
     frame = result.frame
     if frame.height == 0:
-        return [Text(f"{result.title}: no rows", style="dim")]
+        return [Text(t("{title}: no rows", title=result.title), style="dim")]
     team_of = {
         c[len("team_") :]: c
         for c in frame.columns
@@ -182,11 +184,17 @@ def frame_table(
     ]
     notes = []
     if frame.height > MAX_ROWS:
-        which = "earlier" if "period" in frame.columns else "more"
-        notes.append(f"{frame.height - MAX_ROWS} {which} rows in --format excel, csv or json")
+        count = number_text(frame.height - MAX_ROWS, 0)
+        notes.append(
+            t("{count} earlier rows in --format excel, csv or json", count=count)
+            if "period" in frame.columns
+            else t("{count} more rows in --format excel, csv or json", count=count)
+        )
     if dropped:
         names = ", ".join(column_label(c) for c in dropped)
-        notes.append(f"not shown at this width: {names} ({WIDER})")
+        notes.append(
+            t("not shown at this width: {columns} ({wider})", columns=names, wider=t(WIDER))
+        )
     if result.note:
         notes.append(result.note)
     parts += [Text(n, style="dim") for n in notes]
@@ -258,7 +266,7 @@ def team_row(
     result: TableResult, report: Report, columns: list[str], team_of: dict[str, str]
 ) -> list[str] | None:
     """The Team row: the table's own team_* values, else (owners) the report's KPI values."""
-    row = ["Team"]
+    row = [t("Team")]
     for c in columns[1:]:
         if c in team_of:
             row.append(format_value(result.frame[team_of[c]][0], column_unit(result, report, c)))
@@ -286,7 +294,7 @@ def breakdown_table(result: TableResult, report: Report, look: Look) -> list[Ren
     team = {k: kpi_value_lines(report.kpis[k], show_currency=False)[0] for k in kpi_ids}
     label_width = min(24, max(len(report.kpis[k].label) for k in kpi_ids))
     width_of = [max(len(h), *(len(body[k][i]) for k in kpi_ids)) for i, h in enumerate(heads)]
-    team_width = max(len("All"), *(len(t) for t in team.values()))
+    team_width = max(len(t("All")), *(len(text) for text in team.values()))
     room = look.width - label_width - team_width - 6
     order = list(range(len(heads)))
     if result.id == "by_period":
@@ -294,8 +302,8 @@ def breakdown_table(result: TableResult, report: Report, look: Look) -> list[Ren
     shown = order[: fit([width_of[i] for i in order], room, keep=0)]
     shown.sort()
     table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("KPI", overflow="fold", max_width=label_width)
-    table.add_column("All", justify="right", no_wrap=True, style="bold")
+    table.add_column(t("KPI"), overflow="fold", max_width=label_width)
+    table.add_column(t("All"), justify="right", no_wrap=True, style="bold")
     for i in shown:
         table.add_column(heads[i], justify="right", no_wrap=True)
     for k in kpi_ids:
@@ -303,8 +311,13 @@ def breakdown_table(result: TableResult, report: Report, look: Look) -> list[Ren
     parts: list[RenderableType] = [Text(result.title, style="bold"), table]
     if len(shown) < len(heads):
         hidden = len(heads) - len(shown)
-        noun = "column" if hidden == 1 else "columns"
-        parts.append(Text(f"{hidden} more {noun}: {WIDER}", style="dim"))
+        count = number_text(hidden, 0)
+        text = (
+            t("{count} more column: {wider}", count=count, wider=t(WIDER))
+            if hidden == 1
+            else t("{count} more columns: {wider}", count=count, wider=t(WIDER))
+        )
+        parts.append(Text(text, style="dim"))
     if result.note:
         parts.append(Text(result.note, style="dim"))
     return parts

@@ -170,3 +170,48 @@ def test_out_writes_the_file_and_says_so_in_one_line(deals: Path, tmp_path: Path
     assert result.stdout == ""  # the report is in the file, not also on the screen
     assert result.stderr == f"crmkpi: wrote {target}\n"
     assert target.read_text(encoding="utf-8").startswith("# ")
+
+
+def test_report_in_the_readers_language(deals: Path) -> None:
+    result = run(str(deals), "--lang", "es")
+    assert result.exit_code == 0, result.output
+    # 3 won of 4 closed is 75.0%, written the Spanish way; 1000 + 3000 + 500 = 4.500 €.
+    assert re.search("Tasa de éxito\\s+75,0\u00a0%", result.output)
+    assert re.search("Ingresos ganados\\s+4.500", result.output)
+    persian = run(str(deals), "--lang", "fa", "--digits", "latin")
+    # Latin digits in a Persian line are isolated left to right (LRI ... PDI).
+    assert re.search("نرخ تبدیل\\s+\u206675.0%\u2069", persian.output)
+
+
+def test_language_from_the_config_and_the_locale(deals: Path, tmp_path: Path) -> None:
+    config = tmp_path / "crmkpi.toml"
+    config.write_text('[report]\nlanguage = "ru"\n', encoding="utf-8")
+    assert "Конверсия сделок" in run(str(deals), "-c", str(config)).output
+    assert "Win rate" in run(str(deals), "-c", str(config), "--lang", "en").output
+    auto = CliRunner().invoke(app, ["report", str(deals), "--lang", "auto"],
+                              env={"LC_ALL": "ca_ES.UTF-8"})  # fmt: skip
+    assert "Taxa de conversió" in auto.output
+
+
+@pytest.mark.parametrize(
+    ("options", "config_text", "expected"),
+    [
+        (["--lang", "xx"], None, "no report language 'xx' (use auto or one of en, "),
+        (["--digits", "roman"], None, "unknown digits 'roman' (use native or latin)"),
+        ([], '[report]\nlanguage = "klingon"\n', "report.language: no report language"),
+        ([], '[report]\ndigits = "roman"\n', "report.digits must be one of native, latin"),
+    ],
+)
+def test_a_wrong_language_is_one_line_and_exit_2(
+    deals: Path, tmp_path: Path, options: list[str], config_text: str | None, expected: str
+) -> None:
+    if config_text is not None:
+        config = tmp_path / "crmkpi.toml"
+        config.write_text(config_text, encoding="utf-8")
+        options = [*options, "-c", str(config)]
+    result = CliRunner().invoke(app, ["report", str(deals), *options])
+    assert result.exit_code == 2
+    assert expected in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    if config_text is not None:
+        assert "crmkpi.toml" in result.output

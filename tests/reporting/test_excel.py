@@ -157,3 +157,27 @@ def test_trends_sheet_has_one_row_per_kpi_in_its_format(wb) -> None:  # noqa: AN
     assert [ws.cell(win, c).value for c in range(2, 8)] == [0.2, 0.25, 0.3, 0.3, 0.25, 0.35]
     assert ws.cell(win, 2).number_format == "0.0%"
     assert ws.cell(rows["Deals won"], 4).value is None  # a period without a value stays empty
+
+
+def test_persian_workbook_runs_right_to_left_in_persian(report: Report) -> None:
+    report.language = "fa"
+    book = load_workbook(io.BytesIO(excel.render(report)))
+    assert book.sheetnames[:4] == ["خلاصه", "روندها", "نمودار روندها", "قیف فروش"]
+    assert all(ws.sheet_view.rightToLeft for ws in book.worksheets)
+    summary = book["خلاصه"]
+    assert [c.value for c in summary[6][:5]] == ["گروه", "شاخص", "مقدار", "هدف", "وضعیت"]
+    # Values stay numbers (Excel shows them in the reader's own settings); status styled.
+    rows = {r[1].value: r for r in summary.iter_rows(min_row=7)}
+    assert rows["نرخ تبدیل"][2].value == 0.3125
+    assert rows["نرخ تبدیل"][4].value == "خوب"
+    assert rows["نرخ تبدیل"][4].fill.fgColor.rgb.endswith("C6EFCE")
+
+
+def test_definitions_sheet_in_the_readers_language(report: Report) -> None:
+    report.language = "es"
+    book = load_workbook(io.BytesIO(excel.render(report)))
+    assert not book.worksheets[0].sheet_view.rightToLeft
+    rows = list(book["Definiciones"].iter_rows(values_only=True))
+    assert rows[0] == ("Id del indicador", "Indicador", "Grupo", "Unidad", "Mejor cuando",
+                       "Fórmula")  # fmt: skip
+    assert rows[2][:5] == ("win_rate", "Tasa de éxito", "Pipeline", "ratio", "más alto")

@@ -139,3 +139,20 @@ def test_output_format_from_extension() -> None:
     assert format_for_path("r.json") == "json"
     with pytest.raises(UsageError):
         format_for_path("r.docx")
+
+
+def test_persian_html_is_right_to_left_and_mirrors_by_logical_sides(report: Report) -> None:
+    report.language = "fa"
+    html = str(report.render("html"))
+    assert html.startswith('<!DOCTYPE html>\n<html lang="fa" dir="rtl">')
+    assert "<h2>شاخص‌های کلیدی</h2>" in html and "۳۱٫۲٪" in html
+    # Sides named by the text direction, so the page mirrors: no left or right in the CSS.
+    css = html[html.index("<style>") : html.index("</style>")]
+    assert not re.search(r"(text-align:|border-)(left|right)", css)
+
+
+def test_html_of_a_left_to_right_language_has_no_dir(report: Report) -> None:
+    report.language = "ca"
+    html = str(report.render("html"))
+    assert html.startswith('<!DOCTYPE html>\n<html lang="ca"><head>')
+    assert "Taxa de conversió" in html

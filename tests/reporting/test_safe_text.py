@@ -9,6 +9,7 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.table import Table
+from rich.text import Text
 
 from crmkpi.reporting.safe_text import (
     csv_frame,
@@ -61,3 +62,40 @@ def test_terminal_line_is_one_line_with_escapes_visible() -> None:
 
 def test_markdown_text_escapes_html_links_and_table_breaks() -> None:
     assert markdown_text("<b>[x](javascript:y)|z\n") == "\\<b>\\[x\\](javascript:y)\\|z "
+
+
+# Bidi controls a name from the data may carry ("Trojan Source"): right-to-left override, the
+# embeddings and their pop, and the isolates.
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def _printed(text: str, isolate_latin: bool) -> str:
+    console = terminal_console(file=io.StringIO(), width=80, record=True, color_system=None)
+    console.isolate_latin = isolate_latin
+    console.print(Text(text))  # as the report prints it: no highlighting splits the text
+    return console.export_text()
+
+
+def test_bidi_overrides_from_the_data_are_dropped() -> None:
+    # "Ana\u202eecnalab" would show as "Anabalance" reversed after the override: it goes.
+    assert _printed("Ana\u202eecnalab", isolate_latin=False) == "Anaecnalab\n"
+    assert _printed("x\u2066y\u2069\u202bz", isolate_latin=False) == "xyz\n"
+
+
+def test_a_right_to_left_report_isolates_its_latin_runs_itself() -> None:
+    # The data's own override is dropped first; the report then wraps each Latin run (a name,
+    # a file with its table) in LRI ... PDI, and leaves Persian text and digits alone.
+    printed = _printed("کارشناس Ana\u202e Ruiz: ۳۵ (deals.csv)", isolate_latin=True)
+    assert printed == "کارشناس \u2066Ana Ruiz\u2069: ۳۵ \u2066(deals.csv)\u2069\n"
+
+
+@given(st.text(alphabet=st.sampled_from("ab ۱۲ کت-(),.:" + BIDI_CONTROLS), max_size=30))
+def test_isolates_in_the_output_are_the_reports_own_and_balanced(text: str) -> None:
+    printed = _printed(text, isolate_latin=True)
+    assert not set(printed) & set(BIDI_CONTROLS) - {"\u2066", "\u2069"}
+    for line in printed.splitlines():
+        depth = 0
+        for char in line:
+            depth += {"\u2066": 1, "\u2069": -1}.get(char, 0)
+            assert depth in (0, 1)
+        assert depth == 0

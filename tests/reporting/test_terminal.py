@@ -241,3 +241,17 @@ def test_the_sample_report_at_80_and_160_columns_never_misleads(sample_report: R
                 assert "Revenue won" in line, (width, line)
         # the 90th percentile label is whole (or its declared short form) at any width
         assert "Lead response time (90th percentile)" in text or "Lead response p90" in text
+
+
+@pytest.mark.parametrize("language", ["en", "el", "fa", "ru", "ca", "es"])
+def test_golden_in_each_language(report: Report, language: str) -> None:
+    """The whole report at 100 columns in each shipped language (Persian with its digits and
+    bidi isolates around Latin runs)."""
+    report.language = language
+    check_golden(f"terminal_100_{language}.txt", terminal.render(report, width=100, boxes=True))
+
+
+def test_persian_digits_can_be_latin(report: Report) -> None:
+    report.language, report.digits = "fa", "latin"
+    text = terminal.render(report, width=100)
+    assert "31.2%" in text and "۳" not in text
