@@ -33,6 +33,7 @@ FIXED = (
     "as of {date}",
     "{month} (latest month)",
     "vs",
+    "a wider terminal or --format md shows them",
 )
 
 
