@@ -131,7 +131,12 @@ def table(
         raise unknown_id(table_id)
     grain = make_grain(ds, by=by, period=period, since=since, until=until)
     if grain.by and not spec.supports_by:
-        raise UsageError(f"the {table_id} table has its own rows and takes no --by")
+        takes_by = sorted(t for t, s in TABLE_CATALOG.items() if s.supports_by)
+        raise UsageError(
+            f"the {table_id} table has its own rows and takes no --by",
+            hint=f"tables that take --by: {', '.join(takes_by)}; KPIs all do where the data has "
+            "the column",
+        )
     ds = at_moment(ds, as_of)
     ds = filtered(ds, where, [spec.needs[0][0]] if spec.needs else [])
     return evaluate_tables(ds, [table_id], grain, ds.config)[table_id]
