@@ -58,6 +58,9 @@ def test_chain_follows_each_lead_to_its_own_first_deal() -> None:
     assert every["lead_to_deal_rate"] == pytest.approx(2 / 4)
     assert every["deal_to_won_rate"] == pytest.approx(1 / 2)
     assert every["lead_to_won_rate"] == pytest.approx(1 / 4)
+    for breakdown in ("source", "owner"):  # each breakdown splits the same cohort
+        rows = table.filter(pl.col("breakdown") == breakdown)
+        assert [rows[c].sum() for c in ("leads", "deals", "deals_won")] == [4, 2, 1]
     web = _row(table, "source", "Web")  # L1 L2 L4
     assert (web["leads"], web["deals"], web["deals_won"]) == (3, 2, 1)
     bob = _row(table, "owner", "bob")  # L2 L4
