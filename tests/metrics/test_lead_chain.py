@@ -87,6 +87,12 @@ def test_chain_by_the_deals_lead_id_counts_one_deal_per_lead() -> None:
     assert "lead_id" in TABLES[0].note(Context(ds))
 
 
+def test_chain_without_a_converted_flag_takes_a_named_customer_as_converted() -> None:
+    ds = Dataset(frames={"leads": _leads().drop("converted"), "deals": _deals()})
+    every = _row(evaluate_tables(ds, ["lead_chain"])["lead_chain"], "all", "(all leads)")
+    assert (every["deals"], every["deals_won"]) == (2, 1)  # as with the flag: L1 and L2
+
+
 def test_chain_is_skipped_when_nothing_links_leads_to_deals() -> None:
     leads = _leads().drop("customer_id")
     skipped: dict[str, str] = {}
