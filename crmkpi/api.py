@@ -136,7 +136,12 @@ def table(
     ds = in_calendar(ds, calendar)
     grain = make_grain(ds, by=by, period=period, since=since, until=until)
     if grain.by and not spec.supports_by:
-        raise UsageError(f"the {table_id} table has its own rows and takes no --by")
+        takes_by = sorted(t for t, s in TABLE_CATALOG.items() if s.supports_by)
+        raise UsageError(
+            f"the {table_id} table has its own rows and takes no --by",
+            hint=f"tables that take --by: {', '.join(takes_by)}; KPIs all do where the data has "
+            "the column",
+        )
     if grain.period and not spec.supports_period:
         periodic = ", ".join(t for t, s in TABLE_CATALOG.items() if s.supports_period)
         raise UsageError(

@@ -8,16 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from crmkpi.metrics import (
-    CATALOG,
-    MODULES,
-    TABLE_CATALOG,
-    lead_chain,
-    rates,
-    risk,
-    stages,
-    worktime,
-)
+from crmkpi.metrics import CATALOG, MODULES, TABLE_CATALOG, rates, stages, worktime
 from crmkpi.metrics.base import Metric, TableSpec
 from crmkpi.metrics.deal_tables import MAD_TO_SIGMA, OUTLIER_Z
 from crmkpi.metrics.values import __doc__ as VALUES_DOC
@@ -43,8 +34,6 @@ SECTION_TITLES = {
 # Rules shared by several sections, written once beside the code that applies them.
 EXTRA_DOCS = {
     "funnel": stages.__doc__,
-    "risk": risk.__doc__,
-    "lead_chain": lead_chain.__doc__,
     "leads": worktime.__doc__,
     "money": str(rates.__doc__).split("\n\n", 1)[1],
 }

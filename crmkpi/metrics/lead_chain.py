@@ -18,6 +18,7 @@ from crmkpi.metrics.leads import (
     LEADS,
     converted_expr,
     first_contact,
+    requires_conversion,
     requires_response,
     responded_leads,
 )
@@ -55,7 +56,9 @@ def _lead_deal(ctx: Context, leads: pl.LazyFrame) -> pl.LazyFrame:
             .agg(pl.col("status").first().alias("__status"))
         )
         return leads.join(firsts, left_on="id", right_on="lead_id", how="left")
-    linked = leads.filter(converted_expr(ctx) & pl.col("customer_id").is_not_null()).select(
+    # Without a converted flag or date, a lead that names its customer is a converted one.
+    converted = converted_expr(ctx) if requires_conversion(ctx.ds, None) is None else pl.lit(True)
+    linked = leads.filter(converted & pl.col("customer_id").is_not_null()).select(
         "__lead", "customer_id", pl.col("created_at").alias("__lead_at")
     )
     candidates = deals.filter(pl.col("customer_id").is_not_null()).select(

@@ -144,8 +144,9 @@ def test_money_kpis_keep_currencies_apart_and_keys_come_first(ds: Dataset) -> No
 
 
 def test_a_table_without_breakdowns_refuses_by(ds: Dataset) -> None:
-    with pytest.raises(UsageError, match="takes no --by"):
+    with pytest.raises(UsageError, match="takes no --by") as refused:
         crmkpi.table(ds, "sources", by="owner")
+    assert "lost_reasons" in str(refused.value.hint)  # the hint names tables that take it
 
 
 DEAL_STRATEGY = st.lists(

@@ -58,6 +58,9 @@ def test_chain_follows_each_lead_to_its_own_first_deal() -> None:
     assert every["lead_to_deal_rate"] == pytest.approx(2 / 4)
     assert every["deal_to_won_rate"] == pytest.approx(1 / 2)
     assert every["lead_to_won_rate"] == pytest.approx(1 / 4)
+    for breakdown in ("source", "owner"):  # each breakdown splits the same cohort
+        rows = table.filter(pl.col("breakdown") == breakdown)
+        assert [rows[c].sum() for c in ("leads", "deals", "deals_won")] == [4, 2, 1]
     web = _row(table, "source", "Web")  # L1 L2 L4
     assert (web["leads"], web["deals"], web["deals_won"]) == (3, 2, 1)
     bob = _row(table, "owner", "bob")  # L2 L4
@@ -82,6 +85,12 @@ def test_chain_by_the_deals_lead_id_counts_one_deal_per_lead() -> None:
     # L1's deal is d1, its first (lost); d2 is a second try. L3 -> d3 (won).
     assert (every["deals"], every["deals_won"], every["deals_lost"]) == (2, 1, 1)
     assert "lead_id" in TABLES[0].note(Context(ds))
+
+
+def test_chain_without_a_converted_flag_takes_a_named_customer_as_converted() -> None:
+    ds = Dataset(frames={"leads": _leads().drop("converted"), "deals": _deals()})
+    every = _row(evaluate_tables(ds, ["lead_chain"])["lead_chain"], "all", "(all leads)")
+    assert (every["deals"], every["deals_won"]) == (2, 1)  # as with the flag: L1 and L2
 
 
 def test_chain_is_skipped_when_nothing_links_leads_to_deals() -> None:
