@@ -80,6 +80,7 @@ def metric(
     until: When = None,
     where: str | None = None,
     as_of: When = None,
+    calendar: str | None = None,
 ) -> pl.DataFrame:
     """One or more KPIs as a frame: the breakdown keys, then one column per KPI id.
 
@@ -87,18 +88,20 @@ def metric(
     quarter or year (a `period` column holding each period's first day); `since` is inclusive and
     `until` exclusive; `where` is a filter expression (see crmkpi.metrics.filters) applied to each
     KPI's own table, and to the other tables that have every column it names. Without a base
-    currency a money KPI gets a `currency` key, one row per currency.
+    currency a money KPI gets a `currency` key, one row per currency. `calendar` ("gregorian"
+    or "jalali") overrides the config's `[periods] calendar`.
     """
     import polars as pl
 
     from crmkpi.metrics import CATALOG, evaluate
     from crmkpi.metrics.base import PERIOD, VALUE
-    from crmkpi.metrics.scope import at_moment, filtered, make_grain
+    from crmkpi.metrics.scope import at_moment, filtered, in_calendar, make_grain
 
     wanted = _ids(ids)
     for kpi in wanted:
         if kpi not in CATALOG:
             raise unknown_id(kpi)
+    ds = in_calendar(ds, calendar)
     grain = make_grain(ds, by=by, period=period, since=since, until=until)
     ds = at_moment(ds, as_of)
     ds = filtered(ds, where, [CATALOG[k].needs[0][0] for k in wanted if CATALOG[k].needs])
@@ -121,14 +124,16 @@ def table(
     until: When = None,
     where: str | None = None,
     as_of: When = None,
+    calendar: str | None = None,
 ) -> pl.DataFrame:
     """One breakdown table of the report (e.g. "owners") as a frame, with the same options."""
     from crmkpi.metrics import TABLE_CATALOG, evaluate_tables
-    from crmkpi.metrics.scope import at_moment, filtered, make_grain
+    from crmkpi.metrics.scope import at_moment, filtered, in_calendar, make_grain
 
     spec = TABLE_CATALOG.get(table_id)
     if spec is None:
         raise unknown_id(table_id)
+    ds = in_calendar(ds, calendar)
     grain = make_grain(ds, by=by, period=period, since=since, until=until)
     if grain.by and not spec.supports_by:
         raise UsageError(f"the {table_id} table has its own rows and takes no --by")
@@ -147,17 +152,19 @@ def report(
     sections: Sequence[str] = (),
     title: str | None = None,
     as_of: When = None,
+    calendar: str | None = None,
 ) -> Report:
     """Compute the report model (KPIs, tables, alerts) for a loaded dataset.
 
     `as_of` is the moment the exports were taken, when the data cannot say it (by default the
     latest recorded event): ages, overdue deals and active subscriptions are measured at it.
+    `calendar` ("gregorian" or "jalali") overrides the config's `[periods] calendar`.
     The result renders to any format: `rep.to_excel("r.xlsx")`, `rep.render("markdown")`.
     """
-    from crmkpi.metrics.scope import at_moment, split_names, to_datetime
+    from crmkpi.metrics.scope import at_moment, in_calendar, split_names, to_datetime
     from crmkpi.reporting.build import ReportOptions, build_report
 
-    ds = at_moment(ds, as_of)
+    ds = in_calendar(at_moment(ds, as_of), calendar)
 
     options = ReportOptions(
         since=to_datetime(since, "since"),

@@ -9,7 +9,7 @@ any folder reads the same data.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,9 @@ class Config:
     sources: tuple[SourceConfig, ...] = ()
     stages: StagesConfig = field(default_factory=StagesConfig)
     week_start: str = "monday"
+    week_start_configured: bool = False
     fiscal_year_start_month: int = 1
+    calendar: str = "gregorian"  # or "jalali": months, quarters and years of the Solar Hijri year
     base_currency: str | None = None
     rates_file: str | None = None
     lead_response_sla_minutes: float = 60.0
@@ -89,6 +91,15 @@ class Config:
     @property
     def folder(self) -> Path:
         return self.path.parent if self.path else Path.cwd()
+
+    def with_calendar(self, calendar: str) -> Config:
+        """This config in `calendar` (--calendar); an unset week start follows the calendar."""
+        if calendar not in CALENDARS:
+            raise ConfigError(
+                f"unknown calendar {calendar!r}", hint=f"use one of {', '.join(CALENDARS)}"
+            )
+        week_start = self.week_start if self.week_start_configured else _week_start_of(calendar)
+        return replace(self, calendar=calendar, week_start=week_start)
 
     def resolve(self, relative: str | Path) -> Path:
         """A path from the config, taken relative to the config file's folder."""
@@ -144,11 +155,17 @@ _KNOWN_SECTIONS = {
     "targets", "alerts", "history", "cache", "duplicates", "limits",
 }  # fmt: skip
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+CALENDARS = ("gregorian", "jalali")
+
+
+def _week_start_of(calendar: str) -> str:
+    """The Iranian week starts on Saturday; otherwise the ISO Monday."""
+    return "saturday" if calendar == "jalali" else "monday"
 
 
 # The keys each fixed section knows; a misspelt key would otherwise be ignored without a word.
 _SECTION_KEYS = {
-    "periods": ("week_start", "fiscal_year_start_month"),
+    "periods": ("week_start", "fiscal_year_start_month", "calendar"),
     "currency": ("base", "rates_file"),
     "leads": ("response_sla_minutes", "working_hours"),
     "economics": ("gross_margin", "sales_channels", "marketing_channels"),
@@ -225,7 +242,14 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
                 hint="a share: 0.4 for 40%",
             )
     periods = _section(raw, "periods", path)
-    week_start = str(periods.get("week_start", "monday")).lower()
+    calendar = str(periods.get("calendar", "gregorian")).lower()
+    if calendar not in CALENDARS:
+        raise ConfigError(
+            f"periods.calendar {calendar!r} is not a calendar",
+            path=str(path),
+            hint=f"use one of {', '.join(CALENDARS)}",
+        )
+    week_start = str(periods.get("week_start", _week_start_of(calendar))).lower()
     if week_start not in _WEEKDAYS:
         raise ConfigError(
             f"periods.week_start {week_start!r} is not a weekday",
@@ -270,7 +294,9 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         sources=tuple(sources),
         stages=stages,
         week_start=week_start,
+        week_start_configured="week_start" in periods,
         fiscal_year_start_month=fy,
+        calendar=calendar,
         base_currency=_currency_code(currency.get("base"), path),
         rates_file=_optional_string(currency, "rates_file", "currency", path),
         lead_response_sla_minutes=_number(

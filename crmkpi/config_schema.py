@@ -216,6 +216,7 @@ SCHEMA = Section(
             {
                 "week_start": text(*_WEEKDAYS),
                 "fiscal_year_start_month": number(1, 12, integer=True),
+                "calendar": text("gregorian", "jalali"),
             }
         ),
         "currency": Section({"base": text(), "rates_file": text()}),

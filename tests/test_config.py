@@ -209,3 +209,24 @@ def test_reading_a_config_with_targets_loads_neither_polars_nor_the_catalog(tmp_
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["['win_rate']", "False", "False"]
+
+
+def test_jalali_calendar_starts_weeks_on_saturday_unless_told(tmp_path):
+    config = load_config(write(tmp_path, '[periods]\ncalendar = "jalali"\n'))
+    assert (config.calendar, config.week_start) == ("jalali", "saturday")
+    told = load_config(write(tmp_path, '[periods]\ncalendar = "jalali"\nweek_start = "monday"\n'))
+    assert (told.calendar, told.week_start) == ("jalali", "monday")
+    assert load_config(None).calendar == "gregorian"
+
+
+def test_calendar_flag_keeps_a_configured_week_start(tmp_path):
+    unset = load_config(write(tmp_path, "[periods]\nfiscal_year_start_month = 1\n"))
+    assert unset.with_calendar("jalali").week_start == "saturday"
+    sunday = load_config(write(tmp_path, '[periods]\nweek_start = "sunday"\n'))
+    assert sunday.with_calendar("jalali").week_start == "sunday"
+    assert unset.with_calendar("jalali").with_calendar("gregorian").week_start == "monday"
+
+
+def test_unknown_calendar_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="calendar.*hijri"):
+        load_config(write(tmp_path, '[periods]\ncalendar = "hijri"\n'))

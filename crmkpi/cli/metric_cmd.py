@@ -11,6 +11,7 @@ from crmkpi.cli.app import app, handle_errors
 from crmkpi.cli.completion import complete_columns, complete_kpi_ids_or_paths, complete_periods
 from crmkpi.cli.options import (
     as_of_option,
+    calendar_option,
     config_option,
     since_option,
     strict_option,
@@ -65,6 +66,7 @@ def metric_command(
     since: str = since_option(),
     until: str = until_option(),
     as_of: str = as_of_option(),
+    calendar: str = calendar_option(),
     where: str = typer.Option(
         None, "--where", "-w", help="Row filter, e.g. 'source = \"Referral\" and amount >= 10000'."
     ),
@@ -92,6 +94,7 @@ def metric_command(
         "until": until,
         "where": where,
         "as_of": as_of,
+        "calendar": calendar,
     }
     blocks: list[NamedFrame] = []
     kpis = [i for i in ids if i in CATALOG]

@@ -43,6 +43,15 @@ def since_option() -> Any:
     return typer.Option(None, "--since", help="Window start (YYYY-MM-DD), inclusive.")
 
 
+def calendar_option() -> Any:
+    return typer.Option(
+        None,
+        "--calendar",
+        help="Months, quarters and years of this calendar: gregorian or jalali "
+        "(default: [periods] calendar, else gregorian).",
+    )
+
+
 def as_of_option() -> Any:
     return typer.Option(
         None,

@@ -10,6 +10,7 @@ import typer
 from crmkpi.cli.app import app, handle_errors
 from crmkpi.cli.options import (
     as_of_option,
+    calendar_option,
     config_option,
     parse_when,
     paths_argument,
@@ -45,6 +46,7 @@ def report_command(
     since: str = since_option(),
     until: str = until_option(),
     as_of: str = as_of_option(),
+    calendar: str = calendar_option(),
     period: str = typer.Option(
         None,
         "--period",
@@ -121,6 +123,7 @@ def report_command(
         since=parse_when(since, "--since"),
         until=parse_when(until, "--until"),
         as_of=parse_when(as_of, "--as-of"),
+        calendar=calendar,
         period=period,
         by=tuple(b.strip() for b in by.split(",")) if by else (),
         sections=tuple(section or ()),

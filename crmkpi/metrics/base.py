@@ -18,6 +18,7 @@ import polars as pl
 import polars.selectors as cs
 
 from crmkpi.errors import UsageError
+from crmkpi.metrics import calendars
 from crmkpi.metrics.kinds import Kind, Measure, Parts, Ratio
 from crmkpi.metrics.rates import CURRENCY, in_base_currency
 from crmkpi.schema import TABLES
@@ -40,15 +41,6 @@ UNITS = (
 DIRECTIONS = ("higher", "lower", "neutral")
 PERIODS = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
 SPAN_RANK = {name: rank for rank, name in enumerate(PERIODS)}
-_WEEKDAY_INDEX = {
-    "monday": 0,
-    "tuesday": 1,
-    "wednesday": 2,
-    "thursday": 3,
-    "friday": 4,
-    "saturday": 5,
-    "sunday": 6,
-}
 PERIOD = "period"
 VALUE = "value"
 PREVIOUS = "previous"
@@ -70,6 +62,7 @@ class Grain:
     until: datetime | None = None
     week_start: str = "monday"
     fiscal_year_start_month: int = 1
+    calendar: str = "gregorian"
 
     def __post_init__(self) -> None:
         if self.period is not None and self.period not in PERIODS:
@@ -86,26 +79,18 @@ class Grain:
 
 
 def period_start(date: pl.Expr, grain: Grain) -> pl.Expr:
-    """The first moment of the period holding `date`, honouring week start and fiscal year."""
+    """The first moment of the period holding `date`, honouring calendar, week start and
+    fiscal year."""
     assert grain.period is not None
-    every = PERIODS[grain.period]
-    if grain.period == "week":
-        shift = _WEEKDAY_INDEX[grain.week_start]
-        if shift:
-            # Polars weeks start on Monday: move the date so that the chosen day lands on Monday.
-            back = f"{7 - shift}d"
-            return date.dt.offset_by(back).dt.truncate(every).dt.offset_by(f"-{back}")
-        return date.dt.truncate(every)
-    if grain.period in ("quarter", "year") and grain.fiscal_year_start_month != 1:
-        months = grain.fiscal_year_start_month - 1
-        return date.dt.offset_by(f"-{months}mo").dt.truncate(every).dt.offset_by(f"{months}mo")
-    return date.dt.truncate(every)
+    return calendars.period_start(
+        date, grain.period, grain.calendar, grain.week_start, grain.fiscal_year_start_month
+    )
 
 
 def period_end(start: pl.Expr, grain: Grain) -> pl.Expr:
     """The first moment after the period that begins at `start` (exclusive end)."""
     assert grain.period is not None
-    return start.dt.offset_by(PERIODS[grain.period])
+    return calendars.period_shift(start, grain.period, 1, grain.calendar)
 
 
 _SHARED = "_metric_plan_cache"

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from crmkpi.errors import UsageError
+from crmkpi.metrics import calendars
 from crmkpi.metrics.base import (
     CHANGE,
     PERIOD,
-    PERIODS,
     PREVIOUS,
     VALUE,
     Context,
@@ -50,7 +50,7 @@ def period_grid(bounds: pl.LazyFrame, grain: Grain) -> pl.LazyFrame:
     """One row per period from `__lo` to `__hi` of the one-row `bounds` frame."""
     assert grain.period is not None
     known = pl.col(_LO).is_not_null() & pl.col(_HI).is_not_null()
-    ranges = pl.datetime_ranges(pl.col(_LO), pl.col(_HI), PERIODS[grain.period])
+    ranges = calendars.period_ranges(pl.col(_LO), pl.col(_HI), grain.period, grain.calendar)
     return (
         bounds.filter(known)
         .select(ranges.alias(PERIOD))

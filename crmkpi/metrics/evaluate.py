@@ -148,10 +148,16 @@ def collect(ctx: Context, plans: dict[str, pl.LazyFrame]) -> dict[str, pl.DataFr
 def _context(ds: Dataset, grain: Grain | None, config: Config | None) -> Context:
     config = config if config is not None else ds.config
     grain = grain or Grain()
-    calendar_unset = grain.week_start == "monday" and grain.fiscal_year_start_month == 1
+    calendar_unset = (
+        grain.week_start == "monday"
+        and grain.fiscal_year_start_month == 1
+        and grain.calendar == "gregorian"
+    )
     if config is not None and calendar_unset:
         grain = grain.with_(
-            week_start=config.week_start, fiscal_year_start_month=config.fiscal_year_start_month
+            week_start=config.week_start,
+            fiscal_year_start_month=config.fiscal_year_start_month,
+            calendar=config.calendar,
         )
     return Context(ds, grain, config)
 

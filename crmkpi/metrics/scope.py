@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from crmkpi.config import CALENDARS, Config
 from crmkpi.errors import UsageError
 from crmkpi.metrics.base import PERIODS, Grain
 from crmkpi.metrics.filters import Filter, parse_where
@@ -41,6 +42,7 @@ def make_grain(
         until=end,
         week_start=config.week_start if config else "monday",
         fiscal_year_start_month=config.fiscal_year_start_month if config else 1,
+        calendar=config.calendar if config else "gregorian",
     )
 
 
@@ -64,6 +66,17 @@ def at_moment(ds: Dataset, as_of: When) -> Dataset:
     """`ds` read as of `as_of` (a date is its midnight), or unchanged when none is given."""
     moment = to_datetime(as_of, "as_of")
     return ds if moment is None else replace(ds, as_of=moment)
+
+
+def in_calendar(ds: Dataset, calendar: str | None) -> Dataset:
+    """`ds` whose periods are cut in `calendar` (--calendar), or unchanged when none is given."""
+    if calendar is None:
+        return ds
+    if calendar not in CALENDARS:
+        raise UsageError(
+            f"unknown calendar {calendar!r}", hint=f"use one of {', '.join(CALENDARS)}"
+        )
+    return replace(ds, config=(ds.config or Config()).with_calendar(calendar))
 
 
 def split_names(names: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -17,8 +17,8 @@ import polars as pl
 from crmkpi.config import Config
 from crmkpi.history.store import HistoryStore
 from crmkpi.io.quality import FACTS, quality_facts, undated_rows
-from crmkpi.metrics import CATALOG, evaluate
-from crmkpi.metrics.base import PERIOD, PERIODS, VALUE, Aggregate, Grain, period_start
+from crmkpi.metrics import CATALOG, calendars, evaluate
+from crmkpi.metrics.base import PERIOD, VALUE, Aggregate, Grain, period_start
 from crmkpi.reporting.format import format_value
 from crmkpi.reporting.model import Alert, KpiValue, Report
 from crmkpi.reporting.targets import STATUS_OK, Target, project_targets
@@ -70,6 +70,7 @@ def report_grain(report: Report, config: Config) -> Grain:
         until=report.window[1],
         week_start=config.week_start,
         fiscal_year_start_month=config.fiscal_year_start_month,
+        calendar=config.calendar,
     )
 
 
@@ -449,10 +450,17 @@ def empty_periods(dates: pl.Series, grain: Grain) -> list[datetime]:
     bounds = pl.DataFrame({"d": [lo, hi]}, schema={"d": pl.Datetime("us")})
     first, last = bounds.select(period_start(pl.col("d"), grain))["d"].to_list()
     if grain.since is not None and first < grain.since:
-        first = _next_start(first, grain.period)  # partial first period: not judged
-    starts = pl.datetime_range(first, last, PERIODS[grain.period], eager=True, time_unit="us")
+        first = _next_start(first, grain)  # partial first period: not judged
+    starts = (
+        pl.select(
+            calendars.period_ranges(pl.lit(first), pl.lit(last), grain.period, grain.calendar)
+        )
+        .to_series()
+        .explode()
+    )
     if grain.until is not None:  # only periods the window covers to their end
-        starts = starts.filter(starts.dt.offset_by(PERIODS[grain.period]) <= grain.until)
+        ends = calendars.period_shift(pl.lit(starts), grain.period, 1, grain.calendar)
+        starts = starts.filter(pl.select(ends).to_series() <= grain.until)
     # Periods are whole days or longer: place each distinct day, not each row.
     days = dates.dt.truncate("1d").unique()
     periods = pl.DataFrame({"d": days}).select(period_start(pl.col("d"), grain).alias(PERIOD))
@@ -460,12 +468,16 @@ def empty_periods(dates: pl.Series, grain: Grain) -> list[datetime]:
     return [s for s in starts.to_list() if s not in present]
 
 
-def _next_start(start: datetime, period: str) -> datetime:
-    frame = pl.DataFrame({"d": [start]}, schema={"d": pl.Datetime("us")})
-    return frame.select(pl.col("d").dt.offset_by(PERIODS[period]))["d"][0]
+def _next_start(start: datetime, grain: Grain) -> datetime:
+    assert grain.period is not None
+    moment = pl.lit(start, dtype=pl.Datetime("us"))
+    return pl.select(calendars.period_shift(moment, grain.period, 1, grain.calendar)).item()
 
 
-def _period_label(start: datetime, period: str) -> str:
+def _period_label(start: datetime, grain: Grain) -> str:
+    period = grain.period
+    if grain.calendar != "gregorian" and period in ("month", "quarter"):
+        return calendars.period_label(start, period, grain.calendar, grain.fiscal_year_start_month)
     if period == "month":
         return start.strftime("%Y-%m")
     if period == "quarter":
@@ -485,7 +497,7 @@ def empty_period_alerts(ds: Dataset, grain: Grain) -> list[Alert]:
         gaps = empty_periods(ds.frames[table][column], grain)
         if not gaps:
             continue
-        shown = ", ".join(_period_label(g, grain.period) for g in gaps[:6])
+        shown = ", ".join(_period_label(g, grain) for g in gaps[:6])
         more = f" and {len(gaps) - 6} more" if len(gaps) > 6 else ""
         plural = "s" if len(gaps) > 1 else ""
         alerts.append(

@@ -113,6 +113,7 @@ def build_report(
         until=options.until,
         week_start=config.week_start if config else "monday",
         fiscal_year_start_month=config.fiscal_year_start_month if config else 1,
+        calendar=config.calendar if config else "gregorian",
     )
     span = periods.data_span(ds)
     first = options.since or span[0]
@@ -254,6 +255,7 @@ def build_report(
         generated_at=datetime.now().astimezone(),
         window=(options.since, options.until),
         period=period,
+        calendar=period_grain.calendar,
         inputs=list(ds.inputs),
         kpis=kpis,
         tables=tables,

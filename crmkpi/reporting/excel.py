@@ -16,6 +16,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+import polars as pl
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, LineChart, Reference
@@ -24,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
+from crmkpi.metrics.calendars import period_label
 from crmkpi.reporting.format import column_label, covered_text
 from crmkpi.reporting.frames import NamedFrame
 from crmkpi.reporting.model import KpiValue, Report, TableResult
@@ -276,11 +278,15 @@ def _show_axes(chart: Any) -> None:
 def _table_sheet(wb: Workbook, report: Report, result: TableResult, names: _Names) -> None:
     ws = wb.create_sheet(names.sheet(result.title))
     frame = result.frame
+    if result.id == "by_period" and report.calendar != "gregorian" and report.period:
+        # Excel has no Jalali date format: the periods are written as their names.
+        labels = [period_label(s, report.period, report.calendar) for s in frame["period"]]
+        frame = frame.with_columns(pl.Series("period", labels, dtype=pl.String))
     units = {c: result.units.get(c) or _kpi_unit(report, c) for c in frame.columns}
     currency = _frame_currency(frame)
     formats = [
         _period_format(frame[c], report.period if result.id == "by_period" else None)
-        if c == "period"
+        if c == "period" and frame[c].dtype.is_temporal()
         else (number_format(units[c], currency) if units[c] else None)
         for c in frame.columns
     ]

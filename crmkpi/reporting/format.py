@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from crmkpi.metrics.calendars import period_label
 from crmkpi.metrics.value_text import format_value
 from crmkpi.reporting.model import KpiValue, Report
 from crmkpi.reporting.periods import human_range
@@ -97,10 +98,12 @@ def bar(value: float | None, largest: float, width: int, ascii_only: bool = Fals
     return text or "▏"
 
 
-def format_period(start: Any, period: str | None) -> str:
+def format_period(start: Any, period: str | None, calendar: str = "gregorian") -> str:
     """A period start as its period: 2025-05 for a month, 2025-Q2 for a quarter."""
     if not isinstance(start, datetime):
         return format_value(start)
+    if calendar != "gregorian" and period is not None:
+        return period_label(start, period, calendar)
     if period == "month":
         return start.strftime("%Y-%m")
     if period == "quarter":
@@ -118,14 +121,16 @@ def column_label(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def format_cell(value: Any, column: str, unit: str, period: str | None = None) -> str:
+def format_cell(
+    value: Any, column: str, unit: str, period: str | None = None, calendar: str = "gregorian"
+) -> str:
     """A table cell by unit; a period column as its period (2025-05) when `period` or the
     column's name says which, else as a month when it starts one."""
     if column in PERIOD_COLUMNS and isinstance(value, datetime):
         size = period or (column if column != "period" else None)
         if size is None and value.day == 1 and not (value.hour or value.minute or value.second):
             size = "month"
-        return format_period(value, size)
+        return format_period(value, size, calendar)
     return format_value(value, unit)
 
 

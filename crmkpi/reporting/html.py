@@ -138,11 +138,12 @@ def _frame(result: TableResult, report: Report) -> str:
         f"<th>{escape(report.kpis[c].label if c in report.kpis else column_label(c))}</th>"
         for c in frame.columns
     )
+    own_period = report.period if result.id == "by_period" else None
     rows = []
     for row in frame.head(MAX_ROWS).iter_rows():
         cells = []
         for c, v in zip(frame.columns, row, strict=True):
-            text = format_cell(v, c, unit(c), report.period if result.id == "by_period" else None)
+            text = format_cell(v, c, unit(c), own_period, report.calendar)
             cells.append(
                 f'<td class="n">{escape(text)}</td>' if numeric[c] else f"<td>{escape(text)}</td>"
             )

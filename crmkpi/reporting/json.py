@@ -55,6 +55,8 @@ def report_document(report: Report) -> dict[str, Any]:
             "data_span": {"first": report.data_span[0], "last": report.data_span[1]},
             "as_of": report.as_of,
             "period": report.period,
+            # Only a non-Gregorian calendar is named: Gregorian documents stay as they were.
+            **({"calendar": report.calendar} if report.calendar != "gregorian" else {}),
             "trend_partial": report.trend_partial,
             "by": list(report.by),
             "comparison": None if report.comparison is None else report.comparison.to_json(),

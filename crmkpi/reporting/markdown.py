@@ -76,9 +76,10 @@ def _frame(result: TableResult, report: Report) -> list[str]:
         return result.units.get(c) or (report.kpis[c].unit if c in report.kpis else "")
 
     headers = [report.kpis[c].label if c in report.kpis else column_label(c) for c in frame.columns]
+    own_period = report.period if result.id == "by_period" else None
     rows = [
         [
-            format_cell(v, c, unit(c), report.period if result.id == "by_period" else None)
+            format_cell(v, c, unit(c), own_period, report.calendar)
             for c, v in zip(frame.columns, row, strict=True)
         ]
         for row in frame.head(MAX_ROWS).iter_rows()

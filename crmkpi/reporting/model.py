@@ -176,6 +176,7 @@ class Report:
     by: tuple[str, ...] = ()
     trend_partial: bool = False  # the trends' last period is cut short by the data or window
     as_of: datetime | None = None  # the moment "now" means: --as-of, else the latest event
+    calendar: str = "gregorian"  # the calendar of its periods (crmkpi.metrics.calendars)
 
     @property
     def covered(self) -> tuple[datetime | None, datetime | None]:

@@ -12,7 +12,9 @@ import polars as pl
 
 from crmkpi.dataset import Dataset
 from crmkpi.errors import UsageError
+from crmkpi.metrics import calendars
 from crmkpi.metrics.base import Grain, period_start
+from crmkpi.metrics.calendars import period_shift
 from crmkpi.reporting.model import Comparison
 
 TREND_PERIODS = 12
@@ -26,7 +28,6 @@ DATE_COLUMNS = {
     "subscriptions": ("start_at",),
     "nps": ("answered_at",),
 }
-_OFFSET_UNIT = {"day": "d", "week": "w", "month": "mo", "quarter": "q", "year": "y"}
 _MICRO = timedelta(microseconds=1)
 # Windows, trends and comparisons are placed in this range: a dozen periods either side of a
 # date must still be a date Python holds. A date outside it (9999-12-31, 0001-01-01: "never"
@@ -94,28 +95,18 @@ def floor(moment: datetime, grain: Grain) -> datetime:
     return pl.select(period_start(pl.lit(moment, dtype=pl.Datetime("us")), grain)).item()
 
 
-def shift(moment: datetime, period: str, count: int) -> datetime:
+def shift(moment: datetime, period: str, count: int, calendar: str = "gregorian") -> datetime:
     """`moment` moved by `count` periods (calendar-aware for months, quarters and years)."""
-    return pl.select(
-        pl.lit(moment, dtype=pl.Datetime("us")).dt.offset_by(f"{count}{_OFFSET_UNIT[period]}")
-    ).item()
+    moved = period_shift(pl.lit(moment, dtype=pl.Datetime("us")), period, count, calendar)
+    return pl.select(moved).item()
 
 
 def period_label(start: datetime, grain: Grain) -> str:
-    """A short, sortable label for the period starting at `start`."""
-    period = grain.period
-    if period == "day":
-        return start.strftime("%Y-%m-%d")
-    if period == "week":
-        return start.strftime("%Y-%m-%d")
-    if period == "month":
-        return start.strftime("%Y-%m")
-    if period == "quarter":
-        if grain.fiscal_year_start_month == 1:
-            return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
-        index = ((start.month - grain.fiscal_year_start_month) % 12) // 3 + 1
-        return f"{start.strftime('%Y-%m')} FQ{index}"
-    return str(start.year) if grain.fiscal_year_start_month == 1 else start.strftime("FY %Y-%m")
+    """A short label for the period starting at `start`, in the grain's calendar."""
+    assert grain.period is not None
+    return calendars.period_label(
+        start, grain.period, grain.calendar, grain.fiscal_year_start_month
+    )
 
 
 def human_range(since: datetime, until: datetime) -> str:
@@ -154,14 +145,18 @@ def trend_starts(end: datetime, grain: Grain, count: int = TREND_PERIODS) -> lis
     """The starts of the `count` periods up to the one holding the moment before `end`."""
     assert grain.period is not None
     last = floor(end - _MICRO, grain)
-    return [shift(last, grain.period, -i) for i in range(count - 1, -1, -1)]
+    return [shift(last, grain.period, -i, grain.calendar) for i in range(count - 1, -1, -1)]
 
 
 def last_period_partial(starts: list[datetime], grain: Grain, end: datetime | None) -> bool:
     """Whether the data or window stops inside the trend's last period (a half-month's dip is
     not a fall, so renderers say so)."""
     assert grain.period is not None
-    return bool(starts) and end is not None and shift(starts[-1], grain.period, 1) > end
+    return (
+        bool(starts)
+        and end is not None
+        and shift(starts[-1], grain.period, 1, grain.calendar) > end
+    )
 
 
 def window_comparison(since: datetime, until: datetime) -> Comparison:
@@ -180,7 +175,7 @@ def period_comparison(starts: list[datetime], data_last: datetime, grain: Grain)
     """The last complete period against the one before; a period is complete when the data
     reaches its final day (exports are taken mid-month, and half a month is no comparison)."""
     assert grain.period is not None
-    ends = [shift(s, grain.period, 1) for s in starts]
+    ends = [shift(s, grain.period, 1, grain.calendar) for s in starts]
     index = len(starts) - 1
     if data_last < ends[index] - timedelta(days=1) and index > 0:
         index -= 1

@@ -102,7 +102,8 @@ def frame_table(
     rows = frame.tail(MAX_ROWS) if "period" in frame.columns else frame.head(MAX_ROWS)
     cells = {
         c: [
-            format_cell(v, c, column_unit(result, report, c), own_period) for v in rows[c].to_list()
+            format_cell(v, c, column_unit(result, report, c), own_period, report.calendar)
+            for v in rows[c].to_list()
         ]
         for c in frame.columns
     }
@@ -183,7 +184,7 @@ def breakdown_table(result: TableResult, report: Report, look: Look) -> list[Ren
     keys = ["period"] if result.id == "by_period" else list(report.by)
     kpi_ids = [c for c in frame.columns if c not in keys]
     heads = [
-        " / ".join(format_period(v, report.period) for v in row)
+        " / ".join(format_period(v, report.period, report.calendar) for v in row)
         for row in frame.select(keys).iter_rows()
     ]
     body = {

@@ -186,7 +186,7 @@ def kpi_value(
             (
                 periods.period_label(s, grain),
                 None
-                if begins and periods.shift(s, str(grain.period), 1) <= begins
+                if begins and periods.shift(s, str(grain.period), 1, grain.calendar) <= begins
                 else by_start.get(s),
             )
             for s in starts
