@@ -289,7 +289,7 @@ def _header_language(mapping: Mapping) -> Language | None:
     langs = languages()
     for m in mapping.matches:
         code = m.rule.partition(":")[2]
-        if m.rule.startswith("alias") and code in langs and code != "en":
+        if m.rule.startswith(("alias", "abbr")) and code in langs and code != "en":
             return langs[code]
     return None
 

@@ -29,7 +29,7 @@ from crmkpi.schema import TABLES
 class ColumnReport:
     header: str
     canonical: str | None
-    rule: str | None  # config, preset:<crm>, alias:<lang>, alias~:<lang>
+    rule: str | None  # config, preset:<crm>, alias:<lang>, abbr:<lang>, alias~:<lang>
     parse_format: str | None = None  # the sniffed number/date convention
     parsed: int = 0
     given: int = 0

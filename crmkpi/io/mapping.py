@@ -1,11 +1,13 @@
 """Headers -> canonical columns: which table a file holds and which header is which column.
 
 Matching runs in tiers, first match wins: the config's `columns` mapping, then the detected (or
-configured) preset's header names, then every language's aliases, then the same with a
-parenthetical or an "Object - " prefix removed. The table kind is the candidate whose required
-columns are all present with the best score (a header only one table knows counts double; a
-file name such as "leads_2024.csv" and a preset's table signature add to the score), once the
-evidence beyond headers has ruled out what the file cannot be (crmkpi.io.table_choice).
+configured) preset's header names, then every language's aliases, then every language's
+abbreviations ("No.", "Ημ. δημ.": after every full alias, so a short form never takes a header
+a full name claims), then the aliases with a parenthetical or an "Object - " prefix removed.
+The table kind is the candidate whose required columns are all present with the best score (a
+header only one table knows counts double; a file name such as "leads_2024.csv" and a preset's
+table signature add to the score), once the evidence beyond headers has ruled out what the
+file cannot be (crmkpi.io.table_choice).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from crmkpi.schema import HELPER_PREFIX, TABLES
 class ColumnMatch:
     canonical: str
     header: str
-    rule: str  # config, preset:<name>, alias:<lang>, alias~:<lang> (loose)
+    rule: str  # config, preset:<name>, alias:<lang>, abbr:<lang>, alias~:<lang> (loose)
 
 
 @dataclass(frozen=True)
@@ -128,11 +130,15 @@ def _match_table(
         tiers.append((f"preset:{preset.name}", preset.columns.get(table, {})))
     for lang in languages().values():
         tiers.append((f"alias:{lang.code}", lang.columns.get(table, {})))
+    short = [
+        (f"abbr:{lang.code}", lang.abbreviations.get(table, {})) for lang in languages().values()
+    ]
     columns = [*spec.names] + sorted(
         {c for _, cols in tiers for c in cols if c.startswith(HELPER_PREFIX)}
     )
-    for loose_pass in (False, True):
-        for rule, cols in tiers:
+    passes = [(False, tiers), (False, short), (True, tiers)]
+    for loose_pass, pass_tiers in passes:
+        for rule, cols in pass_tiers:
             for col in columns:
                 if col in found or col not in cols:
                     continue

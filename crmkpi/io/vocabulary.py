@@ -34,7 +34,8 @@ def normalise_header(text: str, *, split_camel: bool = True) -> str:
     text = str(text).strip().strip("\ufeff")
     if split_camel:
         text = _CAMEL.sub(" ", text)
-    text = unicodedata.normalize("NFKD", text.casefold())
+    # casefold again after NFKD: compatibility forms decompose to capitals ("№" is "No")
+    text = unicodedata.normalize("NFKD", text.casefold()).casefold()
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("\u0131", "i").replace("\u200c", " ")  # Turkish dotless i; Persian ZWNJ
     # Arabic yeh/kaf (what cp1256 can encode) read as the Persian letters
@@ -74,6 +75,8 @@ class Language:
 
     code: str
     columns: dict[str, dict[str, tuple[str, ...]]]
+    # Shortened headers ("Ημ. δημ.", "F. creación"), tried only after every full alias.
+    abbreviations: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     stage_open: tuple[str, ...] = ()
     stage_won: tuple[str, ...] = ()
     stage_lost: tuple[str, ...] = ()
@@ -149,6 +152,7 @@ def languages() -> dict[str, Language]:
         out[path.stem] = Language(
             code=path.stem,
             columns=_columns(raw.get("headers", {})),
+            abbreviations=_columns(raw.get("abbreviations", {})),
             stage_open=_words(stages.get("open")),
             stage_won=_words(stages.get("won")),
             stage_lost=_words(stages.get("lost")),

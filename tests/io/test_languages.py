@@ -128,3 +128,42 @@ def test_workbook_numbers_keep_their_point_under_german_headers(tmp_path: Path) 
     wb.save(tmp_path / "de.xlsx")
     # a numeric cell is a number, whatever the language: 1234.567, not 1234567
     assert load([tmp_path / "de.xlsx"]).frames["deals"]["amount"].to_list() == [1234.567]
+
+
+# Abbreviated headers as local CRMs and ERPs shorten them, one export per language, in the
+# order id, stage, owner, source, amount, created, closed (a full word where the language has
+# no usual short form), with a day-first date and a second date five days later.
+ABBREVIATED = [
+    ("en", ["No.", "Stg", "Ownr", "Src", "Amt", "Crtd Dt", "Clsd Dt"]),
+    ("el", ["Αρ.", "Σταδ.", "Υπευθ.", "Πηγ.", "Ποσ.", "Ημ. δημ.", "Ημ/νία κλεισ."]),
+    ("el2", ["Κωδ.", "Στάδ.", "Υπεύθ.", "Προελ.", "Αξ.", "Ημ/νία", "Ημ. κλεισίματος"]),
+    ("ru", ["№", "Стад.", "Отв.", "Ист.", "Сум.", "Дата созд.", "Дата закр."]),
+    ("fa", ["ش.", "مرحله", "مسئول", "منبع", "مبلغ", "ت. ایجاد", "ت. بستن"]),
+    ("ca", ["Núm.", "Etapa", "Resp.", "Orig.", "Imp.", "Data cre.", "Data tanc."]),
+    ("es", ["Nº", "Etapa", "Resp.", "Orig.", "Imp.", "F. creación", "F. cierre"]),
+    ("es2", ["Nro.", "Etapa", "Respons.", "Fte.", "Impte.", "Fecha cre.", "Fec. cierre"]),
+    ("de", ["Nr.", "Phase", "Verantw.", "Herk.", "Betr.", "Erst.-Datum", "Abschl.-Datum"]),
+    ("fr", ["N°", "Étape", "Resp.", "Orig.", "Mt", "Date créa.", "Date clôt."]),
+    ("it", ["N.", "Fase", "Resp.", "Orig.", "Imp.", "Data creaz.", "Data chius."]),
+    ("pt", ["Nº", "Etapa", "Resp.", "Orig.", "Vlr.", "Dt. criação", "Dt. fech."]),
+    ("tr", ["No", "Aşama", "Sor.", "Kay.", "Tut.", "Oluşt. tar.", "Kap. tar."]),
+]
+CANONICAL = ["id", "stage", "owner", "source", "amount", "created_at", "closed_at"]
+
+
+@pytest.mark.parametrize("case", ABBREVIATED, ids=[c[0] for c in ABBREVIATED])
+def test_abbreviated_headers(tmp_path: Path, case: tuple) -> None:
+    lang, headers = case
+    # Jalali 1402/10/23 is 13 January 2024
+    dates = ["1402/10/23", "1402/10/28"] if lang == "fa" else ["13.01.2024", "18.01.2024"]
+    rows = [["D1", "Won", "A", "Web", "1200", *dates], ["D2", "Lost", "B", "Ads", "300", *dates]]
+    path = tmp_path / "deals.csv"
+    path.write_text("\n".join(";".join(r) for r in [headers, *rows]) + "\n", encoding="utf-8")
+    ds = load([path])
+    assert ds.inputs[0].table == "deals"
+    assert ds.inputs[0].columns == dict(zip(CANONICAL, headers, strict=True))
+    deals = ds.frames["deals"]
+    assert deals["id"].to_list() == ["D1", "D2"]
+    assert deals["amount"].to_list() == [1200.0, 300.0]
+    assert deals["created_at"][0] == datetime(2024, 1, 13)
+    assert deals["closed_at"][0] == datetime(2024, 1, 18)

@@ -19,6 +19,11 @@ from crmkpi.io.vocabulary import normalise_header
         ("Olasılık (%)", "olasilik (%)"),
         ("تاريخ", "تاریخ"),  # Arabic yeh read as Persian yeh
         ("LEADID", "leadid"),
+        ("Ημ/νία", "ημ νια"),  # abbreviations: slashes and dots are spaces, accents dropped
+        ("Дата созд.", "дата созд"),
+        ("№", "no"),  # the numero sign is N and o
+        ("Dt.criação", "dt criacao"),
+        ("Oluşt. tar.", "olust tar"),
     ],
 )
 def test_normalise_header(raw: str, expected: str) -> None:
@@ -67,3 +72,19 @@ def test_stage_meaning_ignores_a_pipeline_suffix() -> None:
     meaning = StageMeaning.build(None, None)
     stages = ["Closed Won (Sales Pipeline)", "Closed Lost [EU]", "Gewonnen", "Proposal (EU)"]
     assert [meaning.status_of_stage(s) for s in stages] == ["won", "lost", "won", "open"]
+
+
+def test_a_full_alias_claims_a_header_before_an_abbreviation() -> None:
+    # "No." would be the id, but "Deal ID" names it in full; "Ημερομηνία δημιουργίας" is the
+    # creation date in full, so "Ημ/νία" (any date) does not take it.
+    mapping = map_headers(
+        ["No.", "Deal ID", "Stage", "Ημ/νία", "Ημερομηνία δημιουργίας"], "deals.csv"
+    )
+    rules = {m.canonical: (m.header, m.rule) for m in mapping.matches}
+    assert rules["id"] == ("Deal ID", "alias:en")
+    assert rules["created_at"] == ("Ημερομηνία δημιουργίας", "alias:el")
+    assert {"No.", "Ημ/νία"} <= set(mapping.unmapped)
+    alone = map_headers(["No.", "Stage", "Ημ/νία"], "deals.csv")
+    assert {m.canonical: m.rule for m in alone.matches} == {
+        "id": "abbr:en", "stage": "alias:en", "created_at": "abbr:el"
+    }  # fmt: skip

@@ -215,6 +215,18 @@ def test_empty_periods_over_the_data_span():
     assert gaps == [D(2025, 2, 1), D(2025, 3, 1), D(2025, 5, 1)]
 
 
+def test_empty_periods_in_jalali_months():
+    # Farvardin 1403 is 2024-03-20 .. 2024-04-19, Ordibehesht 2024-04-20 .. 2024-05-20 (31
+    # days), Khordad from 2024-05-21: Ordibehesht is empty (Gregorian months would find
+    # April empty instead).
+    dates = series(D(2024, 3, 25), D(2024, 5, 25))
+    assert empty_periods(dates, Grain(period="month", calendar="jalali")) == [D(2024, 4, 20)]
+    # A window 2024-04-25 .. 2024-07-22 cuts Ordibehesht, so judging starts with Khordad
+    # (2024-05-21, which holds 05-25); Tir (31 days, 2024-06-21 .. 2024-07-21) is empty.
+    cut = Grain(period="month", calendar="jalali", since=D(2024, 4, 25), until=D(2024, 7, 22))
+    assert empty_periods(dates, cut) == [D(2024, 6, 21)]
+
+
 def test_empty_periods_judge_only_periods_the_window_covers():
     dates = series(D(2025, 1, 20), D(2025, 3, 3))
     # Window 2025-01-15 .. 2025-04-10: January and April are cut, so only Feb and Mar count.
