@@ -117,8 +117,10 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> list[Renderable
         "trend": any(any(v is not None for _, v in k.trend) for k in kpis),
     }
     values = {k.id: kpi_value_lines(k) for k in kpis}
-    longest_word = max((len(w) for k in kpis for w in k.label.split()), default=3)
-    label_width = min(44, max((len(k.label) for k in kpis), default=3))
+    header = t("KPI")
+    longest_word = max((len(w) for k in kpis for w in k.label.split()), default=len(header))
+    longest_word = max(longest_word, len(header))
+    label_width = min(44, max(len(header), *(len(k.label) for k in kpis)))
     min_label = min(label_width, max(MIN_LABEL, longest_word))
     value_header = t("Value")
     value_width = max(len(value_header), *(len(line) for v in values.values() for line in v))
@@ -178,7 +180,7 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> list[Renderable
     label_width = min(full_label_width, label_width + max(0, look.width - needed()))
 
     table = Table(box=look.table_box, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column(t("KPI"), overflow="fold", width=label_width)
+    table.add_column(header, overflow="fold", width=label_width)
     table.add_column(value_header, justify="right", no_wrap=True)
     for name in names[2:]:
         table.add_column(

@@ -292,7 +292,7 @@ def breakdown_table(result: TableResult, report: Report, look: Look) -> list[Ren
         for k in kpi_ids
     }
     team = {k: kpi_value_lines(report.kpis[k], show_currency=False)[0] for k in kpi_ids}
-    label_width = min(24, max(len(report.kpis[k].label) for k in kpi_ids))
+    label_width = min(24, max(len(t("KPI")), *(len(report.kpis[k].label) for k in kpi_ids)))
     width_of = [max(len(h), *(len(body[k][i]) for k in kpi_ids)) for i, h in enumerate(heads)]
     team_width = max(len(t("All")), *(len(text) for text in team.values()))
     room = look.width - label_width - team_width - 6
