@@ -7,6 +7,7 @@ Python only ever runs over distinct values (word lookups); rows are handled by P
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -21,6 +22,11 @@ SPREAD_ROWS = 20_000
 # Cell texts meaning "no value" in canonical columns (R's NA, Excel's #N/A, SQL NULL, dashes).
 NULL_WORDS = ("NA", "N/A", "n/a", "#N/A", "NULL", "null", "None", "none", "nan", "NaN", "-", "--",
               "—", "–", "(none)", "(blank)", "Select")  # fmt: skip
+
+# Set to 1, every cell of a number or date column is read by the column's complete parser
+# instead of its lean one plus repairs of the values the lean one missed: the slow reference
+# the fast path is compared with (tests/io/test_parse_paths.py). Not a user setting.
+COMPLETE_PARSE_ENV = "CRMKPI_COMPLETE_PARSE"
 
 HELPER_KINDS = {"_won_flag": "bool", "_closed_flag": "bool", "_won_at": "date", "_lost_at": "date"}
 
@@ -155,6 +161,7 @@ def plan_column(
         if fmt.plain:
             full = replace(fmt, plain=False)
             repair = _number_value(kind, number_expr(text, full), over_one)
+        value, repair = _complete_parse(value, repair)
         return ColumnPlan(canonical, header, kind, value, expected, number=fmt, repair=repair)
     if kind == "date":
         fmt = sniff_date_format(
@@ -163,14 +170,20 @@ def plan_column(
         )  # fmt: skip
         expected = f"a date ({fmt.describe()})"
         repair = date_expr(text, fmt.complete()) if fmt.kind == "strptime" else None
-        return ColumnPlan(
-            canonical, header, kind, date_expr(text, fmt), expected, date=fmt, repair=repair
-        )
+        value, repair = _complete_parse(date_expr(text, fmt), repair)
+        return ColumnPlan(canonical, header, kind, value, expected, date=fmt, repair=repair)
     if kind == "bool":
         return ColumnPlan(
             canonical, header, kind, bool_expr(text, distinct), "yes/no or true/false"
         )
     raise AssertionError(f"unhandled kind {kind}")
+
+
+def _complete_parse(lean: pl.Expr, repair: pl.Expr | None) -> tuple[pl.Expr, pl.Expr | None]:
+    """The lean parser and its repair, or the complete parser alone (COMPLETE_PARSE_ENV)."""
+    if repair is not None and os.environ.get(COMPLETE_PARSE_ENV) == "1":
+        return repair, None
+    return lean, repair
 
 
 def _number_value(kind: str, value: pl.Expr, over_one: bool) -> pl.Expr:
