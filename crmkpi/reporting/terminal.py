@@ -198,7 +198,8 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> list[Renderable
     parts: list[RenderableType] = [table]
     if dropped:
         gone = ", ".join(headers[n] for n in dropped)
-        parts.append(Text(f"not shown at this width: {gone} ({WIDER})", style="dim"))
+        text = t("not shown at this width: {columns} ({wider})", columns=gone, wider=t(WIDER))
+        parts.append(Text(text, style="dim"))
     return parts
 
 

@@ -253,7 +253,12 @@ def row_list(
             line = joined
         if line:
             parts.append(Text("  " + line))
-    notes = [f"one block per row: its columns do not fit side by side at this width ({WIDER})"]
+    notes = [
+        t(
+            "one block per row: its columns do not fit side by side at this width ({wider})",
+            wider=t(WIDER),
+        )
+    ]
     if frame.height > MAX_ROWS:
         which = "earlier" if "period" in frame.columns else "more"
         notes.append(f"{frame.height - MAX_ROWS} {which} rows in --format excel, csv or json")

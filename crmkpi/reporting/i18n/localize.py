@@ -73,6 +73,7 @@ def _kpi(kpi: KpiValue) -> KpiValue:
     return replace(
         kpi,
         label=kpi_label(kpi.id, kpi.label),
+        short_label=t(kpi.short_label, f"{kpi.id}.short") if kpi.short_label else "",
         group=t(kpi.group),
         window=window_text(kpi.window),
         target=digits(target) if target else target,

@@ -40,6 +40,8 @@ FIXED = (
 def catalog_msgids() -> Iterator[Msgid]:
     for kpi_id, metric in CATALOG.items():
         yield kpi_id, metric.label
+        if metric.short_label:
+            yield f"{kpi_id}.short", metric.short_label
         if metric.headline_window:
             yield None, metric.headline_window
     for spec in TABLE_CATALOG.values():
