@@ -20,7 +20,7 @@ report: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 format: $(VENV)/.installed
 	$(BIN)/ruff format .
