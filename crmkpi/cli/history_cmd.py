@@ -65,16 +65,20 @@ def history_command(
         }
         for p in points
     ]
-    _emit(rows, fmt, kpi, owner, [p.value for p in points])
+    _emit(rows, fmt, kpi, owner, points)
 
 
 def _print_overview(store, fmt: str, last: int | None) -> None:  # noqa: ANN001
+    from crmkpi.history.windows import by_window_kind
     from crmkpi.metrics import CATALOG
     from crmkpi.reporting.format import sparkline
 
     rows = []
     for kpi_id, _count in store.kpis():
-        values = [p.value for p in store.series(kpi_id)]
+        # the trend of the latest run's kind of window: other windows' values are no points of it
+        groups = by_window_kind(store.series(kpi_id))
+        kind, points = groups[-1] if groups else ("", [])
+        values = [p.value for p in points]
         if last:
             values = values[-last:]
         metric = CATALOG.get(kpi_id)
@@ -82,6 +86,7 @@ def _print_overview(store, fmt: str, last: int | None) -> None:  # noqa: ANN001
             {
                 "kpi": kpi_id,
                 "label": metric.label if metric else kpi_id,
+                "window": kind,
                 "runs": len(values),
                 "latest": values[-1] if values else None,
                 "trend": sparkline(values),
@@ -97,9 +102,7 @@ def _print_overview(store, fmt: str, last: int | None) -> None:  # noqa: ANN001
     _write_rows(rows, fmt)
 
 
-def _emit(
-    rows: list[dict], fmt: str, kpi: str, owner: str | None, values: list[float | None]
-) -> None:
+def _emit(rows: list[dict], fmt: str, kpi: str, owner: str | None, points: list) -> None:
     from crmkpi.metrics import CATALOG
 
     metric = CATALOG.get(kpi)
@@ -111,10 +114,17 @@ def _emit(
     elif fmt == "csv":
         _write_rows(rows, fmt)
     else:
+        from crmkpi.history.windows import by_window_kind
         from crmkpi.reporting.format import sparkline
 
         title = label + (f" - {owner}" if owner else "")
-        _table(rows, f"{title}  {sparkline(values)}", {"value": unit})
+        groups = by_window_kind(points)
+        # one line per kind of window: a month's value after an all-data one is no fall
+        trends = [
+            (f"{kind} " if len(groups) > 1 else "") + sparkline([p.value for p in group])
+            for kind, group in groups
+        ]
+        _table(rows, f"{title}  {'   '.join(trends)}", {"value": unit})
 
 
 def _write_rows(rows: list[dict], fmt: str) -> None:

@@ -29,6 +29,7 @@ from crmkpi.io.grid import Grid, read_grids
 from crmkpi.io.limits import limits_of, reader_failures
 from crmkpi.io.links import apply_links
 from crmkpi.io.mapping import map_headers
+from crmkpi.io.owner_names import is_users_name, name_owners, read_owner_names
 from crmkpi.io.parquet_folder import read_manifest
 from crmkpi.io.recognition import ColumnValues
 from crmkpi.io.sniff import decode, sniff_encoding
@@ -276,6 +277,7 @@ def load(
     rejects = [pl.DataFrame(schema=REJECTS_SCHEMA)]
     first_preset: str | None = None
     converted_folders: set[Path] = set()
+    owner_names: dict[str, str] = {}
     for done, (path, source) in enumerate(files):
         if progress is not None:
             progress(done, [f for f, _ in files])
@@ -303,8 +305,14 @@ def load(
         except InputError as exc:
             if path not in scanned or source is not None:
                 raise
-            # a folder's accounts, users, a data dictionary, an unreadable file: listed, not fatal
-            unused.append(exc)
+            # a folder's users file names the owners; its accounts, a data dictionary, an
+            # unreadable file: listed, not fatal
+            users = _users_file(path, exc, config)
+            if users is not None:
+                owner_names.update(users[0])
+                inputs.append(users[1])
+            else:
+                unused.append(exc)
             continue
         for _grid, conv in parsed:
             parts = [conv] + ([conv.history] if conv.history is not None else [])
@@ -335,7 +343,7 @@ def load(
             [c for c in TABLES[table].names if c in frame.columns])).collect()  # fmt: skip
         extras = frame.select([c for c in frame.columns if c not in TABLES[table].names])
         frames[table] = pl.concat([canonical, extras], how="horizontal")
-    frames = apply_links(frames)
+    frames = apply_links(name_owners(frames, owner_names))
     history = frames.get("stage_history")
     deal_stages: list[str] = []
     if "deals" in frames and "stage" in frames["deals"].columns:
@@ -358,6 +366,20 @@ def load(
         unused=[(str(exc.path), exc.message) for exc in unused],
         conflicts=[c.describe() for c in conflicts],
     )
+
+
+def _users_file(
+    path: Path, refused: InputError, config: Config | None
+) -> tuple[dict[str, str], InputSummary] | None:
+    """The owner names of a users file a folder holds (refused as no KPI's table), with its
+    line in the inputs."""
+    if not isinstance(refused, UnknownTableError) or not is_users_name(path):
+        return None
+    found = read_owner_names(path, limits_of(config))
+    if not found:
+        return None
+    names, rows = found
+    return names, InputSummary(str(path), "users", rows, rows, 0)
 
 
 def _nothing_usable(unused: list[InputError]) -> InputError:

@@ -63,10 +63,18 @@ def responded_leads(ctx: Context) -> pl.LazyFrame:
         return ctx.cache[key]
     leads = ctx.table(LEADS)
     if not ctx.has(LEADS, "first_contact_at"):
+        activities = ctx.table("activities")
+        # The activity log starts on the day of its first activity: a lead created before that
+        # day had touches the export does not hold, so its first response is unknown (not late).
+        log_start = activities.select(pl.col("at").min().dt.truncate("1d").alias("__log_start"))
+        leads = (
+            leads.join(log_start, how="cross")
+            .filter(pl.col("created_at") >= pl.col("__log_start"))
+            .drop("__log_start")
+        )
         created = leads.select(pl.col("id"), pl.col("created_at").alias("__created"))
         firsts = (
-            ctx.table("activities")
-            .filter(pl.col("lead_id").is_not_null())
+            activities.filter(pl.col("lead_id").is_not_null())
             .join(created, left_on="lead_id", right_on="id", how="inner")
             .filter(pl.col("at") >= pl.col("__created"))
             .group_by("lead_id")
@@ -141,7 +149,9 @@ _RESPONSE_NOTE = (
     "Time from created_at to first_contact_at, or to the first activity linked to the lead at or "
     "after its creation when no column holds the first contact (a touch before the lead existed "
     "answers nothing; a later one still does). Leads never answered are left out of medians and "
-    "percentiles; a first_contact_at dated before creation counts as none."
+    "percentiles; a first_contact_at dated before creation counts as none. From activities, "
+    "leads created before the day of the first activity in the export are left out: the log "
+    "does not reach back to their first touch."
 )
 
 # fmt: off

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -405,3 +406,16 @@ def test_metrics_never_folds_an_id_at_80_columns(monkeypatch: pytest.MonkeyPatch
     assert max(len(line.rstrip()) for line in lines) <= 80
     words = {word for line in lines for word in line.split()}
     assert set(CATALOG) <= words and set(TABLE_CATALOG) <= words  # each id whole on a line
+
+
+POLARS_TEXT = re.compile(r"col\(|None\.|\.when\(|\[\(|lit\(|dyn |\.alias\(|<polars|Expr\b")
+
+
+def test_explain_speaks_in_words_and_arithmetic_for_every_kpi(exports: Path) -> None:
+    from crmkpi.metrics import CATALOG
+
+    for kpi in CATALOG:
+        result = runner.invoke(app, ["explain", kpi, str(exports)])
+        assert result.exit_code in (0, 2), (kpi, result.output)
+        dumped = [line for line in result.output.splitlines() if POLARS_TEXT.search(line)]
+        assert not dumped, (kpi, dumped)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import os
+import statistics
 from datetime import datetime
 from pathlib import Path
 
 import openpyxl
 import polars as pl
+import pytest
 
+from crmkpi import api
 from crmkpi.io.load import load
 
 
@@ -204,3 +209,51 @@ def test_amocrm_cp1251_and_bitrix24_html_xls(tmp_path: Path) -> None:
     assert deals["status"].to_list() == ["won", "lost", "open", "won", "lost"]
     assert deals["created_at"][2] == datetime(2024, 3, 13, 12)  # day-first: 13 > 12
     assert won_total(ds) == 162500.0  # 150 000 + 12 500
+
+
+REALDATA = os.environ.get("CRMKPI_REALDATA")
+
+
+@pytest.mark.skipif(not REALDATA, reason="CRMKPI_REALDATA not set")
+def test_zoho_column_choices_on_the_real_export() -> None:
+    """Zoho's sample org: Industry is not a lead qualification; CONVERTED is the file's own
+    flag; lead response counts only leads the activity log reaches back to."""
+    folder = Path(REALDATA or ".") / "zoho_crm_sample"
+
+    def rows(name: str) -> list[dict[str, str]]:
+        with open(folder / name, encoding="utf-8", errors="replace", newline="") as f:
+            return list(csv.DictReader(f))
+
+    ds = load([folder])
+    leads_input = next(i for i in ds.inputs if i.table == "leads")
+    assert "qualification" not in leads_input.columns  # Leads.csv has Industry, no Rating
+    deals_input = next(i for i in ds.inputs if i.table == "deals")
+    assert deals_input.columns["qualification"] == "Type"  # New / Existing Business
+
+    report = api.report(ds)
+    leads = rows("Leads.csv")
+    converted = [r for r in leads if r["CONVERTED"] == "Yes"]
+    # 93% is what the export says: CONVERTED is Yes exactly for the 3,632 leads a potential
+    # names by LEADID (the demo org made a potential of every such lead)
+    assert {r["LEADID"] for r in converted} == {r["LEADID"] for r in rows("Potentials.csv")}
+    assert report.kpis["lead_conversion_rate"].value == pytest.approx(len(converted) / len(leads))
+
+    def zoho(text: str) -> datetime:
+        return datetime.strptime(text, "%d %b, %Y %H:%M:%S")
+
+    def iso(text: str) -> datetime:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+
+    touches = [(r["LEADID"], iso(r["Start DateTime"])) for r in rows("Events.csv")]
+    touches += [(r["LEADID"], iso(r["Call Start Time"])) for r in rows("Calls.csv")]
+    due = [zoho(r["Due Date"]) for r in rows("Tasks.csv") if r["Due Date"]]
+    log_start = min([t for _, t in touches] + due).replace(hour=0, minute=0, second=0)
+    minutes = []
+    for lead in leads:
+        created = zoho(lead["Created Time"])
+        later = [t for lid, t in touches if lid == lead["LEADID"] and t >= created]
+        if created >= log_start and later:
+            minutes.append((min(later) - created).total_seconds() / 60)
+    # leads go back to 2018, the activities to 2020-10-08 only: counting the older leads
+    # measured the gap to the log's start (median 715,444 min), not a response
+    assert report.kpis["lead_response_minutes_median"].value == statistics.median(minutes)

@@ -263,3 +263,24 @@ def test_bad_working_hours_are_a_config_error() -> None:
     bad = Config(working_hours={"start": "9am"})
     with pytest.raises(ConfigError, match="HH:MM"):
         evaluate(ds, ["lead_response_business_minutes_median"], config=bad)
+
+
+def test_leads_older_than_the_activity_log_have_no_known_response() -> None:
+    """The activities start on Mar 1: a lead created in January had touches the export does
+    not hold, so its first linked activity (Mar 2) is not its first response."""
+    leads = pl.DataFrame(
+        {"id": ["old", "new"], "created_at": [dt(2024, 1, 5, 9), dt(2024, 3, 1, 8)]}
+    )
+    acts = pl.DataFrame(
+        {
+            "id": ["1", "2", "3"],
+            "at": [dt(2024, 3, 1, 7), dt(2024, 3, 1, 9), dt(2024, 3, 2, 9)],
+            "lead_id": [None, "new", "old"],
+        }
+    )
+    ds = Dataset(frames={"leads": leads, "activities": acts})
+    got = evaluate(ds, ["lead_response_minutes_median", "lead_response_sla_rate"])
+    # new: 08:00 -> 09:00 = 60 min, within the 60-minute SLA; old: left out, not "missed"
+    # (with it: median of 60 and 57 days + 0 h = 82,080 min -> 41,070; SLA 1 of 2)
+    assert one(got, "lead_response_minutes_median") == 60.0
+    assert one(got, "lead_response_sla_rate") == 1.0
