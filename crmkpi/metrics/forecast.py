@@ -377,19 +377,21 @@ def _forecast_table(ctx: Context) -> pl.LazyFrame:
     return (
         table.with_columns(forecast.alias("forecast"))
         .select(
-            pl.col("__label").alias("period"),
+            # Named by its kind (quarter), not `period`: a table with a period column is a time
+            # series, which the terminal shows from its end.
+            pl.col("__label").alias(kind),
             OWNER,
             "quota",
-            "won",
             attainment.alias("attainment"),
             safe_div(attainment, pl.col("__elapsed")).alias("pacing"),
+            safe_div(pl.col("forecast"), pl.col("quota")).alias("forecast_attainment"),
+            "won",
+            "forecast",
             "open_deals",
-            "open_pipeline",
             "weighted_open",
             "overdue_deals",
             "aged_deals",
-            "forecast",
-            safe_div(pl.col("forecast"), pl.col("quota")).alias("forecast_attainment"),
+            "open_pipeline",
             "crm_weighted_open",
             *(
                 [
@@ -464,7 +466,8 @@ TABLES = [
         "Forecast against quota",
         needs(("deals", ["status", "amount", "closed_at", "created_at"])),
         _forecast_table,
-        doc="Per quota period (the current one and the next) for the team and each owner: "
+        doc="Per quota period (the current one and the next, in a column named by the "
+        "period kind: quarter) for the team and each owner: "
         "quota, won so far, attainment and pacing, open deals expected to close in the period "
         "(overdue and aged among them), the forecast and forecast / quota, and the same open "
         "deals weighted by the CRM's probabilities for comparison. When the export has "
