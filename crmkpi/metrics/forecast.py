@@ -17,6 +17,9 @@ amount x probability x ageing factor.
 - Ageing: an overdue deal, or one in its stage longer than the 90th percentile of the team's
   ended stays in that stage, counts at `[forecast] aged_factor` (0.5 by default) of its
   probability: the longer a deal sits, the less its stage's rate describes it.
+- Forecast categories: when the export carries them (Salesforce ForecastCategoryName, HubSpot
+  forecast category, read as the deals' `qualification`), the table adds the manager's own
+  roll-ups: commit = won + open Commit deals, best case = commit + open Best Case deals.
 """
 
 from __future__ import annotations
@@ -274,6 +277,35 @@ def _months(kind: str) -> int:
     return {"month": 1, "quarter": 3, "year": 12}[kind]
 
 
+# Forecast category names as Salesforce (ForecastCategoryName) and HubSpot (forecast
+# category) export them, to the category they roll up as. The importers read such a column as
+# the deals' `qualification`; it counts as forecast categories only when every value is one.
+FORECAST_CATEGORIES = {
+    "pipeline": "pipeline", "best case": "best_case", "bestcase": "best_case",
+    "commit": "commit", "closed": "closed", "closed won": "closed", "omitted": "omitted",
+    "not forecasted": "omitted",
+}  # fmt: skip
+CATEGORY = "qualification"
+
+
+def has_forecast_categories(ctx: Context) -> bool:
+    if not ctx.has("deals", CATEGORY):
+        return False
+    values = ctx.ds.frames["deals"][CATEGORY].cast(pl.String).drop_nulls().unique()
+    words = {str(v).strip().lower() for v in values.to_list()}
+    return bool(words) and words <= set(FORECAST_CATEGORIES)
+
+
+def _category_sums() -> list[pl.Expr]:
+    """Open amounts in Commit and in Best Case: the manager's own call beside the weighting."""
+    category = pl.col(CATEGORY).cast(pl.String).str.strip_chars().str.to_lowercase()
+    rolled = category.replace_strict(FORECAST_CATEGORIES, default=None)
+    return [
+        AMOUNT.filter(rolled == "commit").sum().alias("__commit"),
+        AMOUNT.filter(rolled == "best_case").sum().alias("__best_case"),
+    ]
+
+
 def _forecast_table(ctx: Context) -> pl.LazyFrame:
     """Per quota period (current, next) and owner, with the team first."""
     one_currency(ctx)
@@ -296,6 +328,9 @@ def _forecast_table(ctx: Context) -> pl.LazyFrame:
         pl.col("__aged").sum().cast(pl.Int64).alias("aged_deals"),
         (AMOUNT * pl.col("__crm_p")).sum().alias("crm_weighted_open"),
     ]
+    categories = has_forecast_categories(ctx)
+    if categories:
+        open_aggs += _category_sums()
     won_agg = [AMOUNT.sum().alias("won")]
     levels = [([], TEAM_ROW)] + ([([OWNER], None)] if by_owner else [])
     frames = []
@@ -328,7 +363,9 @@ def _forecast_table(ctx: Context) -> pl.LazyFrame:
         return elapsed_share(start, ends[start], moment or ends[start])
 
     counts = ["open_deals", "overdue_deals", "aged_deals"]
-    sums = ["won", "open_pipeline", "weighted_open"]
+    sums = ["won", "open_pipeline", "weighted_open"] + (
+        ["__commit", "__best_case"] if categories else []
+    )
     table = table.with_columns(
         pl.col(counts).fill_null(0), pl.col(sums).fill_null(0.0),
         pl.struct(OWNER, START).map_elements(quota_of, return_dtype=pl.Float64).alias("quota"),
@@ -340,20 +377,30 @@ def _forecast_table(ctx: Context) -> pl.LazyFrame:
     return (
         table.with_columns(forecast.alias("forecast"))
         .select(
-            pl.col("__label").alias("period"),
+            # Named by its kind (quarter), not `period`: a table with a period column is a time
+            # series, which the terminal shows from its end.
+            pl.col("__label").alias(kind),
             OWNER,
             "quota",
-            "won",
             attainment.alias("attainment"),
             safe_div(attainment, pl.col("__elapsed")).alias("pacing"),
+            safe_div(pl.col("forecast"), pl.col("quota")).alias("forecast_attainment"),
+            "won",
+            "forecast",
             "open_deals",
-            "open_pipeline",
             "weighted_open",
             "overdue_deals",
             "aged_deals",
-            "forecast",
-            safe_div(pl.col("forecast"), pl.col("quota")).alias("forecast_attainment"),
+            "open_pipeline",
             "crm_weighted_open",
+            *(
+                [
+                    (pl.col("won") + pl.col("__commit")).alias("commit"),
+                    (pl.col("won") + pl.col("__commit") + pl.col("__best_case")).alias("best_case"),
+                ]
+                if categories
+                else []
+            ),
             (pl.col(OWNER) == TEAM_ROW).alias("__team"),
             START,
         )
@@ -409,7 +456,8 @@ UNITS = {
     "quota": "currency", "won": "currency", "attainment": "ratio", "pacing": "ratio",
     "open_deals": "count", "open_pipeline": "currency", "weighted_open": "currency",
     "overdue_deals": "count", "aged_deals": "count", "forecast": "currency",
-    "forecast_attainment": "ratio", "crm_weighted_open": "currency",
+    "forecast_attainment": "ratio", "crm_weighted_open": "currency", "commit": "currency",
+    "best_case": "currency",
 }  # fmt: skip
 
 TABLES = [
@@ -418,10 +466,14 @@ TABLES = [
         "Forecast against quota",
         needs(("deals", ["status", "amount", "closed_at", "created_at"])),
         _forecast_table,
-        doc="Per quota period (the current one and the next) for the team and each owner: "
+        doc="Per quota period (the current one and the next, in a column named by the "
+        "period kind: quarter) for the team and each owner: "
         "quota, won so far, attainment and pacing, open deals expected to close in the period "
         "(overdue and aged among them), the forecast and forecast / quota, and the same open "
-        "deals weighted by the CRM's probabilities for comparison.",
+        "deals weighted by the CRM's probabilities for comparison. When the export has "
+        "forecast categories (Salesforce ForecastCategoryName, HubSpot forecast category): "
+        "commit = won + open Commit deals expected in the period, best_case = commit + open "
+        "Best Case deals, as Salesforce rolls them up.",
         units=UNITS,
         note=_table_note,
         requires=requires_forecast,

@@ -121,7 +121,7 @@ def test_by_quarter_the_open_deals_fall_in_their_expected_quarter() -> None:
 
 def test_forecast_table_team_and_owners_for_this_and_the_next_quarter() -> None:
     table = evaluate_tables(forecast_ds(), ["forecast_quota"], config=config())["forecast_quota"]
-    rows = {(r["period"], r["owner"]): r for r in table.iter_rows(named=True)}
+    rows = {(r["quarter"], r["owner"]): r for r in table.iter_rows(named=True)}
     team = rows[("2024-Q2", "(team)")]
     assert (team["quota"], team["won"]) == (1000.0, 250.0)
     assert (team["open_deals"], team["overdue_deals"], team["aged_deals"]) == (3, 1, 2)
@@ -145,3 +145,27 @@ def test_explain_gives_the_method_with_its_numbers() -> None:
     assert "Proposal: 50.0% from history (4 closed deals reached it)" in lines["probabilities"]
     assert lines["with the CRM's probabilities"] == "1,870"
     assert lines["ageing"].startswith("2 deals at x0.5 of their probability (1 overdue")
+
+
+def test_forecast_categories_roll_up_to_commit_and_best_case() -> None:
+    frames = forecast_frames()
+    categories = [None, None, None, None, None, "Commit", "Best Case", "Pipeline", "commit"]
+    frames["deals"] = frames["deals"].with_columns(qualification=pl.Series(categories))
+    ds = Dataset(frames=frames, stages=STAGES, as_of=AS_OF)
+    table = evaluate_tables(ds, ["forecast_quota"], config=config())["forecast_quota"]
+    rows = {(r["quarter"], r["owner"]): r for r in table.iter_rows(named=True)}
+    # Q2: won 250 + o1 300 in Commit = 550; + o2 600 in Best Case = 1,150 (o3 is Pipeline).
+    assert (rows[("2024-Q2", "(team)")]["commit"], rows[("2024-Q2", "(team)")]["best_case"]) == (
+        550.0,
+        1150.0,
+    )
+    # Q3: o4 1,200 in commit.
+    assert rows[("2024-Q3", "bob")]["commit"] == 1200.0
+
+
+def test_a_qualification_column_of_other_labels_is_no_forecast_category() -> None:
+    frames = forecast_frames()
+    frames["deals"] = frames["deals"].with_columns(qualification=pl.lit("New Business"))
+    ds = Dataset(frames=frames, stages=STAGES, as_of=AS_OF)
+    table = evaluate_tables(ds, ["forecast_quota"], config=config())["forecast_quota"]
+    assert "commit" not in table.columns

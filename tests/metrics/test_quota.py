@@ -164,3 +164,12 @@ def test_revenue_in_several_currencies_is_not_added_against_one_quota() -> None:
     skipped: dict[str, str] = {}
     evaluate(ds, ["quota_attainment"], config=config(team={"quarter": 10}), skipped=skipped)
     assert skipped["quota_attainment"].startswith("deals are in several currencies")
+
+
+def test_a_team_of_owners_against_its_own_quota() -> None:
+    deals = quarter_deals().with_columns(team=pl.Series(["A", "A", "B", "B", "B", "A"]))
+    ds = Dataset(frames={"deals": deals}, stages=STAGES, as_of=dt(2024, 8, 16))
+    plan = config(teams={"A": {"year": 4000}})
+    got = evaluate(ds, ["quota_attainment"], Grain(by=("team",)), config=plan)
+    # Team A won a 300 in Q3 up to Aug 16, against a quarter of its 4,000 a year; B has none.
+    assert by_key(got["quota_attainment"], "team") == pytest.approx({"A": 0.3, "B": None})
