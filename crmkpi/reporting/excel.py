@@ -31,7 +31,8 @@ from crmkpi.metrics.calendars import period_label
 from crmkpi.reporting.charts import chart_for
 from crmkpi.reporting.format import column_label, covered_text
 from crmkpi.reporting.frames import NamedFrame
-from crmkpi.reporting.i18n import in_report_language, is_rtl, t
+from crmkpi.reporting.i18n import is_rtl, t
+from crmkpi.reporting.i18n.localize import in_report_language
 from crmkpi.reporting.model import KpiValue, Report, TableResult
 from crmkpi.reporting.safe_text import xlsx_text
 

@@ -223,7 +223,7 @@ def skipped_lines(report: Report) -> list[str]:
         kpi = report.kpis.get(name)
         shown = kpi.label if kpi else entry.get("title", name)
         grouped.setdefault(entry["reason"], []).append(shown)
-    return [f"{t(reason)}: {', '.join(names)}" for reason, names in grouped.items()]
+    return [f"{reason}: {', '.join(names)}" for reason, names in grouped.items()]
 
 
 def currency_of(report: Report) -> str | None:

@@ -22,7 +22,8 @@ from crmkpi.reporting.format import (
     skipped_lines,
 )
 from crmkpi.reporting.frames import NamedFrame, display_text
-from crmkpi.reporting.i18n import in_report_language, is_rtl, t
+from crmkpi.reporting.i18n import is_rtl, t
+from crmkpi.reporting.i18n.localize import in_report_language
 from crmkpi.reporting.model import KpiValue, Report, TableResult
 from crmkpi.reporting.safe_text import html_text as escape
 

@@ -25,7 +25,8 @@ from crmkpi.reporting.format import (
     sparkline,
     windows_note,
 )
-from crmkpi.reporting.i18n import in_report_language, is_rtl, t, upper
+from crmkpi.reporting.i18n import is_rtl, t, upper
+from crmkpi.reporting.i18n.localize import in_report_language
 from crmkpi.reporting.model import Alert, KpiValue, Report
 from crmkpi.reporting.safe_text import terminal_console, terminal_line
 
