@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
-from crmkpi.reporting.format import column_label, covered_text
+from crmkpi.reporting.format import attention_alerts, column_label, covered_text, inputs_line
 from crmkpi.reporting.frames import NamedFrame
 from crmkpi.reporting.model import KpiValue, Report, TableResult
 from crmkpi.reporting.safe_text import xlsx_text
@@ -182,6 +182,16 @@ def _summary(wb: Workbook, report: Report, names: _Names) -> None:
     put(ws, 3, 2, report.comparison.label if report.comparison else "")
     put(ws, 4, 1, "Generated")
     put(ws, 4, 2, report.generated_at.strftime("%Y-%m-%d %H:%M"))
+    put(ws, 5, 1, "Inputs")
+    put(ws, 5, 2, inputs_line(report).replace("details at the end", "the Inputs sheet"))
+    # What needs attention comes before the KPIs, as in every other format.
+    put(ws, 6, 1, "Alerts").font = Font(bold=True)
+    alerts = attention_alerts(report)
+    for i, alert in enumerate(alerts):
+        put(ws, 7 + i, 1, alert.severity)
+        put(ws, 7 + i, 2, alert.message)
+    if not alerts:
+        put(ws, 7, 2, "No alerts.")
     comparison = report.comparison
     current = f"This period ({comparison.current_name})" if comparison else ""
     previous = f"Previous ({comparison.previous_name})" if comparison else ""
@@ -201,7 +211,7 @@ def _summary(wb: Workbook, report: Report, names: _Names) -> None:
             formats.append(number_format(kpi.unit, currency))
             directions.append(kpi.change_direction)
             change_formats.append(CHANGE_FORMATS[kpi.change_unit or "share"])
-    top = 6
+    top = 7 + max(1, len(alerts)) + 1
     span = add_table(ws, names, "KPIs", headers, rows, [None] * len(headers), top)
     for i, fmt in enumerate(formats):
         r = top + 1 + i

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from crmkpi.metrics.value_text import format_value
-from crmkpi.reporting.model import KpiValue, Report
+from crmkpi.reporting.model import Alert, KpiValue, Report
 from crmkpi.reporting.periods import human_range
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
@@ -186,3 +186,31 @@ def currency_of(report: Report) -> str | None:
     mixed = any(k.by_currency for k in report.kpis.values())
     codes.discard(None)
     return next(iter(codes)) if len(codes) == 1 and not mixed else None
+
+
+# Alerts about the data itself go with the inputs at the end; the others lead the report.
+QUALITY = "quality"
+
+
+def attention_alerts(report: Report) -> list[Alert]:
+    """What needs attention in the business: targets missed, changes beyond the thresholds."""
+    return [a for a in report.alerts if a.kind != QUALITY]
+
+
+def quality_alerts(report: Report) -> list[Alert]:
+    return [a for a in report.alerts if a.kind == QUALITY]
+
+
+def inputs_line(report: Report) -> str:
+    """The inputs and their quality in one line, for the top of the report; the details
+    (each file, each data quality note, what was not computed) come at its end."""
+    loaded = sum(s.rows_loaded for s in report.inputs)
+    rejected = sum(s.rows_rejected for s in report.inputs)
+    files = len(report.inputs)
+    parts = [f"{files} file{'' if files == 1 else 's'}, {loaded:,} rows loaded"]
+    if rejected:
+        parts.append(f"{rejected:,} rejected")
+    notes = len(quality_alerts(report))
+    if notes:
+        parts.append(f"{notes} data quality note{'' if notes == 1 else 's'}")
+    return ", ".join(parts) + " (details at the end)"

@@ -15,11 +15,14 @@ from rich.table import Table
 from rich.text import Text
 
 from crmkpi.reporting.format import (
+    attention_alerts,
     covered_text,
     display_path,
     format_change,
     format_value,
+    inputs_line,
     kpi_value_lines,
+    quality_alerts,
     skipped_lines,
     sparkline,
     windows_note,
@@ -64,18 +67,32 @@ def _header(report: Report, look: Look) -> list[RenderableType]:
     if trend_length:
         partial = ", the last one partial" if report.trend_partial else ""
         grid.add_row("Trend", f"by {report.period}, last {trend_length} periods{partial}")
-    shown = report.inputs[:MAX_INPUTS]
-    for i, summary in enumerate(shown):
+    grid.add_row("Inputs", inputs_line(report))
+    lines.append(grid)
+    return lines
+
+
+def _inputs_and_quality(report: Report, look: Look, kpis_shown: bool) -> list[RenderableType]:
+    """The end of the report: each input file, the data quality notes, what was not computed."""
+    parts: list[RenderableType] = [Text(""), Text("INPUTS AND DATA QUALITY", style="bold magenta")]
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(overflow="fold")
+    for summary in report.inputs[:MAX_INPUTS]:
         rejected = f", {summary.rows_rejected:,} rejected" if summary.rows_rejected else ""
         where = display_path(summary.path)
-        text = f"{where} ({summary.table}): {summary.rows_loaded:,} rows{rejected}"
-        grid.add_row("Inputs" if i == 0 else "", text)
+        grid.add_row(f"{where} ({summary.table}): {summary.rows_loaded:,} rows{rejected}")
     if len(report.inputs) > MAX_INPUTS:
         rest = report.inputs[MAX_INPUTS:]
         loaded = sum(s.rows_loaded for s in rest)
-        grid.add_row("", f"... and {len(rest)} more files, {loaded:,} rows")
-    lines.append(grid)
-    return lines
+        grid.add_row(f"... and {len(rest)} more files, {loaded:,} rows")
+    parts.append(grid)
+    for alert in quality_alerts(report):
+        parts.append(_alert_line(alert, look))
+    left_out = skipped_lines(report)
+    if left_out and kpis_shown:
+        parts += [Text(""), Text("Not computed", style="bold dim")]
+        parts += [Text(line, style="dim") for line in left_out]
+    return parts
 
 
 # Columns of values the KPI is compared with, and the KpiValue field each one shows.
@@ -216,22 +233,27 @@ def _kpi_cells(
     return cells
 
 
+def _alert_line(alert: Alert, look: Look) -> Text:
+    mark = "● " if look.unicode else f"* [{alert.severity}] "
+    line = Text(mark, style=STATUS_STYLE["bad" if alert.severity == "bad" else "warn"])
+    line.append(alert.message)
+    return line
+
+
 def _alerts(report: Report, look: Look) -> list[RenderableType]:
-    if not report.alerts:
+    alerts = attention_alerts(report)
+    if not alerts:
         return [Text("Alerts", style="bold"), Text("No alerts.", style="dim")]
-    out: list[RenderableType] = [Text(f"Alerts ({len(report.alerts)})", style="bold")]
-    for alert in report.alerts:
-        mark = "● " if look.unicode else f"* [{alert.severity}] "
-        style = STATUS_STYLE["bad" if alert.severity == "bad" else "warn"]
-        line = Text(mark, style=style)
-        line.append(alert.message)
-        out.append(line)
-    return out
+    out: list[RenderableType] = [Text(f"Alerts ({len(alerts)})", style="bold")]
+    return out + [_alert_line(alert, look) for alert in alerts]
 
 
 def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Group:
-    """The whole report in order: header, each section, alerts, then what was left out."""
+    """The whole report in order of attention: a header with the inputs in one line, the
+    alerts, each section, then the inputs, data quality and what was left out."""
     parts: list[RenderableType] = [*_header(report, look)]
+    if not sections or "alerts" in sections:
+        parts += [Text(""), *_alerts(report, look)]
     chosen = [s for s in report.sections if not sections or s.id in sections]
     # Sections skipped for the same reason share one line, where the first of them would be.
     skipped_by_reason: dict[str, list[str]] = {}
@@ -258,12 +280,7 @@ def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Gr
                 parts += breakdown_table(result, report, look)
             else:
                 parts += frame_table(result, report, look, section.title)
-    if not sections or "alerts" in sections:
-        parts += [Text(""), *_alerts(report, look)]
-    left_out = skipped_lines(report)
-    if left_out and (not sections or "kpis" in sections):
-        parts += [Text(""), Text("Not computed", style="bold dim")]
-        parts += [Text(line, style="dim") for line in left_out]
+    parts += _inputs_and_quality(report, look, not sections or "kpis" in sections)
     return Group(*parts)
 
 
