@@ -269,6 +269,7 @@ def build_report(
         by=by,
         trend_partial=periods.last_period_partial(starts, period_grain, end),
         as_of=ds.data_as_of(),
+        table_spans=periods.table_spans(ds),
     )
     return finish_report(report, ds, config)
 

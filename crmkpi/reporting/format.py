@@ -5,7 +5,7 @@ Everything here turns a number already in the report into text; nothing computes
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from crmkpi.metrics.value_text import format_value
@@ -157,13 +157,37 @@ def windows_note(report: Report, kpi_ids: list[str]) -> str | None:
     return "Value " + "; ".join(parts) + f"; every other KPI: {ordered[-1][0]}"
 
 
+# The table whose dates the header shows without a window, and how much earlier another
+# table must begin to be named beside it.
+CORE_TABLE = "deals"
+NAMED_WHEN_EARLIER = timedelta(days=31)
+
+
 def covered_text(report: Report) -> str:
+    """The period in the header. Without a window, the deals' dates up to the data's as-of
+    moment, naming the tables that reach further (subscriptions started years before, or
+    activities scheduled after it), rather than a span stretched by them."""
     since, until = report.covered
     if since is None or until is None:
         return "no dated rows"
-    if report.window == (None, None):
+    if report.window != (None, None):
+        return human_range(since, until)
+    core = report.table_spans.get(CORE_TABLE)
+    if core is None:
         return f"{since:%Y-%m-%d} .. {until:%Y-%m-%d} (all data)"
-    return human_range(since, until)
+    start = core[0]
+    reach = [
+        f"{table} from {low:%Y-%m-%d}"
+        for table, (low, _) in report.table_spans.items()
+        if low < start - NAMED_WHEN_EARLIER
+    ]
+    reach += [
+        f"{table} planned to {high:%Y-%m-%d}"
+        for table, (_, high) in report.table_spans.items()
+        if high > until
+    ]
+    text = f"{start:%Y-%m-%d} .. {until:%Y-%m-%d} (the deals' dates"
+    return text + (f"; {', '.join(reach)})" if reach else ")")
 
 
 def skipped_lines(report: Report) -> list[str]:

@@ -179,6 +179,7 @@ class Report:
     by: tuple[str, ...] = ()
     trend_partial: bool = False  # the trends' last period is cut short by the data or window
     as_of: datetime | None = None  # the moment "now" means: --as-of, else the latest event
+    table_spans: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
 
     @property
     def covered(self) -> tuple[datetime | None, datetime | None]:
