@@ -387,6 +387,9 @@ class TableSpec:
     # `crmkpi metric ID` prints them all.
     report_rows: int | None = None
     layout: ColumnLayout = field(default_factory=ColumnLayout)
+    # False for a table that is there only when asked for (currency conversion with a base
+    # currency): the report does not list it as not computed when it is not.
+    listed_when_missing: bool = True
 
     def missing(
         self, ds: Dataset, by: Sequence[str] = (), config: Config | None = None

@@ -66,6 +66,7 @@ TABLES = [
         units={"rows": "count", "amount": "currency", "amount_in_base": "currency",
                "rate_min": "ratio", "rate_max": "ratio", "rows_without_rate": "count"},
         requires=_requires_base,
+        listed_when_missing=False,
         reference="European Central Bank euro reference rates (or the configured rates file)",
     )
 ]  # fmt: skip

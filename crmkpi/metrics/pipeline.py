@@ -176,6 +176,7 @@ METRICS = [
     ),
     Metric(
         id="deals_total", label="Deals", unit="count", direction="neutral",
+        repeats="deals_created",
         needs=needs(("deals", ["created_at"])),
         compute=aggregate("deals", "created_at",
                           count("deals (every status) created in the window")),

@@ -39,7 +39,7 @@ def format_value(value: Any, unit: str = "", currency: str | None = None) -> str
     if unit == "days":
         return f"{value:.1f} d"
     if unit == "minutes":
-        return f"{value:,.0f} min"
+        return _duration_minutes(value)
     if unit == "months":
         return f"{value:.1f} mo"
     if unit == "score":
@@ -47,6 +47,20 @@ def format_value(value: Any, unit: str = "", currency: str | None = None) -> str
     if isinstance(value, int) or float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:,.2f}"
+
+
+# A duration in minutes reads in the largest unit that keeps it a small number: 81 min,
+# 19.3 h (not 1,160 min), 501.7 d (not 722,404 min).
+MINUTES_UP_TO = 120
+HOURS_UP_TO = 48
+
+
+def _duration_minutes(minutes: float) -> str:
+    if abs(minutes) < MINUTES_UP_TO:
+        return f"{minutes:,.0f} min"
+    if abs(minutes) < HOURS_UP_TO * 60:
+        return f"{minutes / 60:,.1f} h"
+    return f"{minutes / 1440:,.1f} d"
 
 
 def _no_minus_zero(text: str) -> str:

@@ -35,6 +35,7 @@ from crmkpi.reporting.values import (
     CURRENCY_UNITS,
     kpi_value,
     mixed_currencies,
+    same_values,
     wide_table,
 )
 
@@ -216,6 +217,8 @@ def build_report(
     notes: dict[str, str | None] = {}
     for table_id in table_ids:
         reason = TABLE_CATALOG[table_id].missing(ds, config=config)
+        if reason and not TABLE_CATALOG[table_id].listed_when_missing:
+            continue
         if reason:
             skipped.append(
                 {"table": table_id, "reason": reason, "title": TABLE_CATALOG[table_id].title}
@@ -290,7 +293,7 @@ def build_report(
         inputs=list(ds.inputs),
         kpis=kpis,
         tables=tables,
-        sections=_sections(chosen, kpis, tables, skipped),
+        sections=_sections(chosen, kpis, tables, skipped, repeated(metrics, kpis)),
         skipped=skipped,
         version=_version(),
         data_span=span,
@@ -298,8 +301,15 @@ def build_report(
         by=by,
         trend_partial=periods.last_period_partial(starts, period_grain, end),
         as_of=ds.data_as_of(),
+        table_spans=periods.table_spans(ds),
     )
     return finish_report(report, ds, config)
+
+
+def repeated(metrics: list[Metric], kpis: dict[str, KpiValue]) -> set[str]:
+    """KPIs that repeat another on this data (deals = deals created when every deal is
+    dated): still in the JSON and the workbook, but not a second row in the sections."""
+    return {m.id for m in metrics if m.repeats in kpis and same_values(kpis[m.id], kpis[m.repeats])}
 
 
 def _sections(
@@ -307,6 +317,7 @@ def _sections(
     kpis: dict[str, KpiValue],
     tables: dict[str, TableResult],
     skipped: list[dict[str, str]],
+    hidden: frozenset[str] | set[str] = frozenset(),
 ) -> list[Section]:
     """The layout filled with what was computed; a section with nothing says why."""
     out: list[Section] = []
@@ -322,9 +333,15 @@ def _sections(
             table_ids = [t for t in spec.tables if t in TABLE_CATALOG]
         if not kpi_ids and not table_ids:
             continue  # nothing in the catalog for it: not a gap in the data
-        shown_kpis = [k for k in kpi_ids if kpis[k].reason is None or kpis[k].by_currency]
+        shown_kpis = [
+            k
+            for k in kpi_ids
+            if (kpis[k].reason is None or kpis[k].by_currency) and k not in hidden
+        ]
         shown_tables = [t for t in table_ids if t in tables]
         section = Section(spec.id, spec.title, shown_kpis, shown_tables)
+        if not shown_kpis and not shown_tables and spec.id == "more":
+            continue  # the catch-all section: nothing placed in it is not a gap
         if not shown_kpis and not shown_tables:
             reasons = [
                 s["reason"]

@@ -29,7 +29,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from crmkpi.metrics.calendars import period_label
 from crmkpi.reporting.charts import chart_for
-from crmkpi.reporting.format import column_label, covered_text
+from crmkpi.reporting.format import attention_alerts, column_label, covered_text, inputs_line
 from crmkpi.reporting.frames import NamedFrame
 from crmkpi.reporting.i18n import is_rtl, t
 from crmkpi.reporting.i18n.localize import in_report_language
@@ -189,6 +189,16 @@ def _summary(wb: Workbook, report: Report, names: _Names) -> None:
     put(ws, 3, 2, report.comparison.label if report.comparison else "")
     put(ws, 4, 1, t("Generated"))
     put(ws, 4, 2, report.generated_at.strftime("%Y-%m-%d %H:%M"))
+    put(ws, 5, 1, "Inputs")
+    put(ws, 5, 2, inputs_line(report).replace("details at the end", "the Inputs sheet"))
+    # What needs attention comes before the KPIs, as in every other format.
+    put(ws, 6, 1, "Alerts").font = Font(bold=True)
+    alerts = attention_alerts(report)
+    for i, alert in enumerate(alerts):
+        put(ws, 7 + i, 1, alert.severity)
+        put(ws, 7 + i, 2, alert.message)
+    if not alerts:
+        put(ws, 7, 2, "No alerts.")
     comparison = report.comparison
     if comparison and comparison.current_name:
         current = t("This period ({period})", period=comparison.current_name)
@@ -214,7 +224,7 @@ def _summary(wb: Workbook, report: Report, names: _Names) -> None:
             directions.append(kpi.change_direction)
             statuses.append(kpi.status)
             change_formats.append(CHANGE_FORMATS[kpi.change_unit or "share"])
-    top = 6
+    top = 7 + max(1, len(alerts)) + 1
     span = add_table(ws, names, "KPIs", headers, rows, [None] * len(headers), top)
     for i, fmt in enumerate(formats):
         r = top + 1 + i

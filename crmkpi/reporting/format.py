@@ -5,7 +5,7 @@ Everything here turns a number already in the report into text; nothing computes
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from crmkpi.metrics import value_text
@@ -13,7 +13,7 @@ from crmkpi.metrics.calendars import period_label
 from crmkpi.reporting.i18n import number_format, t
 from crmkpi.reporting.i18n.localize import month_words
 from crmkpi.reporting.i18n.values import value_text as localized_value_text
-from crmkpi.reporting.model import KpiValue, Report
+from crmkpi.reporting.model import Alert, KpiValue, Report
 from crmkpi.reporting.periods import human_range
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
@@ -199,17 +199,46 @@ def windows_note(report: Report, kpi_ids: list[str]) -> str | None:
     return t("Value {parts}; every other KPI: {window}", parts=parts, window=ordered[-1][0])
 
 
+# The table whose dates the header shows without a window, and how much earlier another
+# table must begin to be named beside it.
+CORE_TABLE = "deals"
+NAMED_WHEN_EARLIER = timedelta(days=31)
+
+
 def covered_text(report: Report) -> str:
+    """The period in the header. Without a window, the deals' dates up to the data's as-of
+    moment, naming the tables that reach further (subscriptions started years before, or
+    activities scheduled after it), rather than a span stretched by them."""
     since, until = report.covered
     if since is None or until is None:
         return t("no dated rows")
     numbers = number_format()
-    if report.window == (None, None):
-        first, last = f"{since:%Y-%m-%d}", f"{until:%Y-%m-%d}"
-        if numbers is not None:
-            first, last = numbers.date(since.date()), numbers.date(until.date())
-        return t("{since} .. {until} (all data)", since=first, until=last)
-    return month_words(human_range(since, until))
+    if report.window != (None, None):
+        return month_words(human_range(since, until))
+
+    def day(moment: datetime) -> str:
+        return f"{moment:%Y-%m-%d}" if numbers is None else numbers.date(moment.date())
+
+    core = report.table_spans.get(CORE_TABLE)
+    if core is None:
+        return t("{since} .. {until} (all data)", since=day(since), until=day(until))
+    start = core[0]
+    reach = [
+        t("{table} from {date}", table=table, date=day(low))
+        for table, (low, _) in report.table_spans.items()
+        if low < start - NAMED_WHEN_EARLIER
+    ]
+    reach += [
+        t("{table} planned to {date}", table=table, date=day(high))
+        for table, (_, high) in report.table_spans.items()
+        if high > until
+    ]
+    if not reach:
+        return t("{since} .. {until} (the deals' dates)", since=day(start), until=day(until))
+    return t(
+        "{since} .. {until} (the deals' dates; {reach})",
+        since=day(start), until=day(until), reach=", ".join(reach),
+    )  # fmt: skip
 
 
 def skipped_lines(report: Report) -> list[str]:
@@ -232,3 +261,41 @@ def currency_of(report: Report) -> str | None:
     mixed = any(k.by_currency for k in report.kpis.values())
     codes.discard(None)
     return next(iter(codes)) if len(codes) == 1 and not mixed else None
+
+
+# Alerts about the data itself go with the inputs at the end; the others lead the report.
+QUALITY = "quality"
+
+
+def attention_alerts(report: Report) -> list[Alert]:
+    """What needs attention in the business: targets missed, changes beyond the thresholds."""
+    return [a for a in report.alerts if a.kind != QUALITY]
+
+
+def quality_alerts(report: Report) -> list[Alert]:
+    return [a for a in report.alerts if a.kind == QUALITY]
+
+
+def inputs_line(report: Report) -> str:
+    """The inputs and their quality in one line, for the top of the report; the details
+    (each file, each data quality note, what was not computed) come at its end."""
+    loaded = number_text(sum(s.rows_loaded for s in report.inputs), 0)
+    rejected = sum(s.rows_rejected for s in report.inputs)
+    files = len(report.inputs)
+    count = number_text(files, 0)
+    parts = [
+        t("{files} file, {rows} rows loaded", files=count, rows=loaded)
+        if files == 1
+        else t("{files} files, {rows} rows loaded", files=count, rows=loaded)
+    ]
+    if rejected:
+        parts.append(t("{count} rejected", count=number_text(rejected, 0)))
+    notes = len(quality_alerts(report))
+    if notes:
+        shown = number_text(notes, 0)
+        parts.append(
+            t("{count} data quality note", count=shown)
+            if notes == 1
+            else t("{count} data quality notes", count=shown)
+        )
+    return t("{inputs} (details at the end)", inputs=", ".join(parts))

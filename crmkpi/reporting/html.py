@@ -11,20 +11,23 @@ from typing import Any
 
 from crmkpi.reporting.charts import Chart, chart_for
 from crmkpi.reporting.format import (
+    attention_alerts,
     column_label,
     covered_text,
     display_path,
     format_cell,
     format_change,
     format_value,
+    inputs_line,
     kpi_value_lines,
     number_text,
+    quality_alerts,
     skipped_lines,
 )
 from crmkpi.reporting.frames import NamedFrame, display_text
 from crmkpi.reporting.i18n import is_rtl, t
 from crmkpi.reporting.i18n.localize import in_report_language
-from crmkpi.reporting.model import KpiValue, Report, TableResult
+from crmkpi.reporting.model import Alert, KpiValue, Report, TableResult
 from crmkpi.reporting.safe_text import html_text as escape
 
 EXTENSIONS = (".html", ".htm")
@@ -112,36 +115,59 @@ def bars_svg(chart: Chart, labels: list[str], values: list[float | None], unit: 
     )
 
 
+# The terminal's KPI columns at full width: (show key, header) after KPI and Value.
+def _kpi_columns(report: Report, kpis: list[KpiValue]) -> list[tuple[str, str]]:
+    comparison = report.comparison
+    period_basis = comparison is not None and comparison.basis == "period"
+    columns = [
+        ("target", "Target", any(k.target for k in kpis)),
+        ("status", "Status", any(k.status for k in kpis)),
+        ("latest", comparison.current_name if comparison else "",
+         period_basis and any(k.latest is not None for k in kpis)),
+        ("previous", (comparison.previous_name or "Previous") if comparison else "",
+         any(k.previous is not None for k in kpis)),
+        ("history_previous", "Last run", any(k.history_previous is not None for k in kpis)),
+    ]  # fmt: skip
+    return [(key, header) for key, header, shown in columns if shown and header]
+
+
 def _kpi_rows(report: Report, kpi_ids: list[str]) -> str:
     kpis = [report.kpis[k] for k in kpi_ids]
-    show = {"target": any(k.target for k in kpis), "status": any(k.status for k in kpis)}
+    columns = _kpi_columns(report, kpis)
     groups = {k.group for k in kpis}
-    width = 4 + sum(show.values())
+    width = 4 + len(columns)
     out, current = [], None
     for kpi in kpis:
         if len(groups) > 1 and kpi.group != current:
             current = kpi.group
             out.append(f'<tr class="group"><td colspan="{width}">{escape(kpi.group)}</td></tr>')
-        out.append(_kpi_row(kpi, show))
-    head = f"<tr><th>{t('KPI')}</th><th>{t('Value')}</th>"
-    head += f"<th>{t('Target')}</th>" if show["target"] else ""
-    head += f"<th>{t('Status')}</th>" if show["status"] else ""
-    tail = f"<th>{t('Change')}</th><th>{t('Trend')}</th></tr>"
+        out.append(_kpi_row(kpi, [key for key, _ in columns]))
+    head = f"<tr><th>{escape(t('KPI'))}</th><th>{escape(t('Value'))}</th>"
+    head += "".join(f"<th>{escape(header)}</th>" for _, header in columns)
+    tail = f"<th>{escape(t('Change'))}</th><th>{escape(t('Trend'))}</th></tr>"
     return f"<table>{head}{tail}{''.join(out)}</table>"
 
 
-def _kpi_row(kpi: KpiValue, show: dict[str, bool]) -> str:
+def _kpi_row(kpi: KpiValue, columns: list[str]) -> str:
     value = "<br>".join(escape(v) for v in kpi_value_lines(kpi))
     status = escape(kpi.status or "")
     change = escape(format_change(kpi))
     direction = kpi.change_direction or ""
     title = escape(kpi.formula, quote=True)
-    target = f'<td class="n">{escape(kpi.target or "")}</td>' if show["target"] else ""
-    word = escape(t(kpi.status, "status")) if kpi.status else ""
-    state = f'<td class="status {status}">{word}</td>' if show["status"] else ""
+    cells = []
+    for key in columns:
+        if key == "status":
+            word = escape(t(kpi.status, "status")) if kpi.status else ""
+            cells.append(f'<td class="status {status}">{word}</td>')
+        elif key == "target":
+            cells.append(f'<td class="n">{escape(kpi.target or "")}</td>')
+        else:
+            shown = getattr(kpi, key)
+            text = "" if shown is None else format_value(shown, kpi.unit, kpi.currency)
+            cells.append(f'<td class="n">{escape(text)}</td>')
     return (
         f'<tr><td title="{title}">{escape(kpi.label)}</td><td class="n">{value}</td>'
-        f"{target}{state}"
+        f"{''.join(cells)}"
         f'<td class="n {direction}">{change}</td>'
         f"<td>{sparkline_svg([v for _, v in kpi.trend])}</td></tr>"
     )
@@ -196,17 +222,18 @@ def _input_line(path: str, table: str, rows_loaded: int, rows_rejected: int) -> 
 
 @in_report_language
 def render(report: Report, **_: Any) -> str:
+    """The page in the terminal's order: header with the inputs in one line, alerts, the
+    sections, then inputs, data quality and what was not computed."""
     meta = [t("Period: {period}", period=covered_text(report))]
     if report.comparison:
         meta.append(t("Change: {comparison}", comparison=report.comparison.label))
     meta.append(t("Trend: by {period}", period=t(report.period or "", "period")))
-    inputs = "".join(
-        _input_line(i.path, i.table, i.rows_loaded, i.rows_rejected) for i in report.inputs
-    )
+    meta.append(t("Inputs: {inputs}", inputs=inputs_line(report)))
     body = [
         f"<h1>{escape(report.title)}</h1>",
         f'<p class="meta">{" · ".join(escape(m) for m in meta)}</p>',
-        f'<ul class="meta">{inputs}</ul>' if inputs else "",
+        "<h2>Alerts</h2>",
+        _alert_list(attention_alerts(report)) or '<p class="muted">No alerts.</p>',
     ]
     for section in report.sections:
         body.append(f"<h2>{escape(section.title)}</h2>")
@@ -221,19 +248,18 @@ def render(report: Report, **_: Any) -> str:
             if result.title.lower() != section.title.lower():
                 body.append(f"<h3>{escape(result.title)}</h3>")
             body.append(_frame(result, report))
-    body.append(f"<h2>{escape(t('Alerts'))}</h2>")
-    if report.alerts:
-        items = "".join(
-            f'<li class="alert alert-{escape(a.severity)}">{escape(a.message)}</li>'
-            for a in report.alerts
-        )
-        body.append(f"<ul>{items}</ul>")
-    else:
-        body.append(f'<p class="muted">{escape(t("No alerts."))}</p>')
+    inputs = "".join(
+        _input_line(i.path, i.table, i.rows_loaded, i.rows_rejected) for i in report.inputs
+    )
+    body += [
+        f"<h2>{escape(t('Inputs and data quality'))}</h2>",
+        f'<ul class="meta">{inputs}</ul>' if inputs else "",
+    ]
+    body.append(_alert_list(quality_alerts(report)))
     left_out = skipped_lines(report)
     if left_out:
         items = "".join(f"<li>{escape(line)}</li>" for line in left_out)
-        body.append(f'<h2>{escape(t("Not computed"))}</h2><ul class="muted">{items}</ul>')
+        body.append(f'<h3>{escape(t("Not computed"))}</h3><ul class="muted">{items}</ul>')
     version = escape(report.version)
     body.append(f'<p class="muted">crmkpi {version}, {report.generated_at:%Y-%m-%d %H:%M}</p>')
     direction = ' dir="rtl"' if is_rtl(report.language) else ""
@@ -245,6 +271,13 @@ def render(report: Report, **_: Any) -> str:
         + "\n".join(b for b in body if b)
         + "\n</body></html>\n"
     )
+
+
+def _alert_list(alerts: list[Alert]) -> str:
+    items = "".join(
+        f'<li class="alert alert-{escape(a.severity)}">{escape(a.message)}</li>' for a in alerts
+    )
+    return f"<ul>{items}</ul>" if items else ""
 
 
 def render_frames(frames: list[NamedFrame], title: str = "crmkpi", **_: Any) -> str:

@@ -10,12 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 from crmkpi.reporting.diff_view import changed_tables, diff_cell, summary_rows
 from crmkpi.reporting.format import (
+    attention_alerts,
     column_label,
     covered_text,
     display_path,
     format_cell,
     format_change,
+    format_value,
+    inputs_line,
     kpi_value_lines,
+    quality_alerts,
     skipped_lines,
     sparkline,
 )
@@ -46,24 +50,34 @@ def _table(headers: list[str], rows: list[list[str]], right: list[bool]) -> list
 
 
 def _kpis(report: Report, kpi_ids: list[str]) -> list[str]:
+    """The KPI table with the terminal's columns at full width: the period values beside the
+    change they make, the last run's value where history has one."""
     kpis = [report.kpis[k] for k in kpi_ids]
-    headers = ["KPI", "Value", "Target", "Status", "Change", "Trend"]
+    comparison = report.comparison
+    current = comparison.current_name if comparison and comparison.basis == "period" else ""
+    previous = (comparison.previous_name or "Previous") if comparison else ""
+    headers = ["KPI", "Value", "Target", "Status", current, previous, "Last run", "Change", "Trend"]
     rows = [
         [
             k.label,
             " · ".join(kpi_value_lines(k)),
             k.target or "",
             STATUS_MARK.get(k.status or "", ""),
+            format_value(k.latest, k.unit, k.currency) if current and k.latest is not None else "",
+            format_value(k.previous, k.unit, k.currency) if k.previous is not None else "",
+            format_value(k.history_previous, k.unit, k.currency)
+            if k.history_previous is not None
+            else "",
             format_change(k),
             sparkline([v for _, v in k.trend]),
         ]
         for k in kpis
     ]
-    keep = [i for i in range(len(headers)) if i < 2 or any(r[i] for r in rows)]
+    keep = [i for i in range(len(headers)) if i < 2 or (headers[i] and any(r[i] for r in rows))]
     return _table(
         [headers[i] for i in keep],
         [[r[i] for i in keep] for r in rows],
-        [i == 1 or i == 4 for i in keep],
+        [i == 1 or 4 <= i <= 7 for i in keep],
     )
 
 
@@ -93,14 +107,19 @@ def _frame(result: TableResult, report: Report) -> list[str]:
 
 
 def render(report: Report, **_: Any) -> str:
+    """The report in the terminal's order: header with the inputs in one line, alerts, the
+    sections, then inputs, data quality and what was not computed."""
     lines = [f"# {report.title}", "", f"- **Period:** {covered_text(report)}"]
     if report.comparison:
         lines.append(f"- **Change:** {report.comparison.label}")
     lines.append(f"- **Trend:** by {report.period}")
-    for summary in report.inputs:
-        rejected = f", {summary.rows_rejected:,} rejected" if summary.rows_rejected else ""
-        read = f"{summary.rows_loaded:,} rows{rejected}"
-        lines.append(f"- **Input:** `{display_path(summary.path)}` ({summary.table}): {read}")
+    lines.append(f"- **Inputs:** {inputs_line(report)}")
+    lines += ["", "## Alerts", ""]
+    alerts = attention_alerts(report)
+    if alerts:
+        lines += [f"- **{a.severity}**: {cell(a.message)}" for a in alerts]
+    else:
+        lines.append("_No alerts._")
     for section in report.sections:
         lines += ["", f"## {section.title}", ""]
         if section.skipped:
@@ -115,14 +134,15 @@ def render(report: Report, **_: Any) -> str:
             elif lines[-1]:
                 lines.append("")
             lines += _frame(result, report)
-    lines += ["", "## Alerts", ""]
-    if report.alerts:
-        lines += [f"- **{a.severity}**: {cell(a.message)}" for a in report.alerts]
-    else:
-        lines.append("_No alerts._")
+    lines += ["", "## Inputs and data quality", ""]
+    for summary in report.inputs:
+        rejected = f", {summary.rows_rejected:,} rejected" if summary.rows_rejected else ""
+        read = f"{summary.rows_loaded:,} rows{rejected}"
+        lines.append(f"- `{display_path(summary.path)}` ({summary.table}): {read}")
+    lines += [f"- **{a.severity}**: {cell(a.message)}" for a in quality_alerts(report)]
     left_out = skipped_lines(report)
     if left_out:
-        lines += ["", "## Not computed", ""] + [f"- {cell(line)}" for line in left_out]
+        lines += ["", "### Not computed", ""] + [f"- {cell(line)}" for line in left_out]
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 

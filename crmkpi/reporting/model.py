@@ -189,6 +189,7 @@ class Report:
     calendar: str = "gregorian"  # the calendar of its periods (crmkpi.metrics.calendars)
     language: str = "en"  # the reader's language (crmkpi.reporting.i18n): labels, numbers
     digits: str = "native"  # the language's own digits, or "latin"
+    table_spans: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
 
     @property
     def covered(self) -> tuple[datetime | None, datetime | None]:

@@ -37,6 +37,27 @@ _MICRO = timedelta(microseconds=1)
 REPORTABLE = (datetime(1000, 1, 1), datetime(9000, 1, 1))
 
 
+def table_spans(ds: Dataset) -> dict[str, tuple[datetime, datetime]]:
+    """Each dated table's first and last date (due dates included), so the report can say
+    which tables reach before or beyond the span its header shows."""
+    spans: dict[str, tuple[datetime, datetime]] = {}
+    for table, columns in DATE_COLUMNS.items():
+        frame = ds.frames.get(table)
+        present = [c for c in columns if frame is not None and c in frame.columns]
+        if frame is None or frame.height == 0 or not present:
+            continue
+        usable = [
+            pl.col(c).filter(pl.col(c).is_between(*REPORTABLE, closed="left")) for c in present
+        ]
+        low, high = frame.select(
+            pl.min_horizontal([c.min() for c in usable]).alias("lo"),
+            pl.max_horizontal([c.max() for c in usable]).alias("hi"),
+        ).row(0)
+        if low is not None:
+            spans[table] = (low, high)
+    return spans
+
+
 def data_span(ds: Dataset) -> tuple[datetime | None, datetime | None]:
     """The earliest and latest event dates in any canonical table, the latest no later than
     the data's as-of moment."""

@@ -15,12 +15,15 @@ from rich.table import Table
 from rich.text import Text
 
 from crmkpi.reporting.format import (
+    attention_alerts,
     covered_text,
     display_path,
     format_change,
     format_value,
+    inputs_line,
     kpi_value_lines,
     number_text,
+    quality_alerts,
     skipped_lines,
     sparkline,
     windows_note,
@@ -75,21 +78,37 @@ def _header(report: Report, look: Look) -> list[RenderableType]:
             else t("by {period}, last {count} periods", **periods)
         )
         grid.add_row(t("Trend"), text)
-    shown = report.inputs[:MAX_INPUTS]
-    for i, summary in enumerate(shown):
+    grid.add_row(t("Inputs"), inputs_line(report))
+    lines.append(grid)
+    return lines
+
+
+def _inputs_and_quality(report: Report, look: Look, kpis_shown: bool) -> list[RenderableType]:
+    """The end of the report: each input file, the data quality notes, what was not computed."""
+    heading = Text(upper(t("Inputs and data quality")), style="bold magenta")
+    parts: list[RenderableType] = [Text(""), heading]
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(overflow="fold")
+    for summary in report.inputs[:MAX_INPUTS]:
         rows = number_text(summary.rows_loaded, 0)
         where = display_path(summary.path)
         text = t("{file} ({table}): {rows} rows", file=where, table=summary.table, rows=rows)
         if summary.rows_rejected:
             text += t(", {count} rejected", count=number_text(summary.rows_rejected, 0))
-        grid.add_row(t("Inputs") if i == 0 else "", text)
+        grid.add_row(text)
     if len(report.inputs) > MAX_INPUTS:
         rest = report.inputs[MAX_INPUTS:]
         loaded = number_text(sum(s.rows_loaded for s in rest), 0)
         files = number_text(len(rest), 0)
-        grid.add_row("", t("... and {files} more files, {rows} rows", files=files, rows=loaded))
-    lines.append(grid)
-    return lines
+        grid.add_row(t("... and {files} more files, {rows} rows", files=files, rows=loaded))
+    parts.append(grid)
+    for alert in quality_alerts(report):
+        parts.append(_alert_line(alert, look))
+    left_out = skipped_lines(report)
+    if left_out and kpis_shown:
+        parts += [Text(""), Text(t("Not computed"), style="bold dim")]
+        parts += [Text(line, style="dim") for line in left_out]
+    return parts
 
 
 # Columns of values the KPI is compared with, and the KpiValue field each one shows.
@@ -235,24 +254,29 @@ def _kpi_cells(
     return cells
 
 
+def _alert_line(alert: Alert, look: Look) -> Text:
+    mark = "● " if look.unicode else f"* [{alert.severity}] "
+    line = Text(mark, style=STATUS_STYLE["bad" if alert.severity == "bad" else "warn"])
+    line.append(alert.message)
+    return line
+
+
 def _alerts(report: Report, look: Look) -> list[RenderableType]:
-    if not report.alerts:
+    alerts = attention_alerts(report)
+    if not alerts:
         return [Text(t("Alerts"), style="bold"), Text(t("No alerts."), style="dim")]
-    count = number_text(len(report.alerts), 0)
+    count = number_text(len(alerts), 0)
     out: list[RenderableType] = [Text(t("Alerts ({count})", count=count), style="bold")]
-    for alert in report.alerts:
-        mark = "● " if look.unicode else f"* [{alert.severity}] "
-        style = STATUS_STYLE["bad" if alert.severity == "bad" else "warn"]
-        line = Text(mark, style=style)
-        line.append(alert.message)
-        out.append(line)
-    return out
+    return out + [_alert_line(alert, look) for alert in alerts]
 
 
 @in_report_language
 def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Group:
-    """The whole report in order: header, each section, alerts, then what was left out."""
+    """The whole report in order of attention: a header with the inputs in one line, the
+    alerts, each section, then the inputs, data quality and what was left out."""
     parts: list[RenderableType] = [*_header(report, look)]
+    if not sections or "alerts" in sections:
+        parts += [Text(""), *_alerts(report, look)]
     chosen = [s for s in report.sections if not sections or s.id in sections]
     # Sections skipped for the same reason share one line, where the first of them would be.
     skipped_by_reason: dict[str, list[str]] = {}
@@ -281,12 +305,7 @@ def renderable(report: Report, look: Look, sections: tuple[str, ...] = ()) -> Gr
                 parts += breakdown_table(result, report, look)
             else:
                 parts += frame_table(result, report, look, section.title)
-    if not sections or "alerts" in sections:
-        parts += [Text(""), *_alerts(report, look)]
-    left_out = skipped_lines(report)
-    if left_out and (not sections or "kpis" in sections):
-        parts += [Text(""), Text(t("Not computed"), style="bold dim")]
-        parts += [Text(line, style="dim") for line in left_out]
+    parts += _inputs_and_quality(report, look, not sections or "kpis" in sections)
     return Group(*parts)
 
 

@@ -205,3 +205,9 @@ def kpi_value(
     if kpi.latest is not None and kpi.previous is not None:
         kpi.delta = kpi.latest - kpi.previous
     return kpi
+
+
+def same_values(kpi: KpiValue, other: KpiValue) -> bool:
+    """Two KPIs that read the same everywhere the report shows them (a row said twice)."""
+    fields = ("value", "latest", "previous", "trend", "by_currency")
+    return all(getattr(kpi, f) == getattr(other, f) for f in fields)

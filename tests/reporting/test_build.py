@@ -337,3 +337,34 @@ def test_each_value_says_its_window() -> None:
     assert rep.kpis["win_rate"].window == "Mar 2025"
     doc = json.loads(rep.render("json"))
     assert doc["kpis"]["deals_open"]["window"] == "as of 2025-03-31"
+
+
+def test_deals_is_not_a_second_row_of_deals_created_when_every_deal_is_dated() -> None:
+    # Every demo deal has a created_at: "Deals" (every row) and "Deals created" (dated rows)
+    # count the same 160 deals, so the key figures show the row once.
+    rep = cached_report()
+    key_figures = rep.section("kpis")
+    assert key_figures is not None
+    assert rep.kpis["deals_total"].value == rep.kpis["deals_created"].value == 160
+    assert "deals_created" in key_figures.kpis and "deals_total" not in key_figures.kpis
+    assert "deals_total" in json.loads(rep.to_json())["kpis"]  # still in the JSON
+
+
+def test_deals_is_shown_when_some_deals_have_no_date() -> None:
+    ds = demo_dataset()
+    deals = ds.frames["deals"]
+    # one deal without created_at: 160 deals, 159 created
+    ds.frames["deals"] = deals.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(None).otherwise(pl.col("created_at"))
+        .alias("created_at")
+    )  # fmt: skip
+    rep = build_report(ds)
+    assert (rep.kpis["deals_total"].value, rep.kpis["deals_created"].value) == (160, 159)
+    key_figures = rep.section("kpis")
+    assert key_figures is not None and "deals_total" in key_figures.kpis
+
+
+def test_no_currency_conversion_noise_on_single_currency_data() -> None:
+    rep = cached_report()
+    assert rep.section("more") is None
+    assert not any(s.get("table") == "currency_conversion" for s in rep.skipped)

@@ -41,11 +41,16 @@ def test_summary_kpis_with_formats_and_status_colours(wb) -> None:  # noqa: ANN0
     ws = wb["Summary"]
     assert list(ws.tables) == ["KPIs"]
     table = ws.tables["KPIs"]
-    # header at row 6; 4 single-currency KPIs + leads + MRR in 2 currencies = 7 rows
-    assert table.ref == "A6:J13"
+    # the alert first (row 7), then the header at row 9; 4 single-currency KPIs + leads + MRR
+    # in 2 currencies = 7 rows
+    assert (ws["A6"].value, ws["B7"].value) == (
+        "Alerts",
+        "Revenue won 123,456 below target 150,000",
+    )
+    assert table.ref == "A9:J16"
     assert table.tableStyleInfo.showRowStripes is True
-    assert ws.freeze_panes == "C7"
-    rows = {ws.cell(r, 2).value: r for r in range(7, 14)}
+    assert ws.freeze_panes == "C10"
+    rows = {ws.cell(r, 2).value: r for r in range(10, 17)}
     win = rows["Win rate"]
     assert ws.cell(win, 3).value == 0.3125
     assert ws.cell(win, 3).number_format == "0.0%"

@@ -33,3 +33,29 @@ def test_a_score_changes_by_points() -> None:
     kpi = KpiValue("nps", "Net Promoter Score", "score", 14.6, delta=14.6, change=None)
     assert format_change(kpi) == "▲14.6 pts"
     assert format_change(kpi, ascii_only=True) == "+14.6 pts"
+
+
+def test_the_period_header_is_the_deals_span_naming_tables_that_reach_further() -> None:
+    from datetime import datetime
+
+    from conftest import hand_report
+
+    from crmkpi.reporting.format import covered_text
+
+    report = hand_report()
+    report.window = (None, None)
+    # the data's span, stretched by subscriptions begun in 2019 and activities planned
+    # after the as-of moment (the span's end, 2025-06-28)
+    report.data_span = (datetime(2019, 3, 1), datetime(2025, 6, 28))
+    report.table_spans = {
+        "deals": (datetime(2025, 1, 3), datetime(2025, 6, 27)),
+        "leads": (datetime(2024, 12, 20), datetime(2025, 6, 28)),  # 14 days earlier: not named
+        "subscriptions": (datetime(2019, 3, 1), datetime(2025, 6, 1)),
+        "activities": (datetime(2025, 1, 5), datetime(2025, 9, 30)),
+    }
+    assert covered_text(report) == (
+        "2025-01-03 .. 2025-06-28 (the deals' dates; subscriptions from 2019-03-01, "
+        "activities planned to 2025-09-30)"
+    )
+    report.table_spans = {"deals": (datetime(2025, 1, 3), datetime(2025, 6, 27))}
+    assert covered_text(report) == "2025-01-03 .. 2025-06-28 (the deals' dates)"

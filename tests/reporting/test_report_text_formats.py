@@ -77,7 +77,8 @@ def test_csv_safe_cell_for_any_text(text: str) -> None:
 def test_markdown(report: Report) -> None:
     text = markdown.render(report)
     assert text.startswith("# Northwind sales\n")
-    assert "| Win rate | 31.2% | >= 30% | 🟢 ok | ▲10.0 pp |" in text
+    # the terminal's columns: the previous value beside the change it makes
+    assert "| Win rate | 31.2% | >= 30% | 🟢 ok | 25.0% | ▲10.0 pp |" in text
     assert "## Sources\n\n_Skipped: deals has no source column._" in text
     assert "- **bad**: Revenue won 123,456 below target 150,000" in text
     assert "5,000 EUR · 1,200 USD" in text
@@ -127,7 +128,10 @@ def test_format_value_by_unit() -> None:
     assert format_value(-0.0001, "ratio") == "0.0%"
     assert format_value(1234567.8, "currency", "EUR") == "1,234,568 EUR"
     assert format_value(0.0, "currency") == "0"
-    assert format_value(1500, "minutes") == "1,500 min"
+    # durations scale: 90 min stays minutes; 1,500 min = 25 h; 722,404 min / 1,440 = 501.7 d
+    assert format_value(90, "minutes") == "90 min"
+    assert format_value(1500, "minutes") == "25.0 h"
+    assert format_value(722404, "minutes") == "501.7 d"
     assert format_value(None, "count") == "-"
 
 
@@ -156,3 +160,36 @@ def test_html_of_a_left_to_right_language_has_no_dir(report: Report) -> None:
     html = str(report.render("html"))
     assert html.startswith('<!DOCTYPE html>\n<html lang="ca"><head>')
     assert "Taxa de conversió" in html
+
+
+HEADINGS = {"markdown": "## {}", "html": "<h2>{}</h2>"}
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_alerts_first_then_sections_then_inputs_and_quality(report: Report, fmt: str) -> None:
+    text = str(report.render(fmt))
+    heading = HEADINGS[fmt].format
+    alert = text.index("Revenue won 123,456 below target 150,000")
+    assert alert < text.index(heading("Key figures")) < text.index(heading("Funnel"))
+    assert text.index(heading("SaaS")) < text.index(heading("Inputs and data quality"))
+    end = text[text.index(heading("Inputs and data quality")) :]
+    # the files and the quality alert at the end; one line at the top says it in short
+    # (118 + 210 = 328 rows loaded, 2 rejected, 1 quality alert)
+    assert "exports/deals.csv" in end and "2 of 120 rows rejected" in end
+    assert "2 files, 328 rows loaded, 2 rejected, 1 data quality note" in text[:alert]
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_markdown_and_html_carry_the_period_values(report: Report, fmt: str) -> None:
+    # compared period by period, as the terminal at 160 columns shows it: Q2 7 and Q1 5
+    # beside the change they make (7 / 5 - 1 = +40%)
+    assert report.comparison is not None
+    report.comparison.basis = "period"
+    report.comparison.current_name, report.comparison.previous_name = "2025-Q2", "2025-Q1"
+    text = str(report.render(fmt))
+    if fmt == "markdown":
+        assert "| KPI | Value | Target | Status | 2025-Q2 | 2025-Q1 | Change | Trend |" in text
+        assert "| Deals won | 35 |  |  | 7 | 5 | ▲40% |" in text
+    else:
+        assert "<th>2025-Q2</th><th>2025-Q1</th><th>Change</th>" in text
+        assert '<td class="n">7</td><td class="n">5</td><td class="n good">▲40%</td>' in text

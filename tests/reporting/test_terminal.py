@@ -71,8 +71,9 @@ def test_what_the_report_shows(report: Report) -> None:
     assert "Sources: skipped (deals has no source column)" in text
     # 20 stuck deals, 15 shown
     assert "5 more rows" in text
-    assert text.index("KEY FIGURES") < text.index("FUNNEL") < text.index("OWNERS")
-    assert text.index("SAAS") < text.index("Alerts (2)") < text.index("Not computed")
+    assert text.index("Alerts (1)") < text.index("KEY FIGURES") < text.index("FUNNEL")
+    assert text.index("FUNNEL") < text.index("OWNERS")
+    assert text.index("SAAS") < text.index("INPUTS AND DATA QUALITY") < text.index("Not computed")
 
 
 def test_funnel_bars_scale_with_the_counts(report: Report) -> None:
