@@ -189,16 +189,16 @@ def _summary(wb: Workbook, report: Report, names: _Names) -> None:
     put(ws, 3, 2, report.comparison.label if report.comparison else "")
     put(ws, 4, 1, t("Generated"))
     put(ws, 4, 2, report.generated_at.strftime("%Y-%m-%d %H:%M"))
-    put(ws, 5, 1, "Inputs")
-    put(ws, 5, 2, inputs_line(report).replace("details at the end", "the Inputs sheet"))
+    put(ws, 5, 1, t("Inputs"))
+    put(ws, 5, 2, inputs_line(report, in_workbook=True))
     # What needs attention comes before the KPIs, as in every other format.
-    put(ws, 6, 1, "Alerts").font = Font(bold=True)
+    put(ws, 6, 1, t("Alerts")).font = Font(bold=True)
     alerts = attention_alerts(report)
     for i, alert in enumerate(alerts):
         put(ws, 7 + i, 1, alert.severity)
         put(ws, 7 + i, 2, alert.message)
     if not alerts:
-        put(ws, 7, 2, "No alerts.")
+        put(ws, 7, 2, t("No alerts."))
     comparison = report.comparison
     if comparison and comparison.current_name:
         current = t("This period ({period})", period=comparison.current_name)

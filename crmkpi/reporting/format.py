@@ -276,9 +276,10 @@ def quality_alerts(report: Report) -> list[Alert]:
     return [a for a in report.alerts if a.kind == QUALITY]
 
 
-def inputs_line(report: Report) -> str:
+def inputs_line(report: Report, in_workbook: bool = False) -> str:
     """The inputs and their quality in one line, for the top of the report; the details
-    (each file, each data quality note, what was not computed) come at its end."""
+    (each file, each data quality note, what was not computed) come at its end, or in the
+    workbook's Inputs sheet."""
     loaded = number_text(sum(s.rows_loaded for s in report.inputs), 0)
     rejected = sum(s.rows_rejected for s in report.inputs)
     files = len(report.inputs)
@@ -298,4 +299,6 @@ def inputs_line(report: Report) -> str:
             if notes == 1
             else t("{count} data quality notes", count=shown)
         )
+    if in_workbook:
+        return t("{inputs} (details in the Inputs sheet)", inputs=", ".join(parts))
     return t("{inputs} (details at the end)", inputs=", ".join(parts))

@@ -170,9 +170,11 @@ def test_persian_workbook_runs_right_to_left_in_persian(report: Report) -> None:
     assert book.sheetnames[:4] == ["خلاصه", "روندها", "نمودار روندها", "قیف فروش"]
     assert all(ws.sheet_view.rightToLeft for ws in book.worksheets)
     summary = book["خلاصه"]
-    assert [c.value for c in summary[6][:5]] == ["گروه", "شاخص", "مقدار", "هدف", "وضعیت"]
+    # the alert first (row 7), then the header at row 9, as in English
+    assert summary["A6"].value == "هشدارها"
+    assert [c.value for c in summary[9][:5]] == ["گروه", "شاخص", "مقدار", "هدف", "وضعیت"]
     # Values stay numbers (Excel shows them in the reader's own settings); status styled.
-    rows = {r[1].value: r for r in summary.iter_rows(min_row=7)}
+    rows = {r[1].value: r for r in summary.iter_rows(min_row=10)}
     assert rows["نرخ تبدیل"][2].value == 0.3125
     assert rows["نرخ تبدیل"][4].value == "خوب"
     assert rows["نرخ تبدیل"][4].fill.fgColor.rgb.endswith("C6EFCE")
