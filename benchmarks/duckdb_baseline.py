@@ -60,7 +60,10 @@ def headline(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     total, open_, won, lost, cycle = con.execute(
         "SELECT count(*), count(*) FILTER (status = 'open'), count(*) FILTER (status = 'won'), "
         "count(*) FILTER (status = 'lost'), "
-        "median(date_diff('microsecond', created_at, closed_at) / 86400e6) "
+        # crmkpi's rule: a close at exactly midnight is a date, counted in whole days.
+        "median(CASE WHEN closed_at = date_trunc('day', closed_at) "
+        "THEN date_diff('day', created_at::DATE, closed_at::DATE)::DOUBLE "
+        "ELSE date_diff('microsecond', created_at, closed_at) / 86400e6 END) "
         "FILTER (status = 'won') FROM deals"
     ).fetchone()
     money = con.execute(

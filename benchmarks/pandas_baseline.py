@@ -30,7 +30,11 @@ def headline(deals: pd.DataFrame) -> dict[str, object]:
     won = deals["status"] == "won"
     lost = deals["status"] == "lost"
     closed_count = int(won.sum() + lost.sum())
-    cycle = (deals.loc[won, "closed_at"] - deals.loc[won, "created_at"]).dt.total_seconds() / 86_400
+    created, closed = deals.loc[won, "created_at"], deals.loc[won, "closed_at"]
+    # crmkpi's rule: a close at exactly midnight is a date, counted in whole days between dates.
+    exact = (closed - created).dt.total_seconds() / 86_400
+    whole = (closed.dt.normalize() - created.dt.normalize()).dt.days.astype("float64")
+    cycle = exact.where(closed != closed.dt.normalize(), whole)
     won_amount = deals.loc[won].groupby("currency")["amount"]
     return {
         "deals_total": float(len(deals)),
