@@ -18,29 +18,11 @@ from crmkpi.metrics.customers import first_wins
 from crmkpi.metrics.kinds import Kind, count, ratio, safe_div, total, words
 from crmkpi.metrics.leads import LEADS
 from crmkpi.metrics.snapshot import is_snapshot, snapshot_arpa
+from crmkpi.metrics.spend_channels import SALES_WORDS, spend_category
 from crmkpi.metrics.subscriptions import SUBS, movements
 
 MONTHS = {"day": 12 / 365.25, "week": 12 / 52.1775, "month": 1.0, "quarter": 3.0, "year": 12.0}
 SKOK = "David Skok, SaaS Metrics 2.0 (forEntrepreneurs)"
-
-
-# Words in a channel's name that make its spend sales spend (people and tools selling one to one)
-# when neither the config nor a category column says which it is.
-SALES_WORDS = ("sales", "outbound", "sdr", "bdr", "salar", "commission", "account exec", "payroll")
-
-
-def spend_category(ctx: Context) -> pl.Expr:
-    """ "marketing" or "sales" per spend row: the channel as listed in [economics]
-    sales_channels / marketing_channels, else the row's own category, else "sales" when the
-    channel's name says so (Outbound, Sales team, SDR...), else "marketing"."""
-    source = ctx.column("spend", "source").cast(pl.String)
-    configured = ctx.config.spend_channels if ctx.config else {}
-    by_config = source.replace_strict(configured, default=None, return_dtype=pl.String)
-    own = ctx.column("spend", "category").cast(pl.String).str.strip_chars().str.to_lowercase()
-    own = pl.when(own.is_in(["marketing", "sales"])).then(own)
-    named = source.str.to_lowercase().str.contains_any(list(SALES_WORDS))
-    by_name = pl.when(named.fill_null(False)).then(pl.lit("sales")).otherwise(pl.lit("marketing"))
-    return pl.coalesce(by_config, own, by_name)
 
 
 def _spend(category: str | None) -> object:

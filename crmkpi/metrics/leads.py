@@ -25,6 +25,7 @@ from crmkpi.metrics.kinds import (
     safe_div,
     words,
 )
+from crmkpi.metrics.spend_channels import spend_category
 from crmkpi.metrics.stages import WON
 from crmkpi.metrics.worktime import WorkingTime
 
@@ -276,7 +277,7 @@ def _sources(ctx: Context) -> pl.LazyFrame:
                 )
             )
     if ctx.has("spend", "source", "date", "amount"):
-        spend = ctx.window(ctx.money(ctx.table("spend"), "spend"), "date")
+        spend = _source_spend(ctx, source)
         money.append(
             spend.group_by(source, *ctx.currency_keys("spend")).agg(
                 pl.col("amount").sum().alias("spend")
@@ -300,6 +301,21 @@ def _sources(ctx: Context) -> pl.LazyFrame:
             table = table.with_columns(cac.alias("cac"))
     tie = [c for c in ("source", CURRENCY) if c in table.collect_schema().names()]
     return table.sort(["leads", *tie], descending=[True, *(False for _ in tie)], nulls_last=True)
+
+
+def _source_spend(ctx: Context, source: pl.Expr) -> pl.LazyFrame:
+    """Spend rows of the window that belong to a lead source: every marketing channel (one
+    that brought no lead still shows its cost), and a sales channel only when leads or deals
+    name it as their source (Outbound); sales payroll ("Sales team") is not a source."""
+    spend = ctx.window(ctx.money(ctx.table("spend"), "spend"), "date")
+    spend = spend.with_columns(source, spend_category(ctx).alias("_category"))
+    named = [ctx.table(LEADS).select(source)]
+    if ctx.has("deals", "source"):
+        named.append(ctx.table("deals").select(source))
+    sources = pl.concat(named).unique()
+    marketing = spend.filter(pl.col("_category") != "sales")
+    sales = spend.filter(pl.col("_category") == "sales").join(sources, on="source", how="semi")
+    return pl.concat([marketing, sales]).drop("_category")
 
 
 TABLES = [
@@ -326,7 +342,9 @@ TABLES = [
         needs((LEADS, ["source"])),
         _sources,
         doc="Per source: leads created, lead conversion rate, deals won and revenue (deals "
-        "closed in the window), spend (spend dated in the window), cost per lead = spend / "
+        "closed in the window), spend (spend dated in the window: every marketing channel, and "
+        "a sales channel only when leads or deals name it as their source, so sales payroll is "
+        "not a source), cost per lead = spend / "
         "leads and CAC = spend / new customers whose first won deal came from that source (see "
         "new_customers). Without a base currency, money "
         "columns are given per currency.",

@@ -162,6 +162,24 @@ def test_sources_table() -> None:
     assert rows["ads"]["cost_per_lead"] == 300.0 and rows["ads"]["cac"] == 600.0
 
 
+def test_sales_payroll_is_not_a_lead_source() -> None:
+    # Spend by channel: "Sales team" (payroll: sales by its name, no lead or deal names it),
+    # "Outbound" (sales by its name, but the leads l2 and l4 came from it) and "Trade fair"
+    # (marketing, no lead: its cost still shows). A source table listing every spend channel
+    # would show "Sales team" as a source with 5,000 of spend and no leads.
+    leads = leads_frame().with_columns(pl.Series("source", ["web", "Outbound", "web", "Outbound"]))
+    spend = pl.DataFrame(
+        {"date": [dt(2024, 1, 1)] * 3, "source": ["Sales team", "Outbound", "Trade fair"],
+         "amount": [5000.0, 300.0, 80.0]}
+    )  # fmt: skip
+    ds = Dataset(frames={"leads": leads, "spend": spend})
+    rows = {r["source"]: r for r in evaluate_tables(ds, ["sources"])["sources"].to_dicts()}
+    assert set(rows) == {"web", "Outbound", "Trade fair"}
+    # Outbound: 300 of spend over its 2 leads = 150 a lead.
+    assert rows["Outbound"]["spend"] == 300.0 and rows["Outbound"]["cost_per_lead"] == 150.0
+    assert rows["Trade fair"]["spend"] == 80.0 and rows["Trade fair"]["leads"] is None
+
+
 def activities_frame() -> pl.DataFrame:
     return pl.DataFrame(
         {
