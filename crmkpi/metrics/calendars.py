@@ -41,6 +41,10 @@ JALALI_MONTHS = ("فروردین", "اردیبهشت", "خرداد", "تیر", "
                  "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند")  # fmt: skip
 JALALI_MONTHS_LATIN = ("Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "Shahrivar",
                        "Mehr", "Aban", "Azar", "Dey", "Bahman", "Esfand")  # fmt: skip
+# The Solar Hijri year's quarters are its seasons (Farvardin to Khordad is spring): an Iranian
+# team says "پاییز 1404", not "Q3".
+JALALI_SEASONS = ("بهار", "تابستان", "پاییز", "زمستان")
+JALALI_SEASONS_LATIN = ("Bahar", "Tabestan", "Paeez", "Zemestan")
 
 
 def default_week_start(calendar: str) -> str:
@@ -108,8 +112,9 @@ def period_label(
     language: str | None = None,
 ) -> str:
     """A period's name, in Latin digits (renderers localise digits): 2025-05, 2025-Q2, 2025;
-    Jalali: 'مهر 1404' ('Mehr 1404' for a report in another language than Persian), 1404-Q3,
-    1404; a day or week is its first day's date in the calendar."""
+    Jalali: 'مهر 1404' ('Mehr 1404' for a report in another language than Persian), a quarter
+    by its season 'پاییز 1404' ('Paeez 1404'), 1404; a day or week is its first day's date in
+    the calendar."""
     if calendar != "jalali":
         return _gregorian_label(start, period, fiscal_year_start_month)
     day = jdatetime.date.fromgregorian(date=start.date())
@@ -120,7 +125,8 @@ def period_label(
         return f"{names[day.month - 1]} {day.year}"
     if period == "quarter":
         if fiscal_year_start_month == 1:
-            return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+            seasons = JALALI_SEASONS if language in (None, "fa") else JALALI_SEASONS_LATIN
+            return f"{seasons[(day.month - 1) // 3]} {day.year}"
         index = ((day.month - fiscal_year_start_month) % 12) // 3 + 1
         return f"{day.year}-{day.month:02d} FQ{index}"
     return str(day.year) if fiscal_year_start_month == 1 else f"FY {day.year}-{day.month:02d}"

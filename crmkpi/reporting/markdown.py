@@ -19,11 +19,14 @@ from crmkpi.reporting.format import (
     format_value,
     inputs_line,
     kpi_value_lines,
+    number_text,
     quality_alerts,
     skipped_lines,
     sparkline,
 )
 from crmkpi.reporting.frames import NamedFrame, display_text
+from crmkpi.reporting.i18n import t
+from crmkpi.reporting.i18n.localize import in_report_language
 from crmkpi.reporting.model import Report, TableResult
 from crmkpi.reporting.safe_text import markdown_text
 
@@ -36,7 +39,7 @@ EXTENSIONS = (".md", ".markdown")
 BINARY = False
 
 MAX_ROWS = 20
-STATUS_MARK = {"ok": "🟢 ok", "warn": "🟡 warn", "bad": "🔴 bad"}
+STATUS_MARK = {"ok": "🟢", "warn": "🟡", "bad": "🔴"}
 
 
 cell = markdown_text  # text from the data made inert (see safe_text)
@@ -55,14 +58,15 @@ def _kpis(report: Report, kpi_ids: list[str]) -> list[str]:
     kpis = [report.kpis[k] for k in kpi_ids]
     comparison = report.comparison
     current = comparison.current_name if comparison and comparison.basis == "period" else ""
-    previous = (comparison.previous_name or "Previous") if comparison else ""
-    headers = ["KPI", "Value", "Target", "Status", current, previous, "Last run", "Change", "Trend"]
+    previous = (comparison.previous_name or t("Previous")) if comparison else ""
+    headers = [t("KPI"), t("Value"), t("Target"), t("Status"), current, previous, t("Last run")]
+    headers += [t("Change"), t("Trend")]
     rows = [
         [
             k.label,
             " · ".join(kpi_value_lines(k)),
             k.target or "",
-            STATUS_MARK.get(k.status or "", ""),
+            f"{STATUS_MARK[k.status]} {t(k.status, 'status')}" if k.status in STATUS_MARK else "",
             format_value(k.latest, k.unit, k.currency) if current and k.latest is not None else "",
             format_value(k.previous, k.unit, k.currency) if k.previous is not None else "",
             format_value(k.history_previous, k.unit, k.currency)
@@ -100,30 +104,35 @@ def _frame(result: TableResult, report: Report) -> list[str]:
     ]
     lines = _table(headers, rows, [frame[c].dtype.is_numeric() for c in frame.columns])
     if frame.height > MAX_ROWS:
-        lines += ["", f"_{frame.height - MAX_ROWS} more rows in the workbook or JSON._"]
+        more = t(
+            "{count} more rows in the workbook or JSON.",
+            count=number_text(frame.height - MAX_ROWS, 0),
+        )
+        lines += ["", f"_{more}_"]
     if result.note:
         lines += ["", f"_{cell(result.note)}_"]
     return lines
 
 
+@in_report_language
 def render(report: Report, **_: Any) -> str:
     """The report in the terminal's order: header with the inputs in one line, alerts, the
     sections, then inputs, data quality and what was not computed."""
-    lines = [f"# {report.title}", "", f"- **Period:** {covered_text(report)}"]
+    lines = [f"# {report.title}", "", f"- {t('Period: {period}', period=covered_text(report))}"]
     if report.comparison:
-        lines.append(f"- **Change:** {report.comparison.label}")
-    lines.append(f"- **Trend:** by {report.period}")
-    lines.append(f"- **Inputs:** {inputs_line(report)}")
-    lines += ["", "## Alerts", ""]
+        lines.append(f"- {t('Change: {comparison}', comparison=report.comparison.label)}")
+    lines.append(f"- {t('Trend: by {period}', period=t(report.period or '', 'period'))}")
+    lines.append(f"- {t('Inputs: {inputs}', inputs=inputs_line(report))}")
+    lines += ["", f"## {t('Alerts')}", ""]
     alerts = attention_alerts(report)
     if alerts:
-        lines += [f"- **{a.severity}**: {cell(a.message)}" for a in alerts]
+        lines += [f"- **{t(a.severity, 'status')}**: {cell(a.message)}" for a in alerts]
     else:
-        lines.append("_No alerts._")
+        lines.append(f"_{t('No alerts.')}_")
     for section in report.sections:
         lines += ["", f"## {section.title}", ""]
         if section.skipped:
-            lines.append(f"_Skipped: {section.skipped}._")
+            lines.append(f"_{t('Skipped: {reason}.', reason=section.skipped)}_")
             continue
         if section.kpis:
             lines += _kpis(report, section.kpis)
@@ -134,15 +143,19 @@ def render(report: Report, **_: Any) -> str:
             elif lines[-1]:
                 lines.append("")
             lines += _frame(result, report)
-    lines += ["", "## Inputs and data quality", ""]
+    lines += ["", f"## {t('Inputs and data quality')}", ""]
     for summary in report.inputs:
-        rejected = f", {summary.rows_rejected:,} rejected" if summary.rows_rejected else ""
-        read = f"{summary.rows_loaded:,} rows{rejected}"
-        lines.append(f"- `{display_path(summary.path)}` ({summary.table}): {read}")
-    lines += [f"- **{a.severity}**: {cell(a.message)}" for a in quality_alerts(report)]
+        rows = number_text(summary.rows_loaded, 0)
+        path, table = f"`{display_path(summary.path)}`", summary.table
+        read = t("{file} ({table}): {rows} rows", file=path, table=table, rows=rows)
+        if summary.rows_rejected:
+            read += t(", {count} rejected", count=number_text(summary.rows_rejected, 0))
+        lines.append(f"- {read}")
+    lines += [f"- **{t(a.severity, 'status')}**: {cell(a.message)}" for a in quality_alerts(report)]
     left_out = skipped_lines(report)
     if left_out:
-        lines += ["", "### Not computed", ""] + [f"- {cell(line)}" for line in left_out]
+        heading = f"### {t('Not computed')}"
+        lines += ["", heading, ""] + [f"- {cell(line)}" for line in left_out]
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 

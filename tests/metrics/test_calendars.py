@@ -107,7 +107,10 @@ def test_shift_back_over_nowruz_and_ranges() -> None:
 def test_labels_with_latin_digits() -> None:
     assert period_label(dt(2025, 9, 23), "month", "jalali") == "مهر 1404"
     assert period_label(dt(2025, 9, 23), "month", "jalali", language="en") == "Mehr 1404"
-    assert period_label(dt(2025, 9, 23), "quarter", "jalali") == "1404-Q3"
+    # 2025-09-23 is 1 Mehr 1404: the first day of autumn, the third quarter
+    assert period_label(dt(2025, 9, 23), "quarter", "jalali") == "پاییز 1404"
+    assert period_label(dt(2025, 9, 22), "quarter", "jalali") == "تابستان 1404"  # 31 Shahrivar
+    assert period_label(dt(2025, 3, 21), "quarter", "jalali", language="en") == "Bahar 1404"
     assert period_label(dt(2025, 3, 21), "year", "jalali") == "1404"
     assert period_label(dt(2025, 10, 4), "week", "jalali") == "1404-07-12"
     assert period_label(dt(2024, 6, 21), "year", "jalali", 4) == "FY 1403-04"

@@ -14,7 +14,7 @@ from crmkpi.config import Config
 from crmkpi.dataset import Dataset
 from crmkpi.metrics import evaluate_tables
 from crmkpi.metrics.base import Context
-from crmkpi.metrics.risk import TABLES
+from crmkpi.metrics.risk import TABLES, _whole
 
 AS_OF = dt(2024, 6, 1)
 NOTE = TABLES[0].note
@@ -218,3 +218,11 @@ def test_amount_reason_is_tukeys_rule_for_any_amounts(won: list[int], open_: lis
     on_fence = {f"o{i}" for i, a in enumerate(open_) if min(abs(a - low), abs(a - high)) < 1e-6}
     assert set(table["id"]) - on_fence == expected - on_fence
     assert table["amount"].to_list() == sorted(table["amount"].to_list(), reverse=True)
+
+
+@given(st.lists(st.integers(-(10**15), 10**15) | st.none(), max_size=30))
+def test_whole_numbers_read_as_python_writes_them(numbers: list[int | None]) -> None:
+    # the reasons' numbers, grouped in Polars, read as Python's own "{:,}" would write them
+    frame = pl.DataFrame({"n": numbers}, schema={"n": pl.Float64})
+    shown = frame.select(_whole(pl.col("n")))["n"].to_list()
+    assert shown == [None if n is None else f"{n:,}" for n in numbers]

@@ -193,3 +193,13 @@ def test_markdown_and_html_carry_the_period_values(report: Report, fmt: str) -> 
     else:
         assert "<th>2025-Q2</th><th>2025-Q1</th><th>Change</th>" in text
         assert '<td class="n">7</td><td class="n">5</td><td class="n good">▲40%</td>' in text
+
+
+def test_markdown_in_the_readers_language(report: Report) -> None:
+    report.language = "es"
+    text = str(report.render("markdown"))
+    # the win rate (31.2% in English) written the Spanish way, its status and the headings in
+    # Spanish, the inputs at the end in Spanish too
+    assert "| Tasa de éxito | 31,2\u00a0% |" in text and "🟢 bien" in text
+    assert "## Alertas" in text and "## Archivos de entrada y calidad de datos" in text
+    assert "Win rate" not in text and "Inputs and data quality" not in text
