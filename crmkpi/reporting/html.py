@@ -120,13 +120,13 @@ def _kpi_columns(report: Report, kpis: list[KpiValue]) -> list[tuple[str, str]]:
     comparison = report.comparison
     period_basis = comparison is not None and comparison.basis == "period"
     columns = [
-        ("target", "Target", any(k.target for k in kpis)),
-        ("status", "Status", any(k.status for k in kpis)),
+        ("target", t("Target"), any(k.target for k in kpis)),
+        ("status", t("Status"), any(k.status for k in kpis)),
         ("latest", comparison.current_name if comparison else "",
          period_basis and any(k.latest is not None for k in kpis)),
-        ("previous", (comparison.previous_name or "Previous") if comparison else "",
+        ("previous", (comparison.previous_name or t("Previous")) if comparison else "",
          any(k.previous is not None for k in kpis)),
-        ("history_previous", "Last run", any(k.history_previous is not None for k in kpis)),
+        ("history_previous", t("Last run"), any(k.history_previous is not None for k in kpis)),
     ]  # fmt: skip
     return [(key, header) for key, header, shown in columns if shown and header]
 
@@ -232,8 +232,8 @@ def render(report: Report, **_: Any) -> str:
     body = [
         f"<h1>{escape(report.title)}</h1>",
         f'<p class="meta">{" · ".join(escape(m) for m in meta)}</p>',
-        "<h2>Alerts</h2>",
-        _alert_list(attention_alerts(report)) or '<p class="muted">No alerts.</p>',
+        f"<h2>{escape(t('Alerts'))}</h2>",
+        _alert_list(attention_alerts(report)) or f'<p class="muted">{escape(t("No alerts."))}</p>',
     ]
     for section in report.sections:
         body.append(f"<h2>{escape(section.title)}</h2>")

@@ -150,6 +150,9 @@ def test_persian_html_is_right_to_left_and_mirrors_by_logical_sides(report: Repo
     html = str(report.render("html"))
     assert html.startswith('<!DOCTYPE html>\n<html lang="fa" dir="rtl">')
     assert "<h2>شاخص‌های کلیدی</h2>" in html and "۳۱٫۲٪" in html
+    # the page's own words too: the alerts heading and the KPI table's column headings
+    assert "<h2>هشدارها</h2>" in html and "<th>هدف</th><th>وضعیت</th>" in html
+    assert "<h2>Alerts</h2>" not in html and "<th>Target</th>" not in html
     # Sides named by the text direction, so the page mirrors: no left or right in the CSS.
     css = html[html.index("<style>") : html.index("</style>")]
     assert not re.search(r"(text-align:|border-)(left|right)", css)
