@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from crmkpi.dataset import InputSummary
 from crmkpi.metrics import value_text
 from crmkpi.metrics.calendars import period_label
 from crmkpi.reporting.i18n import number_format, t
@@ -169,6 +170,17 @@ def format_cell(
         text = format_period(value, size, calendar)
         return text if numbers is None else numbers.native(text)
     return format_value(value, unit)
+
+
+def input_text(summary: InputSummary, shown_path: str | None = None) -> str:
+    """One input file in the reader's words: its path (`shown_path` when the format marks it
+    up), its table, the rows loaded and rejected."""
+    rows = number_text(summary.rows_loaded, 0)
+    where = shown_path or display_path(summary.path)
+    text = t("{file} ({table}): {rows} rows", file=where, table=summary.table, rows=rows)
+    if summary.rows_rejected:
+        text += t(", {count} rejected", count=number_text(summary.rows_rejected, 0))
+    return text
 
 
 def display_path(path: str) -> str:

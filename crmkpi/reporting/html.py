@@ -14,10 +14,10 @@ from crmkpi.reporting.format import (
     attention_alerts,
     column_label,
     covered_text,
-    display_path,
     format_cell,
     format_change,
     format_value,
+    input_text,
     inputs_line,
     kpi_value_lines,
     number_text,
@@ -212,14 +212,6 @@ def _frame(result: TableResult, report: Report) -> str:
     return html
 
 
-def _input_line(path: str, table: str, rows_loaded: int, rows_rejected: int) -> str:
-    rows = number_text(rows_loaded, 0)
-    text = t("{file} ({table}): {rows} rows", file=display_path(path), table=table, rows=rows)
-    if rows_rejected:
-        text += t(", {count} rejected", count=number_text(rows_rejected, 0))
-    return f"<li>{escape(text)}</li>"
-
-
 @in_report_language
 def render(report: Report, **_: Any) -> str:
     """The page in the terminal's order: header with the inputs in one line, alerts, the
@@ -248,9 +240,7 @@ def render(report: Report, **_: Any) -> str:
             if result.title.lower() != section.title.lower():
                 body.append(f"<h3>{escape(result.title)}</h3>")
             body.append(_frame(result, report))
-    inputs = "".join(
-        _input_line(i.path, i.table, i.rows_loaded, i.rows_rejected) for i in report.inputs
-    )
+    inputs = "".join(f"<li>{escape(input_text(i))}</li>" for i in report.inputs)
     body += [
         f"<h2>{escape(t('Inputs and data quality'))}</h2>",
         f'<ul class="meta">{inputs}</ul>' if inputs else "",

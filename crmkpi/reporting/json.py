@@ -49,12 +49,8 @@ def frame_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 def _clean_column(series: pl.Series) -> list[Any]:
     values = series.to_list()
-    if series.dtype.is_float():
-        return [None if v is None else _clean(v) for v in values]
-    if series.dtype.is_temporal():
-        return [None if v is None else _clean(v) for v in values]
     if series.dtype.is_integer() or series.dtype in (pl.String, pl.Boolean, pl.Categorical):
-        return values
+        return values  # already what JSON writes
     return [_clean(v) for v in values]
 
 

@@ -17,6 +17,7 @@ from crmkpi.reporting.format import (
     format_cell,
     format_change,
     format_value,
+    input_text,
     inputs_line,
     kpi_value_lines,
     number_text,
@@ -144,13 +145,7 @@ def render(report: Report, **_: Any) -> str:
                 lines.append("")
             lines += _frame(result, report)
     lines += ["", f"## {t('Inputs and data quality')}", ""]
-    for summary in report.inputs:
-        rows = number_text(summary.rows_loaded, 0)
-        path, table = f"`{display_path(summary.path)}`", summary.table
-        read = t("{file} ({table}): {rows} rows", file=path, table=table, rows=rows)
-        if summary.rows_rejected:
-            read += t(", {count} rejected", count=number_text(summary.rows_rejected, 0))
-        lines.append(f"- {read}")
+    lines += [f"- {input_text(i, f'`{display_path(i.path)}`')}" for i in report.inputs]
     lines += [f"- **{t(a.severity, 'status')}**: {cell(a.message)}" for a in quality_alerts(report)]
     left_out = skipped_lines(report)
     if left_out:

@@ -17,9 +17,9 @@ from rich.text import Text
 from crmkpi.reporting.format import (
     attention_alerts,
     covered_text,
-    display_path,
     format_change,
     format_value,
+    input_text,
     inputs_line,
     kpi_value_lines,
     number_text,
@@ -38,7 +38,7 @@ from crmkpi.reporting.terminal_frames import print_diff as print_diff
 from crmkpi.reporting.terminal_frames import print_frames as print_frames
 from crmkpi.reporting.terminal_frames import print_records as print_records
 from crmkpi.reporting.terminal_frames import render_frames as render_frames
-from crmkpi.reporting.terminal_tables import WIDER, Look, breakdown_table, frame_table
+from crmkpi.reporting.terminal_tables import Look, breakdown_table, frame_table, not_shown
 
 EXTENSIONS = (".txt",)
 BINARY = False
@@ -90,12 +90,7 @@ def _inputs_and_quality(report: Report, look: Look, kpis_shown: bool) -> list[Re
     grid = Table.grid(padding=(0, 2))
     grid.add_column(overflow="fold")
     for summary in report.inputs[:MAX_INPUTS]:
-        rows = number_text(summary.rows_loaded, 0)
-        where = display_path(summary.path)
-        text = t("{file} ({table}): {rows} rows", file=where, table=summary.table, rows=rows)
-        if summary.rows_rejected:
-            text += t(", {count} rejected", count=number_text(summary.rows_rejected, 0))
-        grid.add_row(text)
+        grid.add_row(input_text(summary))
     if len(report.inputs) > MAX_INPUTS:
         rest = report.inputs[MAX_INPUTS:]
         loaded = number_text(sum(s.rows_loaded for s in rest), 0)
@@ -138,8 +133,7 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> list[Renderable
     }
     values = {k.id: kpi_value_lines(k) for k in kpis}
     header = t("KPI")
-    longest_word = max((len(w) for k in kpis for w in k.label.split()), default=len(header))
-    longest_word = max(longest_word, len(header))
+    longest_word = max(len(header), *(len(w) for k in kpis for w in k.label.split()))
     label_width = min(44, max(len(header), *(len(k.label) for k in kpis)))
     min_label = min(label_width, max(MIN_LABEL, longest_word))
     value_header = t("Value")
@@ -217,9 +211,7 @@ def kpi_table(report: Report, kpi_ids: list[str], look: Look) -> list[Renderable
         table.add_row(*cells)
     parts: list[RenderableType] = [table]
     if dropped:
-        gone = ", ".join(headers[n] for n in dropped)
-        text = t("not shown at this width: {columns} ({wider})", columns=gone, wider=t(WIDER))
-        parts.append(Text(text, style="dim"))
+        parts.append(Text(not_shown([headers[n] for n in dropped]), style="dim"))
     return parts
 
 

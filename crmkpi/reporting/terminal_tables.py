@@ -50,6 +50,13 @@ class Look:
         return box.SIMPLE_HEAD if self.boxes else ASCII_HEAD
 
 
+def not_shown(headers: list[str]) -> str:
+    """The note under a table narrowed to fit: what went, and how to see it."""
+    return t(
+        "not shown at this width: {columns} ({wider})", columns=", ".join(headers), wider=t(WIDER)
+    )
+
+
 def fit(widths: list[int], budget: int, keep: int = 1) -> int:
     """How many leading columns fit in `budget` cells (three cells between two columns)."""
     total = -3
@@ -191,10 +198,7 @@ def frame_table(
             else t("{count} more rows in --format excel, csv or json", count=count)
         )
     if dropped:
-        names = ", ".join(column_label(c) for c in dropped)
-        notes.append(
-            t("not shown at this width: {columns} ({wider})", columns=names, wider=t(WIDER))
-        )
+        notes.append(not_shown([column_label(c) for c in dropped]))
     if result.note:
         notes.append(result.note)
     parts += [Text(n, style="dim") for n in notes]
