@@ -12,7 +12,10 @@ import csv
 import fnmatch
 import glob
 import io
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -278,54 +281,67 @@ def load(
     first_preset: str | None = None
     converted_folders: set[Path] = set()
     owner_names: dict[str, str] = {}
-    for done, (path, source) in enumerate(files):
-        if progress is not None:
-            progress(done, [f for f, _ in files])
-        if path.suffix.lower() == ".parquet":
-            name, frame = read_canonical_parquet(path)
-            if name == "rejects":
-                rejects.append(frame.select(list(REJECTS_SCHEMA)).cast(REJECTS_SCHEMA))
-                continue
-            mtime = path.stat().st_mtime
-            summary = InputSummary(
-                str(path), name, frame.height, frame.height, 0, format="parquet", modified_at=mtime
-            )
-            by_table.setdefault(name, []).append(Part(frame, summary))
-            inputs.append(summary)
-            converted_folders.add(path.parent)
-            continue
-        source = source or source_for(path, config)
-        try:
-            with reader_failures(path):  # a panic while converting its columns names the file
-                parsed = (
-                    cached_read(cache, path, source, config, read_file)
-                    if cache is not None
-                    else read_file(path, source, config)
+
+    def parse(path: Path, source: SourceConfig | None) -> list[tuple[Grid | None, Converted]]:
+        with reader_failures(path):  # a panic while converting its columns names the file
+            if cache is not None:
+                return cached_read(cache, path, source, config, read_file)
+            return read_file(path, source, config)
+
+    files = [
+        (path, source if path.suffix.lower() == ".parquet" else source or source_for(path, config))
+        for path, source in files
+    ]
+    exports = [(p, s) for p, s in files if p.suffix.lower() != ".parquet"]
+    with closing(read_ahead(exports, parse)) as reads:  # a failure stops the reading
+        for done, (path, source) in enumerate(files):
+            if progress is not None:
+                progress(done, [f for f, _ in files])
+            if path.suffix.lower() == ".parquet":
+                name, frame = read_canonical_parquet(path)
+                if name == "rejects":
+                    rejects.append(frame.select(list(REJECTS_SCHEMA)).cast(REJECTS_SCHEMA))
+                    continue
+                mtime = path.stat().st_mtime
+                summary = InputSummary(
+                    str(path),
+                    name,
+                    frame.height,
+                    frame.height,
+                    0,
+                    format="parquet",
+                    modified_at=mtime,
                 )
-        except InputError as exc:
-            if path not in scanned or source is not None:
-                raise
-            # a folder's users file names the owners; its accounts, a data dictionary, an
-            # unreadable file: listed, not fatal
-            users = _users_file(path, exc, config)
-            if users is not None:
-                owner_names.update(users[0])
-                inputs.append(users[1])
-            else:
-                unused.append(exc)
-            continue
-        for _grid, conv in parsed:
-            parts = [conv] + ([conv.history] if conv.history is not None else [])
-            for part in parts:
-                if strict:
-                    strict_check(part)
-                by_table.setdefault(part.table, []).append(Part(part.frame, part.summary))
-                inputs.append(part.summary)
-                rejects.append(part.rejects)
-            if conv.table == "deals" and conv.mapping.preset and first_preset is None:
-                first_preset = conv.mapping.preset
-        # the file's text cells are no longer needed: free them before the next file is read
-        parsed = _grid = conv = None
+                by_table.setdefault(name, []).append(Part(frame, summary))
+                inputs.append(summary)
+                converted_folders.add(path.parent)
+                continue
+            try:
+                parsed = next(reads)()
+            except InputError as exc:
+                if path not in scanned or source is not None:
+                    raise
+                # a folder's users file names the owners; its accounts, a data dictionary, an
+                # unreadable file: listed, not fatal
+                users = _users_file(path, exc, config)
+                if users is not None:
+                    owner_names.update(users[0])
+                    inputs.append(users[1])
+                else:
+                    unused.append(exc)
+                continue
+            for _grid, conv in parsed:
+                parts = [conv] + ([conv.history] if conv.history is not None else [])
+                for part in parts:
+                    if strict:
+                        strict_check(part)
+                    by_table.setdefault(part.table, []).append(Part(part.frame, part.summary))
+                    inputs.append(part.summary)
+                    rejects.append(part.rejects)
+                if conv.table == "deals" and conv.mapping.preset and first_preset is None:
+                    first_preset = conv.mapping.preset
+            # the file's text cells are no longer needed: free them before the next file is read
+            parsed = _grid = conv = None
     if progress is not None:
         progress(len(files), [f for f, _ in files])
     if unused and not by_table:
@@ -366,6 +382,50 @@ def load(
         unused=[(str(exc.path), exc.message) for exc in unused],
         conflicts=[c.describe() for c in conflicts],
     )
+
+
+PARALLEL_MAX_BYTES = 256 * 2**20
+
+
+def read_ahead(
+    files: list[tuple[Path, SourceConfig | None]],
+    parse: Callable[[Path, SourceConfig | None], list[tuple[Grid | None, Converted]]],
+) -> Iterator[Callable[[], list[tuple[Grid | None, Converted]]]]:
+    """Each file's parse, in order, as a call that returns it or raises what it raised; the
+    next file is parsed while the caller takes in the last, when both are under
+    PARALLEL_MAX_BYTES (a file's parse is half Python, half Polars: two at a time keep two
+    cores busy; large files are read one at a time to keep the peak memory of one)."""
+    sizes = [_size(path) for path, _ in files]
+    small = all(size <= PARALLEL_MAX_BYTES for size in sizes)
+    if len(files) < 2 or not small:
+        for path, source in files:
+            yield _deferred(parse, path, source)
+        return
+    waiting = deque(files)
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="crmkpi-read")
+    try:
+        pending = deque(pool.submit(parse, *waiting.popleft()) for _ in range(2))
+        while pending:
+            yield pending.popleft().result
+            if waiting:  # the caller has taken the last result: start the next file
+                pending.append(pool.submit(parse, *waiting.popleft()))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _deferred(
+    parse: Callable[[Path, SourceConfig | None], list[tuple[Grid | None, Converted]]],
+    path: Path,
+    source: SourceConfig | None,
+) -> Callable[[], list[tuple[Grid | None, Converted]]]:
+    return lambda: parse(path, source)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _users_file(

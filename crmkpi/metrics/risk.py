@@ -200,12 +200,11 @@ def silence_limit(ctx: Context) -> pl.LazyFrame:
     fixed = setting(ctx, "no_activity_days")
     if fixed is not None:
         return pl.LazyFrame({"__silence_limit": [float(fixed)]})
-    gaps = (
-        _deal_activities(ctx)
-        .sort("deal_id", "at")
-        .select(_days(pl.col("at").shift(1).over("deal_id"), pl.col("at")).alias("__gap"))
-        .drop_nulls()
-    )
+    # Sorted by deal, each activity's gap is to the row above when that row is the same
+    # deal's: a comparison of neighbours (a window over 600,000 deals cost twice as much).
+    same_deal = pl.col("deal_id") == pl.col("deal_id").shift(1)
+    gap = pl.when(same_deal).then(_days(pl.col("at").shift(1), pl.col("at")))
+    gaps = _deal_activities(ctx).sort("deal_id", "at").select(gap.alias("__gap")).drop_nulls()
     return gaps.select(
         pl.when(pl.len() >= _min_sample(ctx))
         .then(pl.col("__gap").quantile(0.9, "linear"))

@@ -1,0 +1,85 @@
+"""Files are parsed two at a time, but taken in, failed and counted in their order."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import crmkpi.io.load as load_module
+from crmkpi.errors import InputError
+from crmkpi.io.load import read_ahead
+
+
+class Recorder:
+    def __init__(self, fail: str | None = None) -> None:
+        self.fail = fail
+        self.running = 0
+        self.most = 0
+        self.started: list[str] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, path: Path, source: object) -> list:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.started.append(path.name)
+        time.sleep(0.05)
+        with self.lock:
+            self.running -= 1
+        if path.name == self.fail:
+            raise InputError("not a table", path=str(path))
+        return [(None, path.name)]
+
+
+def _files(tmp_path: Path, n: int) -> list[tuple[Path, None]]:
+    out = []
+    for i in range(n):
+        path = tmp_path / f"f{i}.csv"
+        path.write_text("a,b\n1,2\n")
+        out.append((path, None))
+    return out
+
+
+def test_results_come_in_file_order_two_at_a_time(tmp_path: Path) -> None:
+    parse = Recorder()
+    got = [take()[0][1] for take in read_ahead(_files(tmp_path, 5), parse)]
+    assert got == ["f0.csv", "f1.csv", "f2.csv", "f3.csv", "f4.csv"]
+    assert parse.most == 2  # two files at once, never more
+
+
+def test_a_failure_is_raised_at_its_file_and_the_rest_still_come(tmp_path: Path) -> None:
+    parse = Recorder(fail="f1.csv")
+    outcomes = []
+    for take in read_ahead(_files(tmp_path, 3), parse):
+        try:
+            outcomes.append(take()[0][1])
+        except InputError as exc:
+            outcomes.append(f"error: {Path(str(exc.path)).name}")
+    assert outcomes == ["f0.csv", "error: f1.csv", "f2.csv"]
+
+
+def test_closing_early_starts_no_more_files(tmp_path: Path) -> None:
+    parse = Recorder()
+    reads = read_ahead(_files(tmp_path, 6), parse)
+    next(reads)()
+    reads.close()
+    assert len(parse.started) <= 3  # the two in flight and at most the one started after
+
+
+def test_large_files_are_read_one_at_a_time(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(load_module, "PARALLEL_MAX_BYTES", 4)  # every file is "large"
+    parse = Recorder()
+    got = [take()[0][1] for take in read_ahead(_files(tmp_path, 3), parse)]
+    assert got == ["f0.csv", "f1.csv", "f2.csv"]
+    assert parse.most == 1
+
+
+@pytest.mark.parametrize("count", [0, 1])
+def test_fewer_than_two_files(tmp_path: Path, count: int) -> None:
+    parse = Recorder()
+    assert [take()[0][1] for take in read_ahead(_files(tmp_path, count), parse)] == [
+        f"f{i}.csv" for i in range(count)
+    ]
