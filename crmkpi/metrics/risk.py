@@ -46,7 +46,15 @@ def _min_sample(ctx: Context) -> int:
 def _whole(value: pl.Expr) -> pl.Expr:
     """A number as text without decimals, thousands apart with commas (as the report shows)."""
     rounded = value.round(0).cast(pl.Int64)
-    return rounded.map_elements(lambda n: f"{n:,}", return_dtype=pl.String)
+    return rounded.map_batches(_thousands, return_dtype=pl.String, is_elementwise=True)
+
+
+def _thousands(numbers: pl.Series) -> pl.Series:
+    """Each distinct whole number written once in Python (a column of day counts holds a few
+    hundred distinct ones over a hundred thousand rows)."""
+    distinct = numbers.unique().drop_nulls().to_list()
+    written = {n: f"{n:,}" for n in distinct}
+    return numbers.replace_strict(written, default=None, return_dtype=pl.String)
 
 
 def _day_count(days: pl.Expr) -> pl.Expr:
@@ -86,7 +94,7 @@ def amount_fences(ctx: Context) -> pl.LazyFrame:
     )
 
 
-def _amount_reason(ctx: Context, deals: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.Expr]:
+def _amount_reason(ctx: Context, deals: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
     keys = _amount_keys(ctx)
     fences = amount_fences(ctx).select(*keys, "__low", "__high")
     if keys:
@@ -94,13 +102,13 @@ def _amount_reason(ctx: Context, deals: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.
     else:
         deals = deals.join(fences, how="cross")
     amount = pl.col("amount")
-    reason = (
-        pl.when(amount > pl.col("__high"))
+    above = amount > pl.col("__high")
+    text = (
+        pl.when(above)
         .then(pl.format("amount > {}", _whole(pl.col("__high"))))
-        .when(amount < pl.col("__low"))
-        .then(pl.format("amount < {}", _whole(pl.col("__low"))))
+        .otherwise(pl.format("amount < {}", _whole(pl.col("__low"))))
     )
-    return deals, reason
+    return deals, above | (amount < pl.col("__low")), text
 
 
 # --- Age: older than the team's usual cycle ----------------------------------------------------
@@ -121,13 +129,11 @@ def cycle_limit(ctx: Context) -> pl.LazyFrame:
     )
 
 
-def _age_reason(ctx: Context, deals: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.Expr]:
+def _age_reason(ctx: Context, deals: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
     deals = deals.join(cycle_limit(ctx), how="cross")
     age = pl.col("age_days")
-    reason = pl.when(age > pl.col("__age_limit")).then(
-        pl.format("age {} d > {} d", _day_count(age), _day_count(pl.col("__age_limit")))
-    )
-    return deals, reason
+    text = pl.format("age {} d > {} d", _day_count(age), _day_count(pl.col("__age_limit")))
+    return deals, age > pl.col("__age_limit"), text
 
 
 # --- Stage: in its stage longer than the usual stay --------------------------------------------
@@ -154,29 +160,23 @@ def stage_limits(ctx: Context) -> pl.LazyFrame:
     return limits.select("stage", pl.coalesce("__conf", "__p").alias("__stage_limit"))
 
 
-def _stage_reason(ctx: Context, deals: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.Expr]:
+def _stage_reason(ctx: Context, deals: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
     deals = deals.join(stage_limits(ctx), on="stage", how="left")
     in_stage = _days(pl.col("__entered"), NOW)
-    reason = pl.when(in_stage > pl.col("__stage_limit")).then(
-        pl.format(
-            "{} {} d > {} d",
-            pl.col("stage"),
-            _day_count(in_stage),
-            _day_count(pl.col("__stage_limit")),
-        )
+    text = pl.format(
+        "{} {} d > {} d", pl.col("stage"), _day_count(in_stage), _day_count(pl.col("__stage_limit"))
     )
-    return deals, reason
+    return deals, in_stage > pl.col("__stage_limit"), text
 
 
 # --- Close date: the expected close has passed -------------------------------------------------
 
 
-def _slipped_reason(ctx: Context, deals: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.Expr]:
+def _slipped_reason(ctx: Context, deals: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
     # By calendar day: a deal expected to close today has not slipped yet.
     expected = pl.col("expected_close_at")
     late = expected.dt.date() < NOW.dt.date()
-    reason = pl.when(late).then(pl.format("close date {} passed", expected.dt.date()))
-    return deals, reason
+    return deals, late, pl.format("close date {} passed", expected.dt.date())
 
 
 # --- Activity: no activity logged on the deal for too long ---------------------------------------
@@ -184,27 +184,30 @@ def _slipped_reason(ctx: Context, deals: pl.LazyFrame) -> tuple[pl.LazyFrame, pl
 
 def _deal_activities(ctx: Context) -> pl.LazyFrame:
     """Activities linked to a deal and dated at or before the as-of moment (later ones are
-    scheduled next steps, not contact)."""
+    scheduled next steps, not contact), sorted by deal and date: the gaps and each deal's
+    last activity are read from neighbouring rows of this one sort."""
     return (
         ctx.table("activities")
         .filter(pl.col("deal_id").is_not_null() & pl.col("at").is_not_null())
         .join(data_end(ctx), how="cross")
         .filter(pl.col("at") <= NOW)
         .select("deal_id", "at")
+        .sort("deal_id", "at")
     )
 
 
-def silence_limit(ctx: Context) -> pl.LazyFrame:
+def silence_limit(ctx: Context, activities: pl.LazyFrame | None = None) -> pl.LazyFrame:
     """One row, `__silence_limit`: [risk] no_activity_days, else the 90th percentile of the
     gaps between one activity and the next on the same deal (null below min_sample gaps)."""
     fixed = setting(ctx, "no_activity_days")
     if fixed is not None:
         return pl.LazyFrame({"__silence_limit": [float(fixed)]})
+    activities = _deal_activities(ctx) if activities is None else activities
     # Sorted by deal, each activity's gap is to the row above when that row is the same
     # deal's: a comparison of neighbours (a window over 600,000 deals cost twice as much).
     same_deal = pl.col("deal_id") == pl.col("deal_id").shift(1)
     gap = pl.when(same_deal).then(_days(pl.col("at").shift(1), pl.col("at")))
-    gaps = _deal_activities(ctx).sort("deal_id", "at").select(gap.alias("__gap")).drop_nulls()
+    gaps = activities.select(gap.alias("__gap")).drop_nulls()
     return gaps.select(
         pl.when(pl.len() >= _min_sample(ctx))
         .then(pl.col("__gap").quantile(0.9, "linear"))
@@ -212,21 +215,21 @@ def silence_limit(ctx: Context) -> pl.LazyFrame:
     )
 
 
-def _silence_reason(ctx: Context, deals: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.Expr]:
-    last = _deal_activities(ctx).group_by("deal_id").agg(pl.col("at").max().alias("__last"))
+def _silence_reason(ctx: Context, deals: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
+    activities = _deal_activities(ctx)
+    last_of_deal = pl.col("deal_id").ne_missing(pl.col("deal_id").shift(-1))
+    last = activities.filter(last_of_deal).select("deal_id", pl.col("at").alias("__last"))
     deals = deals.join(last, left_on="id", right_on="deal_id", how="left")
-    deals = deals.join(silence_limit(ctx), how="cross")
+    deals = deals.join(silence_limit(ctx, activities), how="cross")
     quiet = _days(pl.coalesce("__last", "created_at"), NOW)
     since = pl.when(pl.col("__last").is_null()).then(pl.lit(" (none ever)"))
-    reason = pl.when(quiet > pl.col("__silence_limit")).then(
-        pl.format(
-            "no activity {} d > {} d{}",
-            _day_count(quiet),
-            _day_count(pl.col("__silence_limit")),
-            since.otherwise(pl.lit("")),
-        )
+    text = pl.format(
+        "no activity {} d > {} d{}",
+        _day_count(quiet),
+        _day_count(pl.col("__silence_limit")),
+        since.otherwise(pl.lit("")),
     )
-    return deals, reason
+    return deals, quiet > pl.col("__silence_limit"), text
 
 
 # --- The table -----------------------------------------------------------------------------------
@@ -266,24 +269,26 @@ def _deal_risk(ctx: Context) -> pl.LazyFrame:
         else []
     )
     deals = deals.with_columns(age)
-    reasons: list[pl.Expr] = []
+    # Flags first, text last: the reasons are written only for the deals flagged, after the
+    # sort, so the report's first rows are all that is ever formatted for it.
+    flags: list[str] = []
+    texts: list[pl.Expr] = []
     for rule, (_, reason_of) in RULES.items():
         if why_not(ctx, rule) is None:
-            deals, reason = reason_of(ctx, deals)
-            reasons.append(reason)
-    listed = (
-        pl.concat_list(reasons).list.drop_nulls() if reasons else pl.lit([], pl.List(pl.String))
-    )
+            deals, flagged, text = reason_of(ctx, deals)
+            flags.append(f"__flag_{len(flags)}")
+            deals = deals.with_columns(flagged.fill_null(False).alias(flags[-1]))
+            texts.append(text)
+    count = pl.sum_horizontal(flags) if flags else pl.lit(0)
+    listed = pl.concat_list(pl.when(pl.col(f)).then(t) for f, t in zip(flags, texts, strict=True))
+    reasons = listed.list.drop_nulls().list.join("; ") if flags else pl.lit("")
     age_col = ["age_days"] if age else []
     sort = [c for c in ("amount", "id") if c in shown]
     return (
-        deals.with_columns(listed.alias("__reasons"))
-        .filter(pl.col("__reasons").list.len() > 0)
-        .with_columns(
-            pl.col("__reasons").list.join("; ").alias("reasons"),
-            pl.col("__reasons").list.len().cast(pl.Int64).alias("reason_count"),
-        )
+        deals.with_columns(count.cast(pl.Int64).alias("reason_count"))
+        .filter(pl.col("reason_count") > 0)
         .sort(sort, descending=[c == "amount" for c in sort], nulls_last=True)
+        .with_columns(reasons.alias("reasons"))
         .select(*shown[:1], "reasons", *shown[1:], *age_col, "reason_count")
     )
 
