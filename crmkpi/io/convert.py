@@ -189,7 +189,8 @@ def canonical_frame(
     out = lazy.select(
         pl.col(LINE),
         *(_row_shape_exprs(grid.headers) if sparse_rows else []),
-        *[exprs[c].alias(c) for c in canonical],
+        # label columns dictionary-encoded here, in the reader's parallel batches
+        *[_labelled(table, c, exprs[c]).alias(c) for c in canonical],
         *[exprs[c].alias(c) for c in exprs if c.startswith("_")],
         *[pl.col(p.header).alias(f"__raw_{c}") for c, p in plans.items() if p.kind != "text"],
         *[pl.col(h).alias(new) for h, new in extras.items()],
@@ -231,6 +232,11 @@ def canonical_frame(
     if mapping.wide_history and ("id" in out.columns or "name" in out.columns):
         converted.history = wide_history(out, mapping, label or path, summary)
     return converted
+
+
+def _labelled(table: str, column: str, expr: pl.Expr) -> pl.Expr:
+    spec = TABLES[table]
+    return expr.cast(LABEL) if column in spec.names and spec.dtype(column) == LABEL else expr
 
 
 def labels_as_categories(table: str, frame: pl.DataFrame) -> pl.DataFrame:
