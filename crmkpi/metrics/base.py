@@ -96,6 +96,14 @@ def period_end(start: pl.Expr, grain: Grain) -> pl.Expr:
 _SHARED = "_metric_plan_cache"
 
 
+def each_together(frame: pl.LazyFrame, key: str, *within: str) -> pl.LazyFrame:
+    """The rows of each `key` value together, in `within` order among themselves (the order
+    of the groups is no order at all). Sorting by the key's hash first is an integer sort; the
+    key itself only parts two values of one hash. A text key sorted outright costs 2-3x as much
+    (1M activities by deal id: 0.30 -> 0.09-0.14 s)."""
+    return frame.sort(pl.col(key).hash(), key, *within)
+
+
 def labels_as_text(plan: pl.LazyFrame) -> pl.LazyFrame:
     """A result with its dictionary-encoded label columns (see crmkpi.schema.LABEL) as text:
     the encoding is how the frames are held, not what a KPI or table gives."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from crmkpi.metrics.base import DAY_US, REPORT_LIST_ROWS, Context, TableSpec, needs
+from crmkpi.metrics.base import DAY_US, REPORT_LIST_ROWS, Context, TableSpec, each_together, needs
 from crmkpi.metrics.kinds import ordinal
 from crmkpi.metrics.pipeline import cycle_days
 from crmkpi.metrics.stages import (
@@ -192,7 +192,7 @@ def _deal_activities(ctx: Context) -> pl.LazyFrame:
         .join(data_end(ctx), how="cross")
         .filter(pl.col("at") <= NOW)
         .select("deal_id", "at")
-        .sort("deal_id", "at")
+        .pipe(each_together, "deal_id", "at")
     )
 
 

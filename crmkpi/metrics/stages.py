@@ -18,7 +18,7 @@ import polars as pl
 
 from crmkpi.dataset import Dataset
 from crmkpi.io.ids import ascending, plain_integers
-from crmkpi.metrics.base import DAY_US, Context
+from crmkpi.metrics.base import DAY_US, Context, each_together
 from crmkpi.schema import STATUS_LOST, STATUS_OPEN, STATUS_WON
 
 WON = pl.col("status") == STATUS_WON
@@ -266,7 +266,7 @@ def _history_runs(ctx: Context) -> pl.LazyFrame:
     ordered = ctx.table("stage_history").select(cols).filter(pl.col("entered_at").is_not_null())
     if not history_in_order(ctx):
         # One sort of the history, cheaper than a window function over a million deals.
-        ordered = ordered.sort("deal_id", "entered_at")
+        ordered = each_together(ordered, "deal_id", "entered_at")
     runs = ordered.with_columns(end.alias("__end"), (~same_deal).fill_null(True).alias("last"))
     # A run ends at each deal's last row (a row without deal id is a run of its own).
     runs = runs.with_columns(pl.col("last").shift(1, fill_value=False).cum_sum().alias("__g"))
