@@ -76,6 +76,7 @@ _ODD_SPACES = re.compile(r"\s\s|[^\S ]")
 _ZULU = re.compile(r"(\d)(?:Z| ?UTC| ?GMT)$")
 _DOTTED_AMPM = re.compile(r"(?i)\b([ap])\.m\.")
 _COMPACT = re.compile(r"\d{8}")
+_DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
 _YEAR_FIRST = re.compile(r"^(\d{4})[-/.]")
 
 
@@ -219,7 +220,19 @@ def sniff_date_format(
     shapes: Counter[str] = Counter()
     firsts: list[int] = []
     seconds: list[int] = []
+    # A value's format depends on where its digits are, not on which they are: values of one
+    # skeleton (every digit written 0) share it, and only a day/month pair is read per value.
+    known: dict[str, str | None] = {}  # None: no shape, or a pair to read (in `paired`)
+    paired: set[str] = set()
     for value in sample:
+        skeleton = value.translate(_DIGITS_AS_ZERO)
+        if skeleton in known:
+            fmt_known = known[skeleton]
+            if fmt_known is not None:
+                shapes[fmt_known] += 1
+                continue
+            if skeleton not in paired:
+                continue  # no date shape at all
         match = _TIME.search(value)
         date_part = value[: match.start()] if match else value
         if _COMPACT.fullmatch(date_part):
@@ -227,14 +240,17 @@ def sniff_date_format(
         else:
             found = _date_shape(date_part)
             if found is None:
+                known[skeleton] = None
                 continue
             shape = found
         fmt, pair = shape
         if pair:
             firsts.append(pair[0])
             seconds.append(pair[1])
+            paired.add(skeleton)
         if match:
             fmt += match["sep"] + _time_format(match)
+        known[skeleton] = None if pair else fmt
         shapes[fmt] += 1
     if not shapes:
         return DateFormat(kind="none")
