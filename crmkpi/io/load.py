@@ -12,6 +12,7 @@ import csv
 import fnmatch
 import glob
 import io
+import stat
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,7 @@ from crmkpi.io.stages import StageMeaning, build_stage_model
 from crmkpi.io.vocabulary import presets
 from crmkpi.schema import TABLES, conform
 
+TEXT_SUFFIXES = {".csv", ".tsv", ".tab", ".psv", ".txt"}
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".psv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods",
                   ".htm", ".html", ".parquet"}  # fmt: skip
 # Suffixes a folder may hold beside the exports; anything else unknown is skipped as well.
@@ -391,13 +393,15 @@ def read_ahead(
     files: list[tuple[Path, SourceConfig | None]],
     parse: Callable[[Path, SourceConfig | None], list[tuple[Grid | None, Converted]]],
 ) -> Iterator[Callable[[], list[tuple[Grid | None, Converted]]]]:
-    """Each file's parse, in order, as a call that returns it or raises what it raised; the
-    next file is parsed while the caller takes in the last, when both are under
-    PARALLEL_MAX_BYTES (a file's parse is half Python, half Polars: two at a time keep two
-    cores busy; large files are read one at a time to keep the peak memory of one)."""
-    sizes = [_size(path) for path, _ in files]
-    small = all(size <= PARALLEL_MAX_BYTES for size in sizes)
-    if len(files) < 2 or not small:
+    """Each file's parse, in order, as a call that returns it or raises what it raised.
+
+    A file's parse is half Python, half Polars: two at a time keep two cores busy. That is
+    done when every file is delimited text on disk under PARALLEL_MAX_BYTES; otherwise they
+    are read one at a time: large files keep the peak memory of one, a workbook's size on disk
+    says nothing of what it unpacks to, and a pipe's read timeout must not start while another
+    file is being parsed. On an error the caller closes the generator: no further file is
+    started, and the one in flight is finished first."""
+    if len(files) < 2 or not all(_small_text_file(path) for path, _ in files):
         for path, source in files:
             yield _deferred(parse, path, source)
         return
@@ -421,11 +425,17 @@ def _deferred(
     return lambda: parse(path, source)
 
 
-def _size(path: Path) -> int:
+def _small_text_file(path: Path) -> bool:
     try:
-        return path.stat().st_size
+        found = path.stat()
     except OSError:
-        return 0
+        return False
+    suffix = path.suffix.lower()
+    return (
+        stat.S_ISREG(found.st_mode)
+        and found.st_size <= PARALLEL_MAX_BYTES
+        and suffix in TEXT_SUFFIXES
+    )
 
 
 def _users_file(

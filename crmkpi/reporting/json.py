@@ -25,9 +25,11 @@ BINARY = False
 
 
 SIGNIFICANT_DIGITS = 12
-# Powers of ten a double holds exactly: rounding a value to 12 significant digits scales it by
-# one of them, so Python (KPI values) and Polars (table rows) round it to the same double.
-POWERS = {k: 10.0**k for k in range(-22, 23)}
+# Powers of ten a double holds exactly (10**23 is not): a value is scaled to 12 whole digits
+# by multiplying or dividing by one of them, so Python (KPI values) and Polars (table rows)
+# round it to the same double: its decimal rounding (half to even), but where the scaling
+# itself rounded a value within a double's precision of a tie.
+POWERS = {k: 10.0**k for k in range(23)}
 
 
 def significant(value: float) -> float:
@@ -36,26 +38,33 @@ def significant(value: float) -> float:
     A multi-threaded sum adds in a varying order, and its last bits wander up to the 14th
     significant digit (seen in net revenue retention's change and a weighted pipeline): 12
     digits drop that noise, so the same input gives the same document. Values under 1e-10 or
-    over 1e34, where no scale is exact, are left as they are."""
+    from 1e34, where no scale is exact, are left as they are."""
     if value == 0.0 or not math.isfinite(value):
         return value
-    factor = POWERS.get(int(SIGNIFICANT_DIGITS - math.ceil(math.log10(abs(value)))))
+    shift = int(SIGNIFICANT_DIGITS - math.ceil(math.log10(abs(value))))
+    factor = POWERS.get(abs(shift))
     if factor is None:
         return value
-    scaled = abs(value * factor)
+    scaled = abs(value * factor if shift >= 0 else value / factor)
     whole = math.floor(scaled)
-    whole += 1.0 if scaled - whole >= 0.5 else 0.0  # half away from zero
-    return math.copysign(whole, value) / factor
+    half = scaled - whole
+    whole += 1.0 if half > 0.5 or (half == 0.5 and whole % 2) else 0.0  # half to even
+    whole = math.copysign(whole, value)
+    return whole / factor if shift >= 0 else whole * factor
 
 
 def _significant_expr(column: pl.Expr) -> pl.Expr:
     """`significant` over a column; NaN and infinity become null (JSON has neither)."""
     shift = (SIGNIFICANT_DIGITS - column.abs().log10().ceil()).cast(pl.Int32, strict=False)
-    factor = shift.replace_strict(POWERS, default=None, return_dtype=pl.Float64)
-    scaled = (column * factor).abs()
+    factor = shift.abs().replace_strict(POWERS, default=None, return_dtype=pl.Float64)
+    up = shift >= 0
+    scaled = pl.when(up).then(column * factor).otherwise(column / factor).abs()
     whole = scaled.floor()
-    whole = whole + pl.when(scaled - whole >= 0.5).then(1.0).otherwise(0.0)
-    rounded = pl.when(column < 0).then(-whole).otherwise(whole) / factor
+    half = scaled - whole
+    odd = (whole % 2) == 1
+    whole = whole + pl.when((half > 0.5) | ((half == 0.5) & odd)).then(1.0).otherwise(0.0)
+    whole = pl.when(column < 0).then(-whole).otherwise(whole)
+    rounded = pl.when(up).then(whole / factor).otherwise(whole * factor)
     kept = pl.when((column == 0) | factor.is_null()).then(column).otherwise(rounded)
     return pl.when(column.is_finite()).then(kept)
 
@@ -85,6 +94,8 @@ def rows_text(frame: pl.DataFrame) -> str:
     them; Polars escapes control characters as JSON requires."""
     if frame.height == 0:
         return ""
+    if any(dtype.is_nested() for dtype in frame.schema.values()):  # no report table has one
+        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in frame_records(frame))
     return frame.select(
         _json_ready(name, dtype) for name, dtype in frame.schema.items()
     ).write_ndjson()
@@ -94,10 +105,11 @@ def _json_ready(name: str, dtype: pl.DataType) -> pl.Expr:
     column = pl.col(name)
     if dtype.is_float():
         return _significant_expr(column.cast(pl.Float64)).alias(name)
-    if isinstance(dtype, pl.Datetime):
-        zone = "%:z" if dtype.time_zone else ""
-        whole = column.dt.strftime(f"%Y-%m-%dT%H:%M:%S{zone}")
-        fraction = column.dt.strftime(f"%Y-%m-%dT%H:%M:%S%.6f{zone}")
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone:  # offsets of seconds, old zones
+        return column.map_elements(datetime.isoformat, return_dtype=pl.String)
+    if isinstance(dtype, pl.Datetime):  # canonical date-times: naive
+        whole = column.dt.strftime("%Y-%m-%dT%H:%M:%S")
+        fraction = column.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f")
         return pl.when(column.dt.microsecond() == 0).then(whole).otherwise(fraction).alias(name)
     if dtype == pl.Date:
         return column.dt.strftime("%Y-%m-%d")
