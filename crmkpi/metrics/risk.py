@@ -269,8 +269,8 @@ def _deal_risk(ctx: Context) -> pl.LazyFrame:
         else []
     )
     deals = deals.with_columns(age)
-    # Flags first, text last: the reasons are written only for the deals flagged, after the
-    # sort, so the report's first rows are all that is ever formatted for it.
+    # Flags first, text last: the reasons are written for the flagged deals only, and the
+    # per-row numbers in them once per distinct value (`_thousands`).
     flags: list[str] = []
     texts: list[pl.Expr] = []
     for rule, (_, reason_of) in RULES.items():

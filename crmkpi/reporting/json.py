@@ -82,8 +82,17 @@ def _clean(value: Any) -> Any:
 
 
 def frame_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    """The rows as JSON-ready dicts (a diff's tables; a report's go through `rows_text`)."""
-    return [{k: _clean(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
+    """The rows as JSON-ready dicts, cleaned a column at a time (a diff's tables can hold
+    thousands of deals; a report's are written by `rows_text`)."""
+    columns = [_clean_column(frame[name]) for name in frame.columns]
+    return [dict(zip(frame.columns, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _clean_column(series: pl.Series) -> list[Any]:
+    values = series.to_list()
+    if series.dtype.is_integer() or series.dtype in (pl.String, pl.Boolean, pl.Categorical):
+        return values  # already what JSON writes
+    return [_clean(v) for v in values]
 
 
 def rows_text(frame: pl.DataFrame) -> str:
