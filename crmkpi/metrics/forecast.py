@@ -137,9 +137,10 @@ def _days(days: pl.Expr) -> pl.Expr:
 def forecast_deals(ctx: Context) -> pl.LazyFrame:
     """Every open deal with `__close` (expected close, an overdue one moved to now),
     `__overdue`, `__aged`, `__p`, `__p_source` and `__weight` (amount x p x ageing factor)."""
-    if "forecast_deals" in ctx.cache:
-        return ctx.cache["forecast_deals"]
     moment = as_of_moment(ctx)
+    key = f"forecast_deals:{moment}"  # the cache is the dataset's: one entry per moment
+    if key in ctx.cache:
+        return ctx.cache[key]
     now = pl.lit(moment, dtype=pl.Datetime("us"))
     deals = _probability(ctx, ctx.money(open_deals_entered(ctx), "deals").filter(OPEN))
     won = ctx.table("deals").filter(WON)
@@ -160,13 +161,16 @@ def forecast_deals(ctx: Context) -> pl.LazyFrame:
     overdue = (close < now).fill_null(False)
     factor = ctx.config.forecast.aged_factor if ctx.config else 0.5
     aged = overdue | stuck
+    # The moment is where a window ends (exclusive): an overdue deal moved to it would fall
+    # out of the window's last period, so it moves to the last instant before it.
+    last_instant = now - pl.duration(microseconds=1)
     out = deals.with_columns(
-        pl.max_horizontal(close, now).alias("__close"),
+        pl.max_horizontal(close, last_instant).alias("__close"),
         overdue.alias("__overdue"),
         aged.alias("__aged"),
         (AMOUNT * pl.col("__p") * pl.when(aged).then(factor).otherwise(1.0)).alias("__weight"),
     )
-    ctx.cache["forecast_deals"] = out
+    ctx.cache[key] = out
     return out
 
 

@@ -84,6 +84,30 @@ def test_forecast_weights_by_history_and_discounts_aged_deals() -> None:
     assert one(got, "forecast_attainment") == pytest.approx(775 / 1000)
 
 
+def test_a_window_ending_earlier_is_forecast_at_its_own_moment_whatever_ran_before() -> None:
+    # The plans of a dataset share a cache: a forecast made at the as-of moment must not be
+    # served to a window that ends earlier (a report computes both).
+    early, settings = Grain(until=dt(2024, 4, 5)), config()
+    alone = one(evaluate(forecast_ds(), ["forecast_attainment"], early, config=settings),
+                "forecast_attainment")  # fmt: skip
+    ds = forecast_ds()
+    evaluate(ds, ["forecast_attainment"], config=settings)  # at the as-of moment first
+    after = one(evaluate(ds, ["forecast_attainment"], early, config=settings),
+                "forecast_attainment")  # fmt: skip
+    assert after == alone
+
+
+def test_a_window_ending_at_the_as_of_moment_keeps_the_overdue_deals_in_its_period() -> None:
+    # The window's end is exclusive: o3 (overdue, moved to the moment) must still fall in it.
+    # Q2 within the window: w2 250 won + o3 900 x 0.5 x 0.5 = 475 (o1, o2 and o4 are expected
+    # after the window's end); without o3, 250. Q1 as in the quarters below.
+    window = Grain(period="quarter", since=dt(2024, 1, 1), until=AS_OF)
+    got = evaluate(forecast_ds(), ["forecast_attainment"], window, config=config())
+    assert by_key(got["forecast_attainment"], "period") == pytest.approx(
+        {dt(2024, 1, 1): 0.1, dt(2024, 4, 1): 0.475}
+    )
+
+
 def test_a_stage_with_too_few_closed_deals_falls_back_to_the_crm_probability() -> None:
     # Proposal has 4 closed deals, fewer than 5: the CRM's 0.9 stands in.
     # 250 + 0.9 x 300 + 0.9 x 600 x 0.5 + 0.9 x 900 x 0.5 = 250 + 270 + 270 + 405 = 1,195.
