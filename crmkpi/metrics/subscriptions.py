@@ -134,6 +134,9 @@ def customer_moves(ctx: Context) -> pl.LazyFrame:
         (up_from_zero & ~pl.col("__ever")).alias("__new_c"),
         (up_from_zero & pl.col("__ever")).alias("__react_c"),
         ((was & ~active) | in_and_out).alias("__churn_c"),
+        # churn rates divide by the period's start: only who was a customer then counts
+        (was & ~active).alias("__churn_start_c"),
+        pl.when(was & ~active).then(-pl.col("before")).otherwise(zero).alias("__churned_start"),
     )  # fmt: skip
 
 
@@ -170,6 +173,8 @@ def movements(ctx: Context) -> pl.LazyFrame:
             *(pl.col(m).sum() for m in MOVES),
             pl.col("__react_c").sum().cast(pl.Int64).alias("reactivated_customers"),
             pl.col("__churn_c").sum().cast(pl.Int64).alias("churned_customers"),
+            pl.col("__churn_start_c").sum().cast(pl.Int64).alias("__churned_from_start"),
+            pl.col("__churned_start").sum(),
         )
         .join(
             moves.filter(pl.col("__new_c"))
@@ -183,7 +188,8 @@ def movements(ctx: Context) -> pl.LazyFrame:
         per.with_columns(pl.lit(0.0).alias(VALUE)), grain.with_(since=None), others, None
     ).drop(VALUE)
     counts = ("new_customers", "reactivated_customers", "churned_customers")
-    full = full.with_columns(pl.col(c).fill_null(0) for c in (*MOVES, *counts))
+    started = ("__churned_from_start", "__churned_start")
+    full = full.with_columns(pl.col(c).fill_null(0) for c in (*MOVES, *counts, *started))
     net = pl.sum_horizontal(*MOVES)
     customers_delta = (
         pl.col("new_customers") + pl.col("reactivated_customers") - pl.col("churned_customers")
@@ -227,8 +233,10 @@ def _from_movements(formula: pl.Expr, snapshot: object = None) -> object:
 
 C = pl.col
 QUICK = safe_div(C("new") + C("expansion") + C("reactivation"), -(C("churned") + C("contraction")))
-CUSTOMER_CHURN = safe_div(C("churned_customers"), C("customers_start"))
-REVENUE_CHURN = safe_div(0.0 - (C("churned") + C("contraction")), C("mrr_start"))
+# Churn rates count who was a customer at the period's start (a customer who starts and
+# leaves within it is churned in the movements, but was not among those it could lose).
+CUSTOMER_CHURN = safe_div(C("__churned_from_start"), C("customers_start"))
+REVENUE_CHURN = safe_div(0.0 - (C("__churned_start") + C("contraction")), C("mrr_start"))
 NRR = safe_div(C("mrr_start") + C("expansion") + C("contraction") + C("churned"), C("mrr_start"))
 RETENTION = safe_div(
     C("customers_end") - C("new_customers") - C("reactivated_customers"), C("customers_start")

@@ -232,3 +232,25 @@ def test_a_customer_who_comes_and_goes_within_a_period_is_new_and_churned() -> N
     # two new customers, one churned. Netting c2's rows to zero would hide both.
     assert (q1["new"], q1["churned"], q1["net_new_mrr"], q1["mrr_end"]) == (40.0, -30.0, 10.0, 10.0)
     assert (q1["new_customers"], q1["churned_customers"], q1["customers_end"]) == (2, 1, 1)
+
+
+def test_churn_rates_count_only_who_was_a_customer_at_the_period_start() -> None:
+    # February: c1 (10, a customer since January) leaves; c2 starts and leaves within it
+    # (churned in the movements, but never among February's starting customers).
+    # Customer churn = 1 / 1 (c1 of {c1}), not 2 / 1; revenue churn = 10 / 10, not 40 / 10.
+    subs = pl.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3"],
+            "start_at": [dt(2024, 1, 1), dt(2024, 2, 5), dt(2024, 1, 1)],
+            "end_at": [dt(2024, 2, 10), dt(2024, 2, 20), None],
+            "mrr": [10.0, 30.0, 0.0],
+        }
+    )
+    ds = Dataset(frames={"subscriptions": subs})
+    grain = Grain(period="month", until=dt(2024, 3, 1))
+    got = evaluate(ds, ["customer_churn_rate", "revenue_churn_rate"], grain)
+    february = {k: v.filter(pl.col("period") == dt(2024, 2, 1))["value"][0] for k, v in got.items()}
+    assert february == {"customer_churn_rate": 1.0, "revenue_churn_rate": 1.0}
+    moves = evaluate_tables(ds, ["mrr_movements"], grain)["mrr_movements"]
+    row = moves.filter(pl.col("period") == dt(2024, 2, 1)).row(0, named=True)
+    assert (row["churned_customers"], row["churned"]) == (2, -40.0)  # the movements keep both
