@@ -283,7 +283,10 @@ def _deal_risk(ctx: Context) -> pl.LazyFrame:
     listed = pl.concat_list(pl.when(pl.col(f)).then(t) for f, t in zip(flags, texts, strict=True))
     reasons = listed.list.drop_nulls().list.join("; ") if flags else pl.lit("")
     age_col = ["age_days"] if age else []
+    # Largest amount first; every other column breaks ties, so the same data lists the same
+    # deals in the same order (a deals file without ids has many equal amounts).
     sort = [c for c in ("amount", "id") if c in shown]
+    sort += [c for c in (*shown, *age_col, *flags) if c not in sort]
     return (
         deals.with_columns(count.cast(pl.Int64).alias("reason_count"))
         .filter(pl.col("reason_count") > 0)

@@ -226,3 +226,16 @@ def test_whole_numbers_read_as_python_writes_them(numbers: list[int | None]) -> 
     frame = pl.DataFrame({"n": numbers}, schema={"n": pl.Float64})
     shown = frame.select(_whole(pl.col("n")))["n"].to_list()
     assert shown == [None if n is None else f"{n:,}" for n in numbers]
+
+
+def test_deals_without_ids_and_of_equal_amounts_come_in_one_order() -> None:
+    # A deals file without ids (Zoho's Potentials) ties on the amount: the table must not take
+    # its order from the file (or from threads) but from the deals themselves.
+    won = [(None, f"w{i}", "won", 100.0, _ago(60), _ago(50)) for i in range(20)]
+    open_ = [(None, f"o{i}", "open", 50.0, _ago(400 + i), None) for i in range(8)]
+    deals = _deals([*won, *open_]).rename({"pipeline": "name"})
+    first = _risk(Dataset(frames={"deals": deals.drop("id")}, as_of=AS_OF))
+    again = _risk(Dataset(frames={"deals": deals.drop("id").reverse()}, as_of=AS_OF))
+    assert first.height == 8  # every open deal is older than the won deals' cycles
+    assert first.equals(again)
+    assert first["name"].to_list() == sorted(first["name"].to_list())  # then by name
