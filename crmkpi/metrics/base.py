@@ -39,7 +39,7 @@ UNITS = (
     "score",
 )
 DIRECTIONS = ("higher", "lower", "neutral")
-PERIODS = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
+PERIODS = calendars.PERIOD_EVERY  # period -> Polars interval
 SPAN_RANK = {name: rank for rank, name in enumerate(PERIODS)}
 PERIOD = "period"
 VALUE = "value"

@@ -19,7 +19,6 @@ from datetime import date, datetime
 import jdatetime
 import polars as pl
 
-CALENDARS = ("gregorian", "jalali")
 PERIOD_EVERY = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
 _MONTHS_IN = {"month": 1, "quarter": 3, "year": 12}
 _WEEKDAY_INDEX = {
@@ -45,11 +44,6 @@ JALALI_MONTHS_LATIN = ("Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "
 # team says "پاییز 1404", not "Q3".
 JALALI_SEASONS = ("بهار", "تابستان", "پاییز", "زمستان")
 JALALI_SEASONS_LATIN = ("Bahar", "Tabestan", "Paeez", "Zemestan")
-
-
-def default_week_start(calendar: str) -> str:
-    """The Iranian week starts on Saturday; elsewhere the ISO Monday."""
-    return "saturday" if calendar == "jalali" else "monday"
 
 
 def period_start(

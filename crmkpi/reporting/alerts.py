@@ -21,11 +21,12 @@ from crmkpi.io.quotas import add_months
 from crmkpi.metrics import CATALOG, calendars, evaluate
 from crmkpi.metrics.base import PERIOD, VALUE, Aggregate, Grain, period_start
 from crmkpi.metrics.quota import period_holding, period_name
-from crmkpi.reporting.format import format_value, number_text, percent_text
+from crmkpi.reporting.format import QUALITY, format_value, number_text, percent_text
 from crmkpi.reporting.i18n.active import t
 from crmkpi.reporting.i18n.localize import comparison_words
 from crmkpi.reporting.i18n.message import Label, Message, Shown, message
 from crmkpi.reporting.model import Alert, KpiValue, Report
+from crmkpi.reporting.periods import shift
 from crmkpi.reporting.targets import STATUS_OK, Target, Targets, project_targets
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 KIND_TARGET = "target"
 KIND_CHANGE = "change"
-KIND_QUALITY = "quality"
+KIND_QUALITY = QUALITY  # one name for the kind the renderers set apart (format.QUALITY)
 OWNER = "owner"
 
 # The tables whose rows arrive continuously, so an empty period means a missing export slice.
@@ -565,7 +566,7 @@ def empty_periods(dates: pl.Series, grain: Grain) -> list[datetime]:
     bounds = pl.DataFrame({"d": [lo, hi]}, schema={"d": pl.Datetime("us")})
     first, last = bounds.select(period_start(pl.col("d"), grain))["d"].to_list()
     if grain.since is not None and first < grain.since:
-        first = _next_start(first, grain)  # partial first period: not judged
+        first = shift(first, grain.period, 1, grain.calendar)  # partial first period: not judged
     starts = (
         pl.select(
             calendars.period_ranges(pl.lit(first), pl.lit(last), grain.period, grain.calendar)
@@ -581,12 +582,6 @@ def empty_periods(dates: pl.Series, grain: Grain) -> list[datetime]:
     periods = pl.DataFrame({"d": days}).select(period_start(pl.col("d"), grain).alias(PERIOD))
     present = set(periods[PERIOD].unique().to_list())
     return [s for s in starts.to_list() if s not in present]
-
-
-def _next_start(start: datetime, grain: Grain) -> datetime:
-    assert grain.period is not None
-    moment = pl.lit(start, dtype=pl.Datetime("us"))
-    return pl.select(calendars.period_shift(moment, grain.period, 1, grain.calendar)).item()
 
 
 def _period_label(start: datetime, grain: Grain) -> str:

@@ -145,7 +145,8 @@ def build_report(
         fiscal_year_start_month=config.fiscal_year_start_month if config else 1,
         calendar=config.calendar if config else "gregorian",
     )
-    span = periods.data_span(ds)
+    spans = periods.table_spans(ds)
+    span = periods.data_span(ds, spans)
     periods.check_within_span(options.since, options.until, span)
     first = options.since or span[0]
     end = options.until or (periods.end_of_data(span[1]) if span[1] else None)
@@ -301,7 +302,7 @@ def build_report(
         by=by,
         trend_partial=periods.last_period_partial(starts, period_grain, end),
         as_of=ds.data_as_of(),
-        table_spans=periods.table_spans(ds),
+        table_spans=spans,
     )
     return finish_report(report, ds, config)
 

@@ -58,34 +58,20 @@ def table_spans(ds: Dataset) -> dict[str, tuple[datetime, datetime]]:
     return spans
 
 
-def data_span(ds: Dataset) -> tuple[datetime | None, datetime | None]:
+def data_span(
+    ds: Dataset, spans: dict[str, tuple[datetime, datetime]] | None = None
+) -> tuple[datetime | None, datetime | None]:
     """The earliest and latest event dates in any canonical table, the latest no later than
-    the data's as-of moment."""
-    lows: list[datetime] = []
-    highs: list[datetime] = []
-    for table, columns in DATE_COLUMNS.items():
-        frame = ds.frames.get(table)
-        if frame is None or frame.height == 0:
-            continue
-        present = [c for c in columns if c in frame.columns]
-        if not present:
-            continue
-        usable = [
-            pl.col(c).filter(pl.col(c).is_between(*REPORTABLE, closed="left")) for c in present
-        ]
-        row = frame.select(
-            pl.min_horizontal([c.min() for c in usable]).alias("lo"),
-            pl.max_horizontal([c.max() for c in usable]).alias("hi"),
-        ).row(0)
-        if row[0] is not None:
-            lows.append(row[0])
-            highs.append(row[1])
-    if not lows:
+    the data's as-of moment. `spans`: the tables' own (`table_spans`), when already taken."""
+    spans = table_spans(ds) if spans is None else spans
+    if not spans:
         return (None, None)
+    low = min(first for first, _ in spans.values())
+    highest = max(last for _, last in spans.values())
     # Dates after the as-of moment are due, not past (scheduled activities, budgeted spend).
     as_of = ds.data_as_of()
-    high = max(highs) if as_of is None else min(max(highs), as_of)
-    return (min(lows), max(high, min(lows)))
+    high = highest if as_of is None else min(highest, as_of)
+    return (low, max(high, low))
 
 
 def check_reportable(moment: datetime | None, option: str) -> None:

@@ -12,9 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from crmkpi.metrics.value_text import format_value
-from crmkpi.reporting.i18n.active import number_format, t
-from crmkpi.reporting.i18n.values import value_text
+from crmkpi.reporting.format import format_value
+from crmkpi.reporting.i18n.active import t
 
 
 @dataclass(frozen=True)
@@ -51,10 +50,7 @@ def message(template: str, **params: Any) -> Message:
 
 def _shown(value: Any) -> str:
     if isinstance(value, Shown):
-        numbers = number_format()
-        if numbers is None:
-            return format_value(value.value, value.unit)
-        return value_text(numbers, value.value, value.unit)
+        return format_value(value.value, value.unit)
     if isinstance(value, Label):
         return t(value.english, value.kpi_id)
     if isinstance(value, Message):
