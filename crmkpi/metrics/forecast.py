@@ -48,17 +48,13 @@ from crmkpi.metrics.quota import (
     won_in_periods,
 )
 from crmkpi.metrics.stages import (
-    CLOSED,
     OPEN,
-    RANK,
-    REACH,
     WON,
-    deal_reach,
     has_history,
     open_deals_entered,
     requires_order,
     stage_days,
-    stage_ranks,
+    stage_win_rates,
 )
 from crmkpi.schema import days_between
 
@@ -72,25 +68,6 @@ FROM_CONFIG = "[stages] probability"
 FROM_CRM = "CRM probability"
 TEAM_ROW = "(team)"
 START = "__start"
-
-
-def stage_win_rates(ctx: Context) -> pl.LazyFrame:
-    """(stage, __won_n, __closed_n, __rate): closed deals that reached each open stage, and
-    the share of them won."""
-    per_reach = (
-        deal_reach(ctx, [])
-        .filter(CLOSED)
-        .group_by(REACH)
-        .agg(WON.sum().alias("__won_n"), pl.len().alias("__closed_n"))
-    )
-    return (
-        stage_ranks(ctx)
-        .join(per_reach, how="cross")
-        .filter(pl.col(REACH) >= pl.col(RANK))
-        .group_by("stage")
-        .agg(pl.col("__won_n").sum(), pl.col("__closed_n").sum())
-        .with_columns((pl.col("__won_n") / pl.col("__closed_n")).alias("__rate"))
-    )
 
 
 def _probability(ctx: Context, deals: pl.LazyFrame) -> pl.LazyFrame:

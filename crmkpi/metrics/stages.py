@@ -471,6 +471,25 @@ def data_end(ctx: Context) -> pl.LazyFrame:
     return ctx.table("deals").select(as_of(ctx).alias("__now"))
 
 
+def stage_win_rates(ctx: Context) -> pl.LazyFrame:
+    """(stage, __won_n, __closed_n, __rate): closed deals that reached each open stage, and
+    the share of them won."""
+    per_reach = (
+        deal_reach(ctx, [])
+        .filter(CLOSED)
+        .group_by(REACH)
+        .agg(WON.sum().alias("__won_n"), pl.len().alias("__closed_n"))
+    )
+    return (
+        stage_ranks(ctx)
+        .join(per_reach, how="cross")
+        .filter(pl.col(REACH) >= pl.col(RANK))
+        .group_by("stage")
+        .agg(pl.col("__won_n").sum(), pl.col("__closed_n").sum())
+        .with_columns((pl.col("__won_n") / pl.col("__closed_n")).alias("__rate"))
+    )
+
+
 def stage_probability(ctx: Context) -> pl.LazyFrame:
     """(stage, __prob, __prob_source): config probability, else the historic win rate.
 
@@ -484,19 +503,7 @@ def stage_probability(ctx: Context) -> pl.LazyFrame:
             {"stage": list(configured), "__prob": [float(v) for v in configured.values()],
              "__prob_source": ["config"] * len(configured)},
         ).with_columns(pl.col("stage").cast(stage_dtype(ctx)))  # fmt: skip
-    reach = deal_reach(ctx, [])
-    per_reach = (
-        reach.filter(CLOSED)
-        .group_by(REACH)
-        .agg(WON.sum().alias("__won"), pl.len().alias("__closed"))
-    )
-    historic = (
-        stage_ranks(ctx)
-        .join(per_reach, how="cross")
-        .filter(pl.col(REACH) >= pl.col(RANK))
-        .group_by("stage")
-        .agg((pl.col("__won").sum() / pl.col("__closed").sum()).alias("__hist"))
-    )
+    historic = stage_win_rates(ctx).select("stage", pl.col("__rate").alias("__hist"))
     frame = stage_ranks(ctx).join(historic, on="stage", how="left")
     if configured:
         conf = pl.LazyFrame(
