@@ -96,16 +96,18 @@ def metric_command(
         "as_of": as_of,
         "calendar": calendar,
     }
+    # the periods as computed: --calendar, else the config's
+    in_calendar = calendar or (ds.config.calendar if ds.config else "gregorian")
     blocks: list[NamedFrame] = []
     kpis = [i for i in ids if i in CATALOG]
     if kpis:
         frame = api.metric(ds, kpis, **options)
-        frame = with_period_labels(frame, period) if period else frame
+        frame = with_period_labels(frame, period, calendar=in_calendar) if period else frame
         units = {k: CATALOG[k].unit for k in kpis}
         blocks.append(NamedFrame("metrics", frame, units, "KPIs"))
     for table_id in (i for i in ids if i not in CATALOG):
         spec = TABLE_CATALOG[table_id]
         table = api.table(ds, table_id, **options)
-        table = with_period_labels(table, period) if period else table
+        table = with_period_labels(table, period, calendar=in_calendar) if period else table
         blocks.append(NamedFrame(table_id, table, spec.units, spec.title))
     emit(blocks, fmt, out, protected=protected_paths(ds))

@@ -55,10 +55,12 @@ def display_text(value: Any, unit: str) -> str:
     return format_value(value, unit)
 
 
-def with_period_labels(frame: pl.DataFrame, period: str, column: str = "period") -> pl.DataFrame:
-    """The period column labelled as the report labels it (2017-Q1, 2017-03), so a period
-    reads the same in `metric` as in the report."""
+def with_period_labels(
+    frame: pl.DataFrame, period: str, column: str = "period", calendar: str = "gregorian"
+) -> pl.DataFrame:
+    """The period column labelled as the report labels it (2017-Q1, 2017-03; Jalali seasons
+    and months), so a period reads the same in `metric` as in the report."""
     if column not in frame.columns:
         return frame
-    labels = [format_period(start, period) for start in frame[column].to_list()]
+    labels = [format_period(start, period, calendar) for start in frame[column].to_list()]
     return frame.with_columns(pl.Series(column, labels, dtype=pl.String))

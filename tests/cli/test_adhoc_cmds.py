@@ -419,3 +419,14 @@ def test_explain_speaks_in_words_and_arithmetic_for_every_kpi(exports: Path) -> 
         assert result.exit_code in (0, 2), (kpi, result.output)
         dumped = [line for line in result.output.splitlines() if POLARS_TEXT.search(line)]
         assert not dumped, (kpi, dumped)
+
+
+def test_metric_labels_jalali_periods_as_the_report_does(exports: Path) -> None:
+    # Deals closed January-September 2025 fall in the Jalali quarters (seasons) winter 1403
+    # (2024-12-21 to 2025-03-20) to summer 1404 (2025-06-22 to 2025-09-22): not 2025-Q1.
+    out = run("metric", "deals_won", str(exports), "--period", "quarter", "--calendar", "jalali",
+              "-f", "csv").stdout  # fmt: skip
+    labels = [r["period"] for r in csv_rows(out)]
+    assert labels and not any("Q" in label for label in labels)
+    assert labels[0] == "زمستان 1403"
+    assert set(labels) <= {"زمستان 1403", "بهار 1404", "تابستان 1404"}
