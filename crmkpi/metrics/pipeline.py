@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 WON = pl.col("status") == STATUS_WON
 LOST = pl.col("status") == STATUS_LOST
+# won / (won + lost): the same number as won / closed, but summed so that it never passes 1
+# (the closed amounts summed apart round differently: 1.0000000000000002)
+_WON_AMOUNT = pl.col("amount").filter(WON).sum()
+_WON_SHARE = safe_div(_WON_AMOUNT, _WON_AMOUNT + pl.col("amount").filter(LOST).sum())
 OPEN = pl.col("status") == STATUS_OPEN
 CLOSED = WON | LOST
 AMOUNT = pl.col("amount")
@@ -202,7 +206,8 @@ METRICS = [
         needs=needs(("deals", ["status", "closed_at", "amount"])),
         compute=aggregate("deals", "closed_at",
                           ratio(total("amount won", AMOUNT, WON),
-                                total("amount won or lost", AMOUNT, CLOSED)),
+                                total("amount won or lost", AMOUNT, CLOSED),
+                                value=_WON_SHARE),
                           amount="amount"),
         scope="deals closed in the period",
         period_date="closed_at", monetary=True,
